@@ -1,0 +1,251 @@
+//! The command tree, as clap parses it. Values that clap can validate on its
+//! own (addresses, time zones, hours, enums) are parsed here into domain
+//! types, so a bad argument is a usage error (exit status 2) with clap's
+//! message. This module holds no behaviour; `commands` does the work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::{Frequency, HeaderSafe, SendHour, StoryKind, SubscriberEmail, SubscriberStatus, TimeZone, Topics};
+use crate::import::StoryFormat;
+
+/// Herald: the machine behind "get top stories emailed to you each day".
+///
+/// Herald keeps stories and subscribers in SQLite or PostgreSQL and sends each
+/// subscriber a digest of the top stories at their own hour in their own time
+/// zone. This binary is both the daemon and the admin tool.
+#[derive(Debug, Parser)]
+#[command(name = "herald", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Configuration file layered over the built-in defaults
+    /// [default: ./config/herald.toml when present]
+    #[arg(long, global = true, env = "HERALD_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Database URL, overriding database.url (sqlite://PATH or postgres://…)
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Log format on stderr; the level comes from RUST_LOG (default: info)
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import the bundled sample data into ./herald-demo and show it
+    Demo(DemoArgs),
+    /// Manage subscribers: add, remove, list, import, export
+    #[command(subcommand)]
+    Subscribers(SubscribersCommand),
+    /// Manage stories: import and list
+    #[command(subcommand)]
+    Stories(StoriesCommand),
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Apply pending database migrations (every command also does this on start)
+    Migrate,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for the demo's database and output
+    #[arg(long, default_value = "herald-demo", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print the effective values (secrets redacted)
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscribersCommand {
+    /// Add one subscriber (active unless --pending)
+    Add(AddArgs),
+    /// Erase a subscriber's row and personal data
+    Remove {
+        /// The subscriber's email address
+        #[arg(value_parser = parse_email)]
+        email: SubscriberEmail,
+    },
+    /// Mark a subscriber unsubscribed (kept, so an import cannot resubscribe them silently)
+    Unsubscribe {
+        /// The subscriber's email address
+        #[arg(value_parser = parse_email)]
+        email: SubscriberEmail,
+    },
+    /// Show one subscriber
+    Show {
+        /// The subscriber's email address
+        #[arg(value_parser = parse_email)]
+        email: SubscriberEmail,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+        format: ShowFormat,
+    },
+    /// List subscribers in the order they were added
+    List {
+        /// Only subscribers with this status
+        #[arg(long, value_enum)]
+        status: Option<SubscriberStatus>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Import subscribers from CSV (header: email,name,timezone,frequency,send_hour,topics,status)
+    ///
+    /// Only the email column is required; topics are separated by ';'. Rows
+    /// are upserted by email: a new address is added (active unless the
+    /// status column says otherwise), an existing one gets the non-empty
+    /// fields of its row. Bad rows are reported with their line and skipped;
+    /// the exit status is 1 when any row was rejected.
+    Import {
+        /// CSV file to read, or - for standard input
+        file: PathBuf,
+        /// Validate and count without writing anything
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export all subscribers (the CSV form imports back unchanged)
+    Export {
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Write to this file instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The subscriber's email address
+    #[arg(value_parser = parse_email)]
+    pub email: SubscriberEmail,
+    /// Display name, used in the To header
+    #[arg(long, value_parser = parse_name)]
+    pub name: Option<HeaderSafe>,
+    /// IANA time zone, e.g. Europe/Lisbon [default: subscribers.default_timezone]
+    #[arg(long, value_parser = parse_timezone, value_name = "TZ")]
+    pub timezone: Option<TimeZone>,
+    /// How often the digest comes
+    #[arg(long, value_enum, default_value_t = Frequency::Daily)]
+    pub frequency: Frequency,
+    /// Local hour 0-23 for the digest [default: subscribers.default_send_hour]
+    #[arg(long, value_parser = parse_send_hour, value_name = "H")]
+    pub send_hour: Option<SendHour>,
+    /// Sections to follow, comma-separated; none means all
+    #[arg(long, value_parser = parse_topics, value_name = "A,B")]
+    pub topics: Option<Topics>,
+    /// Add as pending (awaiting confirmation) instead of active
+    #[arg(long)]
+    pub pending: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoriesCommand {
+    /// Import stories from JSON, JSON Lines or CSV, upserting by url
+    ///
+    /// Fields: kind (story|blog, default story), title, url, summary, author,
+    /// section, image_url, published_at (RFC 3339), votes, comments. title,
+    /// url and published_at are required. Re-importing a url updates the
+    /// story, so this is also how votes and comments are refreshed.
+    Import {
+        /// File to read, or - for standard input
+        file: PathBuf,
+        /// Input format [default: from the file extension; sniffed for stdin]
+        #[arg(long, value_enum)]
+        format: Option<StoryFormat>,
+        /// Validate and count without writing anything
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List stories, newest first
+    List {
+        /// Only stories published at or after this instant (RFC 3339)
+        #[arg(long, value_parser = parse_timestamp, value_name = "RFC3339")]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only this kind
+        #[arg(long, value_enum)]
+        kind: Option<StoryKind>,
+        /// At most this many
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+        format: TableOrJson,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableOrJson {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    Text,
+    Json,
+}
+
+fn parse_email(s: &str) -> Result<SubscriberEmail, String> {
+    SubscriberEmail::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_name(s: &str) -> Result<HeaderSafe, String> {
+    HeaderSafe::parse(s, 200).map_err(|e| e.to_string())
+}
+
+fn parse_timezone(s: &str) -> Result<TimeZone, String> {
+    TimeZone::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_send_hour(s: &str) -> Result<SendHour, String> {
+    SendHour::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_topics(s: &str) -> Result<Topics, String> {
+    Topics::parse(s, ',').map_err(|e| e.to_string())
+}
+
+fn parse_timestamp(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    crate::import::timestamp(s).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_tree_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,221 @@
+//! `herald subscribers …`
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::ingest;
+use super::output::{JsonArray, print_table, table};
+use crate::cli::{AddArgs, ExportFormat, ListFormat, ShowFormat, SubscribersCommand};
+use crate::config::Config;
+use crate::domain::{Frequency, NewSubscriber, Subscriber, SubscriberStatus, SubscriberUpdate};
+use crate::import::{SUBSCRIBER_COLUMNS, read_subscribers_csv};
+use crate::store::{AddOutcome, Store, SubscriberDefaults, UpsertCounts};
+
+const PAGE: i64 = 1000;
+
+pub async fn run(config: &Config, store: &Store, cmd: SubscribersCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        SubscribersCommand::Add(args) => add(config, store, args).await,
+        SubscribersCommand::Remove { email } => {
+            if store.remove_subscriber(&email).await? {
+                println!("removed {email} and their personal data");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                anyhow::bail!("no subscriber with address {email}")
+            }
+        }
+        SubscribersCommand::Unsubscribe { email } => match store.unsubscribe(&email).await? {
+            Some(_) => {
+                println!("unsubscribed {email}");
+                Ok(ExitCode::SUCCESS)
+            }
+            None => anyhow::bail!("no subscriber with address {email}"),
+        },
+        SubscribersCommand::Show { email, format } => {
+            let s = store
+                .find_subscriber(&email)
+                .await?
+                .with_context(|| format!("no subscriber with address {email}"))?;
+            match format {
+                ShowFormat::Json => println!("{}", serde_json::to_string_pretty(&s)?),
+                ShowFormat::Text => print_details(&s),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SubscribersCommand::List { status, format } => {
+            let stdout = std::io::stdout().lock();
+            list(store, status, format, BufWriter::new(stdout)).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        SubscribersCommand::Export { format, out } => {
+            let format = match format {
+                ExportFormat::Csv => ListFormat::Csv,
+                ExportFormat::Json => ListFormat::Json,
+            };
+            match out {
+                Some(path) => {
+                    let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+                    let n = list(store, None, format, BufWriter::new(file)).await?;
+                    eprintln!("exported {n} subscriber(s) to {}", path.display());
+                }
+                None => {
+                    list(store, None, format, BufWriter::new(std::io::stdout().lock())).await?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SubscribersCommand::Import { file, dry_run } => {
+            let input = ingest::open_input(&file)?;
+            let defaults = SubscriberDefaults {
+                timezone: config.subscribers.default_timezone,
+                send_hour: config.subscribers.default_send_hour,
+                frequency: Frequency::Daily,
+                status: SubscriberStatus::Active,
+            };
+            let reader = input.reader;
+            let summary = ingest::run(
+                &input.name,
+                input.progress,
+                move |sink| read_subscribers_csv(reader, sink),
+                |u: &SubscriberUpdate| u.email.as_str().to_owned(),
+                async |batch: &[SubscriberUpdate]| {
+                    if dry_run {
+                        let emails: Vec<&str> = batch.iter().map(|u| u.email.as_str()).collect();
+                        let known: HashSet<String> = store.existing_emails(&emails).await?;
+                        Ok(UpsertCounts {
+                            inserted: (batch.len() - known.len()) as u64,
+                            updated: known.len() as u64,
+                        })
+                    } else {
+                        store.upsert_subscribers(batch, defaults).await
+                    }
+                },
+            )
+            .await?;
+            let prefix = if dry_run { "dry run, nothing written: would have " } else { "" };
+            println!(
+                "{prefix}imported {}, updated {}, rejected {}",
+                summary.imported, summary.updated, summary.rejected
+            );
+            Ok(if summary.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+    }
+}
+
+async fn add(config: &Config, store: &Store, args: AddArgs) -> anyhow::Result<ExitCode> {
+    let new = NewSubscriber {
+        email: args.email,
+        name: args.name.unwrap_or_default(),
+        status: if args.pending { SubscriberStatus::Pending } else { SubscriberStatus::Active },
+        timezone: args.timezone.unwrap_or(config.subscribers.default_timezone),
+        frequency: args.frequency,
+        send_hour: args.send_hour.unwrap_or(config.subscribers.default_send_hour),
+        topics: args.topics.unwrap_or_default(),
+    };
+    match store.insert_subscriber(&new).await? {
+        AddOutcome::Added(s) => {
+            println!(
+                "added {} ({}, {} at {:02}:00 {})",
+                s.email, s.status, s.frequency, s.send_hour.get(), s.timezone
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AddOutcome::AlreadyExists(s) => {
+            anyhow::bail!("{} is already a subscriber (status {}); nothing changed", s.email, s.status)
+        }
+    }
+}
+
+fn print_details(s: &Subscriber) {
+    let ts = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
+    let topics = if s.topics.is_empty() { "(all)".to_owned() } else { s.topics.join(',') };
+    println!("email:           {}", s.email);
+    println!("name:            {}", if s.name.is_empty() { "-" } else { &s.name });
+    println!("status:          {}", s.status);
+    println!("frequency:       {}", s.frequency);
+    println!("send hour:       {:02}:00 {}", s.send_hour.get(), s.timezone);
+    println!("topics:          {topics}");
+    println!("created at:      {}", s.created_at.to_rfc3339());
+    println!("confirmed at:    {}", ts(s.confirmed_at));
+    println!("unsubscribed at: {}", ts(s.unsubscribed_at));
+}
+
+/// Writes every subscriber (optionally of one status) page by page; returns
+/// how many were written.
+pub(super) async fn list(
+    store: &Store,
+    status: Option<SubscriberStatus>,
+    format: ListFormat,
+    mut out: impl Write,
+) -> anyhow::Result<u64> {
+    let mut after = 0;
+    let mut n = 0u64;
+    match format {
+        ListFormat::Table => {
+            // An aligned table needs every width first; people list
+            // thousands, not millions, so one table is fine here.
+            let mut t = table(&["email", "name", "status", "frequency", "send_hour", "timezone", "topics"]);
+            loop {
+                let page = store.list_subscribers(status, after, PAGE).await?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                for s in &page {
+                    t.add_row(vec![
+                        s.email.to_string(),
+                        s.name.clone(),
+                        s.status.to_string(),
+                        s.frequency.to_string(),
+                        s.send_hour.to_string(),
+                        s.timezone.to_string(),
+                        s.topics.join(','),
+                    ]);
+                    n += 1;
+                }
+            }
+            print_table(&mut out, &t)?;
+        }
+        ListFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record(SUBSCRIBER_COLUMNS)?;
+            loop {
+                let page = store.list_subscribers(status, after, PAGE).await?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                for s in &page {
+                    let hour = s.send_hour.to_string();
+                    let topics = s.topics.join(';');
+                    w.write_record([
+                        s.email.as_str(),
+                        &s.name,
+                        s.timezone.name(),
+                        s.frequency.as_str(),
+                        &hour,
+                        &topics,
+                        s.status.as_str(),
+                    ])?;
+                    n += 1;
+                }
+            }
+            w.flush()?;
+        }
+        ListFormat::Json => {
+            let mut arr = JsonArray::new(&mut out)?;
+            loop {
+                let page = store.list_subscribers(status, after, PAGE).await?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                for s in &page {
+                    arr.push(s)?;
+                    n += 1;
+                }
+            }
+            arr.finish()?;
+        }
+    }
+    out.flush()?;
+    Ok(n)
+}

@@ -1,0 +1,65 @@
+use std::fmt;
+
+use super::Invalid;
+
+/// Text that may end up in a mail header (a subscriber's name, a story
+/// title): no CR, LF or other control characters, so it can never start a new
+/// header line. Surrounding whitespace is trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HeaderSafe(String);
+
+impl HeaderSafe {
+    pub fn parse(raw: &str, max_chars: usize) -> Result<Self, Invalid> {
+        if raw.contains(['\r', '\n']) {
+            return Err(Invalid::new(
+                "contains a line break (CR or LF); it may end up in a mail header",
+            ));
+        }
+        if let Some(c) = raw.chars().find(|c| c.is_control() && *c != '\t') {
+            return Err(Invalid::new(format!(
+                "contains the control character {c:?}"
+            )));
+        }
+        let trimmed = raw.trim();
+        let n = trimmed.chars().count();
+        if n > max_chars {
+            return Err(Invalid::new(format!(
+                "is {n} characters long; at most {max_chars} allowed"
+            )));
+        }
+        Ok(HeaderSafe(trimmed.replace('\t', " ")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for HeaderSafe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_line_breaks() {
+        assert!(HeaderSafe::parse("Ana\r\nBcc: x@y.com", 100).is_err());
+        assert!(HeaderSafe::parse("Ana\nB", 100).is_err());
+        assert!(HeaderSafe::parse("Ana\rB", 100).is_err());
+        assert!(HeaderSafe::parse("a\u{0}b", 100).is_err());
+        assert_eq!(HeaderSafe::parse("  Zoë  ", 100).unwrap().as_str(), "Zoë");
+        assert!(HeaderSafe::parse("abcd", 3).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! Herald: an email digest daemon for news sites. See ARCHITECTURE.md for the
+//! map; data flows store → select → render → send → record.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod domain;
+pub mod import;
+pub mod store;
+pub mod telemetry;

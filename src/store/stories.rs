@@ -1,0 +1,181 @@
+//! Queries on the `stories` table.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+
+use super::{Store, bad_row, now, with_pool};
+use crate::domain::{NewStory, Story, StoryKind};
+
+/// What an upsert did, row by row.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UpsertCounts {
+    pub inserted: u64,
+    pub updated: u64,
+}
+
+/// Which stories `list_stories` returns, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct StoryFilter {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub kind: Option<StoryKind>,
+    pub limit: i64,
+}
+
+const COLUMNS: &str = "id, kind, title, url, summary, author, section, image_url, published_at, \
+                       votes, comments, updated_at";
+const INSERT_COLUMNS: &str = "kind, title, url, summary, author, section, image_url, \
+                              published_at, votes, comments, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct StoryRow {
+    id: i64,
+    kind: String,
+    title: String,
+    url: String,
+    summary: String,
+    author: String,
+    section: String,
+    image_url: Option<String>,
+    published_at: DateTime<Utc>,
+    votes: i64,
+    comments: i64,
+    updated_at: DateTime<Utc>,
+}
+
+impl StoryRow {
+    fn into_domain(self) -> anyhow::Result<Story> {
+        Ok(Story {
+            id: self.id,
+            kind: self
+                .kind
+                .parse()
+                .map_err(|e| bad_row("stories", self.id, "kind", e))?,
+            title: self.title,
+            url: self.url,
+            summary: self.summary,
+            author: self.author,
+            section: self.section,
+            image_url: self.image_url,
+            published_at: self.published_at,
+            votes: self.votes,
+            comments: self.comments,
+            updated_at: self.updated_at,
+        })
+    }
+
+    /// Whether writing `new` over this row would change anything.
+    fn differs_from(&self, new: &NewStory) -> bool {
+        self.kind != new.kind.as_str()
+            || self.title != new.title.as_str()
+            || self.summary != new.summary
+            || self.author != new.author.as_str()
+            || self.section != new.section.as_str()
+            || self.image_url.as_deref() != new.image_url.as_ref().map(|u| u.as_str())
+            || self.published_at != new.published_at
+            || self.votes != new.votes
+            || self.comments != new.comments
+    }
+}
+
+impl Store {
+    /// Inserts or updates a batch of stories by url in one transaction. URLs
+    /// in `batch` must be distinct. A row whose fields are all equal is not
+    /// written at all (so refetching an unchanged feed touches nothing).
+    pub async fn upsert_stories(&self, batch: &[NewStory]) -> anyhow::Result<UpsertCounts> {
+        if batch.is_empty() {
+            return Ok(UpsertCounts::default());
+        }
+        let at = now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM stories WHERE url IN ("));
+            let mut sep = qb.separated(", ");
+            for s in batch {
+                sep.push_bind(s.url.as_str());
+            }
+            qb.push(")");
+            let rows: Vec<StoryRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            let existing: HashMap<String, StoryRow> =
+                rows.into_iter().map(|r| (r.url.clone(), r)).collect();
+            let mut counts = UpsertCounts::default();
+            let writes: Vec<&NewStory> = batch
+                .iter()
+                .filter(|s| match existing.get(s.url.as_str()) {
+                    None => {
+                        counts.inserted += 1;
+                        true
+                    }
+                    Some(old) if old.differs_from(s) => {
+                        counts.updated += 1;
+                        true
+                    }
+                    Some(_) => false,
+                })
+                .collect();
+            if !writes.is_empty() {
+                let mut qb = QueryBuilder::new(format!("INSERT INTO stories ({INSERT_COLUMNS}) "));
+                qb.push_values(writes, |mut b, s| {
+                    b.push_bind(s.kind.as_str())
+                        .push_bind(s.title.as_str())
+                        .push_bind(s.url.as_str())
+                        .push_bind(s.summary.as_str())
+                        .push_bind(s.author.as_str())
+                        .push_bind(s.section.as_str())
+                        .push_bind(s.image_url.as_ref().map(|u| u.as_str()))
+                        .push_bind(s.published_at)
+                        .push_bind(s.votes)
+                        .push_bind(s.comments)
+                        .push_bind(at);
+                });
+                qb.push(
+                    " ON CONFLICT (url) DO UPDATE SET kind = excluded.kind, title = excluded.title, \
+                     summary = excluded.summary, author = excluded.author, section = excluded.section, \
+                     image_url = excluded.image_url, published_at = excluded.published_at, \
+                     votes = excluded.votes, comments = excluded.comments, updated_at = excluded.updated_at",
+                );
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(counts)
+        })
+    }
+
+    /// Which of `urls` are already stored (for dry-run imports).
+    pub async fn existing_story_urls(&self, urls: &[&str]) -> anyhow::Result<std::collections::HashSet<String>> {
+        if urls.is_empty() {
+            return Ok(Default::default());
+        }
+        let found: Vec<String> = with_pool!(self, pool => {
+            let mut qb = QueryBuilder::new("SELECT url FROM stories WHERE url IN (");
+            let mut sep = qb.separated(", ");
+            for u in urls {
+                sep.push_bind(*u);
+            }
+            qb.push(")");
+            qb.build_query_scalar().fetch_all(pool).await?
+        });
+        Ok(found.into_iter().collect())
+    }
+
+    /// Stories newest first, filtered by publication time and kind.
+    pub async fn list_stories(&self, filter: &StoryFilter) -> anyhow::Result<Vec<Story>> {
+        let rows: Vec<StoryRow> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM stories \
+                 WHERE ($1 IS NULL OR published_at >= $1) AND ($2 IS NULL OR published_at < $2) \
+                 AND ($3 IS NULL OR kind = $3) \
+                 ORDER BY published_at DESC, id DESC LIMIT $4"
+            )))
+            .bind(filter.since)
+            .bind(filter.until)
+            .bind(filter.kind.map(StoryKind::as_str))
+            .bind(filter.limit)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(StoryRow::into_domain).collect()
+    }
+}

@@ -1,0 +1,333 @@
+//! Queries on the `subscribers` table.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+
+use super::{Store, bad_row, now, with_pool};
+use crate::domain::{
+    Frequency, NewSubscriber, SendHour, Subscriber, SubscriberEmail, SubscriberStatus,
+    SubscriberUpdate, TimeZone, Token, Topics,
+};
+
+/// Values given to a new subscriber when an import row leaves them out.
+#[derive(Debug, Clone, Copy)]
+pub struct SubscriberDefaults {
+    pub timezone: TimeZone,
+    pub send_hour: SendHour,
+    pub frequency: Frequency,
+    pub status: SubscriberStatus,
+}
+
+/// What `insert_subscriber` did.
+#[derive(Debug)]
+pub enum AddOutcome {
+    Added(Box<Subscriber>),
+    AlreadyExists(Box<Subscriber>),
+}
+
+const COLUMNS: &str = "id, email, name, status, timezone, frequency, send_hour, topics, token, \
+                       created_at, confirmed_at, unsubscribed_at, updated_at";
+/// The columns an insert writes: all but the generated id.
+const INSERT_COLUMNS: &str = "email, name, status, timezone, frequency, send_hour, topics, token, \
+                              created_at, confirmed_at, unsubscribed_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct SubscriberRow {
+    id: i64,
+    email: String,
+    name: String,
+    status: String,
+    timezone: String,
+    frequency: String,
+    send_hour: i32,
+    topics: String,
+    token: String,
+    created_at: DateTime<Utc>,
+    confirmed_at: Option<DateTime<Utc>>,
+    unsubscribed_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl SubscriberRow {
+    fn into_domain(self) -> anyhow::Result<Subscriber> {
+        let id = self.id;
+        let bad = |col: &str, e: crate::domain::Invalid| bad_row("subscribers", id, col, e);
+        Ok(Subscriber {
+            id,
+            email: SubscriberEmail::parse(&self.email).map_err(|e| bad("email", e))?,
+            name: self.name,
+            status: self.status.parse().map_err(|e| bad("status", e))?,
+            timezone: TimeZone::parse(&self.timezone).map_err(|e| bad("timezone", e))?,
+            frequency: self.frequency.parse().map_err(|e| bad("frequency", e))?,
+            send_hour: SendHour::new(self.send_hour.into()).map_err(|e| bad("send_hour", e))?,
+            topics: Topics::parse(&self.topics, ',').map_err(|e| bad("topics", e))?,
+            token: Token::parse(&self.token).map_err(|e| bad("token", e))?,
+            created_at: self.created_at,
+            confirmed_at: self.confirmed_at,
+            unsubscribed_at: self.unsubscribed_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// A full row to write, after merging an update with what is stored.
+struct Write {
+    email: String,
+    name: String,
+    status: SubscriberStatus,
+    timezone: &'static str,
+    frequency: Frequency,
+    send_hour: i32,
+    topics: String,
+    token: String,
+    created_at: DateTime<Utc>,
+    confirmed_at: Option<DateTime<Utc>>,
+    unsubscribed_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl Write {
+    fn new(s: &NewSubscriber, at: DateTime<Utc>) -> Self {
+        Write {
+            email: s.email.as_str().to_owned(),
+            name: s.name.as_str().to_owned(),
+            status: s.status,
+            timezone: s.timezone.name(),
+            frequency: s.frequency,
+            send_hour: s.send_hour.get().into(),
+            topics: s.topics.join(','),
+            token: Token::generate().as_str().to_owned(),
+            created_at: at,
+            confirmed_at: (s.status == SubscriberStatus::Active).then_some(at),
+            unsubscribed_at: (s.status == SubscriberStatus::Unsubscribed).then_some(at),
+            updated_at: at,
+        }
+    }
+
+    fn merge(old: &Subscriber, u: &SubscriberUpdate, at: DateTime<Utc>) -> Self {
+        let status = u.status.unwrap_or(old.status);
+        let changed = status != old.status;
+        Write {
+            email: old.email.as_str().to_owned(),
+            name: u.name.as_ref().map_or_else(|| old.name.clone(), |n| n.as_str().to_owned()),
+            status,
+            timezone: u.timezone.unwrap_or(old.timezone).name(),
+            frequency: u.frequency.unwrap_or(old.frequency),
+            send_hour: u.send_hour.unwrap_or(old.send_hour).get().into(),
+            topics: u.topics.as_ref().unwrap_or(&old.topics).join(','),
+            token: old.token.as_str().to_owned(),
+            created_at: old.created_at,
+            confirmed_at: match (status, old.confirmed_at) {
+                (SubscriberStatus::Active, None) => Some(at),
+                (_, c) => c,
+            },
+            unsubscribed_at: match status {
+                SubscriberStatus::Unsubscribed if changed => Some(at),
+                SubscriberStatus::Unsubscribed => old.unsubscribed_at,
+                _ => None,
+            },
+            updated_at: at,
+        }
+    }
+}
+
+impl Store {
+    /// Adds one subscriber; an existing address is left untouched.
+    pub async fn insert_subscriber(&self, new: &NewSubscriber) -> anyhow::Result<AddOutcome> {
+        if let Some(existing) = self.find_subscriber(&new.email).await? {
+            return Ok(AddOutcome::AlreadyExists(Box::new(existing)));
+        }
+        let w = Write::new(new, now());
+        let inserted = with_pool!(self, pool => {
+            let mut qb = QueryBuilder::new(format!("INSERT INTO subscribers ({INSERT_COLUMNS}) "));
+            push_writes(&mut qb, std::slice::from_ref(&w));
+            qb.push(" ON CONFLICT (email) DO NOTHING");
+            qb.build().execute(pool).await?.rows_affected()
+        });
+        let stored = self
+            .find_subscriber(&new.email)
+            .await?
+            .context("subscriber vanished right after insert")?;
+        Ok(if inserted == 1 {
+            AddOutcome::Added(Box::new(stored))
+        } else {
+            AddOutcome::AlreadyExists(Box::new(stored))
+        })
+    }
+
+    pub async fn find_subscriber(&self, email: &SubscriberEmail) -> anyhow::Result<Option<Subscriber>> {
+        let row: Option<SubscriberRow> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM subscribers WHERE email = $1")))
+                .bind(email.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(SubscriberRow::into_domain).transpose()
+    }
+
+    /// Erases a subscriber's row (and with it their personal data); returns
+    /// whether there was one.
+    pub async fn remove_subscriber(&self, email: &SubscriberEmail) -> anyhow::Result<bool> {
+        let n = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM subscribers WHERE email = $1")
+                .bind(email.as_str())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Marks a subscriber unsubscribed (idempotent); `None` when unknown.
+    pub async fn unsubscribe(&self, email: &SubscriberEmail) -> anyhow::Result<Option<Subscriber>> {
+        let at = now();
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
+                 WHERE email = $2 AND status <> 'unsubscribed'",
+            )
+            .bind(at)
+            .bind(email.as_str())
+            .execute(pool)
+            .await?;
+        });
+        self.find_subscriber(email).await
+    }
+
+    /// One page of subscribers in id order, starting after `after_id`
+    /// (keyset pagination: memory stays flat however many there are).
+    pub async fn list_subscribers(
+        &self,
+        status: Option<SubscriberStatus>,
+        after_id: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Subscriber>> {
+        let rows: Vec<SubscriberRow> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM subscribers \
+                 WHERE id > $1 AND ($2 IS NULL OR status = $2) ORDER BY id LIMIT $3"
+            )))
+            .bind(after_id)
+            .bind(status.map(SubscriberStatus::as_str))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(SubscriberRow::into_domain).collect()
+    }
+
+    /// Inserts or updates a batch of subscribers in one transaction. Emails in
+    /// `batch` must be distinct. Returns how many were inserted and updated.
+    pub async fn upsert_subscribers(
+        &self,
+        batch: &[SubscriberUpdate],
+        defaults: SubscriberDefaults,
+    ) -> anyhow::Result<super::UpsertCounts> {
+        if batch.is_empty() {
+            return Ok(super::UpsertCounts::default());
+        }
+        let at = now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM subscribers WHERE email IN ("));
+            let mut sep = qb.separated(", ");
+            for u in batch {
+                sep.push_bind(u.email.as_str());
+            }
+            qb.push(")");
+            let rows: Vec<SubscriberRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            let mut existing = HashMap::with_capacity(rows.len());
+            for row in rows {
+                let s = row.into_domain()?;
+                existing.insert(s.email.as_str().to_owned(), s);
+            }
+            let writes: Vec<Write> = batch
+                .iter()
+                .map(|u| match existing.get(u.email.as_str()) {
+                    Some(old) => Write::merge(old, u, at),
+                    None => Write::new(&with_defaults(u, defaults), at),
+                })
+                .collect();
+            let mut qb = QueryBuilder::new(format!("INSERT INTO subscribers ({INSERT_COLUMNS}) "));
+            push_writes(&mut qb, &writes);
+            qb.push(
+                " ON CONFLICT (email) DO UPDATE SET name = excluded.name, status = excluded.status, \
+                 timezone = excluded.timezone, frequency = excluded.frequency, \
+                 send_hour = excluded.send_hour, topics = excluded.topics, \
+                 confirmed_at = excluded.confirmed_at, unsubscribed_at = excluded.unsubscribed_at, \
+                 updated_at = excluded.updated_at",
+            );
+            qb.build().execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(super::UpsertCounts {
+                inserted: (batch.len() - existing.len()) as u64,
+                updated: existing.len() as u64,
+            })
+        })
+    }
+
+    /// Which of `emails` are already subscribers (for dry-run imports).
+    pub async fn existing_emails(&self, emails: &[&str]) -> anyhow::Result<std::collections::HashSet<String>> {
+        if emails.is_empty() {
+            return Ok(Default::default());
+        }
+        let found: Vec<String> = with_pool!(self, pool => {
+            let mut qb = QueryBuilder::new("SELECT email FROM subscribers WHERE email IN (");
+            let mut sep = qb.separated(", ");
+            for e in emails {
+                sep.push_bind(*e);
+            }
+            qb.push(")");
+            qb.build_query_scalar().fetch_all(pool).await?
+        });
+        Ok(found.into_iter().collect())
+    }
+
+    pub async fn count_subscribers(&self, status: Option<SubscriberStatus>) -> anyhow::Result<i64> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM subscribers WHERE ($1 IS NULL OR status = $1)")
+                .bind(status.map(SubscriberStatus::as_str))
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+}
+
+fn with_defaults(u: &SubscriberUpdate, d: SubscriberDefaults) -> NewSubscriber {
+    NewSubscriber {
+        email: u.email.clone(),
+        name: u.name.clone().unwrap_or_default(),
+        status: u.status.unwrap_or(d.status),
+        timezone: u.timezone.unwrap_or(d.timezone),
+        frequency: u.frequency.unwrap_or(d.frequency),
+        send_hour: u.send_hour.unwrap_or(d.send_hour),
+        topics: u.topics.clone().unwrap_or_default(),
+    }
+}
+
+fn push_writes<'a, DB>(qb: &mut QueryBuilder<DB>, writes: &'a [Write])
+where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<DateTime<Utc>>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    qb.push_values(writes, |mut b, w| {
+        b.push_bind(w.email.as_str())
+            .push_bind(w.name.as_str())
+            .push_bind(w.status.as_str())
+            .push_bind(w.timezone)
+            .push_bind(w.frequency.as_str())
+            .push_bind(w.send_hour)
+            .push_bind(w.topics.as_str())
+            .push_bind(w.token.as_str())
+            .push_bind(w.created_at)
+            .push_bind(w.confirmed_at)
+            .push_bind(w.unsubscribed_at)
+            .push_bind(w.updated_at);
+    });
+}

@@ -1,0 +1,21 @@
+//! Logging: the only place that knows the log format. Logs go to stderr so
+//! that stdout stays clean for tables, CSV and JSON; the level comes from
+//! `RUST_LOG` (default `info`). Callers log with structured fields and never
+//! put secrets, message bodies or whole addresses into a log line.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::LogFormat;
+
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    // A second init (in tests) is harmless; ignore the error it returns.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
