@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::domain::{Frequency, HeaderSafe, SendHour, StoryKind, SubscriberEmail, SubscriberStatus, TimeZone, Topics};
+use crate::domain::{
+    Frequency, HeaderSafe, SendHour, StoryKind, SubscriberEmail, SubscriberStatus, TimeZone, Topics,
+};
 use crate::import::StoryFormat;
 
 /// Herald: the machine behind "get top stories emailed to you each day".

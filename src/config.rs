@@ -132,7 +132,10 @@ impl Mailbox {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
         let (name, addr) = match (raw.rfind('<'), raw.ends_with('>')) {
-            (Some(open), true) => (Some(raw[..open].trim().trim_matches('"')), &raw[open + 1..raw.len() - 1]),
+            (Some(open), true) => (
+                Some(raw[..open].trim().trim_matches('"')),
+                &raw[open + 1..raw.len() - 1],
+            ),
             _ => (None, raw),
         };
         let email = SubscriberEmail::parse(addr).map_err(|e| format!("address {e}"))?;
@@ -248,9 +251,8 @@ impl Config {
 
         let mut figment = Figment::new().merge(Toml::string(DEFAULTS_TOML));
         if let Some(path) = &file {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError(format!("cannot read config file {}: {e}", path.display()))
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
             check_no_inline_secrets(path, &text)?;
             // `Toml::file` would skip a missing file silently; reading it
             // ourselves makes a typo in --config an error. Naming the file
@@ -258,18 +260,30 @@ impl Config {
             figment = figment.merge(Toml::file_exact(path));
         }
         for (name, value) in env {
-            let Some(rest) = name.strip_prefix("HERALD_") else { continue };
+            let Some(rest) = name.strip_prefix("HERALD_") else {
+                continue;
+            };
             if !rest.contains("__") || SECRET_ENV.iter().any(|(secret, _)| secret == name) {
                 continue;
             }
             let key = rest.to_ascii_lowercase().replace("__", ".");
-            figment = figment.merge(Layer::new(format!("environment variable {name}"), &key, value.parse().expect("infallible")));
+            figment = figment.merge(Layer::new(
+                format!("environment variable {name}"),
+                &key,
+                value.parse().expect("infallible"),
+            ));
         }
         if let Some(url) = &overrides.database_url {
-            figment = figment.merge(Layer::new("--database-url flag".into(), "database.url", url.as_str().into()));
+            figment = figment.merge(Layer::new(
+                "--database-url flag".into(),
+                "database.url",
+                url.as_str().into(),
+            ));
         }
 
-        let raw: RawConfig = figment.extract().map_err(|e| ConfigError(describe_figment_error(e)))?;
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| ConfigError(describe_figment_error(e)))?;
         let where_ = |key: &str| -> String {
             figment
                 .find_metadata(key)
@@ -284,17 +298,28 @@ impl Config {
         let database = DatabaseConfig {
             url: DatabaseUrl::parse(&raw.database.url).map_err(|m| bad("database.url", m))?,
             max_connections: match raw.database.max_connections {
-                0 => return Err(bad("database.max_connections", "0 is out of range; expected at least 1".into())),
+                0 => {
+                    return Err(bad(
+                        "database.max_connections",
+                        "0 is out of range; expected at least 1".into(),
+                    ));
+                }
                 n => n,
             },
         };
 
         let from = Mailbox::parse(&raw.mail.from).map_err(|m| {
-            bad("mail.from", format!("{:?}: {m}; expected \"Name <address>\"", raw.mail.from))
+            bad(
+                "mail.from",
+                format!("{:?}: {m}; expected \"Name <address>\"", raw.mail.from),
+            )
         })?;
         let reply_to = match &raw.mail.reply_to {
             Some(r) if !r.trim().is_empty() => Some(Mailbox::parse(r).map_err(|m| {
-                bad("mail.reply_to", format!("{r:?}: {m}; expected \"Name <address>\""))
+                bad(
+                    "mail.reply_to",
+                    format!("{r:?}: {m}; expected \"Name <address>\""),
+                )
             })?),
             _ => None,
         };
@@ -302,25 +327,35 @@ impl Config {
             "file" => Transport::File,
             "smtp" => Transport::Smtp,
             other => {
-                return Err(bad("mail.transport", format!("{other:?} is not a transport; expected \"file\" or \"smtp\"")));
+                return Err(bad(
+                    "mail.transport",
+                    format!("{other:?} is not a transport; expected \"file\" or \"smtp\""),
+                ));
             }
         };
         let smtp_url = url::Url::parse(&raw.mail.smtp_url)
             .ok()
             .filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some())
             .ok_or_else(|| {
-                bad("mail.smtp_url", format!(
-                    "{:?} is not an SMTP URL; expected smtp://host[:port] or smtps://host[:port]",
-                    redact_url(&raw.mail.smtp_url)
-                ))
+                bad(
+                    "mail.smtp_url",
+                    format!(
+                        "{:?} is not an SMTP URL; expected smtp://host[:port] or smtps://host[:port]",
+                        redact_url(&raw.mail.smtp_url)
+                    ),
+                )
             })?;
         if smtp_url.password().is_some() {
             return Err(bad(
                 "mail.smtp_url",
-                "contains a password; set HERALD_MAIL__SMTP_PASSWORD or mail.smtp_password_file instead".into(),
+                "contains a password; set HERALD_MAIL__SMTP_PASSWORD or mail.smtp_password_file instead"
+                    .into(),
             ));
         }
-        let smtp_password = match (env_var("HERALD_MAIL__SMTP_PASSWORD"), &raw.mail.smtp_password_file) {
+        let smtp_password = match (
+            env_var("HERALD_MAIL__SMTP_PASSWORD"),
+            &raw.mail.smtp_password_file,
+        ) {
             (Some(p), _) if !p.is_empty() => Some(SecretString::from(p)),
             (_, Some(path)) => Some(read_secret_file(path).map_err(|m| bad("mail.smtp_password_file", m))?),
             _ => None,
@@ -340,7 +375,10 @@ impl Config {
             postal_address: {
                 let a = raw.site.postal_address.trim();
                 if a.is_empty() {
-                    return Err(bad("site.postal_address", "is empty; bulk mail must carry a postal address".into()));
+                    return Err(bad(
+                        "site.postal_address",
+                        "is empty; bulk mail must carry a postal address".into(),
+                    ));
                 }
                 a.to_owned()
             },
@@ -348,10 +386,13 @@ impl Config {
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
                 .ok_or_else(|| {
-                    bad("site.public_url", format!(
-                        "{:?} is not an absolute http(s) URL; expected e.g. https://news.example.com",
-                        raw.site.public_url
-                    ))
+                    bad(
+                        "site.public_url",
+                        format!(
+                            "{:?} is not an absolute http(s) URL; expected e.g. https://news.example.com",
+                            raw.site.public_url
+                        ),
+                    )
                 })?,
         };
 
@@ -397,7 +438,10 @@ fn read_secret_file(path: &Path) -> Result<SecretString, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
     if first.is_empty() {
-        return Err(format!("{} is empty; expected the secret on its first line", path.display()));
+        return Err(format!(
+            "{} is empty; expected the secret on its first line",
+            path.display()
+        ));
     }
     Ok(SecretString::from(first.to_owned()))
 }
@@ -406,7 +450,11 @@ fn read_secret_file(path: &Path) -> Result<SecretString, String> {
 /// a generic "unknown key".
 fn check_no_inline_secrets(path: &Path, text: &str) -> Result<(), ConfigError> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        ConfigError(format!("config file {}: {}", path.display(), e.to_string().trim_end()))
+        ConfigError(format!(
+            "config file {}: {}",
+            path.display(),
+            e.to_string().trim_end()
+        ))
     })?;
     for (env, key) in SECRET_ENV {
         let (section, field) = key.split_once('.').expect("secret keys are section.key");
@@ -458,14 +506,20 @@ fn describe_figment_error(e: figment::Error) -> String {
         } else {
             format!("config key {}: ", err.path.join("."))
         };
-        let source = match (&err.metadata, ) {
+        let source = match (&err.metadata,) {
             (Some(m),) => match &m.source {
                 Some(src) => format!(" (in {src})"),
                 None => format!(" (in {})", m.name),
             },
             _ => String::new(),
         };
-        out.push(format!("{key}{}{source}", err.kind));
+        let what = match &err.kind {
+            figment::error::Kind::UnknownField(field, expected) => {
+                format!("unknown key {field:?}; expected one of: {}", expected.join(", "))
+            }
+            other => other.to_string(),
+        };
+        out.push(format!("{key}{what}{source}"));
     }
     out.join("; ")
 }
@@ -498,12 +552,22 @@ mod tests {
     fn env_overrides_and_errors_name_key() {
         let c = load(&[("HERALD_DATABASE__MAX_CONNECTIONS", "9")]).unwrap();
         assert_eq!(c.database.max_connections, 9);
-        let e = load(&[("HERALD_DATABASE__MAX_CONNECTIONS", "many")]).unwrap_err().0;
-        assert!(e.contains("database.max_connections") && e.contains("many"), "{e}");
+        let e = load(&[("HERALD_DATABASE__MAX_CONNECTIONS", "many")])
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("database.max_connections") && e.contains("many"),
+            "{e}"
+        );
         let e = load(&[("HERALD_DATABASE__URLX", "x")]).unwrap_err().0;
         assert!(e.contains("urlx"), "{e}");
-        let e = load(&[("HERALD_SUBSCRIBERS__DEFAULT_SEND_HOUR", "25")]).unwrap_err().0;
-        assert!(e.contains("subscribers.default_send_hour") && e.contains("25"), "{e}");
+        let e = load(&[("HERALD_SUBSCRIBERS__DEFAULT_SEND_HOUR", "25")])
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("subscribers.default_send_hour") && e.contains("25"),
+            "{e}"
+        );
         assert!(e.contains("HERALD_SUBSCRIBERS__DEFAULT_SEND_HOUR"), "{e}");
     }
 
@@ -516,7 +580,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.mail.smtp_password(), Some("hunter2"));
         let printed = format!("{}\n{:?}", c.to_redacted_toml(), c);
-        assert!(!printed.contains("hunter2") && !printed.contains("pw@"), "{printed}");
+        assert!(
+            !printed.contains("hunter2") && !printed.contains("pw@"),
+            "{printed}"
+        );
         assert!(printed.contains("postgres://u:[redacted]@db/herald"), "{printed}");
     }
 

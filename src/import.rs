@@ -16,13 +16,20 @@ use serde::de::{self, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::domain::{
-    HeaderSafe, HttpUrl, Invalid, NewStory, SendHour, StoryKind, SubscriberEmail,
-    SubscriberUpdate, TimeZone, Topics,
+    HeaderSafe, HttpUrl, Invalid, NewStory, SendHour, StoryKind, SubscriberEmail, SubscriberUpdate, TimeZone,
+    Topics,
 };
 
 /// The columns of a subscriber CSV, in export order.
-pub const SUBSCRIBER_COLUMNS: [&str; 7] =
-    ["email", "name", "timezone", "frequency", "send_hour", "topics", "status"];
+pub const SUBSCRIBER_COLUMNS: [&str; 7] = [
+    "email",
+    "name",
+    "timezone",
+    "frequency",
+    "send_hour",
+    "topics",
+    "status",
+];
 
 /// The fields of a story record, in export order.
 pub const STORY_FIELDS: [&str; 10] = [
@@ -161,9 +168,18 @@ pub fn read_subscribers_csv(input: impl Read, mut sink: impl Sink<SubscriberUpda
         match reader.read_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
-            Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                ) =>
+            {
                 let line = e.position().map_or(0, |p| p.line());
-                if !sink(Err(rejection(Location::Line(line), "", csv_error(&e).to_string()))) {
+                if !sink(Err(rejection(
+                    Location::Line(line),
+                    "",
+                    csv_error(&e).to_string(),
+                ))) {
                     return Ok(());
                 }
                 continue;
@@ -171,7 +187,12 @@ pub fn read_subscribers_csv(input: impl Read, mut sink: impl Sink<SubscriberUpda
             Err(e) => return Err(csv_error(&e)),
         }
         let line = record.position().map_or(0, |p| p.line());
-        let get = |name: &str| columns.get(name).and_then(|&i| record.get(i)).filter(|v| !v.trim().is_empty());
+        let get = |name: &str| {
+            columns
+                .get(name)
+                .and_then(|&i| record.get(i))
+                .filter(|v| !v.trim().is_empty())
+        };
         let item = if record.len() != header.len() {
             Err(rejection(
                 Location::Line(line),
@@ -179,10 +200,12 @@ pub fn read_subscribers_csv(input: impl Read, mut sink: impl Sink<SubscriberUpda
                 format!("has {} fields; the header has {}", record.len(), header.len()),
             ))
         } else {
-            subscriber_from_fields(get).map(|u| (Location::Line(line), u)).map_err(|errors| Rejection {
-                location: Location::Line(line),
-                errors,
-            })
+            subscriber_from_fields(get)
+                .map(|u| (Location::Line(line), u))
+                .map_err(|errors| Rejection {
+                    location: Location::Line(line),
+                    errors,
+                })
         };
         if !sink(item) {
             return Ok(());
@@ -190,11 +213,16 @@ pub fn read_subscribers_csv(input: impl Read, mut sink: impl Sink<SubscriberUpda
     }
 }
 
-fn subscriber_from_fields<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<SubscriberUpdate, Vec<FieldError>> {
+fn subscriber_from_fields<'a>(
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> Result<SubscriberUpdate, Vec<FieldError>> {
     let mut errors = Errors::default();
     let email = errors.check(
         "email",
-        get("email").map_or_else(|| Err(Invalid::new("is missing; it is required")), SubscriberEmail::parse),
+        get("email").map_or_else(
+            || Err(Invalid::new("is missing; it is required")),
+            SubscriberEmail::parse,
+        ),
     );
     let name = get("name").map(|v| errors.check("name", HeaderSafe::parse(v, MAX_NAME)));
     let timezone = get("timezone").map(|v| errors.check("timezone", TimeZone::parse(v)));
@@ -217,7 +245,11 @@ fn subscriber_from_fields<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<S
 }
 
 /// Reads stories in the given format.
-pub fn read_stories(input: impl BufRead, format: StoryFormat, sink: impl Sink<NewStory>) -> anyhow::Result<()> {
+pub fn read_stories(
+    input: impl BufRead,
+    format: StoryFormat,
+    sink: impl Sink<NewStory>,
+) -> anyhow::Result<()> {
     match format {
         StoryFormat::Csv => read_stories_csv(input, sink),
         StoryFormat::Jsonl => read_stories_jsonl(input, sink),
@@ -236,7 +268,11 @@ fn read_stories_csv(input: impl Read, mut sink: impl Sink<NewStory>) -> anyhow::
             Ok(true) => {}
             Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
                 let line = e.position().map_or(0, |p| p.line());
-                if !sink(Err(rejection(Location::Line(line), "", csv_error(&e).to_string()))) {
+                if !sink(Err(rejection(
+                    Location::Line(line),
+                    "",
+                    csv_error(&e).to_string(),
+                ))) {
                     return Ok(());
                 }
                 continue;
@@ -258,7 +294,9 @@ fn read_stories_csv(input: impl Read, mut sink: impl Sink<NewStory>) -> anyhow::
                     .filter(|v| !v.trim().is_empty())
                     .map(|v| Value::String(v.to_owned()))
             };
-            story_from_fields(get).map(|s| (location, s)).map_err(|errors| Rejection { location, errors })
+            story_from_fields(get)
+                .map(|s| (location, s))
+                .map_err(|errors| Rejection { location, errors })
         };
         if !sink(item) {
             return Ok(());
@@ -274,7 +312,9 @@ fn read_stories_jsonl(input: impl BufRead, mut sink: impl Sink<NewStory>) -> any
             continue;
         }
         let item = match serde_json::from_str::<Value>(&line) {
-            Ok(value) => story_from_json(value).map(|s| (location, s)).map_err(|errors| Rejection { location, errors }),
+            Ok(value) => story_from_json(value)
+                .map(|s| (location, s))
+                .map_err(|errors| Rejection { location, errors }),
             Err(e) => Err(rejection(location, "", format!("invalid JSON: {e}"))),
         };
         if !sink(item) {
@@ -286,7 +326,10 @@ fn read_stories_jsonl(input: impl BufRead, mut sink: impl Sink<NewStory>) -> any
 
 fn read_stories_json(input: impl Read, mut sink: impl Sink<NewStory>) -> anyhow::Result<()> {
     let lines = Rc::new(Cell::new(1u64));
-    let counting = LineCounter { inner: input, lines: lines.clone() };
+    let counting = LineCounter {
+        inner: input,
+        lines: lines.clone(),
+    };
     let mut de = serde_json::Deserializer::from_reader(counting);
     let visitor = ArrayVisitor {
         lines: lines.clone(),
@@ -294,9 +337,13 @@ fn read_stories_json(input: impl Read, mut sink: impl Sink<NewStory>) -> anyhow:
     };
     use serde::Deserializer as _;
     match de.deserialize_seq(visitor) {
-        Ok(()) => de.end().map_err(|e| anyhow::anyhow!("invalid JSON after the array: {e}")),
+        Ok(()) => de
+            .end()
+            .map_err(|e| anyhow::anyhow!("invalid JSON after the array: {e}")),
         Err(e) if e.to_string() == STOPPED => Ok(()),
-        Err(e) => Err(anyhow::anyhow!("invalid JSON: {e}; expected an array of story objects")),
+        Err(e) => Err(anyhow::anyhow!(
+            "invalid JSON: {e}; expected an array of story objects"
+        )),
     }
 }
 
@@ -318,8 +365,13 @@ impl<'de, S: Sink<NewStory>> Visitor<'de> for ArrayVisitor<'_, S> {
         let mut index = 0;
         while let Some(value) = seq.next_element::<Value>()? {
             index += 1;
-            let location = Location::Item { index, end_line: self.lines.get() };
-            let item = story_from_json(value).map(|s| (location, s)).map_err(|errors| Rejection { location, errors });
+            let location = Location::Item {
+                index,
+                end_line: self.lines.get(),
+            };
+            let item = story_from_json(value)
+                .map(|s| (location, s))
+                .map_err(|errors| Rejection { location, errors });
             if !(self.sink)(item) {
                 return Err(de::Error::custom(STOPPED));
             }
@@ -355,7 +407,10 @@ fn story_from_json(value: Value) -> Result<NewStory, Vec<FieldError>> {
     if let Some(unknown) = map.keys().find(|k| !STORY_FIELDS.contains(&k.as_str())) {
         return Err(vec![FieldError {
             field: "",
-            reason: format!("unknown field {unknown:?}; expected some of: {}", STORY_FIELDS.join(", ")),
+            reason: format!(
+                "unknown field {unknown:?}; expected some of: {}",
+                STORY_FIELDS.join(", ")
+            ),
         }]);
     }
     story_from_fields(|name| map.remove(name).filter(|v| !v.is_null()))
@@ -380,15 +435,29 @@ fn story_from_fields(mut get: impl FnMut(&str) -> Option<Value>) -> Result<NewSt
             None => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(Invalid::new(format!("is {}; expected a string", json_kind(&other)))),
+            Some(other) => Err(Invalid::new(format!(
+                "is {}; expected a string",
+                json_kind(&other)
+            ))),
         }
     };
-    let required = |v: Result<Option<String>, Invalid>| v.and_then(|o| o.ok_or_else(|| Invalid::new("is missing; it is required")));
+    let required = |v: Result<Option<String>, Invalid>| {
+        v.and_then(|o| o.ok_or_else(|| Invalid::new("is missing; it is required")))
+    };
 
-    let kind = errors.check("kind", text(get("kind")).and_then(|o| o.map_or(Ok(StoryKind::Story), |s| s.parse())));
-    let title = errors.check("title", required(text(get("title"))).and_then(|s| HeaderSafe::parse(&s, MAX_TITLE)));
+    let kind = errors.check(
+        "kind",
+        text(get("kind")).and_then(|o| o.map_or(Ok(StoryKind::Story), |s| s.parse())),
+    );
+    let title = errors.check(
+        "title",
+        required(text(get("title"))).and_then(|s| HeaderSafe::parse(&s, MAX_TITLE)),
+    );
     let url = errors.check("url", required(text(get("url"))).and_then(|s| HttpUrl::parse(&s)));
-    let summary = errors.check("summary", text(get("summary")).and_then(|o| summary(o.unwrap_or_default())));
+    let summary = errors.check(
+        "summary",
+        text(get("summary")).and_then(|o| summary(o.unwrap_or_default())),
+    );
     let author = errors.check(
         "author",
         text(get("author")).and_then(|o| HeaderSafe::parse(&o.unwrap_or_default(), MAX_AUTHOR)),
@@ -401,7 +470,10 @@ fn story_from_fields(mut get: impl FnMut(&str) -> Option<Value>) -> Result<NewSt
         "image_url",
         text(get("image_url")).and_then(|o| o.map(|s| HttpUrl::parse(&s)).transpose()),
     );
-    let published_at = errors.check("published_at", required(text(get("published_at"))).and_then(|s| timestamp(&s)));
+    let published_at = errors.check(
+        "published_at",
+        required(text(get("published_at"))).and_then(|s| timestamp(&s)),
+    );
     let votes = errors.check("votes", count(get("votes")));
     let comments = errors.check("comments", count(get("comments")));
     if !errors.0.is_empty() {
@@ -431,7 +503,9 @@ fn summary(raw: String) -> Result<String, Invalid> {
     }
     let n = s.chars().count();
     if n > MAX_SUMMARY {
-        return Err(Invalid::new(format!("is {n} characters long; at most {MAX_SUMMARY} allowed")));
+        return Err(Invalid::new(format!(
+            "is {n} characters long; at most {MAX_SUMMARY} allowed"
+        )));
     }
     Ok(s)
 }
@@ -450,19 +524,26 @@ pub fn timestamp(raw: &str) -> Result<DateTime<Utc>, Invalid> {
 fn count(v: Option<Value>) -> Result<i64, Invalid> {
     let n = match v {
         None => return Ok(0),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .ok_or_else(|| Invalid::new(format!("{n} is not a whole number; expected a non-negative integer")))?,
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+            Invalid::new(format!(
+                "{n} is not a whole number; expected a non-negative integer"
+            ))
+        })?,
         Some(Value::String(s)) => s
             .trim()
             .parse::<i64>()
             .map_err(|_| Invalid::new(format!("{s:?} is not a number; expected a non-negative integer")))?,
         Some(other) => {
-            return Err(Invalid::new(format!("is {}; expected a non-negative integer", json_kind(&other))));
+            return Err(Invalid::new(format!(
+                "is {}; expected a non-negative integer",
+                json_kind(&other)
+            )));
         }
     };
     if n < 0 {
-        return Err(Invalid::new(format!("{n} is negative; expected a non-negative integer")));
+        return Err(Invalid::new(format!(
+            "{n} is negative; expected a non-negative integer"
+        )));
     }
     Ok(n)
 }
@@ -484,7 +565,10 @@ impl Errors {
 }
 
 fn rejection(location: Location, field: &'static str, reason: String) -> Rejection {
-    Rejection { location, errors: vec![FieldError { field, reason }] }
+    Rejection {
+        location,
+        errors: vec![FieldError { field, reason }],
+    }
 }
 
 /// Maps column names to positions; unknown or duplicate columns and a
@@ -519,7 +603,10 @@ fn map_header(
 }
 
 fn csv_error(e: &csv::Error) -> anyhow::Error {
-    let at = e.position().map(|p| format!("line {}: ", p.line())).unwrap_or_default();
+    let at = e
+        .position()
+        .map(|p| format!("line {}: ", p.line()))
+        .unwrap_or_default();
     match e.kind() {
         csv::ErrorKind::Io(io) => anyhow::anyhow!("{at}cannot read: {io}"),
         csv::ErrorKind::Utf8 { err, .. } => anyhow::anyhow!("{at}not valid UTF-8 ({err})"),
@@ -555,7 +642,11 @@ mod tests {
         assert_eq!(ok.len(), 1);
         assert_eq!(bad.len(), 1);
         assert!(bad[0].starts_with("item 2 (ending on line 3)"), "{}", bad[0]);
-        assert!(bad[0].contains("field url") && bad[0].contains("field votes"), "{}", bad[0]);
+        assert!(
+            bad[0].contains("field url") && bad[0].contains("field votes"),
+            "{}",
+            bad[0]
+        );
     }
 
     #[test]
@@ -563,14 +654,20 @@ mod tests {
         let input = "title,url,published_at\n\"A\r\nBcc: x@y.z\",https://a.example/,2026-03-10T07:00:00Z\n";
         let (ok, bad) = collect_stories(input, StoryFormat::Csv);
         assert!(ok.is_empty());
-        assert!(bad[0].contains("line 2") && bad[0].contains("field title"), "{bad:?}");
+        assert!(
+            bad[0].contains("line 2") && bad[0].contains("field title"),
+            "{bad:?}"
+        );
     }
 
     #[test]
     fn subscriber_csv_without_header_is_fatal() {
-        let err = read_subscribers_csv("ana@example.com,Ana\n".as_bytes(), |_: Record<SubscriberUpdate>| true)
-            .unwrap_err()
-            .to_string();
+        let err = read_subscribers_csv(
+            "ana@example.com,Ana\n".as_bytes(),
+            |_: Record<SubscriberUpdate>| true,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("header"), "{err}");
     }
 

@@ -22,8 +22,8 @@ pub async fn run(overrides: &Overrides, args: DemoArgs) -> anyhow::Result<ExitCo
     let mut config = Config::load(overrides)?;
     std::fs::create_dir_all(&args.dir).with_context(|| format!("cannot create {}", args.dir.display()))?;
     let db_path = args.dir.join("herald.db");
-    config.database.url = DatabaseUrl::parse(&format!("sqlite://{}", db_path.display()))
-        .map_err(|m| anyhow::anyhow!(m))?;
+    config.database.url =
+        DatabaseUrl::parse(&format!("sqlite://{}", db_path.display())).map_err(|m| anyhow::anyhow!(m))?;
     let store = Store::open(&config.database).await?;
 
     let stories = sample_stories()?;
@@ -43,7 +43,10 @@ pub async fn run(overrides: &Overrides, args: DemoArgs) -> anyhow::Result<ExitCo
         story_counts.inserted, story_counts.updated, sub_counts.inserted, sub_counts.updated
     );
     let newest = store
-        .list_stories(&StoryFilter { limit: 10, ..Default::default() })
+        .list_stories(&StoryFilter {
+            limit: 10,
+            ..Default::default()
+        })
         .await?;
     println!("Newest stories:");
     let mut t = super::output::table(&["published", "kind", "votes", "comments", "section", "title"]);
@@ -59,7 +62,13 @@ pub async fn run(overrides: &Overrides, args: DemoArgs) -> anyhow::Result<ExitCo
     }
     super::output::print_table(&mut std::io::stdout().lock(), &t)?;
     println!("\nSubscribers:");
-    super::subscribers::list(&store, None, ListFormat::Table, BufWriter::new(std::io::stdout().lock())).await?;
+    super::subscribers::list(
+        &store,
+        None,
+        ListFormat::Table,
+        BufWriter::new(std::io::stdout().lock()),
+    )
+    .await?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -73,7 +82,11 @@ pub fn sample_stories() -> anyhow::Result<Vec<NewStory>> {
         }
         true
     })?;
-    let newest = stories.iter().map(|s| s.published_at).max().context("no sample stories")?;
+    let newest = stories
+        .iter()
+        .map(|s| s.published_at)
+        .max()
+        .context("no sample stories")?;
     let shift = crate::store::now() - Duration::hours(1) - newest;
     for s in &mut stories {
         s.published_at += shift;

@@ -39,8 +39,15 @@ pub struct Input {
 pub fn open_input(path: &Path) -> anyhow::Result<Input> {
     let tty = std::io::stderr().is_terminal();
     if path.as_os_str() == "-" {
-        let progress = if tty { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
-        progress.set_style(ProgressStyle::with_template("{spinner} {msg} {bytes} read ({bytes_per_sec})").expect("valid template"));
+        let progress = if tty {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::hidden()
+        };
+        progress.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {bytes} read ({bytes_per_sec})")
+                .expect("valid template"),
+        );
         let reader = BufReader::with_capacity(1 << 16, std::io::stdin());
         return Ok(Input {
             reader: Box::new(progress.wrap_read(reader)),
@@ -53,7 +60,11 @@ pub fn open_input(path: &Path) -> anyhow::Result<Input> {
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         anyhow::bail!("{} is a directory; expected a file", path.display());
     }
-    let progress = if tty { ProgressBar::new(len) } else { ProgressBar::hidden() };
+    let progress = if tty {
+        ProgressBar::new(len)
+    } else {
+        ProgressBar::hidden()
+    };
     progress.set_style(
         ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({bytes_per_sec}, eta {eta})")
             .expect("valid template"),
@@ -69,7 +80,13 @@ pub fn open_input(path: &Path) -> anyhow::Result<Input> {
 /// in batches whose `key`s are distinct. Rejected records are reported on
 /// stderr as they come. When parsing fails midway, everything before the
 /// failure is still written.
-pub async fn run<T, P, K, F>(input_name: &str, progress: ProgressBar, parse: P, key: K, mut flush: F) -> anyhow::Result<Summary>
+pub async fn run<T, P, K, F>(
+    input_name: &str,
+    progress: ProgressBar,
+    parse: P,
+    key: K,
+    mut flush: F,
+) -> anyhow::Result<Summary>
 where
     T: Send + 'static,
     P: FnOnce(&mut dyn FnMut(Record<T>) -> bool) -> anyhow::Result<()> + Send + 'static,
@@ -82,16 +99,20 @@ where
     let mut summary = Summary::default();
     let mut batch: Vec<T> = Vec::with_capacity(BATCH);
     let mut keys: HashSet<String> = HashSet::with_capacity(BATCH);
-    let mut write = async |batch: &mut Vec<T>, keys: &mut HashSet<String>, summary: &mut Summary| -> anyhow::Result<()> {
-        let counts = flush(batch).await?;
-        summary.imported += counts.inserted;
-        summary.updated += counts.updated;
-        summary.unchanged += batch.len() as u64 - counts.inserted - counts.updated;
-        batch.clear();
-        keys.clear();
-        progress.set_message(format!("{} rows", summary.imported + summary.updated + summary.unchanged));
-        Ok(())
-    };
+    let mut write =
+        async |batch: &mut Vec<T>, keys: &mut HashSet<String>, summary: &mut Summary| -> anyhow::Result<()> {
+            let counts = flush(batch).await?;
+            summary.imported += counts.inserted;
+            summary.updated += counts.updated;
+            summary.unchanged += batch.len() as u64 - counts.inserted - counts.updated;
+            batch.clear();
+            keys.clear();
+            progress.set_message(format!(
+                "{} rows",
+                summary.imported + summary.updated + summary.unchanged
+            ));
+            Ok(())
+        };
     while let Some(record) = rx.recv().await {
         match record {
             Err(rejection) => {

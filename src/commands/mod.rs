@@ -28,7 +28,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(ConfigCommand::Check) => {
             let config = Config::load(&overrides)?;
             match &config.source_file {
-                Some(path) => println!("# configuration OK: defaults + {} + environment + flags\n", path.display()),
+                Some(path) => println!(
+                    "# configuration OK: defaults + {} + environment + flags\n",
+                    path.display()
+                ),
                 None => println!("# configuration OK: defaults + environment + flags\n"),
             }
             print!("{}", config.to_redacted_toml());

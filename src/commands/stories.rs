@@ -13,7 +13,11 @@ use crate::store::{Store, StoryFilter, UpsertCounts};
 
 pub async fn run(store: &Store, cmd: StoriesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        StoriesCommand::Import { file, format, dry_run } => {
+        StoriesCommand::Import {
+            file,
+            format,
+            dry_run,
+        } => {
             let mut input = ingest::open_input(&file)?;
             let format = match format.or_else(|| StoryFormat::from_extension(&file)) {
                 Some(f) => f,
@@ -24,15 +28,33 @@ pub async fn run(store: &Store, cmd: StoriesCommand) -> anyhow::Result<ExitCode>
                 ),
             };
             let summary = import(store, input, format, dry_run).await?;
-            let prefix = if dry_run { "dry run, nothing written: would have " } else { "" };
+            let prefix = if dry_run {
+                "dry run, nothing written: would have "
+            } else {
+                ""
+            };
             println!(
                 "{prefix}imported {}, updated {}, rejected {} ({} unchanged)",
                 summary.imported, summary.updated, summary.rejected, summary.unchanged
             );
-            Ok(if summary.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if summary.rejected > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        StoriesCommand::List { since, kind, limit, format } => {
-            let filter = StoryFilter { since, until: None, kind, limit: limit.into() };
+        StoriesCommand::List {
+            since,
+            kind,
+            limit,
+            format,
+        } => {
+            let filter = StoryFilter {
+                since,
+                until: None,
+                kind,
+                limit: limit.into(),
+            };
             let stories = store.list_stories(&filter).await?;
             let mut out = BufWriter::new(std::io::stdout().lock());
             match format {
@@ -44,7 +66,15 @@ pub async fn run(store: &Store, cmd: StoriesCommand) -> anyhow::Result<ExitCode>
                     arr.finish()?;
                 }
                 TableOrJson::Table => {
-                    let mut t = table(&["published", "kind", "votes", "comments", "section", "title", "url"]);
+                    let mut t = table(&[
+                        "published",
+                        "kind",
+                        "votes",
+                        "comments",
+                        "section",
+                        "title",
+                        "url",
+                    ]);
                     for s in &stories {
                         t.add_row(vec![
                             s.published_at.format("%Y-%m-%d %H:%M").to_string(),

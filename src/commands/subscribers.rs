@@ -58,7 +58,8 @@ pub async fn run(config: &Config, store: &Store, cmd: SubscribersCommand) -> any
             };
             match out {
                 Some(path) => {
-                    let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+                    let file =
+                        File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
                     let n = list(store, None, format, BufWriter::new(file)).await?;
                     eprintln!("exported {n} subscriber(s) to {}", path.display());
                 }
@@ -96,12 +97,20 @@ pub async fn run(config: &Config, store: &Store, cmd: SubscribersCommand) -> any
                 },
             )
             .await?;
-            let prefix = if dry_run { "dry run, nothing written: would have " } else { "" };
+            let prefix = if dry_run {
+                "dry run, nothing written: would have "
+            } else {
+                ""
+            };
             println!(
                 "{prefix}imported {}, updated {}, rejected {}",
                 summary.imported, summary.updated, summary.rejected
             );
-            Ok(if summary.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if summary.rejected > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }
@@ -110,7 +119,11 @@ async fn add(config: &Config, store: &Store, args: AddArgs) -> anyhow::Result<Ex
     let new = NewSubscriber {
         email: args.email,
         name: args.name.unwrap_or_default(),
-        status: if args.pending { SubscriberStatus::Pending } else { SubscriberStatus::Active },
+        status: if args.pending {
+            SubscriberStatus::Pending
+        } else {
+            SubscriberStatus::Active
+        },
         timezone: args.timezone.unwrap_or(config.subscribers.default_timezone),
         frequency: args.frequency,
         send_hour: args.send_hour.unwrap_or(config.subscribers.default_send_hour),
@@ -120,21 +133,36 @@ async fn add(config: &Config, store: &Store, args: AddArgs) -> anyhow::Result<Ex
         AddOutcome::Added(s) => {
             println!(
                 "added {} ({}, {} at {:02}:00 {})",
-                s.email, s.status, s.frequency, s.send_hour.get(), s.timezone
+                s.email,
+                s.status,
+                s.frequency,
+                s.send_hour.get(),
+                s.timezone
             );
             Ok(ExitCode::SUCCESS)
         }
         AddOutcome::AlreadyExists(s) => {
-            anyhow::bail!("{} is already a subscriber (status {}); nothing changed", s.email, s.status)
+            anyhow::bail!(
+                "{} is already a subscriber (status {}); nothing changed",
+                s.email,
+                s.status
+            )
         }
     }
 }
 
 fn print_details(s: &Subscriber) {
     let ts = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
-    let topics = if s.topics.is_empty() { "(all)".to_owned() } else { s.topics.join(',') };
+    let topics = if s.topics.is_empty() {
+        "(all)".to_owned()
+    } else {
+        s.topics.join(',')
+    };
     println!("email:           {}", s.email);
-    println!("name:            {}", if s.name.is_empty() { "-" } else { &s.name });
+    println!(
+        "name:            {}",
+        if s.name.is_empty() { "-" } else { &s.name }
+    );
     println!("status:          {}", s.status);
     println!("frequency:       {}", s.frequency);
     println!("send hour:       {:02}:00 {}", s.send_hour.get(), s.timezone);
@@ -158,7 +186,15 @@ pub(super) async fn list(
         ListFormat::Table => {
             // An aligned table needs every width first; people list
             // thousands, not millions, so one table is fine here.
-            let mut t = table(&["email", "name", "status", "frequency", "send_hour", "timezone", "topics"]);
+            let mut t = table(&[
+                "email",
+                "name",
+                "status",
+                "frequency",
+                "send_hour",
+                "timezone",
+                "topics",
+            ]);
             loop {
                 let page = store.list_subscribers(status, after, PAGE).await?;
                 let Some(last) = page.last() else { break };

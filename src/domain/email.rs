@@ -37,9 +37,8 @@ impl SubscriberEmail {
             allow_display_text: false,
             allow_long_local_parts: false,
         };
-        EmailAddress::parse_with_options(trimmed, options).map_err(|e| {
-            Invalid::new(format!("{trimmed:?} is not a valid email address ({e})"))
-        })?;
+        EmailAddress::parse_with_options(trimmed, options)
+            .map_err(|e| Invalid::new(format!("{trimmed:?} is not a valid email address ({e})")))?;
         // `parse_with_options` accepted it, so there is exactly one '@' that
         // separates local part and domain (the last one; the local part may
         // contain a quoted '@').

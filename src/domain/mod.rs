@@ -12,8 +12,7 @@ mod token;
 pub use email::SubscriberEmail;
 pub use story::{HttpUrl, NewStory, Story, StoryKind};
 pub use subscriber::{
-    Frequency, NewSubscriber, SendHour, Subscriber, SubscriberStatus, SubscriberUpdate, TimeZone,
-    Topics,
+    Frequency, NewSubscriber, SendHour, Subscriber, SubscriberStatus, SubscriberUpdate, TimeZone, Topics,
 };
 pub use text::HeaderSafe;
 pub use token::Token;

@@ -55,8 +55,8 @@ impl HttpUrl {
         if trimmed.is_empty() {
             return Err(Invalid::new("is empty; expected an http or https URL"));
         }
-        let url = url::Url::parse(trimmed)
-            .map_err(|e| Invalid::new(format!("{trimmed:?} is not a URL ({e})")))?;
+        let url =
+            url::Url::parse(trimmed).map_err(|e| Invalid::new(format!("{trimmed:?} is not a URL ({e})")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Invalid::new(format!(
                 "{trimmed:?} has scheme {:?}; only http and https are allowed",

@@ -148,7 +148,9 @@ impl SendHour {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let trimmed = raw.trim();
         let hour: i64 = trimmed.parse().map_err(|_| {
-            Invalid::new(format!("{trimmed:?} is not a number; expected an hour from 0 to 23"))
+            Invalid::new(format!(
+                "{trimmed:?} is not a number; expected an hour from 0 to 23"
+            ))
         })?;
         Self::new(hour)
     }
@@ -275,7 +277,13 @@ mod tests {
     #[test]
     fn parses_enums_and_ranges() {
         assert_eq!("Weekly".parse::<Frequency>().unwrap(), Frequency::Weekly);
-        assert!("monthly".parse::<Frequency>().unwrap_err().0.contains("daily, weekly"));
+        assert!(
+            "monthly"
+                .parse::<Frequency>()
+                .unwrap_err()
+                .0
+                .contains("daily, weekly")
+        );
         assert_eq!(
             "bounced".parse::<SubscriberStatus>().unwrap(),
             SubscriberStatus::Bounced
@@ -285,7 +293,10 @@ mod tests {
         assert!(SendHour::parse("seven").is_err());
         assert_eq!(SendHour::parse(" 7 ").unwrap().get(), 7);
         assert!(TimeZone::parse("Mars/Olympus").is_err());
-        assert_eq!(TimeZone::parse("Asia/Kathmandu").unwrap().name(), "Asia/Kathmandu");
+        assert_eq!(
+            TimeZone::parse("Asia/Kathmandu").unwrap().name(),
+            "Asia/Kathmandu"
+        );
     }
 
     #[test]

@@ -16,9 +16,7 @@ impl HeaderSafe {
             ));
         }
         if let Some(c) = raw.chars().find(|c| c.is_control() && *c != '\t') {
-            return Err(Invalid::new(format!(
-                "contains the control character {c:?}"
-            )));
+            return Err(Invalid::new(format!("contains the control character {c:?}")));
         }
         let trimmed = raw.trim();
         let n = trimmed.chars().count();

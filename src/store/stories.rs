@@ -144,7 +144,10 @@ impl Store {
     }
 
     /// Which of `urls` are already stored (for dry-run imports).
-    pub async fn existing_story_urls(&self, urls: &[&str]) -> anyhow::Result<std::collections::HashSet<String>> {
+    pub async fn existing_story_urls(
+        &self,
+        urls: &[&str],
+    ) -> anyhow::Result<std::collections::HashSet<String>> {
         if urls.is_empty() {
             return Ok(Default::default());
         }

@@ -8,8 +8,8 @@ use sqlx::QueryBuilder;
 
 use super::{Store, bad_row, now, with_pool};
 use crate::domain::{
-    Frequency, NewSubscriber, SendHour, Subscriber, SubscriberEmail, SubscriberStatus,
-    SubscriberUpdate, TimeZone, Token, Topics,
+    Frequency, NewSubscriber, SendHour, Subscriber, SubscriberEmail, SubscriberStatus, SubscriberUpdate,
+    TimeZone, Token, Topics,
 };
 
 /// Values given to a new subscriber when an import row leaves them out.
@@ -112,7 +112,10 @@ impl Write {
         let changed = status != old.status;
         Write {
             email: old.email.as_str().to_owned(),
-            name: u.name.as_ref().map_or_else(|| old.name.clone(), |n| n.as_str().to_owned()),
+            name: u
+                .name
+                .as_ref()
+                .map_or_else(|| old.name.clone(), |n| n.as_str().to_owned()),
             status,
             timezone: u.timezone.unwrap_or(old.timezone).name(),
             frequency: u.frequency.unwrap_or(old.frequency),
@@ -270,7 +273,10 @@ impl Store {
     }
 
     /// Which of `emails` are already subscribers (for dry-run imports).
-    pub async fn existing_emails(&self, emails: &[&str]) -> anyhow::Result<std::collections::HashSet<String>> {
+    pub async fn existing_emails(
+        &self,
+        emails: &[&str],
+    ) -> anyhow::Result<std::collections::HashSet<String>> {
         if emails.is_empty() {
             return Ok(Default::default());
         }
