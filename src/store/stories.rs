@@ -91,52 +91,54 @@ impl Store {
         let at = now();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM stories WHERE url IN ("));
-            let mut sep = qb.separated(", ");
-            for s in batch {
-                sep.push_bind(s.url.as_str());
-            }
-            qb.push(")");
-            let rows: Vec<StoryRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
-            let existing: HashMap<String, StoryRow> =
-                rows.into_iter().map(|r| (r.url.clone(), r)).collect();
             let mut counts = UpsertCounts::default();
-            let writes: Vec<&NewStory> = batch
-                .iter()
-                .filter(|s| match existing.get(s.url.as_str()) {
-                    None => {
-                        counts.inserted += 1;
-                        true
-                    }
-                    Some(old) if old.differs_from(s) => {
-                        counts.updated += 1;
-                        true
-                    }
-                    Some(_) => false,
-                })
-                .collect();
-            if !writes.is_empty() {
-                let mut qb = QueryBuilder::new(format!("INSERT INTO stories ({INSERT_COLUMNS}) "));
-                qb.push_values(writes, |mut b, s| {
-                    b.push_bind(s.kind.as_str())
-                        .push_bind(s.title.as_str())
-                        .push_bind(s.url.as_str())
-                        .push_bind(s.summary.as_str())
-                        .push_bind(s.author.as_str())
-                        .push_bind(s.section.as_str())
-                        .push_bind(s.image_url.as_ref().map(|u| u.as_str()))
-                        .push_bind(s.published_at)
-                        .push_bind(s.votes)
-                        .push_bind(s.comments)
-                        .push_bind(at);
-                });
-                qb.push(
-                    " ON CONFLICT (url) DO UPDATE SET kind = excluded.kind, title = excluded.title, \
-                     summary = excluded.summary, author = excluded.author, section = excluded.section, \
-                     image_url = excluded.image_url, published_at = excluded.published_at, \
-                     votes = excluded.votes, comments = excluded.comments, updated_at = excluded.updated_at",
-                );
-                qb.build().execute(&mut *tx).await?;
+            for chunk in batch.chunks(super::ROWS_PER_STATEMENT) {
+                let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM stories WHERE url IN ("));
+                let mut sep = qb.separated(", ");
+                for s in chunk {
+                    sep.push_bind(s.url.as_str());
+                }
+                qb.push(")");
+                let rows: Vec<StoryRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                let existing: HashMap<String, StoryRow> =
+                    rows.into_iter().map(|r| (r.url.clone(), r)).collect();
+                            let writes: Vec<&NewStory> = chunk
+                    .iter()
+                    .filter(|s| match existing.get(s.url.as_str()) {
+                        None => {
+                            counts.inserted += 1;
+                            true
+                        }
+                        Some(old) if old.differs_from(s) => {
+                            counts.updated += 1;
+                            true
+                        }
+                        Some(_) => false,
+                    })
+                    .collect();
+                if !writes.is_empty() {
+                    let mut qb = QueryBuilder::new(format!("INSERT INTO stories ({INSERT_COLUMNS}) "));
+                    qb.push_values(writes, |mut b, s| {
+                        b.push_bind(s.kind.as_str())
+                            .push_bind(s.title.as_str())
+                            .push_bind(s.url.as_str())
+                            .push_bind(s.summary.as_str())
+                            .push_bind(s.author.as_str())
+                            .push_bind(s.section.as_str())
+                            .push_bind(s.image_url.as_ref().map(|u| u.as_str()))
+                            .push_bind(s.published_at)
+                            .push_bind(s.votes)
+                            .push_bind(s.comments)
+                            .push_bind(at);
+                    });
+                    qb.push(
+                        " ON CONFLICT (url) DO UPDATE SET kind = excluded.kind, title = excluded.title, \
+                         summary = excluded.summary, author = excluded.author, section = excluded.section, \
+                         image_url = excluded.image_url, published_at = excluded.published_at, \
+                         votes = excluded.votes, comments = excluded.comments, updated_at = excluded.updated_at",
+                    );
+                    qb.build().execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
             Ok(counts)
@@ -151,16 +153,20 @@ impl Store {
         if urls.is_empty() {
             return Ok(Default::default());
         }
-        let found: Vec<String> = with_pool!(self, pool => {
-            let mut qb = QueryBuilder::new("SELECT url FROM stories WHERE url IN (");
-            let mut sep = qb.separated(", ");
-            for u in urls {
-                sep.push_bind(*u);
-            }
-            qb.push(")");
-            qb.build_query_scalar().fetch_all(pool).await?
-        });
-        Ok(found.into_iter().collect())
+        let mut found = std::collections::HashSet::new();
+        for chunk in urls.chunks(super::ROWS_PER_STATEMENT) {
+            let page: Vec<String> = with_pool!(self, pool => {
+                let mut qb = QueryBuilder::new("SELECT url FROM stories WHERE url IN (");
+                let mut sep = qb.separated(", ");
+                for u in chunk {
+                    sep.push_bind(*u);
+                }
+                qb.push(")");
+                qb.build_query_scalar().fetch_all(pool).await?
+            });
+            found.extend(page);
+        }
+        Ok(found)
     }
 
     /// Stories newest first, filtered by publication time and kind.

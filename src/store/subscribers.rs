@@ -235,40 +235,42 @@ impl Store {
         let at = now();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM subscribers WHERE email IN ("));
-            let mut sep = qb.separated(", ");
-            for u in batch {
-                sep.push_bind(u.email.as_str());
+            let mut counts = super::UpsertCounts::default();
+            for chunk in batch.chunks(super::ROWS_PER_STATEMENT) {
+                let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM subscribers WHERE email IN ("));
+                let mut sep = qb.separated(", ");
+                for u in chunk {
+                    sep.push_bind(u.email.as_str());
+                }
+                qb.push(")");
+                let rows: Vec<SubscriberRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                let mut existing = HashMap::with_capacity(rows.len());
+                for row in rows {
+                    let s = row.into_domain()?;
+                    existing.insert(s.email.as_str().to_owned(), s);
+                }
+                let writes: Vec<Write> = chunk
+                    .iter()
+                    .map(|u| match existing.get(u.email.as_str()) {
+                        Some(old) => Write::merge(old, u, at),
+                        None => Write::new(&with_defaults(u, defaults), at),
+                    })
+                    .collect();
+                let mut qb = QueryBuilder::new(format!("INSERT INTO subscribers ({INSERT_COLUMNS}) "));
+                push_writes(&mut qb, &writes);
+                qb.push(
+                    " ON CONFLICT (email) DO UPDATE SET name = excluded.name, status = excluded.status, \
+                     timezone = excluded.timezone, frequency = excluded.frequency, \
+                     send_hour = excluded.send_hour, topics = excluded.topics, \
+                     confirmed_at = excluded.confirmed_at, unsubscribed_at = excluded.unsubscribed_at, \
+                     updated_at = excluded.updated_at",
+                );
+                qb.build().execute(&mut *tx).await?;
+                counts.inserted += (chunk.len() - existing.len()) as u64;
+                counts.updated += existing.len() as u64;
             }
-            qb.push(")");
-            let rows: Vec<SubscriberRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
-            let mut existing = HashMap::with_capacity(rows.len());
-            for row in rows {
-                let s = row.into_domain()?;
-                existing.insert(s.email.as_str().to_owned(), s);
-            }
-            let writes: Vec<Write> = batch
-                .iter()
-                .map(|u| match existing.get(u.email.as_str()) {
-                    Some(old) => Write::merge(old, u, at),
-                    None => Write::new(&with_defaults(u, defaults), at),
-                })
-                .collect();
-            let mut qb = QueryBuilder::new(format!("INSERT INTO subscribers ({INSERT_COLUMNS}) "));
-            push_writes(&mut qb, &writes);
-            qb.push(
-                " ON CONFLICT (email) DO UPDATE SET name = excluded.name, status = excluded.status, \
-                 timezone = excluded.timezone, frequency = excluded.frequency, \
-                 send_hour = excluded.send_hour, topics = excluded.topics, \
-                 confirmed_at = excluded.confirmed_at, unsubscribed_at = excluded.unsubscribed_at, \
-                 updated_at = excluded.updated_at",
-            );
-            qb.build().execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(super::UpsertCounts {
-                inserted: (batch.len() - existing.len()) as u64,
-                updated: existing.len() as u64,
-            })
+            Ok(counts)
         })
     }
 
@@ -280,16 +282,20 @@ impl Store {
         if emails.is_empty() {
             return Ok(Default::default());
         }
-        let found: Vec<String> = with_pool!(self, pool => {
-            let mut qb = QueryBuilder::new("SELECT email FROM subscribers WHERE email IN (");
-            let mut sep = qb.separated(", ");
-            for e in emails {
-                sep.push_bind(*e);
-            }
-            qb.push(")");
-            qb.build_query_scalar().fetch_all(pool).await?
-        });
-        Ok(found.into_iter().collect())
+        let mut found = std::collections::HashSet::new();
+        for chunk in emails.chunks(super::ROWS_PER_STATEMENT) {
+            let page: Vec<String> = with_pool!(self, pool => {
+                let mut qb = QueryBuilder::new("SELECT email FROM subscribers WHERE email IN (");
+                let mut sep = qb.separated(", ");
+                for e in chunk {
+                    sep.push_bind(*e);
+                }
+                qb.push(")");
+                qb.build_query_scalar().fetch_all(pool).await?
+            });
+            found.extend(page);
+        }
+        Ok(found)
     }
 
     pub async fn count_subscribers(&self, status: Option<SubscriberStatus>) -> anyhow::Result<i64> {
