@@ -45,8 +45,12 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Import the bundled sample data into ./herald-demo and show it
+    /// Run one daily edition on bundled sample data into ./herald-demo (no setup needed)
     Demo(DemoArgs),
+    /// Send an edition of the digest to every active subscriber not yet served
+    Send(SendArgs),
+    /// Show the digest one subscriber would get, sending and recording nothing
+    Preview(PreviewArgs),
     /// Manage subscribers: add, remove, list, import, export
     #[command(subcommand)]
     Subscribers(SubscribersCommand),
@@ -58,6 +62,57 @@ pub enum Command {
     Config(ConfigCommand),
     /// Apply pending database migrations (every command also does this on start)
     Migrate,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Which subscribers: those on this frequency
+    #[arg(long, value_enum, default_value_t = Frequency::Daily)]
+    pub frequency: Frequency,
+    /// The edition's date [default: today, UTC]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<chrono::NaiveDate>,
+    /// Select and render every digest and count them, sending and recording nothing
+    #[arg(long, conflicts_with = "test_to")]
+    pub dry_run: bool,
+    /// Send one subscriber's digest to this address instead, with "[TEST]" in the subject; records nothing
+    #[arg(long, value_name = "ADDRESS", requires = "as_subscriber", value_parser = parse_email)]
+    pub test_to: Option<SubscriberEmail>,
+    /// The subscriber whose digest --test-to sends
+    #[arg(long = "as", value_name = "EMAIL", requires = "test_to", value_parser = parse_email)]
+    pub as_subscriber: Option<SubscriberEmail>,
+    /// Pretend the current time is this instant (RFC 3339), for tests and replays
+    #[arg(long, hide = true, value_parser = parse_timestamp)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The subscriber's email address
+    #[arg(value_parser = parse_email)]
+    pub email: SubscriberEmail,
+    /// The edition's date [default: today, UTC]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<chrono::NaiveDate>,
+    /// What to print: the HTML part, the text part, or the whole message
+    #[arg(long, value_enum, default_value_t = PreviewFormat::Text)]
+    pub format: PreviewFormat,
+    /// Write to this file instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// List every candidate story with its score and why it was picked or left out
+    #[arg(long)]
+    pub explain: bool,
+    /// Pretend the current time is this instant (RFC 3339)
+    #[arg(long, hide = true, value_parser = parse_timestamp)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PreviewFormat {
+    Html,
+    Text,
+    Eml,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub site: SiteConfig,
     pub subscribers: SubscribersConfig,
+    pub digest: DigestConfig,
     /// Which file, if any, was layered over the defaults.
     pub source_file: Option<PathBuf>,
     raw: RawConfig,
@@ -170,6 +171,29 @@ pub struct MailConfig {
     pub outbox_dir: PathBuf,
     pub smtp_url: url::Url,
     pub smtp_password: Option<SecretString>,
+    pub feedback_id: Option<HeaderSafe>,
+    pub unsubscribe_address: SubscriberEmail,
+    pub dkim: Option<DkimConfig>,
+}
+
+/// DKIM signing settings; the key is read at start and held as a secret.
+#[derive(Debug, Clone)]
+pub struct DkimConfig {
+    pub domain: String,
+    pub selector: String,
+    pub key_file: PathBuf,
+    pub key_pem: SecretString,
+}
+
+#[derive(Debug, Clone)]
+pub struct DigestConfig {
+    pub templates_dir: Option<PathBuf>,
+    pub comment_weight: f64,
+    pub gravity: f64,
+    pub max_stories: usize,
+    pub max_blog_posts: usize,
+    pub max_per_author: usize,
+    pub max_html_bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -195,6 +219,28 @@ struct RawConfig {
     mail: RawMail,
     site: RawSite,
     subscribers: RawSubscribers,
+    digest: RawDigest,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDigest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    templates_dir: Option<PathBuf>,
+    comment_weight: f64,
+    gravity: f64,
+    max_stories: i64,
+    max_blog_posts: i64,
+    max_per_author: i64,
+    max_html_bytes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDkim {
+    domain: String,
+    selector: String,
+    key_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -215,6 +261,12 @@ struct RawMail {
     smtp_url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     smtp_password_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    feedback_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unsubscribe_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dkim: Option<RawDkim>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -360,7 +412,63 @@ impl Config {
             (_, Some(path)) => Some(read_secret_file(path).map_err(|m| bad("mail.smtp_password_file", m))?),
             _ => None,
         };
+        let feedback_id = match &raw.mail.feedback_id {
+            Some(f) if !f.trim().is_empty() => {
+                Some(HeaderSafe::parse(f, 200).map_err(|e| bad("mail.feedback_id", format!("{f:?} {e}")))?)
+            }
+            _ => None,
+        };
+        let unsubscribe_address = match &raw.mail.unsubscribe_address {
+            Some(a) => SubscriberEmail::parse(a).map_err(|e| {
+                bad(
+                    "mail.unsubscribe_address",
+                    format!("{e}; expected an email address"),
+                )
+            })?,
+            None => SubscriberEmail::parse(&format!("unsubscribe@{}", from.email.domain()))
+                .map_err(|e| bad("mail.from", format!("cannot derive the unsubscribe address: {e}")))?,
+        };
+        let dkim = match &raw.mail.dkim {
+            None => None,
+            Some(d) => {
+                let label = |s: &str, key: &str| -> Result<String, ConfigError> {
+                    let ok = !s.is_empty()
+                        && s.split('.').all(|part| {
+                            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                        });
+                    if ok {
+                        Ok(s.to_ascii_lowercase())
+                    } else {
+                        Err(bad(
+                            key,
+                            format!("{s:?} is not a DNS name; expected e.g. example.com"),
+                        ))
+                    }
+                };
+                let key_pem = std::fs::read_to_string(&d.key_file).map_err(|e| {
+                    bad(
+                        "mail.dkim.key_file",
+                        format!("cannot read {}: {e}", d.key_file.display()),
+                    )
+                })?;
+                if !key_pem.contains("-----BEGIN") {
+                    return Err(bad(
+                        "mail.dkim.key_file",
+                        format!("{} is not a PEM private key", d.key_file.display()),
+                    ));
+                }
+                Some(DkimConfig {
+                    domain: label(&d.domain, "mail.dkim.domain")?,
+                    selector: label(&d.selector, "mail.dkim.selector")?,
+                    key_file: d.key_file.clone(),
+                    key_pem: SecretString::from(key_pem),
+                })
+            }
+        };
         let mail = MailConfig {
+            feedback_id,
+            unsubscribe_address,
+            dkim,
             from,
             reply_to,
             transport,
@@ -403,6 +511,43 @@ impl Config {
                 .map_err(|e| bad("subscribers.default_send_hour", e.to_string()))?,
         };
 
+        let d = &raw.digest;
+        let positive = |key: &str, v: i64, max: i64| -> Result<usize, ConfigError> {
+            if (1..=max).contains(&v) {
+                Ok(v as usize)
+            } else {
+                Err(bad(key, format!("{v} is out of range; expected 1 to {max}")))
+            }
+        };
+        let digest = DigestConfig {
+            templates_dir: d.templates_dir.clone(),
+            comment_weight: match d.comment_weight {
+                w if w.is_finite() && (0.0..=100.0).contains(&w) => w,
+                w => {
+                    return Err(bad(
+                        "digest.comment_weight",
+                        format!("{w} is out of range; expected 0 to 100"),
+                    ));
+                }
+            },
+            gravity: match d.gravity {
+                g if g.is_finite() && (0.0..=10.0).contains(&g) => g,
+                g => {
+                    return Err(bad(
+                        "digest.gravity",
+                        format!("{g} is out of range; expected 0 to 10"),
+                    ));
+                }
+            },
+            max_stories: positive("digest.max_stories", d.max_stories, 100)?,
+            max_blog_posts: match d.max_blog_posts {
+                0 => 0,
+                n => positive("digest.max_blog_posts", n, 100)?,
+            },
+            max_per_author: positive("digest.max_per_author", d.max_per_author, 100)?,
+            max_html_bytes: positive("digest.max_html_bytes", d.max_html_bytes, 10_000_000)?,
+        };
+
         // Keep only the redacted URL in the printable copy.
         let mut raw = raw;
         raw.database.url = database.url.to_string();
@@ -411,6 +556,7 @@ impl Config {
             mail,
             site,
             subscribers,
+            digest,
             source_file: file,
             raw,
         })
@@ -420,6 +566,9 @@ impl Config {
     /// redacted, for `herald config check`.
     pub fn to_redacted_toml(&self) -> String {
         let mut out = toml::to_string_pretty(&self.raw).unwrap_or_else(|e| format!("# cannot print: {e}\n"));
+        if self.mail.dkim.is_some() {
+            out.push_str("\n# mail.dkim key loaded from mail.dkim.key_file (value redacted)\n");
+        }
         if self.mail.smtp_password.is_some() {
             out.push_str("\n# mail.smtp_password is set (value redacted)\n");
         }

@@ -4,7 +4,12 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deliver;
 pub mod domain;
 pub mod import;
+pub mod mail;
+pub mod render;
+pub mod select;
 pub mod store;
 pub mod telemetry;
+pub mod templates;

@@ -316,7 +316,7 @@ fn migrate_creates_a_new_sqlite_store() {
     env.herald(&["migrate"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("applied 1 migration(s)"));
+        .stdout(predicate::str::contains("applied 2 migration(s)"));
     assert!(env.path("herald.db").exists());
 }
 
@@ -404,10 +404,20 @@ fn demo_imports_and_lists_the_samples() {
         .args(["demo", "--dir", "out"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("stories: imported 37"))
-        .stdout(predicate::str::contains("subscribers: imported 10"))
-        .stdout(predicate::str::contains("ليلى حداد"));
+        .stdout(predicate::str::contains("stories imported 37"))
+        .stdout(predicate::str::contains("subscribers imported 10"))
+        .stdout(predicate::str::contains("sent 7, skipped 0"));
     assert!(dir.path().join("out/herald.db").exists());
+    assert!(dir.path().join("out/preview.html").exists());
+    let emls = std::fs::read_dir(dir.path().join("out/outbox")).unwrap().count();
+    assert_eq!(emls, 7, "one .eml per active daily subscriber");
+    // The same edition again: nothing new is sent.
+    bare_herald(dir.path())
+        .args(["demo", "--dir", "out"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sent 0, skipped 0"));
+    assert_eq!(std::fs::read_dir(dir.path().join("out/outbox")).unwrap().count(), 7);
 }
 
 #[test]

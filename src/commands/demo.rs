@@ -1,19 +1,22 @@
 //! `herald demo`: a self-contained run on the bundled sample data, so a new
-//! user sees Herald work with one command and no setup. The samples are
+//! user sees Herald work with one command and no setup: it imports the
+//! samples, sends one daily edition with the file transport into
+//! DIR/outbox and writes an HTML preview. The samples are
 //! compiled into the binary; their dates are shifted so the newest story was
 //! published an hour ago, keeping the demo meaningful whenever it runs.
 
-use std::io::BufWriter;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::Duration;
 
-use crate::cli::{DemoArgs, ListFormat};
-use crate::config::{Config, DatabaseUrl, Overrides};
+use crate::cli::DemoArgs;
+use crate::config::{Config, DatabaseUrl, Overrides, Transport};
+use crate::deliver::Engine;
 use crate::domain::{Frequency, NewStory, SubscriberStatus, SubscriberUpdate};
 use crate::import::{Record, StoryFormat, read_stories, read_subscribers_csv};
-use crate::store::{Store, StoryFilter, SubscriberDefaults};
+use crate::select::Edition;
+use crate::store::{Store, SubscriberDefaults};
 
 const SAMPLE_STORIES: &[u8] = include_bytes!("../../examples/stories.json");
 const SAMPLE_SUBSCRIBERS: &[u8] = include_bytes!("../../examples/subscribers.csv");
@@ -39,36 +42,43 @@ pub async fn run(overrides: &Overrides, args: DemoArgs) -> anyhow::Result<ExitCo
 
     println!("Herald demo: store at {}", db_path.display());
     println!(
-        "stories: imported {}, updated {}; subscribers: imported {}, updated {}\n",
+        "sample data: stories imported {}, updated {}; subscribers imported {}, updated {}",
         story_counts.inserted, story_counts.updated, sub_counts.inserted, sub_counts.updated
     );
-    let newest = store
-        .list_stories(&StoryFilter {
-            limit: 10,
-            ..Default::default()
-        })
-        .await?;
-    println!("Newest stories:");
-    let mut t = super::output::table(&["published", "kind", "votes", "comments", "section", "title"]);
-    for s in &newest {
-        t.add_row(vec![
-            s.published_at.format("%Y-%m-%d %H:%M").to_string(),
-            s.kind.to_string(),
-            s.votes.to_string(),
-            s.comments.to_string(),
-            s.section.clone(),
-            super::output::ellipsize(&s.title, 60),
-        ]);
+
+    // One daily edition, written as .eml files into DIR/outbox.
+    config.mail.transport = Transport::File;
+    config.mail.outbox_dir = args.dir.join("outbox");
+    let engine = Engine::new(&config, store.clone())?;
+    let now = chrono::Utc::now();
+    let edition = Edition {
+        frequency: Frequency::Daily,
+        date: now.date_naive(),
+    };
+    // An HTML preview of the first active subscriber's digest, taken before
+    // the send (afterwards their stories count as already sent).
+    let first = store
+        .list_subscribers(Some(SubscriberStatus::Active), 0, 1)
+        .await?
+        .into_iter()
+        .next()
+        .context("no active sample subscriber")?;
+    let preview_path = args.dir.join("preview.html");
+    if let Some(r) = engine.preview(&first, edition, now).await?.rendered {
+        std::fs::write(&preview_path, r.html)
+            .with_context(|| format!("cannot write {}", preview_path.display()))?;
     }
-    super::output::print_table(&mut std::io::stdout().lock(), &t)?;
-    println!("\nSubscribers:");
-    super::subscribers::list(
-        &store,
-        None,
-        ListFormat::Table,
-        BufWriter::new(std::io::stdout().lock()),
-    )
-    .await?;
+    let started = std::time::Instant::now();
+    let summary = engine.run_edition(edition, now, None).await?;
+    super::send::print_summary(&edition, &summary, started.elapsed(), false);
+
+    println!("\nmessages:     {}/*.eml", config.mail.outbox_dir.display());
+    println!(
+        "HTML preview: {} (as {} would see it on a first digest)",
+        preview_path.display(),
+        first.email
+    );
+    println!("sending again for the same edition sends nothing new: cargo run --release -- demo");
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@
 mod demo;
 mod ingest;
 mod output;
+mod send;
 mod stories;
 mod subscribers;
 
@@ -44,6 +45,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("applied {applied} migration(s) to {}", config.database.url);
             store.close().await;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Send(args) => {
+            let (config, store) = open(&overrides).await?;
+            let code = send::send(&config, store.clone(), args).await;
+            store.close().await;
+            code
+        }
+        Command::Preview(args) => {
+            let (config, store) = open(&overrides).await?;
+            let code = send::preview(&config, store.clone(), args).await;
+            store.close().await;
+            code
         }
         Command::Subscribers(cmd) => {
             let (config, store) = open(&overrides).await?;

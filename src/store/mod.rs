@@ -6,6 +6,7 @@
 //! validate business rules beyond what the schema enforces, and it never
 //! logs personal data.
 
+mod deliveries;
 mod stories;
 mod subscribers;
 
@@ -20,6 +21,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::config::DatabaseConfig;
 
+pub use deliveries::{Claim, DeliveryRow, Outcome};
 pub use stories::{StoryFilter, UpsertCounts};
 pub use subscribers::{AddOutcome, SubscriberDefaults};
 

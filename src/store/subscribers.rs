@@ -171,6 +171,23 @@ impl Store {
         row.map(SubscriberRow::into_domain).transpose()
     }
 
+    /// The subscribers among `ids` (at most a statement's worth).
+    pub(super) async fn subscribers_where_id_in(&self, ids: &[i64]) -> anyhow::Result<Vec<Subscriber>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<SubscriberRow> = with_pool!(self, pool => {
+            let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM subscribers WHERE id IN ("));
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        rows.into_iter().map(SubscriberRow::into_domain).collect()
+    }
+
     /// Erases a subscriber's row (and with it their personal data); returns
     /// whether there was one.
     pub async fn remove_subscriber(&self, email: &SubscriberEmail) -> anyhow::Result<bool> {

@@ -1,0 +1,508 @@
+//! Selection: which stories go into a subscriber's digest. Pure code, no IO
+//! and no clock: the caller passes `now`, the stories, and what the
+//! subscriber was sent before. Stories are scored once per edition
+//! ([`Pool::rank`]); each subscriber's digest is then one walk down the ranked
+//! list ([`select`]), cheap enough to run for every subscriber.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::domain::{Frequency, Story, StoryKind, Subscriber};
+
+/// One digest round: a frequency and a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Edition {
+    pub frequency: Frequency,
+    pub date: NaiveDate,
+}
+
+impl Edition {
+    /// A stable name, e.g. `daily-2026-03-10`.
+    pub fn key(&self) -> String {
+        format!("{}-{}", self.frequency, self.date.format("%Y-%m-%d"))
+    }
+}
+
+/// The ranking and size rules, from the `digest` configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub comment_weight: f64,
+    pub gravity: f64,
+    pub max_stories: usize,
+    pub max_blog_posts: usize,
+    pub max_per_author: usize,
+}
+
+/// What a subscriber has received lately (within two periods).
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// When their latest digest of this frequency was sent.
+    pub last_sent_at: Option<DateTime<Utc>>,
+    /// Every story sent to them in that time.
+    pub sent_story_ids: HashSet<i64>,
+}
+
+/// A story with its score for this edition.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scored {
+    pub story: Story,
+    pub score: f64,
+}
+
+/// The stories of an edition, best first.
+#[derive(Debug, Clone, Default)]
+pub struct Pool {
+    pub ranked: Vec<Scored>,
+}
+
+/// The items of one digest, as indexes into the [`Pool`], best first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Digest {
+    pub top_stories: Vec<usize>,
+    pub blog_posts: Vec<usize>,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+}
+
+/// Why a candidate was or was not picked, for `preview --explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Picked,
+    /// Published before the window opened (or after now).
+    OutsideWindow,
+    /// Its section is not among the subscriber's topics.
+    NotInTopics,
+    /// Sent to this subscriber in an earlier digest.
+    AlreadySent,
+    /// The digest already has `max_per_author` items by this author.
+    AuthorLimit,
+    /// Its section of the digest was already full.
+    SectionFull,
+}
+
+impl Verdict {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Verdict::Picked => "picked",
+            Verdict::OutsideWindow => "left out: published outside the window",
+            Verdict::NotInTopics => "left out: section not among the subscriber's topics",
+            Verdict::AlreadySent => "left out: already sent to this subscriber",
+            Verdict::AuthorLimit => "left out: author limit reached",
+            Verdict::SectionFull => "left out: section full",
+        }
+    }
+}
+
+impl Frequency {
+    /// The length of one period.
+    pub fn period(self) -> Duration {
+        match self {
+            Frequency::Daily => Duration::days(1),
+            Frequency::Weekly => Duration::days(7),
+        }
+    }
+}
+
+/// A subscriber's window: from their previous digest (or one period back
+/// when there is none) to `now`, but never more than two periods back, so
+/// that an outage does not end in a stale flood.
+pub fn window(
+    frequency: Frequency,
+    now: DateTime<Utc>,
+    last_sent_at: Option<DateTime<Utc>>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let period = frequency.period();
+    let earliest = now - period * 2;
+    let start = last_sent_at.unwrap_or(now - period).max(earliest).min(now);
+    (start, now)
+}
+
+/// The time-decayed popularity score:
+/// `(votes + w·comments + 1) / (age_hours + 2)^gravity`.
+pub fn score(story: &Story, now: DateTime<Utc>, rules: &Rules) -> f64 {
+    let age_hours = ((now - story.published_at).num_seconds().max(0) as f64) / 3600.0;
+    let points = story.votes as f64 + rules.comment_weight * story.comments as f64 + 1.0;
+    points / (age_hours + 2.0).powf(rules.gravity)
+}
+
+impl Pool {
+    /// Scores every story once for this edition and sorts them best first;
+    /// ties go to the more recent story, then the lower id (deterministic).
+    pub fn rank(stories: Vec<Story>, now: DateTime<Utc>, rules: &Rules) -> Pool {
+        let mut ranked: Vec<Scored> = stories
+            .into_iter()
+            .map(|story| Scored {
+                score: score(&story, now, rules),
+                story,
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(b.story.published_at.cmp(&a.story.published_at))
+                .then(a.story.id.cmp(&b.story.id))
+        });
+        Pool { ranked }
+    }
+
+    pub fn get(&self, index: usize) -> &Scored {
+        &self.ranked[index]
+    }
+}
+
+impl Digest {
+    pub fn is_empty(&self) -> bool {
+        self.top_stories.is_empty() && self.blog_posts.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.top_stories.len() + self.blog_posts.len()
+    }
+
+    /// All items, best first.
+    pub fn items(&self) -> impl Iterator<Item = usize> + '_ {
+        let mut all: Vec<usize> = self.top_stories.iter().chain(&self.blog_posts).copied().collect();
+        all.sort_unstable();
+        all.into_iter()
+    }
+
+    /// Removes the lowest-ranked item (pool indexes are in rank order, so the
+    /// largest index is the lowest score); used to fit a size limit.
+    pub fn drop_lowest(&mut self) -> Option<usize> {
+        let last_top = self.top_stories.last().copied();
+        let last_blog = self.blog_posts.last().copied();
+        match (last_top, last_blog) {
+            (Some(t), Some(b)) if b > t => self.blog_posts.pop(),
+            (Some(_), _) => self.top_stories.pop(),
+            (None, Some(_)) => self.blog_posts.pop(),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Picks a subscriber's digest from the ranked pool.
+pub fn select(
+    pool: &Pool,
+    subscriber: &Subscriber,
+    history: &History,
+    now: DateTime<Utc>,
+    rules: &Rules,
+) -> Digest {
+    walk(pool, subscriber, history, now, rules, false, |_, _| {})
+}
+
+/// Like [`select`], also returning the verdict on every story in the pool.
+pub fn explain(
+    pool: &Pool,
+    subscriber: &Subscriber,
+    history: &History,
+    now: DateTime<Utc>,
+    rules: &Rules,
+) -> (Digest, Vec<(usize, Verdict)>) {
+    let mut verdicts = Vec::with_capacity(pool.ranked.len());
+    let digest = walk(pool, subscriber, history, now, rules, true, |i, v| {
+        verdicts.push((i, v))
+    });
+    (digest, verdicts)
+}
+
+fn walk(
+    pool: &Pool,
+    subscriber: &Subscriber,
+    history: &History,
+    now: DateTime<Utc>,
+    rules: &Rules,
+    explaining: bool,
+    mut verdict: impl FnMut(usize, Verdict),
+) -> Digest {
+    let (window_start, window_end) = window(subscriber.frequency, now, history.last_sent_at);
+    let mut digest = Digest {
+        window_start,
+        window_end,
+        ..Digest::default()
+    };
+    // A digest has at most a few dozen items: a vector beats a map here.
+    let mut per_author: Vec<(&str, usize)> = Vec::new();
+    for (i, scored) in pool.ranked.iter().enumerate() {
+        let story = &scored.story;
+        let (section, max) = match story.kind {
+            StoryKind::Story => (&mut digest.top_stories, rules.max_stories),
+            StoryKind::Blog => (&mut digest.blog_posts, rules.max_blog_posts),
+        };
+        let v = if story.published_at < window_start || story.published_at > window_end {
+            Verdict::OutsideWindow
+        } else if !subscriber.topics.includes(&story.section) {
+            Verdict::NotInTopics
+        } else if history.sent_story_ids.contains(&story.id) {
+            Verdict::AlreadySent
+        } else if section.len() >= max {
+            Verdict::SectionFull
+        } else {
+            let author = story.author.as_str();
+            let count = per_author
+                .iter_mut()
+                .find(|(a, _)| !author.is_empty() && a.eq_ignore_ascii_case(author));
+            match count {
+                Some((_, n)) if *n >= rules.max_per_author => Verdict::AuthorLimit,
+                Some((_, n)) => {
+                    *n += 1;
+                    Verdict::Picked
+                }
+                None => {
+                    if !author.is_empty() {
+                        per_author.push((author, 1));
+                    }
+                    Verdict::Picked
+                }
+            }
+        };
+        if v == Verdict::Picked {
+            section.push(i);
+        }
+        verdict(i, v);
+        let full =
+            digest.top_stories.len() >= rules.max_stories && digest.blog_posts.len() >= rules.max_blog_posts;
+        if full && !explaining {
+            break;
+        }
+    }
+    digest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{SendHour, SubscriberEmail, SubscriberStatus, TimeZone, Token, Topics};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn story(
+        id: i64,
+        kind: StoryKind,
+        section: &str,
+        author: &str,
+        published: &str,
+        votes: i64,
+        comments: i64,
+    ) -> Story {
+        Story {
+            id,
+            kind,
+            title: format!("Story {id}"),
+            url: format!("https://news.example.com/{id}"),
+            summary: String::new(),
+            author: author.into(),
+            section: section.into(),
+            image_url: None,
+            published_at: at(published),
+            votes,
+            comments,
+            updated_at: at(published),
+        }
+    }
+
+    fn subscriber(topics: &str) -> Subscriber {
+        Subscriber {
+            id: 1,
+            email: SubscriberEmail::parse("ana@example.com").unwrap(),
+            name: "Ana".into(),
+            status: SubscriberStatus::Active,
+            timezone: TimeZone::parse("UTC").unwrap(),
+            frequency: Frequency::Daily,
+            send_hour: SendHour::new(7).unwrap(),
+            topics: Topics::parse(topics, ',').unwrap(),
+            token: Token::generate(),
+            created_at: at("2026-01-01T00:00:00Z"),
+            confirmed_at: None,
+            unsubscribed_at: None,
+            updated_at: at("2026-01-01T00:00:00Z"),
+        }
+    }
+
+    const RULES: Rules = Rules {
+        comment_weight: 2.0,
+        gravity: 1.8,
+        max_stories: 3,
+        max_blog_posts: 1,
+        max_per_author: 2,
+    };
+
+    fn render(pool: &Pool, verdicts: &[(usize, Verdict)]) -> String {
+        verdicts
+            .iter()
+            .map(|(i, v)| {
+                let s = pool.get(*i);
+                format!(
+                    "{:>8.4} {:<5} {:<8} {:<6} {}: {}\n",
+                    s.score,
+                    s.story.kind.as_str(),
+                    s.story.section,
+                    s.story.author,
+                    s.story.id,
+                    v.describe()
+                )
+            })
+            .collect()
+    }
+
+    fn sample() -> Vec<Story> {
+        vec![
+            story(
+                1,
+                StoryKind::Story,
+                "world",
+                "marta",
+                "2026-03-10T05:00:00Z",
+                100,
+                10,
+            ),
+            story(
+                2,
+                StoryKind::Story,
+                "world",
+                "marta",
+                "2026-03-10T04:00:00Z",
+                90,
+                10,
+            ),
+            story(
+                3,
+                StoryKind::Story,
+                "world",
+                "marta",
+                "2026-03-10T03:00:00Z",
+                80,
+                10,
+            ),
+            story(
+                4,
+                StoryKind::Story,
+                "sport",
+                "tomas",
+                "2026-03-10T02:00:00Z",
+                10,
+                1,
+            ),
+            story(
+                5,
+                StoryKind::Story,
+                "science",
+                "sven",
+                "2026-03-08T02:00:00Z",
+                1000,
+                100,
+            ),
+            story(6, StoryKind::Blog, "data", "priya", "2026-03-10T01:00:00Z", 50, 5),
+            story(7, StoryKind::Blog, "data", "priya", "2026-03-10T00:30:00Z", 40, 5),
+            story(
+                8,
+                StoryKind::Story,
+                "science",
+                "sven",
+                "2026-03-10T06:30:00Z",
+                5,
+                0,
+            ),
+            story(9, StoryKind::Story, "world", "", "2026-03-10T06:00:00Z", 1, 0),
+            story(
+                10,
+                StoryKind::Story,
+                "world",
+                "chidi",
+                "2026-03-10T08:00:00Z",
+                500,
+                0,
+            ),
+        ]
+    }
+
+    #[test]
+    fn ranks_and_fills_sections_with_author_limit() {
+        let now = at("2026-03-10T07:00:00Z");
+        let pool = Pool::rank(sample(), now, &RULES);
+        let history = History {
+            last_sent_at: None,
+            sent_story_ids: [2].into(),
+        };
+        let (digest, verdicts) = explain(&pool, &subscriber(""), &history, now, &RULES);
+        expect_test::expect![[r#"
+            143.8745 story world    chidi  10: left out: published outside the window
+              9.9788 story world    marta  1: picked
+              6.1260 story world    marta  2: left out: already sent to this subscriber
+              4.0147 story world    marta  3: picked
+              1.4447 blog  data     priya  6: picked
+              1.1531 story science  sven   8: picked
+              1.0830 blog  data     priya  7: left out: section full
+              0.8849 story science  sven   5: left out: published outside the window
+              0.3915 story sport    tomas  4: left out: section full
+              0.2768 story world           9: left out: section full
+        "#]]
+        .assert_eq(&render(&pool, &verdicts));
+        assert_eq!(digest.len(), 4);
+        assert_eq!(select(&pool, &subscriber(""), &history, now, &RULES), digest);
+    }
+
+    #[test]
+    fn topics_filter_and_author_cap() {
+        let now = at("2026-03-10T07:00:00Z");
+        let pool = Pool::rank(sample(), now, &RULES);
+        let (digest, verdicts) = explain(&pool, &subscriber("World"), &History::default(), now, &RULES);
+        expect_test::expect![[r#"
+            143.8745 story world    chidi  10: left out: published outside the window
+              9.9788 story world    marta  1: picked
+              6.1260 story world    marta  2: picked
+              4.0147 story world    marta  3: left out: author limit reached
+              1.4447 blog  data     priya  6: left out: section not among the subscriber's topics
+              1.1531 story science  sven   8: left out: section not among the subscriber's topics
+              1.0830 blog  data     priya  7: left out: section not among the subscriber's topics
+              0.8849 story science  sven   5: left out: published outside the window
+              0.3915 story sport    tomas  4: left out: section not among the subscriber's topics
+              0.2768 story world           9: picked
+        "#]]
+        .assert_eq(&render(&pool, &verdicts));
+        assert!(digest.blog_posts.is_empty());
+    }
+
+    #[test]
+    fn window_follows_previous_send_but_caps_at_two_periods() {
+        let now = at("2026-03-10T07:00:00Z");
+        assert_eq!(window(Frequency::Daily, now, None).0, at("2026-03-09T07:00:00Z"));
+        assert_eq!(
+            window(Frequency::Daily, now, Some(at("2026-03-09T19:00:00Z"))).0,
+            at("2026-03-09T19:00:00Z")
+        );
+        assert_eq!(
+            window(Frequency::Daily, now, Some(at("2026-03-01T07:00:00Z"))).0,
+            at("2026-03-08T07:00:00Z")
+        );
+        assert_eq!(window(Frequency::Weekly, now, None).0, at("2026-03-03T07:00:00Z"));
+    }
+
+    #[test]
+    fn nothing_new_is_an_empty_digest() {
+        let now = at("2026-03-10T07:00:00Z");
+        let pool = Pool::rank(sample(), now, &RULES);
+        let history = History {
+            last_sent_at: Some(at("2026-03-10T06:59:00Z")),
+            sent_story_ids: HashSet::new(),
+        };
+        assert!(select(&pool, &subscriber(""), &history, now, &RULES).is_empty());
+    }
+
+    #[test]
+    fn drop_lowest_removes_the_worst_item() {
+        let mut d = Digest {
+            top_stories: vec![0, 1, 5],
+            blog_posts: vec![2, 7],
+            ..Digest::default()
+        };
+        assert_eq!(d.drop_lowest(), Some(7));
+        assert_eq!(d.drop_lowest(), Some(5));
+        assert_eq!(d.items().collect::<Vec<_>>(), [0, 1, 2]);
+    }
+}

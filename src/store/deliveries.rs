@@ -1,0 +1,307 @@
+//! Queries on `editions` and `deliveries`: the delivery ledger. One row per
+//! (edition, subscriber), guarded by a unique key, moves through
+//! queued → sending (claimed, with a lease) → sent | skipped | deferred |
+//! failed. Claims are atomic: PostgreSQL uses `FOR UPDATE SKIP LOCKED`,
+//! SQLite serializes writers.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::QueryBuilder;
+
+use super::{Backend, Store, now, with_pool};
+use crate::domain::{Frequency, Subscriber};
+use crate::select::{Edition, History};
+
+/// A delivery row claimed for sending.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub delivery_id: i64,
+    pub subscriber_id: i64,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// How a claimed delivery ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Sent {
+        message_id: String,
+        story_ids: Vec<i64>,
+        at: DateTime<Utc>,
+    },
+    Skipped {
+        reason: String,
+    },
+    Deferred {
+        message_id: Option<String>,
+        error: String,
+        retry_at: DateTime<Utc>,
+    },
+    Failed {
+        message_id: Option<String>,
+        error: String,
+    },
+}
+
+impl Outcome {
+    pub fn status(&self) -> &'static str {
+        match self {
+            Outcome::Sent { .. } => "sent",
+            Outcome::Skipped { .. } => "skipped",
+            Outcome::Deferred { .. } => "deferred",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// A delivery row, for `deliveries list`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub edition: String,
+    pub email: String,
+    pub status: String,
+    pub attempts: i32,
+    pub message_id: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// The id of an edition, creating it on first use.
+    pub async fn ensure_edition(&self, edition: &Edition) -> anyhow::Result<i64> {
+        let date = edition.date.format("%Y-%m-%d").to_string();
+        let at = now();
+        let id: i64 = with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO editions (frequency, edition_date, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (frequency, edition_date) DO NOTHING",
+            )
+            .bind(edition.frequency.as_str())
+            .bind(&date)
+            .bind(at)
+            .execute(pool)
+            .await?;
+            sqlx::query_scalar("SELECT id FROM editions WHERE frequency = $1 AND edition_date = $2")
+                .bind(edition.frequency.as_str())
+                .bind(&date)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(id)
+    }
+
+    /// Queues the edition for every active subscriber of its frequency (or
+    /// only those in `only`) who has no row for it yet; returns how many
+    /// rows were added. The unique key makes this safe to repeat.
+    pub async fn enqueue(
+        &self,
+        edition_id: i64,
+        frequency: Frequency,
+        only: Option<&[i64]>,
+    ) -> anyhow::Result<u64> {
+        let at = now();
+        let mut added = 0;
+        let chunks: Vec<Option<&[i64]>> = match only {
+            None => vec![None],
+            Some(ids) => ids.chunks(super::ROWS_PER_STATEMENT).map(Some).collect(),
+        };
+        for chunk in chunks {
+            added += with_pool!(self, pool => {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO deliveries (edition_id, subscriber_id, status, created_at, updated_at) SELECT ",
+                );
+                qb.push_bind(edition_id)
+                    .push(", id, 'queued', ")
+                    .push_bind(at)
+                    .push(", ")
+                    .push_bind(at)
+                    .push(" FROM subscribers WHERE status = 'active' AND frequency = ")
+                    .push_bind(frequency.as_str());
+                if let Some(ids) = chunk {
+                    qb.push(" AND id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in ids {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                }
+                qb.push(" ORDER BY id ON CONFLICT (edition_id, subscriber_id) DO NOTHING");
+                qb.build().execute(pool).await?.rows_affected()
+            });
+        }
+        Ok(added)
+    }
+
+    /// Atomically claims up to `limit` rows that are due: queued, deferred
+    /// whose retry time has come, or sending whose lease expired (a crashed
+    /// worker). Each claim holds a lease until `lease_until`.
+    pub async fn claim(
+        &self,
+        edition_id: i64,
+        limit: i64,
+        lease_until: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Claim>> {
+        let at = now();
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
+             WHERE id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND (status = 'queued' \
+               OR (status = 'deferred' AND next_attempt_at <= $2) \
+               OR (status = 'sending' AND lease_until < $2)) \
+             ORDER BY id LIMIT $4{lock}) \
+             RETURNING id, subscriber_id, attempts"
+        );
+        let rows: Vec<(i64, i64, i32)> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(lease_until)
+                .bind(at)
+                .bind(edition_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        let mut claims: Vec<Claim> = rows
+            .into_iter()
+            .map(|(delivery_id, subscriber_id, attempts)| Claim {
+                delivery_id,
+                subscriber_id,
+                attempts: attempts.into(),
+            })
+            .collect();
+        claims.sort_by_key(|c| c.delivery_id);
+        Ok(claims)
+    }
+
+    /// Subscribers by id (for claimed rows).
+    pub async fn subscribers_by_id(&self, ids: &[i64]) -> anyhow::Result<HashMap<i64, Subscriber>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
+            for s in self.subscribers_where_id_in(chunk).await? {
+                out.insert(s.id, s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What each subscriber was sent since `since`: the latest send of this
+    /// frequency and every story id.
+    pub async fn histories(
+        &self,
+        subscriber_ids: &[i64],
+        frequency: Frequency,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<HashMap<i64, History>> {
+        let mut out: HashMap<i64, History> = HashMap::with_capacity(subscriber_ids.len());
+        for chunk in subscriber_ids.chunks(super::ROWS_PER_STATEMENT) {
+            let rows: Vec<(i64, Option<DateTime<Utc>>, String, String)> = with_pool!(self, pool => {
+                let mut qb = QueryBuilder::new(
+                    "SELECT d.subscriber_id, d.sent_at, d.story_ids, e.frequency FROM deliveries d \
+                     JOIN editions e ON e.id = d.edition_id WHERE d.status = 'sent' AND d.sent_at >= ",
+                );
+                qb.push_bind(since).push(" AND d.subscriber_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            for (subscriber_id, sent_at, story_ids, freq) in rows {
+                let h = out.entry(subscriber_id).or_default();
+                if freq == frequency.as_str() {
+                    h.last_sent_at = h.last_sent_at.max(sent_at);
+                }
+                h.sent_story_ids
+                    .extend(story_ids.split(',').filter_map(|id| id.parse::<i64>().ok()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records how claimed deliveries ended, in one transaction. Only rows
+    /// still in `sending` are touched, so a row another worker re-claimed
+    /// after a lease expiry is not overwritten with stale news.
+    pub async fn finish(&self, results: &[(i64, Outcome)]) -> anyhow::Result<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (delivery_id, outcome) in results {
+                let (message_id, story_ids, sent_at, error, retry_at) = match outcome {
+                    Outcome::Sent { message_id, story_ids, at } => {
+                        let ids: Vec<String> = story_ids.iter().map(i64::to_string).collect();
+                        (Some(message_id.as_str()), ids.join(","), Some(*at), None, None)
+                    }
+                    Outcome::Skipped { reason } => (None, String::new(), None, Some(reason.as_str()), None),
+                    Outcome::Deferred { message_id, error, retry_at } => {
+                        (message_id.as_deref(), String::new(), None, Some(error.as_str()), Some(*retry_at))
+                    }
+                    Outcome::Failed { message_id, error } => {
+                        (message_id.as_deref(), String::new(), None, Some(error.as_str()), None)
+                    }
+                };
+                sqlx::query(
+                    "UPDATE deliveries SET status = $1, message_id = COALESCE($2, message_id), story_ids = $3, \
+                     sent_at = $4, last_error = $5, next_attempt_at = $6, lease_until = NULL, updated_at = $7 \
+                     WHERE id = $8 AND status = 'sending'",
+                )
+                .bind(outcome.status())
+                .bind(message_id)
+                .bind(story_ids)
+                .bind(sent_at)
+                .bind(error)
+                .bind(retry_at)
+                .bind(at)
+                .bind(*delivery_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Counts of an edition's rows by status.
+    pub async fn edition_counts(&self, edition_id: i64) -> anyhow::Result<HashMap<String, i64>> {
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT status, COUNT(*) FROM deliveries WHERE edition_id = $1 GROUP BY status")
+                .bind(edition_id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Delivery rows for operators, newest edition first.
+    pub async fn list_deliveries(
+        &self,
+        edition: Option<&str>,
+        status: Option<&str>,
+        limit: i64,
+    ) -> anyhow::Result<Vec<DeliveryRow>> {
+        let rows: Vec<DeliveryRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT d.id, e.frequency || '-' || e.edition_date AS edition, s.email, d.status, d.attempts, \
+                 d.message_id, d.last_error, d.sent_at, d.updated_at \
+                 FROM deliveries d JOIN editions e ON e.id = d.edition_id JOIN subscribers s ON s.id = d.subscriber_id \
+                 WHERE ($1 IS NULL OR e.frequency || '-' || e.edition_date = $1) AND ($2 IS NULL OR d.status = $2) \
+                 ORDER BY e.edition_date DESC, d.id LIMIT $3",
+            )
+            .bind(edition)
+            .bind(status)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+}
