@@ -88,7 +88,7 @@ impl Composer {
         let host = site_url.host_str().unwrap_or("localhost");
         // RFC 2919: List-Id is a phrase and a dot-atom under a domain the
         // sender controls.
-        let list_id = format!("{} <digest.{}>", quote_phrase(site_name), host);
+        let list_id = format!("{} <digest.{}>", list_id_phrase(site_name), host);
         let dkim = match &mail.dkim {
             None => None,
             Some(d) => {
@@ -226,16 +226,43 @@ fn to_mailbox(m: &config::Mailbox) -> anyhow::Result<Mailbox> {
     ))
 }
 
-/// A List-Id phrase: quoted when it has anything beyond atext and spaces.
-fn quote_phrase(s: &str) -> String {
-    let plain = s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == ' ' || "!#$%&'*+-/=?^_`{|}~".contains(c));
-    if plain {
-        s.to_owned()
-    } else {
-        format!("\"{}\"", s.replace(['\\', '"'], ""))
+/// A List-Id phrase (RFC 2919, RFC 5322 `phrase`): as is when it is atext
+/// and spaces, quoted when it is other ASCII, and one or more RFC 2047
+/// encoded words when it is not ASCII (encoded words may not sit inside a
+/// quoted string).
+fn list_id_phrase(s: &str) -> String {
+    use base64::Engine;
+    if s.is_ascii() {
+        let atext = s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || "!#$%&'*+-/=?^_`{|}~".contains(c));
+        return if atext {
+            s.to_owned()
+        } else {
+            format!("\"{}\"", s.replace(['\\', '"'], ""))
+        };
     }
+    // Encoded words are at most 75 characters: 45 bytes of UTF-8 become 60
+    // of base64, plus the 12 of "=?utf-8?b??=". Split on char boundaries.
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in s.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    words.push(chunk);
+    words
+        .iter()
+        .map(|w| {
+            format!(
+                "=?utf-8?b?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Reads a DKIM private key: RSA as PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"),
@@ -252,11 +279,16 @@ fn signing_key(pem: &str) -> anyhow::Result<DkimSigningKey> {
         let der = base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
             .context("invalid PEM base64")?;
-        // PKCS#8 for Ed25519 is a fixed 48-byte structure whose algorithm
-        // OID is 1.3.101.112 (06 03 2b 65 70) and whose last 32 bytes are
-        // the private key.
-        if der.len() == 48 && der[7..12] == [0x06, 0x03, 0x2b, 0x65, 0x70] {
-            let seed = base64::engine::general_purpose::STANDARD.encode(&der[16..]);
+        // PKCS#8 for Ed25519: the algorithm OID 1.3.101.112 (06 03 2b 65 70)
+        // at offset 7, then the 32-byte private key wrapped in two OCTET
+        // STRING headers (04 22 04 20) at offset 12.
+        // Both the 48-byte form (openssl) and the 83-byte form with the
+        // public key appended (ring, ed25519-dalek) hold the seed there.
+        if der.len() >= 48
+            && der[7..12] == [0x06, 0x03, 0x2b, 0x65, 0x70]
+            && der[12..16] == [0x04, 0x22, 0x04, 0x20]
+        {
+            let seed = base64::engine::general_purpose::STANDARD.encode(&der[16..48]);
             return DkimSigningKey::new(&seed, DkimSigningAlgorithm::Ed25519)
                 .map_err(|e| anyhow::anyhow!("invalid Ed25519 key: {e}"));
         }
@@ -288,7 +320,24 @@ macro_rules! raw_header {
     };
 }
 
-raw_header!(ListId, "List-Id");
+/// List-Id carries a phrase this module has already encoded.
+#[derive(Debug, Clone)]
+struct ListId(String);
+
+impl Header for ListId {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Id")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListId(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::dangerous_new_pre_encoded(Self::name(), self.0.clone(), self.0.clone())
+    }
+}
+
 raw_header!(ListUnsubscribe, "List-Unsubscribe");
 raw_header!(ListUnsubscribePost, "List-Unsubscribe-Post");
 raw_header!(Precedence, "Precedence");

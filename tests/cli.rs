@@ -417,7 +417,10 @@ fn demo_imports_and_lists_the_samples() {
         .assert()
         .success()
         .stdout(predicate::str::contains("sent 0, skipped 0"));
-    assert_eq!(std::fs::read_dir(dir.path().join("out/outbox")).unwrap().count(), 7);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("out/outbox")).unwrap().count(),
+        7
+    );
 }
 
 #[test]
