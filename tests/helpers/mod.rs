@@ -181,3 +181,5 @@ pub fn stdout_of(output: &std::process::Output) -> String {
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+pub mod smtp;

@@ -1,0 +1,461 @@
+//! A real SMTP server for integration tests, running in this process on
+//! 127.0.0.1 and a port the OS picks. The protocol (command parsing, the
+//! SMTP state machine, replies, dot-unstuffing of DATA) is the `mailin`
+//! crate's; this file only adds the socket loop around it, records every
+//! message it accepts (envelope plus the raw DATA), and lets a test make it
+//! refuse chosen recipients at RCPT or at the end of DATA with a chosen code
+//! (450, 550, 421, ...) or hang up on them without a reply, always or only the
+//! first N times. It stops when the `SmtpSink` is dropped.
+//!
+//! ```ignore
+//! let sink = SmtpSink::start_with(
+//!     Policy::new()
+//!         .on_rcpt("gone@example.com", Reply::Code(550))
+//!         .on_data("busy@example.com", Reply::Code(450))
+//!         .times(1),
+//! );
+//! // point the sender at 127.0.0.1:{sink.port}, plain SMTP, no auth
+//! let got = sink.wait_for(1, Duration::from_secs(5));
+//! assert_eq!(got[0].rcpt_to, ["busy@example.com"]);
+//! ```
+//!
+//! What the server offers: plain SMTP only (EHLO advertises just 8BITMIME:
+//! no STARTTLS, AUTH, PIPELINING, SIZE or SMTPUTF8), and `mailin` refuses a
+//! null sender (`MAIL FROM:<>`) and RCPT parameters with 500.
+
+use std::cell::Cell;
+use std::io::{self, BufRead, BufReader, ErrorKind, Write};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, TcpListener, TcpStream};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use mailin::{Action, Handler, Response, SessionBuilder};
+
+/// How often a connection thread looks at the stop flag while it waits for
+/// the client.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The name the server gives in its greeting.
+const SERVER_NAME: &str = "sink.test";
+
+/// One message the sink accepted: its DATA was answered 250.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The address given in `MAIL FROM:<...>`, without the brackets.
+    pub mail_from: String,
+    /// The addresses accepted at `RCPT TO:<...>`, in the order given;
+    /// recipients the policy refused are not here.
+    pub rcpt_to: Vec<String>,
+    /// The message as sent after DATA (headers, blank line, body), with its
+    /// CRLF line ends and dot-stuffing undone, without the final `.` line.
+    pub data: Vec<u8>,
+}
+
+impl Received {
+    /// The DATA as text (invalid UTF-8 replaced), for `contains` checks.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.data).into_owned()
+    }
+}
+
+/// What the sink does, instead of accepting, when a [`Policy`] rule fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// Answer with this code (400..=599; 4xx is transient, 5xx permanent).
+    /// After 421 the server closes the connection, as RFC 5321 says.
+    Code(u16),
+    /// Close the connection without answering the command (at RCPT) or the
+    /// end of the message (at DATA). The message is not recorded.
+    Drop,
+}
+
+/// The point of the SMTP transaction at which a rule applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The `RCPT TO` command for the rule's address.
+    Rcpt,
+    /// The end of the DATA of a message that has the rule's address among
+    /// its accepted recipients (the whole message gets the reply).
+    Data,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    stage: Stage,
+    /// Lower-cased; `*` matches any address.
+    address: String,
+    reply: Reply,
+    /// `None`: every time; `Some(n)`: n more times, then the rule is spent.
+    remaining: Option<usize>,
+}
+
+/// Which recipients the sink refuses, and how. The empty policy accepts
+/// everything. Rules are tried in the order they were added; the first one
+/// that matches (and is not spent) decides.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    rules: Vec<Rule>,
+}
+
+impl Policy {
+    /// A policy that accepts every message.
+    pub fn new() -> Policy {
+        Policy::default()
+    }
+
+    /// `RCPT TO:<address>` gets `reply`. Addresses compare without regard
+    /// to case; `"*"` matches every recipient.
+    pub fn on_rcpt(self, address: &str, reply: Reply) -> Policy {
+        self.rule(Stage::Rcpt, address, reply)
+    }
+
+    /// The end of the DATA of any message addressed (among others) to
+    /// `address` gets `reply`. `"*"` matches every message.
+    pub fn on_data(self, address: &str, reply: Reply) -> Policy {
+        self.rule(Stage::Data, address, reply)
+    }
+
+    /// Adds a rule for `stage`; `on_rcpt` and `on_data` are shorthands.
+    pub fn rule(mut self, stage: Stage, address: &str, reply: Reply) -> Policy {
+        if let Reply::Code(code) = reply {
+            assert!(
+                (400..=599).contains(&code),
+                "a policy reply must be a 4xx or 5xx code, not {code}"
+            );
+        }
+        self.rules.push(Rule {
+            stage,
+            address: address.to_lowercase(),
+            reply,
+            remaining: None,
+        });
+        self
+    }
+
+    /// Limits the rule added last to its first `n` firings; after that the
+    /// sink accepts as if the rule were not there (e.g. 450 once, then 250).
+    pub fn times(mut self, n: usize) -> Policy {
+        let rule = self
+            .rules
+            .last_mut()
+            .expect("Policy::times applies to the rule added last; add one first");
+        rule.remaining = Some(n);
+        self
+    }
+
+    /// The reply of the first live rule of `stage` that matches one of
+    /// `addresses`, counting the firing against that rule.
+    fn fire(&mut self, stage: Stage, addresses: &[String]) -> Option<Reply> {
+        let rule = self.rules.iter_mut().find(|rule| {
+            rule.stage == stage
+                && rule.remaining != Some(0)
+                && (rule.address == "*" || addresses.iter().any(|a| a.to_lowercase() == rule.address))
+        })?;
+        if let Some(n) = rule.remaining.as_mut() {
+            *n -= 1;
+        }
+        Some(rule.reply)
+    }
+}
+
+/// State shared by the test, the accept thread and the connection threads.
+struct Shared {
+    policy: Mutex<Policy>,
+    messages: Mutex<Vec<Received>>,
+    arrived: Condvar,
+    stop: AtomicBool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A running SMTP server on 127.0.0.1:`port`. Dropping it stops the server:
+/// new connections are refused and open ones are closed within ~100 ms.
+pub struct SmtpSink {
+    /// The port the server listens on (host 127.0.0.1).
+    pub port: u16,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl SmtpSink {
+    /// Starts a server that accepts every message.
+    pub fn start() -> SmtpSink {
+        SmtpSink::start_with(Policy::new())
+    }
+
+    /// Starts a server that refuses recipients as `policy` says.
+    pub fn start_with(policy: Policy) -> SmtpSink {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .expect("the test SMTP server cannot bind 127.0.0.1:0");
+        let port = listener
+            .local_addr()
+            .expect("the test SMTP server has no local address")
+            .port();
+        let shared = Arc::new(Shared {
+            policy: Mutex::new(policy),
+            messages: Mutex::new(Vec::new()),
+            arrived: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
+        let for_acceptor = Arc::clone(&shared);
+        let acceptor = thread::Builder::new()
+            .name(format!("smtp-sink:{port}"))
+            .spawn(move || accept_loop(&listener, &for_acceptor))
+            .expect("cannot start the test SMTP server's thread");
+        SmtpSink {
+            port,
+            shared,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Replaces the policy; transactions already past a stage keep the
+    /// answer they got.
+    pub fn set_policy(&self, policy: Policy) {
+        *lock(&self.shared.policy) = policy;
+    }
+
+    /// The messages accepted so far, in the order their DATA ended.
+    pub fn messages(&self) -> Vec<Received> {
+        lock(&self.shared.messages).clone()
+    }
+
+    /// Blocks until at least `n` messages have been accepted and returns all
+    /// of them; panics, saying what did arrive, if that takes longer than
+    /// `timeout`. Blocking: in an async test whose sender runs on the same
+    /// runtime thread, use [`SmtpSink::wait_for_async`].
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + timeout;
+        let mut messages = lock(&self.shared.messages);
+        while messages.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                panic!("{}", not_arrived(n, timeout, &messages));
+            }
+            messages = self
+                .shared
+                .arrived
+                .wait_timeout(messages, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        messages.clone()
+    }
+
+    /// [`SmtpSink::wait_for`] for async tests: polls without blocking the
+    /// runtime.
+    pub async fn wait_for_async(&self, n: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let messages = self.messages();
+            if messages.len() >= n {
+                return messages;
+            }
+            if Instant::now() >= deadline {
+                panic!("{}", not_arrived(n, timeout, &messages));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+fn not_arrived(n: usize, timeout: Duration, messages: &[Received]) -> String {
+    let got: Vec<String> = messages
+        .iter()
+        .map(|m| format!("{} -> {:?}", m.mail_from, m.rcpt_to))
+        .collect();
+    format!(
+        "expected {n} message(s) at the test SMTP server within {timeout:?}, got {}: {got:?}",
+        messages.len()
+    )
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // Wake the acceptor, blocked in accept(), so that it sees the flag.
+        let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    for stream in listener.incoming() {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        let shared = Arc::clone(shared);
+        let _ = thread::Builder::new()
+            .name("smtp-sink-conn".to_owned())
+            .spawn(move || {
+                // An I/O error only means the client went away.
+                let _ = serve_connection(stream, &shared);
+            });
+    }
+}
+
+/// What the handler asks the socket loop to do besides writing the reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    None,
+    /// Close the connection without writing the reply.
+    Drop,
+    /// Write the reply, then start a fresh session: mailin stays in its DATA
+    /// state after a refused end of DATA and would take the client's next
+    /// commands for message text.
+    Resync,
+}
+
+/// One client's SMTP session, driven through mailin.
+fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
+    stream.set_read_timeout(Some(POLL))?;
+    stream.set_nodelay(true)?;
+    let peer = stream
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |a| a.ip());
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let signal = Rc::new(Cell::new(Signal::None));
+    let builder = SessionBuilder::new(SERVER_NAME);
+    let new_handler = || SinkHandler {
+        shared: Arc::clone(shared),
+        signal: Rc::clone(&signal),
+        mail_from: String::new(),
+        rcpt_to: Vec::new(),
+        data: Vec::new(),
+    };
+    let mut session = builder.build(peer, new_handler());
+    send(&mut writer, &session.greeting())?;
+    let mut line = Vec::with_capacity(128);
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return writer.shutdown(Shutdown::Both);
+        }
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            // The read timed out: bytes of a partial line stay in `line`.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        let response = session.process(&line);
+        line.clear();
+        match signal.replace(Signal::None) {
+            Signal::Drop => return writer.shutdown(Shutdown::Both),
+            Signal::Resync if response.action != Action::Close => {
+                send(&mut writer, &response)?;
+                session = builder.build(peer, new_handler());
+                session.process(b"EHLO resync.sink.test\r\n");
+                continue;
+            }
+            Signal::Resync | Signal::None => {}
+        }
+        match response.action {
+            Action::Reply => send(&mut writer, &response)?,
+            Action::NoReply => {}
+            Action::Close | Action::UpgradeTls => {
+                send(&mut writer, &response)?;
+                return writer.shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
+/// Writes a reply in one piece (`write_to` makes several small writes, which
+/// Nagle's algorithm and delayed ACKs turn into ~40 ms stalls).
+fn send(writer: &mut TcpStream, response: &Response) -> io::Result<()> {
+    writer.write_all(&response.buffer()?)
+}
+
+/// mailin's callbacks for one connection: keeps the current transaction and
+/// asks the policy at RCPT and at the end of DATA.
+struct SinkHandler {
+    shared: Arc<Shared>,
+    signal: Rc<Cell<Signal>>,
+    mail_from: String,
+    rcpt_to: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl SinkHandler {
+    fn refuse(&self, reply: Reply, resync: bool) -> Response {
+        match reply {
+            Reply::Drop => {
+                self.signal.set(Signal::Drop);
+                // Never written: the loop hangs up instead.
+                mailin::response::OK
+            }
+            Reply::Code(code) => {
+                if resync {
+                    self.signal.set(Signal::Resync);
+                }
+                let text = match code {
+                    421 => "Service not available, closing connection (test policy)",
+                    400..=499 => "Temporary failure (test policy)",
+                    _ => "Permanent failure (test policy)",
+                };
+                Response::custom(code, text.to_owned())
+            }
+        }
+    }
+}
+
+impl Handler for SinkHandler {
+    fn mail(&mut self, _ip: IpAddr, _domain: &str, from: &str) -> Response {
+        self.mail_from = from.to_owned();
+        self.rcpt_to.clear();
+        self.data.clear();
+        mailin::response::OK
+    }
+
+    fn rcpt(&mut self, to: &str) -> Response {
+        let to = to.to_owned();
+        let reply = lock(&self.shared.policy).fire(Stage::Rcpt, std::slice::from_ref(&to));
+        match reply {
+            Some(reply) => self.refuse(reply, false),
+            None => {
+                self.rcpt_to.push(to);
+                mailin::response::OK
+            }
+        }
+    }
+
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+        self.data.clear();
+        mailin::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let reply = lock(&self.shared.policy).fire(Stage::Data, &self.rcpt_to);
+        if let Some(reply) = reply {
+            return self.refuse(reply, true);
+        }
+        let message = Received {
+            mail_from: std::mem::take(&mut self.mail_from),
+            rcpt_to: std::mem::take(&mut self.rcpt_to),
+            data: std::mem::take(&mut self.data),
+        };
+        lock(&self.shared.messages).push(message);
+        self.shared.arrived.notify_all();
+        mailin::response::OK
+    }
+}
