@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Format, Toml};
@@ -50,6 +51,7 @@ pub struct Config {
     pub site: SiteConfig,
     pub subscribers: SubscribersConfig,
     pub digest: DigestConfig,
+    pub delivery: DeliveryConfig,
     /// Which file, if any, was layered over the defaults.
     pub source_file: Option<PathBuf>,
     raw: RawConfig,
@@ -185,6 +187,23 @@ pub struct DkimConfig {
     pub key_pem: SecretString,
 }
 
+/// How the delivery engine sends.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub concurrency: usize,
+    pub rate_per_second: Option<u32>,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    pub max_attempts: u32,
+    pub max_age: Duration,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub linger: Duration,
+    pub bounce_threshold: u32,
+    pub lease: Duration,
+    pub shutdown_timeout: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct DigestConfig {
     pub templates_dir: Option<PathBuf>,
@@ -220,6 +239,24 @@ struct RawConfig {
     site: RawSite,
     subscribers: RawSubscribers,
     digest: RawDigest,
+    delivery: RawDelivery,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    concurrency: i64,
+    rate_per_second: i64,
+    connect_timeout: f64,
+    command_timeout: f64,
+    max_attempts: i64,
+    max_age: f64,
+    retry_base: f64,
+    retry_max: f64,
+    linger: f64,
+    bounce_threshold: i64,
+    lease: f64,
+    shutdown_timeout: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -548,6 +585,32 @@ impl Config {
             max_html_bytes: positive("digest.max_html_bytes", d.max_html_bytes, 10_000_000)?,
         };
 
+        let r = &raw.delivery;
+        let seconds = |key: &str, v: f64, min: f64, max: f64| -> Result<Duration, ConfigError> {
+            if v.is_finite() && (min..=max).contains(&v) {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(bad(key, format!("{v} is out of range; expected {min} to {max} seconds")))
+            }
+        };
+        let delivery = DeliveryConfig {
+            concurrency: positive("delivery.concurrency", r.concurrency, 256)?,
+            rate_per_second: match r.rate_per_second {
+                0 => None,
+                n => Some(positive("delivery.rate_per_second", n, 1_000_000)? as u32),
+            },
+            connect_timeout: seconds("delivery.connect_timeout", r.connect_timeout, 0.1, 600.0)?,
+            command_timeout: seconds("delivery.command_timeout", r.command_timeout, 0.1, 3600.0)?,
+            max_attempts: positive("delivery.max_attempts", r.max_attempts, 100)? as u32,
+            max_age: seconds("delivery.max_age", r.max_age, 1.0, 30.0 * 86400.0)?,
+            retry_base: seconds("delivery.retry_base", r.retry_base, 0.01, 86400.0)?,
+            retry_max: seconds("delivery.retry_max", r.retry_max, 0.01, 7.0 * 86400.0)?,
+            linger: seconds("delivery.linger", r.linger, 0.0, 86400.0)?,
+            bounce_threshold: positive("delivery.bounce_threshold", r.bounce_threshold, 100)? as u32,
+            lease: seconds("delivery.lease", r.lease, 0.5, 86400.0)?,
+            shutdown_timeout: seconds("delivery.shutdown_timeout", r.shutdown_timeout, 0.0, 3600.0)?,
+        };
+
         // Keep only the redacted URL in the printable copy.
         let mut raw = raw;
         raw.database.url = database.url.to_string();
@@ -557,6 +620,7 @@ impl Config {
             site,
             subscribers,
             digest,
+            delivery,
             source_file: file,
             raw,
         })

@@ -76,7 +76,7 @@ impl Engine {
         };
         let renderer = Renderer::new(&sources, site, config.digest.max_html_bytes)?;
         let composer = Composer::new(&config.mail, config.site.name.as_str(), &config.site.public_url)?;
-        let mailer = Mailer::new(&config.mail)?;
+        let mailer = Mailer::new(&config.mail, &config.delivery)?;
         let d = &config.digest;
         let rules = Rules {
             comment_weight: d.comment_weight,
@@ -229,7 +229,7 @@ impl Engine {
                 message_id: Some(message_id),
                 error: e.to_string(),
             },
-            Err(e @ SendError::Transient(_)) => Outcome::Deferred {
+            Err(e @ SendError::Transient { .. }) => Outcome::Deferred {
                 message_id: Some(message_id),
                 error: e.to_string(),
                 retry_at: Utc::now() + RETRY_DELAY,
