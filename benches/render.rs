@@ -84,7 +84,8 @@ fn bench(c: &mut Criterion) {
         frequency: Frequency::Daily,
         date: NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
     };
-    let blocks = renderer.edition(&pool, edition);
+    let pool = std::sync::Arc::new(pool);
+    let blocks = renderer.edition(pool.clone(), edition);
     let to = Recipient {
         name: &s.name,
         email: s.email.as_str(),

@@ -57,6 +57,9 @@ pub enum Command {
     /// Manage stories: import and list
     #[command(subcommand)]
     Stories(StoriesCommand),
+    /// Inspect and repair the delivery ledger
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -120,6 +123,54 @@ pub struct DemoArgs {
     /// Directory for the demo's database and output
     #[arg(long, default_value = "herald-demo", value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// List delivery rows, newest edition first
+    List {
+        /// Only this edition, e.g. daily-2026-03-10
+        #[arg(long, value_name = "EDITION")]
+        edition: Option<String>,
+        /// Only rows in this state
+        #[arg(long, value_enum)]
+        status: Option<DeliveryStatus>,
+        /// At most this many rows
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+        format: TableOrJson,
+    },
+    /// Put an edition's failed rows back in the queue for the next send
+    Retry {
+        /// The edition, e.g. daily-2026-03-10
+        #[arg(long, value_name = "EDITION")]
+        edition: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeliveryStatus {
+    Queued,
+    Sending,
+    Sent,
+    Deferred,
+    Failed,
+    Skipped,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sending => "sending",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Deferred => "deferred",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Skipped => "skipped",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

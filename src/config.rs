@@ -590,7 +590,10 @@ impl Config {
             if v.is_finite() && (min..=max).contains(&v) {
                 Ok(Duration::from_secs_f64(v))
             } else {
-                Err(bad(key, format!("{v} is out of range; expected {min} to {max} seconds")))
+                Err(bad(
+                    key,
+                    format!("{v} is out of range; expected {min} to {max} seconds"),
+                ))
             }
         };
         let delivery = DeliveryConfig {

@@ -179,6 +179,8 @@ impl Composer {
             .header(ListId(self.list_id.clone()))
             .header(ListUnsubscribe(format!("<{}>, <{mailto}>", o.unsubscribe_url)))
             .header(ListUnsubscribePost("List-Unsubscribe=One-Click".into()))
+            // RFC 2369: a digest cannot be posted to.
+            .header(ListPost("NO".into()))
             .header(Precedence("bulk".into()))
             .header(AutoSubmitted("auto-generated".into()));
         if let Some(r) = &self.reply_to {
@@ -348,6 +350,7 @@ impl Header for ListId {
 
 raw_header!(ListUnsubscribe, "List-Unsubscribe");
 raw_header!(ListUnsubscribePost, "List-Unsubscribe-Post");
+raw_header!(ListPost, "List-Post");
 raw_header!(Precedence, "Precedence");
 raw_header!(AutoSubmitted, "Auto-Submitted");
 raw_header!(FeedbackId, "Feedback-ID");
@@ -392,9 +395,15 @@ impl Mailer {
             Transport::Smtp => {
                 let url = &mail.smtp_url;
                 let shown = config::redact_url(url.as_str());
-                let host = url.host_str().with_context(|| format!("mail.smtp_url {shown} has no host"))?.to_owned();
+                let host = url
+                    .host_str()
+                    .with_context(|| format!("mail.smtp_url {shown} has no host"))?
+                    .to_owned();
                 let implicit = url.scheme() == "smtps";
-                let tls = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+                let tls = url
+                    .query_pairs()
+                    .find(|(k, _)| k == "tls")
+                    .map(|(_, v)| v.into_owned());
                 let security = match (implicit, tls.as_deref()) {
                     (true, _) => Security::Implicit,
                     (false, None | Some("opportunistic")) => Security::Opportunistic,
@@ -435,7 +444,10 @@ impl Mailer {
     /// A sending session: one SMTP connection, opened on first use and kept
     /// for the messages that follow.
     pub fn session(&self) -> Session {
-        Session { mailer: self.clone(), conn: None }
+        Session {
+            mailer: self.clone(),
+            conn: None,
+        }
     }
 
     /// Sends one message on a fresh session (for one-off sends).
@@ -461,7 +473,10 @@ impl Session {
                     .send(email.0.clone())
                     .await
                     .map(drop)
-                    .map_err(|e| SendError::Transient { throttle: false, message: format!("writing the outbox: {e}") });
+                    .map_err(|e| SendError::Transient {
+                        throttle: false,
+                        message: format!("writing the outbox: {e}"),
+                    });
             }
             Mailer::Smtp(settings) => settings.clone(),
         };
@@ -470,7 +485,8 @@ impl Session {
         }
         let conn = self.conn.as_mut().expect("connected above");
         let bytes = email.0.formatted();
-        let result = tokio::time::timeout(settings.command_timeout, conn.send(email.0.envelope(), &bytes)).await;
+        let result =
+            tokio::time::timeout(settings.command_timeout, conn.send(email.0.envelope(), &bytes)).await;
         match result {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => {
@@ -483,7 +499,10 @@ impl Session {
                 self.abort().await;
                 Err(SendError::Transient {
                     throttle: false,
-                    message: format!("timed out after {:?} (delivery.command_timeout)", settings.command_timeout),
+                    message: format!(
+                        "timed out after {:?} (delivery.command_timeout)",
+                        settings.command_timeout
+                    ),
                 })
             }
         }
@@ -515,7 +534,8 @@ impl SmtpSettings {
         let hello = ClientId::default();
         let connect = async {
             if self.security == Security::Implicit {
-                let tls = TlsParameters::new(self.host.clone()).map_err(|e| transient("TLS setup for", &e))?;
+                let tls =
+                    TlsParameters::new(self.host.clone()).map_err(|e| transient("TLS setup for", &e))?;
                 return AsyncSmtpConnection::connect_tokio1(
                     (self.host.as_str(), self.port),
                     Some(self.command_timeout),
@@ -529,7 +549,9 @@ impl SmtpSettings {
             let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
                 .await
                 .map_err(|e| transient("cannot connect to", &e))?;
-            stream.set_nodelay(true).map_err(|e| transient("TCP_NODELAY on", &e))?;
+            stream
+                .set_nodelay(true)
+                .map_err(|e| transient("TCP_NODELAY on", &e))?;
             let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello)
                 .await
                 .map_err(|e| classify_connect(&e, &self.host, self.port))?;
@@ -542,27 +564,33 @@ impl SmtpSettings {
                     )));
                 }
                 Security::Required | Security::Opportunistic if offers_tls => {
-                    let tls = TlsParameters::new(self.host.clone()).map_err(|e| transient("TLS setup for", &e))?;
-                    conn.starttls(tls, &hello).await.map_err(|e| classify_connect(&e, &self.host, self.port))?;
+                    let tls =
+                        TlsParameters::new(self.host.clone()).map_err(|e| transient("TLS setup for", &e))?;
+                    conn.starttls(tls, &hello)
+                        .await
+                        .map_err(|e| classify_connect(&e, &self.host, self.port))?;
                 }
                 _ => {}
             }
             Ok(conn)
         };
-        let mut conn = tokio::time::timeout(self.connect_timeout, connect).await.map_err(|_| {
-            SendError::Transient {
+        let mut conn = tokio::time::timeout(self.connect_timeout, connect)
+            .await
+            .map_err(|_| SendError::Transient {
                 throttle: false,
                 message: format!(
                     "connecting to {}:{} timed out after {:?} (delivery.connect_timeout)",
                     self.host, self.port, self.connect_timeout
                 ),
-            }
-        })??;
+            })??;
         if let Some(credentials) = &self.credentials {
-            tokio::time::timeout(self.command_timeout, conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials))
-                .await
-                .map_err(|_| transient("authentication timed out at", &"command_timeout"))?
-                .map_err(|e| classify_connect(&e, &self.host, self.port))?;
+            tokio::time::timeout(
+                self.command_timeout,
+                conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials),
+            )
+            .await
+            .map_err(|_| transient("authentication timed out at", &"command_timeout"))?
+            .map_err(|e| classify_connect(&e, &self.host, self.port))?;
         }
         Ok(conn)
     }
@@ -575,7 +603,10 @@ fn classify(e: &lettre::transport::smtp::Error) -> SendError {
     if e.is_permanent() {
         SendError::Permanent(e.to_string())
     } else {
-        SendError::Transient { throttle: matches!(code.as_deref(), Some("421" | "450")), message: e.to_string() }
+        SendError::Transient {
+            throttle: matches!(code.as_deref(), Some("421" | "450")),
+            message: e.to_string(),
+        }
     }
 }
 

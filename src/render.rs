@@ -6,7 +6,7 @@
 //! Everything from a story or a subscriber is escaped by Tera's HTML
 //! autoescaping (`.html` templates); summaries are plain text.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use chrono::NaiveDate;
@@ -46,9 +46,13 @@ pub struct Rendered {
     pub story_ids: Vec<i64>,
 }
 
-impl<'p> EditionBlocks<'p> {
-    pub fn pool(&self) -> &'p Pool {
-        self.pool
+impl EditionBlocks {
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn edition(&self) -> Edition {
+        self.edition
     }
 }
 
@@ -61,8 +65,8 @@ pub struct Renderer {
 
 /// The per-edition cache of rendered story blocks (HTML and text), filled
 /// on first use and shared across threads.
-pub struct EditionBlocks<'p> {
-    pool: &'p Pool,
+pub struct EditionBlocks {
+    pool: Arc<Pool>,
     edition: Edition,
     date_label: String,
     blocks: Vec<OnceLock<Result<(String, String), String>>>,
@@ -140,12 +144,13 @@ impl Renderer {
     }
 
     /// Prepares the shared story blocks for one edition.
-    pub fn edition<'p>(&self, pool: &'p Pool, edition: Edition) -> EditionBlocks<'p> {
+    pub fn edition(&self, pool: Arc<Pool>, edition: Edition) -> EditionBlocks {
+        let blocks = (0..pool.ranked.len()).map(|_| OnceLock::new()).collect();
         EditionBlocks {
             pool,
             edition,
             date_label: date_label(edition.date),
-            blocks: (0..pool.ranked.len()).map(|_| OnceLock::new()).collect(),
+            blocks,
         }
     }
 
@@ -153,7 +158,7 @@ impl Renderer {
     /// `max_html_bytes`, the lowest-ranked items are dropped until it fits.
     pub fn render(
         &self,
-        blocks: &EditionBlocks<'_>,
+        blocks: &EditionBlocks,
         digest: &Digest,
         to: Recipient<'_>,
     ) -> anyhow::Result<Rendered> {
@@ -179,7 +184,7 @@ impl Renderer {
 
     fn render_once(
         &self,
-        blocks: &EditionBlocks<'_>,
+        blocks: &EditionBlocks,
         digest: &Digest,
         to: Recipient<'_>,
     ) -> anyhow::Result<Rendered> {
@@ -214,7 +219,7 @@ impl Renderer {
         ctx.insert("email", to.email);
         ctx.insert("unsubscribe_url", &unsubscribe_url(&self.site.url, to.token));
         ctx.insert("preferences_url", &preferences_url(&self.site.url, to.token));
-        ctx.insert("preheader", &preheader(blocks.pool, digest));
+        ctx.insert("preheader", &preheader(&blocks.pool, digest));
         ctx.insert("top_stories", &top_html);
         ctx.insert("blog_posts", &blog_html);
         let html = self.render_template("digest.html", &ctx)?;
@@ -231,7 +236,7 @@ impl Renderer {
         })
     }
 
-    fn block<'b>(&self, blocks: &'b EditionBlocks<'_>, i: usize) -> anyhow::Result<(&'b str, &'b str)> {
+    fn block<'b>(&self, blocks: &'b EditionBlocks, i: usize) -> anyhow::Result<(&'b str, &'b str)> {
         let cell = blocks.blocks[i].get_or_init(|| {
             let mut ctx = Context::new();
             ctx.insert("story", &StoryView::from(&blocks.pool.get(i).story));
@@ -289,7 +294,7 @@ impl Renderer {
             frequency: Frequency::Daily,
             date: now.date_naive(),
         };
-        let blocks = self.edition(&pool, edition);
+        let blocks = self.edition(Arc::new(pool), edition);
         let digest = Digest {
             top_stories: vec![0],
             blog_posts: vec![1],

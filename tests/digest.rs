@@ -57,7 +57,8 @@ fn with_mail(env: &TestEnv, sink: &SmtpSink, args: &[&str]) -> assert_cmd::Comma
         .env("HERALD_MAIL__SMTP_URL", format!("smtp://127.0.0.1:{}", sink.port))
         .env("HERALD_SITE__PUBLIC_URL", "https://news.example.com")
         .env("HERALD_SITE__NAME", "Example News")
-        .env("HERALD_MAIL__FEEDBACK_ID", "daily:digest:example-news");
+        .env("HERALD_MAIL__FEEDBACK_ID", "daily:digest:example-news")
+        .env("HERALD_DELIVERY__LINGER", "0");
     cmd
 }
 

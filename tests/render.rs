@@ -162,7 +162,8 @@ fn render_with(max_html_bytes: usize) -> herald::render::Rendered {
         frequency: Frequency::Daily,
         date: NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
     };
-    let blocks = renderer.edition(&pool, edition);
+    let pool = std::sync::Arc::new(pool);
+    let blocks = renderer.edition(pool.clone(), edition);
     renderer
         .render(
             &blocks,

@@ -69,7 +69,9 @@ pub async fn run(overrides: &Overrides, args: DemoArgs) -> anyhow::Result<ExitCo
             .with_context(|| format!("cannot write {}", preview_path.display()))?;
     }
     let started = std::time::Instant::now();
-    let summary = engine.run_edition(edition, now, None).await?;
+    let summary = engine
+        .run_edition(edition, now, None, &crate::shutdown::on_signal())
+        .await?;
     super::send::print_summary(&edition, &summary, started.elapsed(), false);
 
     println!("\nmessages:     {}/*.eml", config.mail.outbox_dir.display());

@@ -58,6 +58,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
             code
         }
+        Command::Deliveries(cmd) => {
+            let (_config, store) = open(&overrides).await?;
+            let code = deliveries(&store, cmd).await;
+            store.close().await;
+            code
+        }
         Command::Subscribers(cmd) => {
             let (config, store) = open(&overrides).await?;
             let code = subscribers::run(&config, &store, cmd).await;
@@ -80,4 +86,64 @@ async fn open(overrides: &Overrides) -> anyhow::Result<(Config, Store)> {
         .await
         .with_context(|| format!("opening the store at {}", config.database.url))?;
     Ok((config, store))
+}
+
+async fn deliveries(store: &Store, cmd: crate::cli::DeliveriesCommand) -> anyhow::Result<ExitCode> {
+    use crate::cli::{DeliveriesCommand, TableOrJson};
+    match cmd {
+        DeliveriesCommand::List {
+            edition,
+            status,
+            limit,
+            format,
+        } => {
+            let rows = store
+                .list_deliveries(edition.as_deref(), status.map(|s| s.as_str()), limit.into())
+                .await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            match format {
+                TableOrJson::Json => {
+                    let mut arr = output::JsonArray::new(&mut out)?;
+                    for r in &rows {
+                        arr.push(r)?;
+                    }
+                    arr.finish()?;
+                }
+                TableOrJson::Table => {
+                    let mut t =
+                        output::table(&["edition", "email", "status", "attempts", "sent_at", "error"]);
+                    for r in &rows {
+                        t.add_row(vec![
+                            r.edition.clone(),
+                            r.email.clone(),
+                            r.status.clone(),
+                            r.attempts.to_string(),
+                            r.sent_at.map_or_else(|| "-".into(), |t| t.to_rfc3339()),
+                            output::ellipsize(r.last_error.as_deref().unwrap_or(""), 60),
+                        ]);
+                    }
+                    output::print_table(&mut out, &t)?;
+                }
+            }
+            std::io::Write::flush(&mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        DeliveriesCommand::Retry { edition } => {
+            let parsed = parse_edition(&edition)?;
+            let n = store.retry_failed(&parsed).await?;
+            println!("{edition}: {n} failed deliveries queued again; the next send delivers them");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Parses `daily-2026-03-10` into an edition.
+fn parse_edition(s: &str) -> anyhow::Result<crate::select::Edition> {
+    let (freq, date) = s
+        .split_once('-')
+        .with_context(|| format!("{s:?} is not an edition; expected e.g. daily-2026-03-10"))?;
+    let frequency = freq.parse().map_err(|e| anyhow::anyhow!("edition {s:?}: {e}"))?;
+    let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .with_context(|| format!("edition {s:?}: expected a date like 2026-03-10"))?;
+    Ok(crate::select::Edition { frequency, date })
 }

@@ -27,7 +27,8 @@ pub async fn send(config: &Config, store: Store, args: SendArgs) -> anyhow::Resu
     let summary = if args.dry_run {
         engine.dry_run(edition, now).await?
     } else {
-        engine.run_edition(edition, now, None).await?
+        let shutdown = crate::shutdown::on_signal();
+        engine.run_edition(edition, now, None, &shutdown).await?
     };
     print_summary(&edition, &summary, started.elapsed(), args.dry_run);
     Ok(if summary.failed > 0 {
@@ -46,12 +47,13 @@ pub fn print_summary(edition: &Edition, s: &RunSummary, elapsed: std::time::Dura
         "sent"
     };
     println!(
-        "{}: {what} {}, skipped {} (nothing new), deferred {}, failed {} in {secs:.1} s ({rate:.0} messages/s)",
+        "{}: {what} {}, skipped {} (nothing new), deferred {}, failed {}, retried {} in {secs:.1} s ({rate:.0} messages/s)",
         edition.key(),
         s.sent,
         s.skipped,
         s.deferred,
-        s.failed
+        s.failed,
+        s.retries
     );
 }
 

@@ -21,6 +21,8 @@ pub struct Claim {
     pub subscriber_id: i64,
     /// Attempts so far, this one included.
     pub attempts: i64,
+    /// When the row was queued (retries stop `delivery.max_age` after it).
+    pub queued_at: DateTime<Utc>,
 }
 
 /// How a claimed delivery ended.
@@ -42,6 +44,9 @@ pub enum Outcome {
     Failed {
         message_id: Option<String>,
         error: String,
+        /// A permanent refusal of the address: counts towards the
+        /// subscriber's bounce threshold.
+        bounce: bool,
     },
 }
 
@@ -156,9 +161,9 @@ impl Store {
                OR (status = 'deferred' AND next_attempt_at <= $2) \
                OR (status = 'sending' AND lease_until < $2)) \
              ORDER BY id LIMIT $4{lock}) \
-             RETURNING id, subscriber_id, attempts"
+             RETURNING id, subscriber_id, attempts, created_at"
         );
-        let rows: Vec<(i64, i64, i32)> = with_pool!(self, pool => {
+        let rows: Vec<(i64, i64, i32, DateTime<Utc>)> = with_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(lease_until)
                 .bind(at)
@@ -169,10 +174,11 @@ impl Store {
         });
         let mut claims: Vec<Claim> = rows
             .into_iter()
-            .map(|(delivery_id, subscriber_id, attempts)| Claim {
+            .map(|(delivery_id, subscriber_id, attempts, queued_at)| Claim {
                 delivery_id,
                 subscriber_id,
                 attempts: attempts.into(),
+                queued_at,
             })
             .collect();
         claims.sort_by_key(|c| c.delivery_id);
@@ -228,14 +234,28 @@ impl Store {
     /// Records how claimed deliveries ended, in one transaction. Only rows
     /// still in `sending` are touched, so a row another worker re-claimed
     /// after a lease expiry is not overwritten with stale news.
-    pub async fn finish(&self, results: &[(i64, Outcome)]) -> anyhow::Result<()> {
+    ///
+    /// A permanent refusal adds one to the subscriber's `bounce_count` and
+    /// marks them bounced when it reaches `bounce_threshold`; a delivery
+    /// resets it.
+    pub async fn finish(&self, results: &[(i64, i64, Outcome)], bounce_threshold: u32) -> anyhow::Result<()> {
         if results.is_empty() {
             return Ok(());
         }
         let at = now();
+        let bounced: Vec<i64> = results
+            .iter()
+            .filter(|(_, _, o)| matches!(o, Outcome::Failed { bounce: true, .. }))
+            .map(|(_, s, _)| *s)
+            .collect();
+        let delivered: Vec<i64> = results
+            .iter()
+            .filter(|(_, _, o)| matches!(o, Outcome::Sent { .. }))
+            .map(|(_, s, _)| *s)
+            .collect();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for (delivery_id, outcome) in results {
+            for (delivery_id, _, outcome) in results {
                 let (message_id, story_ids, sent_at, error, retry_at) = match outcome {
                     Outcome::Sent { message_id, story_ids, at } => {
                         let ids: Vec<String> = story_ids.iter().map(i64::to_string).collect();
@@ -245,7 +265,7 @@ impl Store {
                     Outcome::Deferred { message_id, error, retry_at } => {
                         (message_id.as_deref(), String::new(), None, Some(error.as_str()), Some(*retry_at))
                     }
-                    Outcome::Failed { message_id, error } => {
+                    Outcome::Failed { message_id, error, .. } => {
                         (message_id.as_deref(), String::new(), None, Some(error.as_str()), None)
                     }
                 };
@@ -265,9 +285,95 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            if !bounced.is_empty() {
+                let mut qb = QueryBuilder::new("UPDATE subscribers SET bounce_count = bounce_count + 1, status = CASE WHEN bounce_count + 1 >= ");
+                qb.push_bind(bounce_threshold as i32)
+                    .push(" AND status = 'active' THEN 'bounced' ELSE status END, updated_at = ")
+                    .push_bind(at)
+                    .push(" WHERE id IN (");
+                let mut sep = qb.separated(", ");
+                for id in &bounced {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+            }
+            if !delivered.is_empty() {
+                let mut qb = QueryBuilder::new("UPDATE subscribers SET bounce_count = 0 WHERE bounce_count > 0 AND id IN (");
+                let mut sep = qb.separated(", ");
+                for id in &delivered {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+            }
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// Puts claimed rows that were never attempted back in the queue (on
+    /// shutdown), undoing their claim.
+    pub async fn release(&self, delivery_ids: &[i64]) -> anyhow::Result<()> {
+        let at = now();
+        for chunk in delivery_ids.chunks(super::ROWS_PER_STATEMENT) {
+            with_pool!(self, pool => {
+                let mut qb = QueryBuilder::new(
+                    "UPDATE deliveries SET status = 'queued', lease_until = NULL, attempts = attempts - 1, updated_at = ",
+                );
+                qb.push_bind(at).push(" WHERE status = 'sending' AND id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build().execute(pool).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// When the earliest deferred row of the edition is due, if any.
+    pub async fn next_retry(&self, edition_id: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT MIN(next_attempt_at) FROM deliveries WHERE edition_id = $1 AND status = 'deferred'",
+            )
+            .bind(edition_id)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Rows of the edition still to do (queued, deferred or sending).
+    pub async fn pending_count(&self, edition_id: i64) -> anyhow::Result<i64> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM deliveries WHERE edition_id = $1 AND status IN ('queued', 'deferred', 'sending')",
+            )
+            .bind(edition_id)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Puts an edition's failed rows back in the queue; returns how many.
+    pub async fn retry_failed(&self, edition: &Edition) -> anyhow::Result<u64> {
+        let date = edition.date.format("%Y-%m-%d").to_string();
+        let at = now();
+        Ok(with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE deliveries SET status = 'queued', attempts = 0, next_attempt_at = NULL, lease_until = NULL, \
+                 created_at = $1, updated_at = $1 WHERE status = 'failed' AND edition_id = \
+                 (SELECT id FROM editions WHERE frequency = $2 AND edition_date = $3)",
+            )
+            .bind(at)
+            .bind(edition.frequency.as_str())
+            .bind(&date)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
     }
 
     /// Counts of an edition's rows by status.
