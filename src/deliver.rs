@@ -37,8 +37,12 @@ use crate::select::{self, Digest, Edition, History, Pool, Rules, Verdict};
 use crate::store::{Claim, Outcome, Store, StoryFilter};
 use crate::templates::TemplateSources;
 
-/// Rows claimed per round trip to the store.
-const CLAIM_BATCH: i64 = 500;
+/// Rows claimed per round trip to the store, per sending worker: enough
+/// to amortize the round trip, few enough that several processes on one
+/// edition share the work.
+const CLAIM_PER_WORKER: usize = 16;
+/// Upper bound on outcomes queued for the recorder.
+const RECORD_QUEUE: usize = 1000;
 
 /// What a run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +94,7 @@ struct Job {
     queued_at: DateTime<Utc>,
     message_id: String,
     story_ids: Vec<i64>,
+    window_end: DateTime<Utc>,
     email: Email,
 }
 
@@ -179,7 +184,7 @@ impl Engine {
         let concurrency = self.delivery.concurrency;
         let (job_tx, job_rx) = mpsc::channel::<Box<Job>>(concurrency * 4);
         let job_rx = Arc::new(Mutex::new(job_rx));
-        let (record_tx, record_rx) = mpsc::channel::<Record>(CLAIM_BATCH as usize * 2);
+        let (record_tx, record_rx) = mpsc::channel::<Record>(RECORD_QUEUE);
         let in_flight = Arc::new(AtomicU64::new(0));
         let progress = crate::progress::Progress::new(pending.max(0) as u64, edition.key());
 
@@ -295,10 +300,8 @@ impl Engine {
         let linger = Duration::from_std(self.delivery.linger).unwrap_or_default();
         let lease = Duration::from_std(self.delivery.lease).unwrap_or_default();
         while !shutdown.is_cancelled() {
-            let claims = self
-                .store
-                .claim(edition_id, CLAIM_BATCH, Utc::now() + lease)
-                .await?;
+            let batch = (self.delivery.concurrency * CLAIM_PER_WORKER).min(RECORD_QUEUE) as i64;
+            let claims = self.store.claim(edition_id, batch, Utc::now() + lease).await?;
             if claims.is_empty() {
                 // Outcomes still on their way may defer rows: wait for them
                 // before deciding whether anything is left.
@@ -310,7 +313,7 @@ impl Engine {
                     Some(at) if at <= Utc::now() + linger => {
                         let wait =
                             (at - Utc::now()).to_std().unwrap_or_default() + StdDuration::from_millis(5);
-                        tracing::info!(retry_in = ?wait, "waiting for deferred deliveries");
+                        tracing::info!(retry_in = ?wait, "waiting for deferred deliveries or expiring leases");
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => continue,
                             _ = shutdown.cancelled() => break,
@@ -539,6 +542,7 @@ fn prepare_one(
         queued_at: claim.queued_at,
         message_id,
         story_ids: rendered.story_ids,
+        window_end: digest.window_end,
         email,
     }))
 }
@@ -604,6 +608,7 @@ async fn work(
                     message_id: job.message_id,
                     story_ids: job.story_ids,
                     at: crate::store::now(),
+                    window_end: job.window_end,
                 }
             }
             Err(e @ SendError::Permanent(_)) => Outcome::Failed {

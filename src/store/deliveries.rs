@@ -32,6 +32,9 @@ pub enum Outcome {
         message_id: String,
         story_ids: Vec<i64>,
         at: DateTime<Utc>,
+        /// The `now` the digest was selected at: the subscriber's next
+        /// window starts here.
+        window_end: DateTime<Utc>,
     },
     Skipped {
         reason: String,
@@ -196,8 +199,9 @@ impl Store {
         Ok(out)
     }
 
-    /// What each subscriber was sent since `since`: the latest send of this
-    /// frequency and every story id.
+    /// What each subscriber was sent in digests selected since `since`: the
+    /// selection time of the latest one of this frequency (where the next
+    /// window starts) and every story id.
     pub async fn histories(
         &self,
         subscriber_ids: &[i64],
@@ -208,8 +212,8 @@ impl Store {
         for chunk in subscriber_ids.chunks(super::ROWS_PER_STATEMENT) {
             let rows: Vec<(i64, Option<DateTime<Utc>>, String, String)> = with_pool!(self, pool => {
                 let mut qb = QueryBuilder::new(
-                    "SELECT d.subscriber_id, d.sent_at, d.story_ids, e.frequency FROM deliveries d \
-                     JOIN editions e ON e.id = d.edition_id WHERE d.status = 'sent' AND d.sent_at >= ",
+                    "SELECT d.subscriber_id, d.window_end, d.story_ids, e.frequency FROM deliveries d \
+                     JOIN editions e ON e.id = d.edition_id WHERE d.status = 'sent' AND d.window_end >= ",
                 );
                 qb.push_bind(since).push(" AND d.subscriber_id IN (");
                 let mut sep = qb.separated(", ");
@@ -219,10 +223,10 @@ impl Store {
                 qb.push(")");
                 qb.build_query_as().fetch_all(pool).await?
             });
-            for (subscriber_id, sent_at, story_ids, freq) in rows {
+            for (subscriber_id, window_end, story_ids, freq) in rows {
                 let h = out.entry(subscriber_id).or_default();
                 if freq == frequency.as_str() {
-                    h.last_sent_at = h.last_sent_at.max(sent_at);
+                    h.last_sent_at = h.last_sent_at.max(window_end);
                 }
                 h.sent_story_ids
                     .extend(story_ids.split(',').filter_map(|id| id.parse::<i64>().ok()));
@@ -256,23 +260,23 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for (delivery_id, _, outcome) in results {
-                let (message_id, story_ids, sent_at, error, retry_at) = match outcome {
-                    Outcome::Sent { message_id, story_ids, at } => {
+                let (message_id, story_ids, sent_at, window_end, error, retry_at) = match outcome {
+                    Outcome::Sent { message_id, story_ids, at, window_end } => {
                         let ids: Vec<String> = story_ids.iter().map(i64::to_string).collect();
-                        (Some(message_id.as_str()), ids.join(","), Some(*at), None, None)
+                        (Some(message_id.as_str()), ids.join(","), Some(*at), Some(*window_end), None, None)
                     }
-                    Outcome::Skipped { reason } => (None, String::new(), None, Some(reason.as_str()), None),
+                    Outcome::Skipped { reason } => (None, String::new(), None, None, Some(reason.as_str()), None),
                     Outcome::Deferred { message_id, error, retry_at } => {
-                        (message_id.as_deref(), String::new(), None, Some(error.as_str()), Some(*retry_at))
+                        (message_id.as_deref(), String::new(), None, None, Some(error.as_str()), Some(*retry_at))
                     }
                     Outcome::Failed { message_id, error, .. } => {
-                        (message_id.as_deref(), String::new(), None, Some(error.as_str()), None)
+                        (message_id.as_deref(), String::new(), None, None, Some(error.as_str()), None)
                     }
                 };
                 sqlx::query(
                     "UPDATE deliveries SET status = $1, message_id = COALESCE($2, message_id), story_ids = $3, \
-                     sent_at = $4, last_error = $5, next_attempt_at = $6, lease_until = NULL, updated_at = $7 \
-                     WHERE id = $8 AND status = 'sending'",
+                     sent_at = $4, last_error = $5, next_attempt_at = $6, lease_until = NULL, updated_at = $7, \
+                     window_end = $9 WHERE id = $8 AND status = 'sending'",
                 )
                 .bind(outcome.status())
                 .bind(message_id)
@@ -282,6 +286,7 @@ impl Store {
                 .bind(retry_at)
                 .bind(at)
                 .bind(*delivery_id)
+                .bind(window_end)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -333,11 +338,14 @@ impl Store {
         Ok(())
     }
 
-    /// When the earliest deferred row of the edition is due, if any.
+    /// When the next row of the edition becomes claimable, if any: a
+    /// deferred row's retry time or the lease expiry of a row another
+    /// (possibly dead) process holds.
     pub async fn next_retry(&self, edition_id: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
         Ok(with_pool!(self, pool => {
             sqlx::query_scalar(
-                "SELECT MIN(next_attempt_at) FROM deliveries WHERE edition_id = $1 AND status = 'deferred'",
+                "SELECT MIN(CASE WHEN status = 'deferred' THEN next_attempt_at ELSE lease_until END) \
+                 FROM deliveries WHERE edition_id = $1 AND status IN ('deferred', 'sending')",
             )
             .bind(edition_id)
             .fetch_one(pool)

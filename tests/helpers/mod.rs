@@ -91,6 +91,22 @@ impl TestEnv {
     }
 }
 
+impl TestEnv {
+    /// Like [`TestEnv::herald`], as a `std::process::Command` (for children
+    /// that a test kills or runs side by side).
+    pub fn herald_std(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("herald"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("HERALD_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("RUST_LOG", "warn").current_dir(self.dir.path());
+        cmd.arg("--database-url").arg(&self.database_url).args(args);
+        cmd
+    }
+}
+
 /// The binary with a clean environment, in `dir`.
 pub fn bare_herald(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("herald").expect("herald binary");
