@@ -10,6 +10,7 @@ pub mod import;
 pub mod mail;
 pub mod progress;
 pub mod render;
+pub mod schedule;
 pub mod select;
 pub mod shutdown;
 pub mod store;
