@@ -47,6 +47,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Run one daily edition on bundled sample data into ./herald-demo (no setup needed)
     Demo(DemoArgs),
+    /// Run the daemon: send each digest at the subscriber's local hour, serve unsubscribe, health and metrics
+    Run,
     /// Send an edition of the digest to every active subscriber not yet served
     Send(SendArgs),
     /// Show the digest one subscriber would get, sending and recording nothing
@@ -69,12 +71,15 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// Which subscribers: those on this frequency
-    #[arg(long, value_enum, default_value_t = Frequency::Daily)]
-    pub frequency: Frequency,
+    /// Which subscribers: those on this frequency [default: daily]
+    #[arg(long, value_enum)]
+    pub frequency: Option<Frequency>,
     /// The edition's date [default: today, UTC]
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<chrono::NaiveDate>,
+    /// Do exactly one daemon tick: send every subscriber whose local send hour has come (for cron)
+    #[arg(long, conflicts_with_all = ["frequency", "date", "dry_run", "test_to"])]
+    pub due: bool,
     /// Select and render every digest and count them, sending and recording nothing
     #[arg(long, conflicts_with = "test_to")]
     pub dry_run: bool,

@@ -52,6 +52,8 @@ pub struct Config {
     pub subscribers: SubscribersConfig,
     pub digest: DigestConfig,
     pub delivery: DeliveryConfig,
+    pub schedule: ScheduleConfig,
+    pub http: HttpConfig,
     /// Which file, if any, was layered over the defaults.
     pub source_file: Option<PathBuf>,
     raw: RawConfig,
@@ -187,6 +189,19 @@ pub struct DkimConfig {
     pub key_pem: SecretString,
 }
 
+/// When the daemon sends.
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    pub tick: String,
+    pub grace: Duration,
+    pub weekly_day: chrono::Weekday,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub listen: std::net::SocketAddr,
+}
+
 /// How the delivery engine sends.
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
@@ -240,6 +255,22 @@ struct RawConfig {
     subscribers: RawSubscribers,
     digest: RawDigest,
     delivery: RawDelivery,
+    schedule: RawSchedule,
+    http: RawHttp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    tick: String,
+    grace: f64,
+    weekly_day: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -614,6 +645,39 @@ impl Config {
             shutdown_timeout: seconds("delivery.shutdown_timeout", r.shutdown_timeout, 0.0, 3600.0)?,
         };
 
+        let sc = &raw.schedule;
+        let fields = sc.tick.split_whitespace().count();
+        if !(6..=7).contains(&fields) {
+            return Err(bad(
+                "schedule.tick",
+                format!(
+                    "{:?} has {fields} fields; expected a cron expression with seconds, e.g. \"0 */5 * * * *\"",
+                    sc.tick
+                ),
+            ));
+        }
+        let schedule = ScheduleConfig {
+            tick: sc.tick.clone(),
+            grace: seconds("schedule.grace", sc.grace, 60.0, 7.0 * 86400.0)?,
+            weekly_day: sc.weekly_day.parse().map_err(|_| {
+                bad(
+                    "schedule.weekly_day",
+                    format!("{:?} is not a day; expected e.g. monday", sc.weekly_day),
+                )
+            })?,
+        };
+        let http = HttpConfig {
+            listen: raw.http.listen.parse().map_err(|_| {
+                bad(
+                    "http.listen",
+                    format!(
+                        "{:?} is not an address; expected e.g. 127.0.0.1:8080",
+                        raw.http.listen
+                    ),
+                )
+            })?,
+        };
+
         // Keep only the redacted URL in the printable copy.
         let mut raw = raw;
         raw.database.url = database.url.to_string();
@@ -624,6 +688,8 @@ impl Config {
             subscribers,
             digest,
             delivery,
+            schedule,
+            http,
             source_file: file,
             raw,
         })

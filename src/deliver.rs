@@ -75,6 +75,7 @@ pub struct Engine {
     pub mailer: Mailer,
     pub rules: Rules,
     pub delivery: DeliveryConfig,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// One subscriber's digest, selected and rendered, not sent.
@@ -142,6 +143,7 @@ impl Engine {
             mailer,
             rules,
             delivery: config.delivery.clone(),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         })
     }
 
@@ -194,6 +196,7 @@ impl Engine {
             self.delivery.bounce_threshold,
             in_flight.clone(),
             progress.clone(),
+            self.metrics.clone(),
         ));
         let throttle = Arc::new(Throttle::new(concurrency));
         let limiter = self
@@ -215,6 +218,7 @@ impl Engine {
                 self.delivery.clone(),
                 stop_sending.clone(),
                 no_more_jobs.clone(),
+                self.metrics.clone(),
             )));
         }
 
@@ -585,6 +589,7 @@ async fn work(
     delivery: DeliveryConfig,
     stop: CancellationToken,
     no_more_jobs: CancellationToken,
+    metrics: Arc<crate::metrics::Metrics>,
 ) {
     loop {
         throttle.wait_turn(index, &stop, &no_more_jobs).await;
@@ -600,7 +605,9 @@ async fn work(
         if let Some(limiter) = &limiter {
             limiter.until_ready().await;
         }
+        let started = Instant::now();
         let result = session.send(&job.email).await;
+        metrics.observe_send(started.elapsed());
         let outcome = match result {
             Ok(()) => {
                 throttle.success();
@@ -692,6 +699,7 @@ async fn record(
     bounce_threshold: u32,
     in_flight: Arc<AtomicU64>,
     progress: crate::progress::Progress,
+    metrics: Arc<crate::metrics::Metrics>,
 ) -> anyhow::Result<RunSummary> {
     let mut summary = RunSummary::default();
     let mut batch: Vec<Record> = Vec::with_capacity(256);
@@ -714,6 +722,7 @@ async fn record(
         for r in batch.drain(..) {
             summary.count(&r.outcome);
             progress.record(&r.outcome);
+            metrics.record(&r.outcome);
             if let Outcome::Failed { error, .. } | Outcome::Deferred { error, .. } = &r.outcome {
                 tracing::debug!(delivery_id = r.delivery_id, status = r.outcome.status(), error = %error, "delivery not completed");
             }

@@ -4,10 +4,13 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod deliver;
 pub mod domain;
+pub mod http;
 pub mod import;
 pub mod mail;
+pub mod metrics;
 pub mod progress;
 pub mod render;
 pub mod schedule;

@@ -27,9 +27,16 @@ pub struct ScheduleRules {
 pub enum Due {
     /// Send this edition now; `late_by` is how far past the scheduled
     /// instant we are (a catch-up when large).
-    Send { edition: Edition, scheduled_at: DateTime<Utc>, late_by: Duration },
+    Send {
+        edition: Edition,
+        scheduled_at: DateTime<Utc>,
+        late_by: Duration,
+    },
     /// The edition's time passed more than `grace` ago: skip it.
-    TooLate { edition: Edition, scheduled_at: DateTime<Utc> },
+    TooLate {
+        edition: Edition,
+        scheduled_at: DateTime<Utc>,
+    },
     /// Nothing due at this instant.
     NotYet,
 }
@@ -49,7 +56,8 @@ pub fn scheduled_at(tz: chrono_tz::Tz, date: NaiveDate, hour: u8) -> DateTime<Ut
         }
     }
     // Unreachable for real zones; fall back to reading the hour as UTC.
-    date.and_time(NaiveTime::from_hms_opt(hour.into(), 0, 0).expect("hour 0-23")).and_utc()
+    date.and_time(NaiveTime::from_hms_opt(hour.into(), 0, 0).expect("hour 0-23"))
+        .and_utc()
 }
 
 /// Which edition, if any, is due for a subscriber at `now`. Today's and
@@ -76,9 +84,16 @@ pub fn due(
         let late_by = now - at;
         // The latest date that has come wins: yesterday's is then moot.
         result = if late_by < rules.grace {
-            Due::Send { edition, scheduled_at: at, late_by }
+            Due::Send {
+                edition,
+                scheduled_at: at,
+                late_by,
+            }
         } else {
-            Due::TooLate { edition, scheduled_at: at }
+            Due::TooLate {
+                edition,
+                scheduled_at: at,
+            }
         };
     }
     result
@@ -101,7 +116,10 @@ mod tests {
         name.parse().unwrap()
     }
 
-    const RULES: ScheduleRules = ScheduleRules { grace: Duration::hours(6), weekly_day: Weekday::Mon };
+    const RULES: ScheduleRules = ScheduleRules {
+        grace: Duration::hours(6),
+        weekly_day: Weekday::Mon,
+    };
 
     /// Walks `from..to` in 5-minute ticks, as the daemon does, and lists the
     /// instants a daily 07:00 (or `hour`) subscriber in `zone` would be sent
@@ -128,11 +146,25 @@ mod tests {
     #[test]
     fn new_york_gets_0700_local_all_year_across_both_dst_changes() {
         // 2026: DST starts 8 March, ends 1 November.
-        for (from, to) in [("2026-03-06T00:00:00Z", "2026-03-11T00:00:00Z"), ("2026-10-30T00:00:00Z", "2026-11-04T00:00:00Z")] {
+        for (from, to) in [
+            ("2026-03-06T00:00:00Z", "2026-03-11T00:00:00Z"),
+            ("2026-10-30T00:00:00Z", "2026-11-04T00:00:00Z"),
+        ] {
             let sends = simulate("America/New_York", 7, from, to);
             assert_eq!(sends.len(), 5, "one digest per day: {sends:?}");
             for (date, t) in sends {
-                assert_eq!(local("America/New_York", t), format!("{} 07:00 {}", date, if t.with_timezone(&tz("America/New_York")).format("%Z").to_string() == "EDT" { "EDT" } else { "EST" }));
+                assert_eq!(
+                    local("America/New_York", t),
+                    format!(
+                        "{} 07:00 {}",
+                        date,
+                        if t.with_timezone(&tz("America/New_York")).format("%Z").to_string() == "EDT" {
+                            "EDT"
+                        } else {
+                            "EST"
+                        }
+                    )
+                );
             }
         }
     }
@@ -141,11 +173,25 @@ mod tests {
     fn the_skipped_hour_is_sent_right_after_the_gap_and_the_repeated_hour_once() {
         // New York skips 02:00-03:00 on 8 March 2026 and repeats 01:00-02:00
         // on 1 November 2026.
-        let spring = simulate("America/New_York", 2, "2026-03-07T00:00:00Z", "2026-03-10T00:00:00Z");
+        let spring = simulate(
+            "America/New_York",
+            2,
+            "2026-03-07T00:00:00Z",
+            "2026-03-10T00:00:00Z",
+        );
         assert_eq!(spring.len(), 3);
         assert_eq!(local("America/New_York", spring[1].1), "2026-03-08 03:00 EDT");
-        let fall = simulate("America/New_York", 1, "2026-10-31T00:00:00Z", "2026-11-03T00:00:00Z");
-        assert_eq!(fall.len(), 3, "the repeated hour does not double the digest: {fall:?}");
+        let fall = simulate(
+            "America/New_York",
+            1,
+            "2026-10-31T00:00:00Z",
+            "2026-11-03T00:00:00Z",
+        );
+        assert_eq!(
+            fall.len(),
+            3,
+            "the repeated hour does not double the digest: {fall:?}"
+        );
         assert_eq!(local("America/New_York", fall[1].1), "2026-11-01 01:00 EDT");
     }
 
@@ -154,15 +200,39 @@ mod tests {
         // Amman moved to permanent +03 in 2022: no change, 08:00 every day.
         let amman = simulate("Asia/Amman", 8, "2026-03-25T00:00:00Z", "2026-03-30T00:00:00Z");
         assert_eq!(amman.len(), 5);
-        assert!(amman.iter().all(|(_, t)| local("Asia/Amman", *t).contains(" 08:00 ")));
+        assert!(
+            amman
+                .iter()
+                .all(|(_, t)| local("Asia/Amman", *t).contains(" 08:00 "))
+        );
         // Lord Howe shifts by half an hour (DST ends 5 April 2026 02:00
         // local, back to 01:30): 01:30-02:00 happens twice.
-        let lh = simulate("Australia/Lord_Howe", 1, "2026-04-03T00:00:00Z", "2026-04-07T00:00:00Z");
+        let lh = simulate(
+            "Australia/Lord_Howe",
+            1,
+            "2026-04-03T00:00:00Z",
+            "2026-04-07T00:00:00Z",
+        );
         assert_eq!(lh.len(), 4, "{lh:?}");
-        assert!(lh.iter().all(|(_, t)| t.with_timezone(&tz("Australia/Lord_Howe")).format("%H:%M").to_string() == "01:00"));
+        assert!(lh.iter().all(|(_, t)| {
+            t.with_timezone(&tz("Australia/Lord_Howe"))
+                .format("%H:%M")
+                .to_string()
+                == "01:00"
+        }));
         // Kathmandu is UTC+05:45: 06:00 local is 00:15 UTC.
-        let ktm = simulate("Asia/Kathmandu", 6, "2026-03-09T12:00:00Z", "2026-03-11T12:00:00Z");
-        assert_eq!(ktm.iter().map(|(_, t)| t.format("%H:%M").to_string()).collect::<Vec<_>>(), ["00:15", "00:15"]);
+        let ktm = simulate(
+            "Asia/Kathmandu",
+            6,
+            "2026-03-09T12:00:00Z",
+            "2026-03-11T12:00:00Z",
+        );
+        assert_eq!(
+            ktm.iter()
+                .map(|(_, t)| t.format("%H:%M").to_string())
+                .collect::<Vec<_>>(),
+            ["00:15", "00:15"]
+        );
     }
 
     #[test]
@@ -177,9 +247,15 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Seven hours late is skipped.
-        assert!(matches!(due(ny, 7, Frequency::Daily, at("2026-01-15T19:00:00Z"), &RULES), Due::TooLate { .. }));
+        assert!(matches!(
+            due(ny, 7, Frequency::Daily, at("2026-01-15T19:00:00Z"), &RULES),
+            Due::TooLate { .. }
+        ));
         // Before 07:00 local, yesterday's is long past: nothing to do.
-        assert!(matches!(due(ny, 7, Frequency::Daily, at("2026-01-15T11:00:00Z"), &RULES), Due::TooLate { .. }));
+        assert!(matches!(
+            due(ny, 7, Frequency::Daily, at("2026-01-15T11:00:00Z"), &RULES),
+            Due::TooLate { .. }
+        ));
         // A 23:00 digest is still sent at 00:30 the next day.
         match due(ny, 23, Frequency::Daily, at("2026-01-16T05:30:00Z"), &RULES) {
             Due::Send { edition, .. } => assert_eq!(edition.date.to_string(), "2026-01-15"),
@@ -191,8 +267,17 @@ mod tests {
     fn weekly_subscribers_get_theirs_on_the_weekly_day() {
         let utc = tz("UTC");
         // 2026-03-09 is a Monday.
-        assert!(matches!(due(utc, 7, Frequency::Weekly, at("2026-03-09T07:05:00Z"), &RULES), Due::Send { .. }));
-        assert!(!matches!(due(utc, 7, Frequency::Weekly, at("2026-03-10T07:05:00Z"), &RULES), Due::Send { .. }));
-        assert!(matches!(due(utc, 7, Frequency::Weekly, at("2026-03-11T07:05:00Z"), &RULES), Due::NotYet));
+        assert!(matches!(
+            due(utc, 7, Frequency::Weekly, at("2026-03-09T07:05:00Z"), &RULES),
+            Due::Send { .. }
+        ));
+        assert!(!matches!(
+            due(utc, 7, Frequency::Weekly, at("2026-03-10T07:05:00Z"), &RULES),
+            Due::Send { .. }
+        ));
+        assert!(matches!(
+            due(utc, 7, Frequency::Weekly, at("2026-03-11T07:05:00Z"), &RULES),
+            Due::NotYet
+        ));
     }
 }

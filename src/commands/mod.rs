@@ -46,6 +46,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run => {
+            let (config, store) = open(&overrides).await?;
+            let engine = crate::deliver::Engine::new(&config, store.clone())?;
+            crate::daemon::run(config, engine).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Send(args) => {
             let (config, store) = open(&overrides).await?;
             let code = send::send(&config, store.clone(), args).await;

@@ -16,8 +16,35 @@ use crate::store::Store;
 pub async fn send(config: &Config, store: Store, args: SendArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine::new(config, store)?;
     let now = args.now.unwrap_or_else(Utc::now);
+    if args.due {
+        let rules = crate::schedule::ScheduleRules {
+            grace: chrono::Duration::from_std(config.schedule.grace).unwrap_or(chrono::Duration::hours(6)),
+            weekly_day: config.schedule.weekly_day,
+        };
+        let started = std::time::Instant::now();
+        let tick = crate::daemon::tick(&engine, &rules, now, &crate::shutdown::on_signal()).await?;
+        if tick.editions.is_empty() {
+            println!("nobody is due at {}", now.to_rfc3339());
+        }
+        let mut failed = 0;
+        for (edition, summary) in &tick.editions {
+            print_summary(edition, summary, started.elapsed(), false);
+            failed += summary.failed;
+        }
+        if tick.skipped_late > 0 {
+            println!(
+                "skipped {} digest(s) more than schedule.grace late",
+                tick.skipped_late
+            );
+        }
+        return Ok(if failed > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     let edition = Edition {
-        frequency: args.frequency,
+        frequency: args.frequency.unwrap_or(crate::domain::Frequency::Daily),
         date: args.date.unwrap_or_else(|| now.date_naive()),
     };
     if let (Some(to), Some(who)) = (&args.test_to, &args.as_subscriber) {

@@ -384,6 +384,36 @@ impl Store {
         }))
     }
 
+    /// Records `skipped` rows (with `reason`) for those of `subscriber_ids`
+    /// who have no row for the edition yet; returns how many were added.
+    pub async fn skip_unserved(
+        &self,
+        edition_id: i64,
+        subscriber_ids: &[i64],
+        reason: &str,
+    ) -> anyhow::Result<u64> {
+        let at = now();
+        let mut added = 0;
+        for chunk in subscriber_ids.chunks(super::ROWS_PER_STATEMENT) {
+            added += with_pool!(self, pool => {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO deliveries (edition_id, subscriber_id, status, last_error, created_at, updated_at) ",
+                );
+                qb.push_values(chunk, |mut b, id| {
+                    b.push_bind(edition_id)
+                        .push_bind(*id)
+                        .push_bind("skipped")
+                        .push_bind(reason)
+                        .push_bind(at)
+                        .push_bind(at);
+                });
+                qb.push(" ON CONFLICT (edition_id, subscriber_id) DO NOTHING");
+                qb.build().execute(pool).await?.rows_affected()
+            });
+        }
+        Ok(added)
+    }
+
     /// Counts of an edition's rows by status.
     pub async fn edition_counts(&self, edition_id: i64) -> anyhow::Result<HashMap<String, i64>> {
         let rows: Vec<(String, i64)> = with_pool!(self, pool => {

@@ -188,6 +188,63 @@ impl Store {
         rows.into_iter().map(SubscriberRow::into_domain).collect()
     }
 
+    /// The subscriber holding `token`. The lookup uses the unique index; the
+    /// match is then confirmed with a constant-time comparison.
+    pub async fn find_by_token(&self, token: &Token) -> anyhow::Result<Option<Subscriber>> {
+        use subtle::ConstantTimeEq;
+        let row: Option<SubscriberRow> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM subscribers WHERE token = $1")))
+                .bind(token.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        let found = row.map(SubscriberRow::into_domain).transpose()?;
+        Ok(found.filter(|s| bool::from(s.token.as_str().as_bytes().ct_eq(token.as_str().as_bytes()))))
+    }
+
+    /// Sets a subscriber's status (by id); `unsubscribed_at` follows.
+    pub async fn set_status(&self, id: i64, status: SubscriberStatus) -> anyhow::Result<()> {
+        let at = now();
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE subscribers SET status = $1, updated_at = $2, \
+                 unsubscribed_at = CASE WHEN $1 = 'unsubscribed' THEN COALESCE(unsubscribed_at, $2) ELSE NULL END \
+                 WHERE id = $3",
+            )
+            .bind(status.as_str())
+            .bind(at)
+            .bind(id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Sets a subscriber's frequency (by id).
+    pub async fn set_frequency(&self, id: i64, frequency: Frequency) -> anyhow::Result<()> {
+        let at = now();
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE subscribers SET frequency = $1, updated_at = $2 WHERE id = $3")
+                .bind(frequency.as_str())
+                .bind(at)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Erases pending signups created before `before`; returns how many.
+    pub async fn purge_unconfirmed(&self, before: DateTime<Utc>) -> anyhow::Result<u64> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query("DELETE FROM subscribers WHERE status = 'pending' AND created_at < $1")
+                .bind(before)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+
     /// Erases a subscriber's row (and with it their personal data); returns
     /// whether there was one.
     pub async fn remove_subscriber(&self, email: &SubscriberEmail) -> anyhow::Result<bool> {

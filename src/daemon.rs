@@ -1,0 +1,184 @@
+//! The daemon: one scheduler tick (who is due now, then the delivery engine
+//! for each due edition), the periodic jobs on tokio-cron-scheduler, and
+//! `herald run`, which also serves the subscriber-facing HTTP endpoints.
+//! When subscribers are due is decided by `schedule` (pure); sending is the
+//! engine's; this module only wires them to a clock and a scheduler.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::deliver::{Engine, RunSummary};
+use crate::domain::SubscriberStatus;
+use crate::schedule::{Due, ScheduleRules, due_for};
+use crate::select::Edition;
+
+/// Unconfirmed signups older than this are erased.
+const PENDING_TTL_DAYS: i64 = 7;
+
+/// What one tick did.
+#[derive(Debug, Default, Clone)]
+pub struct TickSummary {
+    pub editions: Vec<(Edition, RunSummary)>,
+    /// Digests more than `schedule.grace` late, skipped.
+    pub skipped_late: u64,
+}
+
+/// One tick at `now`: every active subscriber whose local send time has
+/// come (within the grace period) gets their edition; digests later than
+/// that are recorded as skipped. Safe to run from several places at once.
+pub async fn tick(
+    engine: &Engine,
+    rules: &ScheduleRules,
+    now: DateTime<Utc>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<TickSummary> {
+    engine.metrics.tick(Utc::now());
+    let mut due: BTreeMap<(String, chrono::NaiveDate), (Edition, Vec<i64>, Duration)> = BTreeMap::new();
+    let mut late: BTreeMap<(String, chrono::NaiveDate), (Edition, Vec<i64>)> = BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let page = engine
+            .store
+            .list_subscribers(Some(SubscriberStatus::Active), after, 1000)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for s in &page {
+            match due_for(s, now, rules) {
+                Due::Send { edition, late_by, .. } => {
+                    let e = due
+                        .entry((edition.frequency.to_string(), edition.date))
+                        .or_insert((edition, Vec::new(), late_by));
+                    e.1.push(s.id);
+                    e.2 = e.2.max(late_by);
+                }
+                Due::TooLate { edition, .. } => late
+                    .entry((edition.frequency.to_string(), edition.date))
+                    .or_insert((edition, Vec::new()))
+                    .1
+                    .push(s.id),
+                Due::NotYet => {}
+            }
+        }
+    }
+    let mut summary = TickSummary::default();
+    for (edition, ids) in late.into_values() {
+        let edition_id = engine.store.ensure_edition(&edition).await?;
+        let skipped = engine
+            .store
+            .skip_unserved(
+                edition_id,
+                &ids,
+                "more than schedule.grace late; stories roll into the next digest",
+            )
+            .await?;
+        if skipped > 0 {
+            tracing::warn!(edition = %edition.key(), skipped, "digests too late after downtime were skipped");
+            summary.skipped_late += skipped;
+        }
+    }
+    for (edition, ids, late_by) in due.into_values() {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        if late_by > Duration::minutes(30) {
+            tracing::info!(edition = %edition.key(), subscribers = ids.len(), late_by = %late_by, "catching up");
+        }
+        let result = engine.run_edition(edition, now, Some(&ids), shutdown).await?;
+        summary.editions.push((edition, result));
+    }
+    Ok(summary)
+}
+
+/// `herald run`: the scheduler (ticks and purges) plus the HTTP server,
+/// until SIGTERM or Ctrl-C.
+pub async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
+    let engine = Arc::new(engine);
+    let rules = ScheduleRules {
+        grace: Duration::from_std(config.schedule.grace).unwrap_or(Duration::hours(6)),
+        weekly_day: config.schedule.weekly_day,
+    };
+    let shutdown = crate::shutdown::on_signal();
+
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (http.listen)", config.http.listen))?;
+    let local = listener.local_addr()?;
+    let state = crate::http::AppState::new(engine.store.clone(), engine.metrics.clone(), &config)?;
+    let http_shutdown = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            crate::http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+        .await
+    });
+    tracing::info!(listen = %local, tick = %config.schedule.tick, "herald is running");
+
+    let mut scheduler = JobScheduler::new().await.context("starting the scheduler")?;
+    // One tick at a time in this process; other processes are kept apart
+    // by the ledger.
+    let busy = Arc::new(tokio::sync::Mutex::new(()));
+    {
+        let (engine, shutdown, busy) = (engine.clone(), shutdown.clone(), busy.clone());
+        let job = Job::new_async(config.schedule.tick.as_str(), move |_, _| {
+            let (engine, shutdown, busy) = (engine.clone(), shutdown.clone(), busy.clone());
+            Box::pin(async move {
+                let Ok(_guard) = busy.try_lock() else {
+                    tracing::info!("previous tick still running; skipping this one");
+                    return;
+                };
+                match tick(&engine, &rules, Utc::now(), &shutdown).await {
+                    Ok(t) => {
+                        for (edition, s) in &t.editions {
+                            tracing::info!(edition = %edition.key(), sent = s.sent, skipped = s.skipped, failed = s.failed, deferred = s.deferred, "tick");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "tick failed"),
+                }
+            })
+        })
+        .map_err(|e| anyhow::anyhow!("schedule.tick {:?}: {e}", config.schedule.tick))?;
+        scheduler.add(job).await.context("adding the tick job")?;
+    }
+    {
+        let store = engine.store.clone();
+        let job = Job::new_async("0 17 * * * *", move |_, _| {
+            let store = store.clone();
+            Box::pin(async move {
+                match store
+                    .purge_unconfirmed(Utc::now() - Duration::days(PENDING_TTL_DAYS))
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "unconfirmed signups erased"),
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "purging unconfirmed signups failed")
+                    }
+                }
+            })
+        })
+        .map_err(|e| anyhow::anyhow!("purge job: {e}"))?;
+        scheduler.add(job).await.context("adding the purge job")?;
+    }
+    scheduler.start().await.context("starting the scheduler")?;
+
+    shutdown.cancelled().await;
+    let _ = scheduler.shutdown().await;
+    // Let a running tick finish its in-flight sends.
+    let _ = tokio::time::timeout(config.delivery.shutdown_timeout, busy.lock()).await;
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "HTTP server error"),
+        Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
+    }
+    tracing::info!("herald stopped");
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Metrics for `/metrics`, in the Prometheus text format (the
+//! `prometheus-client` crate): delivery outcome counters, the queue depth,
+//! the time of the last scheduler tick and an SMTP send latency histogram.
+//! Created once and passed explicitly; nothing global.
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::store::Outcome;
+
+pub struct Metrics {
+    registry: Registry,
+    sent: Counter,
+    skipped: Counter,
+    deferred: Counter,
+    failed: Counter,
+    queue_depth: Gauge,
+    last_tick: Gauge<f64, AtomicU64>,
+    send_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("herald");
+        let sent = Counter::default();
+        let skipped = Counter::default();
+        let deferred = Counter::default();
+        let failed = Counter::default();
+        let queue_depth = Gauge::default();
+        let last_tick = Gauge::<f64, AtomicU64>::default();
+        // 0.5 ms to about 16 s.
+        let send_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register(
+            "digests_sent",
+            "Digests accepted by the SMTP relay (or written to the outbox)",
+            sent.clone(),
+        );
+        registry.register(
+            "digests_skipped",
+            "Subscribers skipped: nothing new, or no longer active",
+            skipped.clone(),
+        );
+        registry.register(
+            "digests_deferred",
+            "Transient failures; the delivery is retried later",
+            deferred.clone(),
+        );
+        registry.register(
+            "digests_failed",
+            "Deliveries given up: permanent refusals or retries exhausted",
+            failed.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Deliveries queued, deferred or in flight after the last tick",
+            queue_depth.clone(),
+        );
+        registry.register(
+            "last_tick_timestamp_seconds",
+            "Unix time at which the scheduler last ran a tick",
+            last_tick.clone(),
+        );
+        registry.register(
+            "smtp_send_seconds",
+            "Time to hand one message to the SMTP relay",
+            send_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            sent,
+            skipped,
+            deferred,
+            failed,
+            queue_depth,
+            last_tick,
+            send_seconds,
+        }
+    }
+
+    pub fn record(&self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Sent { .. } => self.sent.inc(),
+            Outcome::Skipped { .. } => self.skipped.inc(),
+            Outcome::Deferred { .. } => self.deferred.inc(),
+            Outcome::Failed { .. } => self.failed.inc(),
+        };
+    }
+
+    pub fn observe_send(&self, took: Duration) {
+        self.send_seconds.observe(took.as_secs_f64());
+    }
+
+    pub fn set_queue_depth(&self, n: i64) {
+        self.queue_depth.set(n);
+    }
+
+    pub fn tick(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.last_tick.set(at.timestamp_millis() as f64 / 1000.0);
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
