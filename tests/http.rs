@@ -1,0 +1,213 @@
+//! The HTTP handlers through `app(state).oneshot(…)`, against a real SQLite
+//! store: one-click unsubscribe in both body encodings, GET never changing
+//! anything, unknown tokens, the weekly switch, body limits, security
+//! headers and the health check.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use herald::config::{Config, Overrides};
+use herald::domain::{
+    Frequency, NewSubscriber, SendHour, SubscriberEmail, SubscriberStatus, TimeZone, Topics,
+};
+use herald::http::{AppState, app};
+use herald::metrics::Metrics;
+use herald::store::{AddOutcome, Store};
+use tower::ServiceExt;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
+    state: AppState,
+    token: String,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = Overrides {
+        config_path: Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml")),
+        database_url: Some(format!("sqlite://{}", dir.path().join("h.db").display())),
+    };
+    let config = Config::load_from(&overrides, &[]).unwrap();
+    let store = Store::open(&config.database).await.unwrap();
+    let new = NewSubscriber {
+        email: SubscriberEmail::parse("ana@example.com").unwrap(),
+        name: Default::default(),
+        status: SubscriberStatus::Active,
+        timezone: TimeZone::parse("UTC").unwrap(),
+        frequency: Frequency::Daily,
+        send_hour: SendHour::new(7).unwrap(),
+        topics: Topics::default(),
+    };
+    let AddOutcome::Added(s) = store.insert_subscriber(&new).await.unwrap() else {
+        panic!()
+    };
+    let state = AppState::new(store.clone(), std::sync::Arc::new(Metrics::new()), &config).unwrap();
+    Fixture {
+        _dir: dir,
+        store,
+        state,
+        token: s.token.to_string(),
+    }
+}
+
+async fn status_of(f: &Fixture) -> (SubscriberStatus, Frequency) {
+    let s = f
+        .store
+        .find_subscriber(&SubscriberEmail::parse("ana@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    (s.status, s.frequency)
+}
+
+async fn call(f: &Fixture, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let res = app(f.state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn post(path: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", content_type)
+        .body(body.into())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn get_shows_choices_and_changes_nothing() {
+    let f = fixture().await;
+    let (status, headers, body) = call(
+        &f,
+        Request::get(format!("/unsubscribe/{}", f.token))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Unsubscribe ana@example.com") && body.contains("Switch to the weekly digest"));
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(status_of(&f).await.0, SubscriberStatus::Active);
+}
+
+#[tokio::test]
+async fn one_click_urlencoded() {
+    let f = fixture().await;
+    let (status, headers, body) = call(
+        &f,
+        post(
+            &format!("/unsubscribe/{}", f.token),
+            "application/x-www-form-urlencoded",
+            "List-Unsubscribe=One-Click",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get("location").is_none(), "never a redirect");
+    assert!(body.contains("You are unsubscribed"));
+    assert_eq!(status_of(&f).await.0, SubscriberStatus::Unsubscribed);
+}
+
+#[tokio::test]
+async fn one_click_multipart() {
+    let f = fixture().await;
+    let body =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--XyZ--\r\n";
+    let (status, _, _) = call(
+        &f,
+        post(
+            &format!("/unsubscribe/{}", f.token),
+            "multipart/form-data; boundary=XyZ",
+            body,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status_of(&f).await.0, SubscriberStatus::Unsubscribed);
+}
+
+#[tokio::test]
+async fn switch_to_weekly() {
+    let f = fixture().await;
+    let (status, _, body) = call(
+        &f,
+        post(
+            &format!("/unsubscribe/{}", f.token),
+            "application/x-www-form-urlencoded",
+            "action=weekly",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(status_of(&f).await, (SubscriberStatus::Active, Frequency::Weekly));
+}
+
+#[tokio::test]
+async fn unknown_or_malformed_tokens_and_bodies() {
+    let f = fixture().await;
+    let (status, _, body) = call(
+        &f,
+        Request::get("/unsubscribe/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("not valid"));
+    let (status, _, _) = call(
+        &f,
+        Request::get("/unsubscribe/%3Cscript%3E")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(
+        &f,
+        post(
+            &format!("/unsubscribe/{}", f.token),
+            "text/plain",
+            "List-Unsubscribe=One-Click",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = call(
+        &f,
+        post(
+            &format!("/unsubscribe/{}", f.token),
+            "application/x-www-form-urlencoded",
+            "nothing=here",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let huge = "a=".to_owned() + &"x".repeat(100_000);
+    let (status, _, _) = call(
+        &f,
+        post(
+            &format!("/unsubscribe/{}", f.token),
+            "application/x-www-form-urlencoded",
+            huge,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(status_of(&f).await.0, SubscriberStatus::Active);
+}
+
+#[tokio::test]
+async fn health_follows_the_store() {
+    let f = fixture().await;
+    let (status, _, _) = call(&f, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    f.store.close().await;
+    let (status, _, body) = call(&f, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        !body.to_lowercase().contains("sqlx"),
+        "no internal details: {body}"
+    );
+}
