@@ -110,7 +110,8 @@ pub async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (http.listen)", config.http.listen))?;
     let local = listener.local_addr()?;
-    let state = crate::http::AppState::new(engine.store.clone(), engine.metrics.clone(), &config)?;
+    let state = crate::http::AppState::new(engine.store.clone(), engine.metrics.clone(), &config)?
+        .with_mail(engine.mailer.clone(), engine.composer.clone());
     let http_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
         axum::serve(

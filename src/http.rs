@@ -18,10 +18,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tera::{Context, Tera};
 
+use std::num::NonZeroU32;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
 use crate::config::Config;
-use crate::domain::{Frequency, Subscriber, SubscriberStatus, Token};
+use crate::domain::{
+    Frequency, HeaderSafe, NewSubscriber, SendHour, Subscriber, SubscriberEmail, SubscriberStatus, TimeZone,
+    Token, Topics,
+};
+use crate::mail::{Composer, Mailer};
 use crate::metrics::Metrics;
 use crate::store::Store;
+
+/// How long a confirmation link stays valid.
+const CONFIRM_VALID_HOURS: i64 = 48;
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 16 * 1024;
@@ -34,6 +45,11 @@ pub struct AppState {
     pages: Arc<Tera>,
     site_name: String,
     public_url: String,
+    mail: Option<(Mailer, Arc<Composer>)>,
+    default_timezone: TimeZone,
+    default_send_hour: SendHour,
+    per_ip: Arc<DefaultKeyedRateLimiter<String>>,
+    per_address: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 impl AppState {
@@ -47,13 +63,31 @@ impl AppState {
             pages: Arc::new(tera),
             site_name: config.site.name.to_string(),
             public_url: config.site.public_url.as_str().trim_end_matches('/').to_owned(),
+            mail: None,
+            default_timezone: config.subscribers.default_timezone,
+            default_send_hour: config.subscribers.default_send_hour,
+            per_ip: Arc::new(RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(20).expect("non-zero"),
+            ))),
+            per_address: Arc::new(RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(3).expect("non-zero"),
+            ))),
         })
+    }
+
+    /// Lets signups send their confirmation mail.
+    pub fn with_mail(mut self, mailer: Mailer, composer: Arc<Composer>) -> AppState {
+        self.mail = Some((mailer, composer));
+        self
     }
 }
 
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/unsubscribe/{token}", get(unsubscribe_page).post(unsubscribe))
+        .route("/subscribe", get(subscribe_page).post(subscribe))
+        .route("/confirm/{token}", get(confirm_page).post(confirm))
+        .route("/preferences/{token}", get(preferences_page).post(preferences))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -95,6 +129,7 @@ impl AppState {
         ctx.insert("title", title);
         ctx.insert("message", &message);
         ctx.insert("show_unsubscribe", &form.is_some());
+        ctx.insert("kind", "");
         if let (Some(s), Some(token)) = (&form, token) {
             ctx.insert("email", s.email.as_str());
             ctx.insert("offer_weekly", &(s.frequency == Frequency::Daily));
@@ -292,4 +327,287 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.encode(),
     )
         .into_response()
+}
+
+fn simple(status: StatusCode, title: &'static str, message: impl Into<String>) -> Reply {
+    Reply::Page {
+        status,
+        title,
+        message: message.into(),
+        form: None,
+    }
+}
+
+impl AppState {
+    /// A page with one of the forms of `templates/pages/page.html`.
+    fn form_page(
+        &self,
+        kind: &str,
+        title: &str,
+        message: &str,
+        action_url: &str,
+        extra: &[(&str, String)],
+    ) -> Response {
+        let mut ctx = Context::new();
+        ctx.insert("site_name", &self.site_name);
+        ctx.insert("title", title);
+        ctx.insert("message", message);
+        ctx.insert("kind", kind);
+        ctx.insert("show_unsubscribe", &false);
+        ctx.insert("action_url", action_url);
+        for (k, v) in extra {
+            ctx.insert(k.to_string(), v);
+        }
+        match self.pages.render("page.html", &ctx) {
+            Ok(body) => {
+                let mut r = (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    body,
+                )
+                    .into_response();
+                secure(r.headers_mut());
+                r
+            }
+            Err(e) => self.render(Reply::Internal(anyhow::anyhow!("rendering {kind}: {e}")), None),
+        }
+    }
+}
+
+async fn subscribe_page(State(state): State<AppState>) -> Response {
+    let action = format!("{}/subscribe", state.public_url);
+    state.form_page(
+        "subscribe",
+        "Get the digest",
+        "The top stories, in your inbox once a day.",
+        &action,
+        &[],
+    )
+}
+
+/// POST /subscribe: double opt-in. The answer is the same whether or not the
+/// address was known, and the mail goes out in the background so that the
+/// response time does not tell either.
+async fn subscribe(State(state): State<AppState>, req: axum::extract::Request) -> Response {
+    let ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let headers = req.headers().clone();
+    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return state.render(
+                simple(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Too large",
+                    "That request was too large.",
+                ),
+                None,
+            );
+        }
+    };
+    let fields = match form_fields(&headers, body).await {
+        Ok(f) => f,
+        Err(m) => return state.render(simple(StatusCode::BAD_REQUEST, "Bad request", m), None),
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let done = simple(
+        StatusCode::OK,
+        "Check your inbox",
+        "If this address can receive our digest, a message with a confirmation link is on its way. The link is valid for 48 hours.",
+    );
+    if state.per_ip.check_key(&ip).is_err() {
+        return state.render(
+            simple(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                "Please try again later.",
+            ),
+            None,
+        );
+    }
+    // A filled honeypot is a bot: answer as usual, do nothing.
+    if !field("website").is_empty() {
+        return state.render(done, None);
+    }
+    let email = match SubscriberEmail::parse(field("email")) {
+        Ok(e) => e,
+        Err(_) => {
+            return state.render(
+                simple(
+                    StatusCode::BAD_REQUEST,
+                    "Check the address",
+                    "That does not look like an email address.",
+                ),
+                None,
+            );
+        }
+    };
+    let name = HeaderSafe::parse(field("name"), 200).unwrap_or_default();
+    let topics = Topics::parse(field("topics"), ',').unwrap_or_default();
+    if state
+        .per_address
+        .check_key(&email.as_str().to_ascii_lowercase())
+        .is_err()
+    {
+        return state.render(done, None);
+    }
+    let new = NewSubscriber {
+        email,
+        name,
+        status: SubscriberStatus::Pending,
+        timezone: state.default_timezone,
+        frequency: Frequency::Daily,
+        send_hour: state.default_send_hour,
+        topics,
+    };
+    match state.store.signup(&new).await {
+        Ok(Some(s)) => {
+            if let Some((mailer, composer)) = state.mail.clone() {
+                let url = format!("{}/confirm/{}", state.public_url, s.token);
+                let site = state.site_name.clone();
+                tokio::spawn(async move {
+                    let sent = match composer.compose_confirmation(s.email.as_str(), &site, &url) {
+                        Ok(email) => mailer.send(&email).await.map_err(anyhow::Error::from),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = sent {
+                        tracing::warn!(subscriber_id = s.id, error = %format!("{e:#}"), "confirmation mail not sent");
+                    }
+                });
+            }
+            state.render(done, None)
+        }
+        Ok(None) => state.render(done, None),
+        Err(e) => state.render(Reply::Internal(e), None),
+    }
+}
+
+async fn confirmable(state: &AppState, token: &str) -> Result<Subscriber, Reply> {
+    let s = find(state, token).await?;
+    if s.status == SubscriberStatus::Active {
+        return Err(simple(
+            StatusCode::OK,
+            "Already confirmed",
+            format!("{} already gets our digest.", s.email),
+        ));
+    }
+    let sent = state.store.confirm_sent_at(s.id).await.map_err(Reply::Internal)?;
+    let fresh = sent.is_some_and(|t| chrono::Utc::now() - t < chrono::Duration::hours(CONFIRM_VALID_HOURS));
+    if s.status != SubscriberStatus::Pending || !fresh {
+        return Err(simple(
+            StatusCode::GONE,
+            "Link expired",
+            "This confirmation link has expired. Sign up again to get a new one.",
+        ));
+    }
+    Ok(s)
+}
+
+/// GET: a confirm button (a GET alone changes nothing).
+async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match confirmable(&state, &token).await {
+        Ok(s) => {
+            let action = format!("{}/confirm/{token}", state.public_url);
+            let message = format!("Confirm that {} wants the {} digest.", s.email, state.site_name);
+            state.form_page("confirm", "Confirm your subscription", &message, &action, &[])
+        }
+        Err(r) => state.render(r, None),
+    }
+}
+
+async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let reply = match confirmable(&state, &token).await {
+        Ok(s) => match state.store.confirm(s.id).await {
+            Ok(()) => simple(
+                StatusCode::OK,
+                "You are subscribed",
+                format!("{} will get our digest.", s.email),
+            ),
+            Err(e) => Reply::Internal(e),
+        },
+        Err(r) => r,
+    };
+    state.render(reply, None)
+}
+
+async fn preferences_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match find(&state, &token).await {
+        Ok(s) => {
+            let action = format!("{}/preferences/{token}", state.public_url);
+            let message = format!("Preferences for {}.", s.email);
+            state.form_page(
+                "preferences",
+                "Your digest",
+                &message,
+                &action,
+                &[
+                    ("frequency", s.frequency.to_string()),
+                    ("send_hour", s.send_hour.to_string()),
+                    ("timezone", s.timezone.to_string()),
+                    ("topics", s.topics.join(',')),
+                ],
+            )
+        }
+        Err(r) => state.render(r, None),
+    }
+}
+
+async fn preferences(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = match form_fields(&headers, body).await {
+        Ok(f) => f,
+        Err(m) => return state.render(simple(StatusCode::BAD_REQUEST, "Bad request", m), None),
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let s = match find(&state, &token).await {
+        Ok(s) => s,
+        Err(r) => return state.render(r, None),
+    };
+    let parsed = (|| -> Result<_, String> {
+        let frequency: Frequency = field("frequency")
+            .parse()
+            .map_err(|e: crate::domain::Invalid| format!("Frequency: {e}"))?;
+        let hour = SendHour::parse(field("send_hour")).map_err(|e| format!("Hour: {e}"))?;
+        let tz = TimeZone::parse(field("timezone")).map_err(|e| format!("Time zone: {e}"))?;
+        let topics = Topics::parse(field("topics"), ',').map_err(|e| format!("Sections: {e}"))?;
+        Ok((frequency, hour, tz, topics))
+    })();
+    let reply = match parsed {
+        Err(m) => simple(StatusCode::BAD_REQUEST, "Please check the form", m),
+        Ok((frequency, hour, tz, topics)) => match state
+            .store
+            .set_preferences(s.id, frequency, hour, tz, &topics)
+            .await
+        {
+            Ok(()) => simple(
+                StatusCode::OK,
+                "Saved",
+                format!(
+                    "{} will get the {frequency} digest at {:02}:00 {tz}.",
+                    s.email,
+                    hour.get()
+                ),
+            ),
+            Err(e) => Reply::Internal(e),
+        },
+    };
+    state.render(reply, None)
 }

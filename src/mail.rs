@@ -160,6 +160,42 @@ impl Composer {
         )
     }
 
+    /// The double opt-in message: one link, valid 48 hours.
+    pub fn compose_confirmation(
+        &self,
+        to: &str,
+        site_name: &str,
+        confirm_url: &str,
+    ) -> anyhow::Result<Email> {
+        let address: lettre::Address = to.parse().with_context(|| format!("recipient {to}"))?;
+        let text = format!(
+            "Someone, probably you, asked to get the {site_name} digest at this address.\n\n\
+             To confirm, open this link within 48 hours:\n{confirm_url}\n\n\
+             If it wasn't you, ignore this message: nothing will be sent.\n"
+        );
+        let html = format!(
+            "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\n<p>Someone, probably you, asked to get the {} digest at this address.</p>\n<p><a href=\"{}\">Confirm your subscription</a> (valid 48 hours).</p>\n<p>If it wasn't you, ignore this message: nothing will be sent.</p>\n</body></html>\n",
+            escape(site_name),
+            escape(confirm_url)
+        );
+        let mut message = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, address))
+            .subject(format!("Confirm your {site_name} digest subscription"))
+            .date(SystemTime::now())
+            .header(AutoSubmitted("auto-generated".into()))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(part(ContentType::TEXT_PLAIN, &text))
+                    .singlepart(part(ContentType::TEXT_HTML, &html)),
+            )
+            .context("composing the confirmation")?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(Email(message))
+    }
+
     pub fn compose(&self, o: &Outgoing<'_>) -> anyhow::Result<Email> {
         let address: lettre::Address = o
             .to_email
@@ -226,6 +262,16 @@ fn part(content_type: ContentType, text: &str) -> SinglePart {
         Body::new_with_encoding(text.to_owned(), Cte::Base64).expect("base64 encodes anything")
     };
     SinglePart::builder().header(content_type).body(body)
+}
+
+/// HTML-escapes text for the small confirmation message (the digest itself
+/// is escaped by Tera).
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn to_mailbox(m: &config::Mailbox) -> anyhow::Result<Mailbox> {

@@ -211,3 +211,121 @@ async fn health_follows_the_store() {
         "no internal details: {body}"
     );
 }
+
+#[tokio::test]
+async fn double_opt_in_never_reveals_known_addresses() {
+    let f = fixture().await;
+    let form = "application/x-www-form-urlencoded";
+    // A new address and a known one get the same answer.
+    let (s1, _, b1) = call(
+        &f,
+        post("/subscribe", form, "email=new%40example.com&name=Zo%C3%AB"),
+    )
+    .await;
+    let (s2, _, b2) = call(&f, post("/subscribe", form, "email=ana%40example.com")).await;
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(b1, b2, "the response does not tell whether the address was known");
+    let new = f
+        .store
+        .find_subscriber(&SubscriberEmail::parse("new@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(new.status, SubscriberStatus::Pending);
+    assert_eq!(new.name, "Zoë");
+    assert_eq!(
+        status_of(&f).await.0,
+        SubscriberStatus::Active,
+        "a known subscriber is left alone"
+    );
+    // The honeypot: a bot's signup is answered but not recorded.
+    let (s3, _, b3) = call(
+        &f,
+        post(
+            "/subscribe",
+            form,
+            "email=bot%40example.com&website=http%3A%2F%2Fspam",
+        ),
+    )
+    .await;
+    assert_eq!((s3, b3), (StatusCode::OK, b1.clone()));
+    assert!(
+        f.store
+            .find_subscriber(&SubscriberEmail::parse("bot@example.com").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Per-address limit: the fourth signup within the hour changes nothing.
+    for _ in 0..3 {
+        call(&f, post("/subscribe", form, "email=again%40example.com")).await;
+    }
+    let (s4, _, _) = call(&f, post("/subscribe", form, "email=again%40example.com")).await;
+    assert_eq!(s4, StatusCode::OK);
+
+    // Confirm: GET shows a button and changes nothing; POST activates.
+    let token = new.token.to_string();
+    let (status, _, body) = call(
+        &f,
+        Request::get(format!("/confirm/{token}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Confirm my subscription"));
+    let pending = f.store.find_subscriber(&new.email).await.unwrap().unwrap();
+    assert_eq!(pending.status, SubscriberStatus::Pending);
+    let (status, _, _) = call(&f, post(&format!("/confirm/{token}"), form, "")).await;
+    assert_eq!(status, StatusCode::OK);
+    let active = f.store.find_subscriber(&new.email).await.unwrap().unwrap();
+    assert_eq!(active.status, SubscriberStatus::Active);
+    assert!(active.confirmed_at.is_some());
+}
+
+#[tokio::test]
+async fn preferences_change_and_validate() {
+    let f = fixture().await;
+    let form = "application/x-www-form-urlencoded";
+    let (status, _, body) = call(
+        &f,
+        Request::get(format!("/preferences/{}", f.token))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("name=\"timezone\" value=\"UTC\""), "{body}");
+    let (status, _, body) = call(
+        &f,
+        post(
+            &format!("/preferences/{}", f.token),
+            form,
+            "frequency=weekly&send_hour=6&timezone=Asia%2FKathmandu&topics=world%2Cscience",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let s = f
+        .store
+        .find_subscriber(&SubscriberEmail::parse("ana@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (s.frequency, s.send_hour.get(), s.timezone.name()),
+        (Frequency::Weekly, 6, "Asia/Kathmandu")
+    );
+    assert_eq!(s.topics.as_slice(), ["world", "science"]);
+    let (status, _, body) = call(
+        &f,
+        post(
+            &format!("/preferences/{}", f.token),
+            form,
+            "frequency=weekly&send_hour=25&timezone=UTC",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("out of range"), "{body}");
+}

@@ -1,0 +1,3 @@
+-- When the last double opt-in confirmation mail went out (one an hour at most;
+-- the link is valid 48 hours).
+ALTER TABLE subscribers ADD COLUMN confirm_sent_at TIMESTAMPTZ;
