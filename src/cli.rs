@@ -59,6 +59,11 @@ pub enum Command {
     /// Manage stories: import and list
     #[command(subcommand)]
     Stories(StoriesCommand),
+    /// Honour a mailed unsubscribe request (List-Unsubscribe mailto:): read one message, unsubscribe its sender's token
+    UnsubscribeMail {
+        /// The received message (RFC 5322), or - for standard input
+        file: PathBuf,
+    },
     /// Inspect and repair the delivery ledger
     #[command(subcommand)]
     Deliveries(DeliveriesCommand),

@@ -157,6 +157,24 @@ both_backends! {
         let maya_id = MessageParser::default().parse(&maya.data).unwrap().message_id().unwrap().to_owned();
         assert!(eml.contains(&format!("Message-ID: <{maya_id}>")), "preview and send agree on the Message-ID:\n{eml}");
 
+        // The mailto: half of List-Unsubscribe, as a mail server would pipe it.
+        let unsub = MessageParser::default().parse(&maya.data).unwrap().header_raw("List-Unsubscribe").unwrap().replace(['\r', '\n'], "");
+        let token = unsub.split("unsubscribe%20").nth(1).unwrap().split('>').next().unwrap().to_owned();
+        let request = format!("From: Maya <maya@example.com>\r\nTo: unsubscribe@example.com\r\nSubject: unsubscribe {token}\r\n\r\n\r\n");
+        env.herald(&["unsubscribe-mail", "-"])
+            .write_stdin(request)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("unsubscribed maya@example.com"));
+        env.herald(&["subscribers", "show", "maya@example.com"])
+            .assert()
+            .stdout(predicate::str::contains("unsubscribed"));
+        env.herald(&["unsubscribe-mail", "-"])
+            .write_stdin("Subject: please stop\r\n\r\nthanks\r\n")
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("no unsubscribe token"));
+
         // Again: nothing new is sent, nothing is received.
         with_mail(env, &sink, &["send", "--date", DATE, "--now", NOW])
             .assert()
@@ -165,11 +183,11 @@ both_backends! {
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(sink.messages().len(), 7);
 
-        // The next day, with no new stories, everyone is skipped.
+        // The next day, with no new stories, everyone still subscribed is skipped.
         with_mail(env, &sink, &["send", "--date", "2026-03-11", "--now", "2026-03-11T07:00:00Z"])
             .assert()
             .success()
-            .stdout(predicate::str::contains("sent 0, skipped 7 (nothing new)"));
+            .stdout(predicate::str::contains("sent 0, skipped 6 (nothing new)"));
     }
 
     fn preview_dry_run_and_test_send(env: &TestEnv) {

@@ -65,6 +65,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
             code
         }
+        Command::UnsubscribeMail { file } => {
+            let (_config, store) = open(&overrides).await?;
+            let code = unsubscribe_mail(&store, &file).await;
+            store.close().await;
+            code
+        }
         Command::Deliveries(cmd) => {
             let (_config, store) = open(&overrides).await?;
             let code = deliveries(&store, cmd).await;
@@ -153,4 +159,41 @@ fn parse_edition(s: &str) -> anyhow::Result<crate::select::Edition> {
     let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .with_context(|| format!("edition {s:?}: expected a date like 2026-03-10"))?;
     Ok(crate::select::Edition { frequency, date })
+}
+
+/// Reads a message sent to the List-Unsubscribe mailto: address and
+/// unsubscribes the subscriber whose token it carries (in the subject, as
+/// the mailto: link sets it, or in the body).
+async fn unsubscribe_mail(store: &Store, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_end(&mut raw)
+            .context("reading the message from stdin")?;
+    } else {
+        raw = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    }
+    let message = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .context("the input is not an email message")?;
+    let mut texts = vec![message.subject().unwrap_or("").to_owned()];
+    if let Some(body) = message.body_text(0) {
+        texts.push(body.into_owned());
+    }
+    let token = texts
+        .iter()
+        .flat_map(|t| t.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')))
+        .find_map(|word| crate::domain::Token::parse(word).ok())
+        .context("no unsubscribe token in the message's subject or body")?;
+    let subscriber = store
+        .find_by_token(&token)
+        .await?
+        .context("the token in the message matches no subscriber")?;
+    store
+        .set_status(subscriber.id, crate::domain::SubscriberStatus::Unsubscribed)
+        .await?;
+    tracing::info!(subscriber_id = subscriber.id, "unsubscribed by mail");
+    println!("unsubscribed {}", subscriber.email);
+    Ok(ExitCode::SUCCESS)
 }
