@@ -248,6 +248,20 @@ async fn unsubscribe(
             }
             Err(e) => Reply::Internal(e),
         }
+    } else if action == Some("pause") {
+        let until = crate::store::now() + chrono::Duration::days(14);
+        match state.store.pause_until(s.id, until).await {
+            Ok(()) => simple(
+                StatusCode::OK,
+                "Paused for two weeks",
+                format!(
+                    "{} will get no digest until {}.",
+                    s.email,
+                    until.format("%-d %B %Y")
+                ),
+            ),
+            Err(e) => Reply::Internal(e),
+        }
     } else if action == Some("weekly") {
         match state.store.set_frequency(s.id, Frequency::Weekly).await {
             Ok(()) => Reply::Page {

@@ -329,3 +329,40 @@ async fn preferences_change_and_validate() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("out of range"), "{body}");
 }
+
+#[tokio::test]
+async fn pause_for_two_weeks() {
+    let f = fixture().await;
+    let (status, _, body) = call(
+        &f,
+        Request::get(format!("/unsubscribe/{}", f.token))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Pause for two weeks"));
+    let (status, _, body) = call(
+        &f,
+        post(
+            &format!("/unsubscribe/{}", f.token),
+            "application/x-www-form-urlencoded",
+            "action=pause",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("Paused for two weeks"));
+    assert_eq!(
+        status_of(&f).await.0,
+        SubscriberStatus::Active,
+        "paused, not unsubscribed"
+    );
+    // Nobody is queued while paused.
+    let edition = herald::select::Edition {
+        frequency: Frequency::Daily,
+        date: chrono::Utc::now().date_naive(),
+    };
+    let id = f.store.ensure_edition(&edition).await.unwrap();
+    assert_eq!(f.store.enqueue(id, Frequency::Daily, None).await.unwrap(), 0);
+}

@@ -128,7 +128,10 @@ impl Store {
                     .push(", ")
                     .push_bind(at)
                     .push(" FROM subscribers WHERE status = 'active' AND frequency = ")
-                    .push_bind(frequency.as_str());
+                    .push_bind(frequency.as_str())
+                    .push(" AND (paused_until IS NULL OR paused_until <= ")
+                    .push_bind(at)
+                    .push(")");
                 if let Some(ids) = chunk {
                     qb.push(" AND id IN (");
                     let mut sep = qb.separated(", ");

@@ -220,6 +220,21 @@ impl Store {
         Ok(())
     }
 
+    /// Pauses a subscriber's digests until `until` (no digest is queued
+    /// for them before then; stories roll into the next one).
+    pub async fn pause_until(&self, id: i64, until: DateTime<Utc>) -> anyhow::Result<()> {
+        let at = now();
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE subscribers SET paused_until = $1, updated_at = $2 WHERE id = $3")
+                .bind(until)
+                .bind(at)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Sets a subscriber's frequency (by id).
     pub async fn set_frequency(&self, id: i64, frequency: Frequency) -> anyhow::Result<()> {
         let at = now();
