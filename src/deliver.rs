@@ -96,6 +96,7 @@ struct Job {
     message_id: String,
     story_ids: Vec<i64>,
     window_end: DateTime<Utc>,
+    clears_bounces: bool,
     email: Email,
 }
 
@@ -184,7 +185,10 @@ impl Engine {
         let blocks = Arc::new(self.renderer.edition(pool, edition));
 
         let concurrency = self.delivery.concurrency;
-        let (job_tx, job_rx) = mpsc::channel::<Box<Job>>(concurrency * 4);
+        // Room for a whole claimed batch, so that the workers keep sending
+        // while the claimer renders the next one (with a quarter batch the
+        // workers waited for rendering: 15% slower at concurrency 4).
+        let (job_tx, job_rx) = mpsc::channel::<Box<Job>>(concurrency * CLAIM_PER_WORKER);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (record_tx, record_rx) = mpsc::channel::<Record>(RECORD_QUEUE);
         let in_flight = Arc::new(AtomicU64::new(0));
@@ -547,6 +551,7 @@ fn prepare_one(
         message_id,
         story_ids: rendered.story_ids,
         window_end: digest.window_end,
+        clears_bounces: s.bounce_count > 0,
         email,
     }))
 }
@@ -616,6 +621,7 @@ async fn work(
                     story_ids: job.story_ids,
                     at: crate::store::now(),
                     window_end: job.window_end,
+                    clears_bounces: job.clears_bounces,
                 }
             }
             Err(e @ SendError::Permanent(_)) => Outcome::Failed {

@@ -62,14 +62,31 @@ pub struct Outgoing<'a> {
     pub token: &'a Token,
 }
 
-/// A composed (and, when configured, signed) message ready to send.
+/// A composed (and, when configured, signed) message ready to send, already
+/// in wire format: serializing happens where it was composed (on a
+/// rendering thread), not on the async runtime that sends it.
 #[derive(Debug, Clone)]
-pub struct Email(Message);
+pub struct Email {
+    envelope: lettre::address::Envelope,
+    bytes: Vec<u8>,
+}
 
 impl Email {
+    fn new(message: &Message) -> Email {
+        Email {
+            envelope: message.envelope().clone(),
+            bytes: message.formatted(),
+        }
+    }
+
     /// The message in wire format (CRLF line endings), as an .eml file holds it.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.0.formatted()
+        self.bytes.clone()
+    }
+
+    /// The message in wire format, borrowed.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
@@ -193,7 +210,7 @@ impl Composer {
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
         }
-        Ok(Email(message))
+        Ok(Email::new(&message))
     }
 
     pub fn compose(&self, o: &Outgoing<'_>) -> anyhow::Result<Email> {
@@ -232,7 +249,7 @@ impl Composer {
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
         }
-        Ok(Email(message))
+        Ok(Email::new(&message))
     }
 }
 
@@ -516,7 +533,7 @@ impl Session {
         let settings = match &self.mailer {
             Mailer::File(t) => {
                 return t
-                    .send(email.0.clone())
+                    .send_raw(&email.envelope, &email.bytes)
                     .await
                     .map(drop)
                     .map_err(|e| SendError::Transient {
@@ -530,9 +547,8 @@ impl Session {
             self.conn = Some(settings.connect().await?);
         }
         let conn = self.conn.as_mut().expect("connected above");
-        let bytes = email.0.formatted();
         let result =
-            tokio::time::timeout(settings.command_timeout, conn.send(email.0.envelope(), &bytes)).await;
+            tokio::time::timeout(settings.command_timeout, conn.send(&email.envelope, &email.bytes)).await;
         match result {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => {

@@ -321,6 +321,7 @@ mod tests {
             confirmed_at: None,
             unsubscribed_at: None,
             updated_at: at("2026-01-01T00:00:00Z"),
+            bounce_count: 0,
         }
     }
 

@@ -141,6 +141,7 @@ fn subscriber() -> Subscriber {
         confirmed_at: None,
         unsubscribed_at: None,
         updated_at: at("2026-01-01T00:00:00Z"),
+        bounce_count: 0,
     }
 }
 

@@ -237,6 +237,8 @@ pub struct Subscriber {
     pub confirmed_at: Option<DateTime<Utc>>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// Consecutive permanent refusals of the address (reset by a delivery).
+    pub bounce_count: u32,
 }
 
 impl Serialize for SubscriberEmail {

@@ -35,6 +35,9 @@ pub enum Outcome {
         /// The `now` the digest was selected at: the subscriber's next
         /// window starts here.
         window_end: DateTime<Utc>,
+        /// The subscriber had permanent refusals before: this delivery
+        /// resets their bounce count.
+        clears_bounces: bool,
     },
     Skipped {
         reason: String,
@@ -149,7 +152,14 @@ impl Store {
 
     /// Atomically claims up to `limit` rows that are due: queued, deferred
     /// whose retry time has come, or sending whose lease expired (a crashed
-    /// worker). Each claim holds a lease until `lease_until`.
+    /// worker). Each claim holds a lease until `lease_until`. Returns up to
+    /// `limit` queued rows plus up to `limit` rows due for a retry.
+    ///
+    /// The two kinds are separate subqueries so that each is one range of
+    /// the `(edition_id, status, id)` index read in order: with a single
+    /// `OR` over the statuses both SQLite and PostgreSQL scanned and sorted
+    /// every row of the edition on every claim, which made an edition's
+    /// claims quadratic in its size.
     pub async fn claim(
         &self,
         edition_id: i64,
@@ -163,10 +173,11 @@ impl Store {
         };
         let sql = format!(
             "UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
-             WHERE id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND (status = 'queued' \
-               OR (status = 'deferred' AND next_attempt_at <= $2) \
-               OR (status = 'sending' AND lease_until < $2)) \
-             ORDER BY id LIMIT $4{lock}) \
+             WHERE id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' \
+               ORDER BY id LIMIT $4{lock}) \
+             OR id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND status IN ('deferred', 'sending') \
+               AND ((status = 'deferred' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until < $2)) \
+               ORDER BY id LIMIT $4{lock}) \
              RETURNING id, subscriber_id, attempts, created_at"
         );
         let rows: Vec<(i64, i64, i32, DateTime<Utc>)> = with_pool!(self, pool => {
@@ -255,43 +266,31 @@ impl Store {
             .filter(|(_, _, o)| matches!(o, Outcome::Failed { bounce: true, .. }))
             .map(|(_, s, _)| *s)
             .collect();
-        let delivered: Vec<i64> = results
+        let cleared: Vec<i64> = results
             .iter()
-            .filter(|(_, _, o)| matches!(o, Outcome::Sent { .. }))
+            .filter(|(_, _, o)| {
+                matches!(
+                    o,
+                    Outcome::Sent {
+                        clears_bounces: true,
+                        ..
+                    }
+                )
+            })
             .map(|(_, s, _)| *s)
             .collect();
+        let rows: Vec<FinishRow> = results.iter().map(|(id, _, o)| FinishRow::new(*id, o)).collect();
         with_pool!(self, pool => {
+            // One statement per chunk; a transaction only when subscribers
+            // change too. Group commits are what keep the ledger in step
+            // with the relay, so each one costs as few round trips as it can.
+            if bounced.is_empty() && cleared.is_empty() && rows.len() <= FINISH_ROWS_PER_STATEMENT {
+                finish_statement(&rows, at).build().execute(pool).await?;
+                return Ok(());
+            }
             let mut tx = pool.begin().await?;
-            for (delivery_id, _, outcome) in results {
-                let (message_id, story_ids, sent_at, window_end, error, retry_at) = match outcome {
-                    Outcome::Sent { message_id, story_ids, at, window_end } => {
-                        let ids: Vec<String> = story_ids.iter().map(i64::to_string).collect();
-                        (Some(message_id.as_str()), ids.join(","), Some(*at), Some(*window_end), None, None)
-                    }
-                    Outcome::Skipped { reason } => (None, String::new(), None, None, Some(reason.as_str()), None),
-                    Outcome::Deferred { message_id, error, retry_at } => {
-                        (message_id.as_deref(), String::new(), None, None, Some(error.as_str()), Some(*retry_at))
-                    }
-                    Outcome::Failed { message_id, error, .. } => {
-                        (message_id.as_deref(), String::new(), None, None, Some(error.as_str()), None)
-                    }
-                };
-                sqlx::query(
-                    "UPDATE deliveries SET status = $1, message_id = COALESCE($2, message_id), story_ids = $3, \
-                     sent_at = $4, last_error = $5, next_attempt_at = $6, lease_until = NULL, updated_at = $7, \
-                     window_end = $9 WHERE id = $8 AND status = 'sending'",
-                )
-                .bind(outcome.status())
-                .bind(message_id)
-                .bind(story_ids)
-                .bind(sent_at)
-                .bind(error)
-                .bind(retry_at)
-                .bind(at)
-                .bind(*delivery_id)
-                .bind(window_end)
-                .execute(&mut *tx)
-                .await?;
+            for chunk in rows.chunks(FINISH_ROWS_PER_STATEMENT) {
+                finish_statement(chunk, at).build().execute(&mut *tx).await?;
             }
             if !bounced.is_empty() {
                 let mut qb = QueryBuilder::new("UPDATE subscribers SET bounce_count = bounce_count + 1, status = CASE WHEN bounce_count + 1 >= ");
@@ -306,10 +305,10 @@ impl Store {
                 qb.push(")");
                 qb.build().execute(&mut *tx).await?;
             }
-            if !delivered.is_empty() {
+            if !cleared.is_empty() {
                 let mut qb = QueryBuilder::new("UPDATE subscribers SET bounce_count = 0 WHERE bounce_count > 0 AND id IN (");
                 let mut sep = qb.separated(", ");
-                for id in &delivered {
+                for id in &cleared {
                     sep.push_bind(*id);
                 }
                 qb.push(")");
@@ -451,4 +450,99 @@ impl Store {
         });
         Ok(rows)
     }
+}
+
+/// Rows per `UPDATE … FROM (VALUES …)` in [`Store::finish`]: 8 parameters
+/// each, well under SQLite's limit of 32,766.
+const FINISH_ROWS_PER_STATEMENT: usize = 500;
+
+/// One outcome as the columns it writes.
+struct FinishRow<'a> {
+    id: i64,
+    status: &'static str,
+    message_id: Option<&'a str>,
+    story_ids: String,
+    sent_at: Option<DateTime<Utc>>,
+    error: Option<&'a str>,
+    retry_at: Option<DateTime<Utc>>,
+    window_end: Option<DateTime<Utc>>,
+}
+
+impl<'a> FinishRow<'a> {
+    fn new(id: i64, outcome: &'a Outcome) -> Self {
+        let mut row = FinishRow {
+            id,
+            status: outcome.status(),
+            message_id: None,
+            story_ids: String::new(),
+            sent_at: None,
+            error: None,
+            retry_at: None,
+            window_end: None,
+        };
+        match outcome {
+            Outcome::Sent {
+                message_id,
+                story_ids,
+                at,
+                window_end,
+                ..
+            } => {
+                let ids: Vec<String> = story_ids.iter().map(i64::to_string).collect();
+                row.message_id = Some(message_id);
+                row.story_ids = ids.join(",");
+                row.sent_at = Some(*at);
+                row.window_end = Some(*window_end);
+            }
+            Outcome::Skipped { reason } => row.error = Some(reason),
+            Outcome::Deferred {
+                message_id,
+                error,
+                retry_at,
+            } => {
+                row.message_id = message_id.as_deref();
+                row.error = Some(error);
+                row.retry_at = Some(*retry_at);
+            }
+            Outcome::Failed {
+                message_id, error, ..
+            } => {
+                row.message_id = message_id.as_deref();
+                row.error = Some(error);
+            }
+        }
+        row
+    }
+}
+
+/// `UPDATE deliveries … FROM (VALUES …)`: the outcomes of many rows in one
+/// statement (both backends name a `VALUES` list's columns `column1`,
+/// `column2`, …). Only rows still in `sending` are touched.
+fn finish_statement<DB>(rows: &[FinishRow<'_>], at: DateTime<Utc>) -> QueryBuilder<DB>
+where
+    DB: sqlx::Database,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> &'t str: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<&'t str>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<DateTime<Utc>>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let mut qb = QueryBuilder::new(
+        "UPDATE deliveries SET status = v.column2, message_id = COALESCE(v.column3, deliveries.message_id), \
+         story_ids = v.column4, sent_at = v.column5, last_error = v.column6, next_attempt_at = v.column7, \
+         window_end = v.column8, lease_until = NULL, updated_at = ",
+    );
+    qb.push_bind(at).push(" FROM (");
+    qb.push_values(rows, |mut b, r| {
+        b.push_bind(r.id)
+            .push_bind(r.status)
+            .push_bind(r.message_id)
+            .push_bind(r.story_ids.as_str())
+            .push_bind(r.sent_at)
+            .push_bind(r.error)
+            .push_bind(r.retry_at)
+            .push_bind(r.window_end);
+    });
+    qb.push(") AS v WHERE deliveries.id = v.column1 AND deliveries.status = 'sending'");
+    qb
 }
