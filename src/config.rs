@@ -27,7 +27,10 @@ pub const DEFAULT_CONFIG_PATH: &str = "config/herald.toml";
 
 /// Environment variables that hold secrets: read directly into
 /// [`SecretString`]s, never merged into the layered (printable) data.
-const SECRET_ENV: &[(&str, &str)] = &[("HERALD_MAIL__SMTP_PASSWORD", "mail.smtp_password")];
+const SECRET_ENV: &[(&str, &str)] = &[
+    ("HERALD_MAIL__SMTP_PASSWORD", "mail.smtp_password"),
+    ("HERALD_HTTP__API_TOKEN", "http.api_token"),
+];
 
 /// A configuration problem: the process exits with status 2.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +57,7 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub schedule: ScheduleConfig,
     pub http: HttpConfig,
+    pub feeds: FeedsConfig,
     /// Which file, if any, was layered over the defaults.
     pub source_file: Option<PathBuf>,
     raw: RawConfig,
@@ -200,6 +204,30 @@ pub struct ScheduleConfig {
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     pub listen: std::net::SocketAddr,
+    /// The bearer token `POST /api/stories` requires; unset disables the
+    /// endpoint.
+    pub api_token: Option<SecretString>,
+}
+
+impl HttpConfig {
+    /// The API token, for the HTTP module's constant-time check only.
+    pub fn api_token(&self) -> Option<&str> {
+        self.api_token.as_ref().map(|s| s.expose_secret())
+    }
+}
+
+/// How Herald pulls RSS, Atom and JSON feeds.
+#[derive(Debug, Clone)]
+pub struct FeedsConfig {
+    /// When the daemon fetches every feed (cron with seconds).
+    pub schedule: String,
+    /// Whole-request limit for one feed, connection included.
+    pub timeout: Duration,
+    pub max_bytes: u64,
+    pub max_redirects: usize,
+    pub summary_chars: usize,
+    /// Feeds fetched at once.
+    pub concurrency: usize,
 }
 
 /// How the delivery engine sends.
@@ -257,6 +285,18 @@ struct RawConfig {
     delivery: RawDelivery,
     schedule: RawSchedule,
     http: RawHttp,
+    feeds: RawFeeds,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeeds {
+    schedule: String,
+    timeout: f64,
+    max_bytes: i64,
+    max_redirects: i64,
+    summary_chars: i64,
+    concurrency: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -271,6 +311,8 @@ struct RawSchedule {
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     listen: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    api_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -645,17 +687,20 @@ impl Config {
             shutdown_timeout: seconds("delivery.shutdown_timeout", r.shutdown_timeout, 0.0, 3600.0)?,
         };
 
+        let cron = |key: &str, expr: &str, example: &str| -> Result<String, ConfigError> {
+            let fields = expr.split_whitespace().count();
+            if !(6..=7).contains(&fields) {
+                return Err(bad(
+                    key,
+                    format!(
+                        "{expr:?} has {fields} fields; expected a cron expression with seconds, e.g. {example:?}"
+                    ),
+                ));
+            }
+            Ok(expr.to_owned())
+        };
         let sc = &raw.schedule;
-        let fields = sc.tick.split_whitespace().count();
-        if !(6..=7).contains(&fields) {
-            return Err(bad(
-                "schedule.tick",
-                format!(
-                    "{:?} has {fields} fields; expected a cron expression with seconds, e.g. \"0 */5 * * * *\"",
-                    sc.tick
-                ),
-            ));
-        }
+        cron("schedule.tick", &sc.tick, "0 */5 * * * *")?;
         let schedule = ScheduleConfig {
             tick: sc.tick.clone(),
             grace: seconds("schedule.grace", sc.grace, 60.0, 7.0 * 86400.0)?,
@@ -676,6 +721,34 @@ impl Config {
                     ),
                 )
             })?,
+            api_token: match (env_var("HERALD_HTTP__API_TOKEN"), &raw.http.api_token_file) {
+                (Some(t), _) if !t.is_empty() => Some(SecretString::from(t)),
+                (_, Some(path)) => Some(read_secret_file(path).map_err(|m| bad("http.api_token_file", m))?),
+                _ => None,
+            },
+        };
+        if let Some(token) = http.api_token()
+            && token.len() < 16
+        {
+            return Err(bad(
+                "http.api_token",
+                format!(
+                    "is {} characters long; expected at least 16 (e.g. from `openssl rand -hex 32`)",
+                    token.len()
+                ),
+            ));
+        }
+        let f = &raw.feeds;
+        let feeds = FeedsConfig {
+            schedule: cron("feeds.schedule", &f.schedule, "0 */15 * * * *")?,
+            timeout: seconds("feeds.timeout", f.timeout, 0.1, 600.0)?,
+            max_bytes: positive("feeds.max_bytes", f.max_bytes, 1_000_000_000)? as u64,
+            max_redirects: match f.max_redirects {
+                0 => 0,
+                n => positive("feeds.max_redirects", n, 20)?,
+            },
+            summary_chars: positive("feeds.summary_chars", f.summary_chars, 2000)?,
+            concurrency: positive("feeds.concurrency", f.concurrency, 256)?,
         };
 
         // Keep only the redacted URL in the printable copy.
@@ -690,6 +763,7 @@ impl Config {
             delivery,
             schedule,
             http,
+            feeds,
             source_file: file,
             raw,
         })
@@ -704,6 +778,9 @@ impl Config {
         }
         if self.mail.smtp_password.is_some() {
             out.push_str("\n# mail.smtp_password is set (value redacted)\n");
+        }
+        if self.http.api_token.is_some() {
+            out.push_str("\n# http.api_token is set (value redacted)\n");
         }
         out
     }

@@ -47,9 +47,9 @@ pub const STORY_FIELDS: [&str; 10] = [
 
 /// Longest accepted values, in characters.
 const MAX_NAME: usize = 200;
-const MAX_TITLE: usize = 500;
-const MAX_AUTHOR: usize = 200;
-const MAX_SECTION: usize = 64;
+pub(crate) const MAX_TITLE: usize = 500;
+pub(crate) const MAX_AUTHOR: usize = 200;
+pub(crate) const MAX_SECTION: usize = 64;
 const MAX_SUMMARY: usize = 10_000;
 
 /// Where a record sits in its input.

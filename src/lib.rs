@@ -7,6 +7,7 @@ pub mod config;
 pub mod daemon;
 pub mod deliver;
 pub mod domain;
+pub mod feeds;
 pub mod http;
 pub mod import;
 pub mod mail;

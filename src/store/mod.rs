@@ -7,6 +7,7 @@
 //! logs personal data.
 
 mod deliveries;
+mod feeds;
 mod stories;
 mod subscribers;
 
@@ -22,7 +23,8 @@ use sqlx::{PgPool, SqlitePool};
 use crate::config::DatabaseConfig;
 
 pub use deliveries::{Claim, DeliveryRow, Outcome};
-pub use stories::{StoryFilter, UpsertCounts};
+pub use feeds::{Feed, FetchResult};
+pub use stories::{FeedItem, StoryFilter, UpsertCounts};
 pub use subscribers::{AddOutcome, SubscriberDefaults};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -15,6 +15,16 @@ pub struct UpsertCounts {
     pub updated: u64,
 }
 
+/// A story read from a feed, with what the feed did not say.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    pub story: NewStory,
+    /// The entry carried a publication (or update) time.
+    pub dated: bool,
+    /// The entry carried a comment count (`slash:comments`, `thr:total`).
+    pub counted: bool,
+}
+
 /// Which stories `list_stories` returns, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct StoryFilter {
@@ -83,8 +93,37 @@ impl StoryRow {
 impl Store {
     /// Inserts or updates a batch of stories by url in one transaction. URLs
     /// in `batch` must be distinct. A row whose fields are all equal is not
-    /// written at all (so refetching an unchanged feed touches nothing).
+    /// written at all.
     pub async fn upsert_stories(&self, batch: &[NewStory]) -> anyhow::Result<UpsertCounts> {
+        self.upsert(batch, |_, _, _| {}).await
+    }
+
+    /// Upserts entries read from a feed. A feed knows less than the site:
+    /// votes are kept from the stored row, and so are the comment count and
+    /// the publication time when the entry has none (an undated entry keeps
+    /// the time it was first seen). Refetching an unchanged feed writes
+    /// nothing.
+    pub async fn upsert_feed_items(&self, items: &[FeedItem]) -> anyhow::Result<UpsertCounts> {
+        let batch: Vec<NewStory> = items.iter().map(|i| i.story.clone()).collect();
+        self.upsert(&batch, |i, old, new| {
+            new.votes = old.votes;
+            if !items[i].counted {
+                new.comments = old.comments;
+            }
+            if !items[i].dated {
+                new.published_at = old.published_at;
+            }
+        })
+        .await
+    }
+
+    /// The upsert behind both: `merge(index in batch, stored row, new)`
+    /// adjusts a story that already exists before it is compared and written.
+    async fn upsert(
+        &self,
+        batch: &[NewStory],
+        merge: impl Fn(usize, &StoryRow, &mut NewStory),
+    ) -> anyhow::Result<UpsertCounts> {
         if batch.is_empty() {
             return Ok(UpsertCounts::default());
         }
@@ -92,7 +131,7 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut counts = UpsertCounts::default();
-            for chunk in batch.chunks(super::ROWS_PER_STATEMENT) {
+            for (n, chunk) in batch.chunks(super::ROWS_PER_STATEMENT).enumerate() {
                 let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM stories WHERE url IN ("));
                 let mut sep = qb.separated(", ");
                 for s in chunk {
@@ -102,23 +141,26 @@ impl Store {
                 let rows: Vec<StoryRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                 let existing: HashMap<String, StoryRow> =
                     rows.into_iter().map(|r| (r.url.clone(), r)).collect();
-                            let writes: Vec<&NewStory> = chunk
-                    .iter()
-                    .filter(|s| match existing.get(s.url.as_str()) {
+                let mut writes: Vec<NewStory> = Vec::with_capacity(chunk.len());
+                for (j, s) in chunk.iter().enumerate() {
+                    match existing.get(s.url.as_str()) {
                         None => {
                             counts.inserted += 1;
-                            true
+                            writes.push(s.clone());
                         }
-                        Some(old) if old.differs_from(s) => {
-                            counts.updated += 1;
-                            true
+                        Some(old) => {
+                            let mut s = s.clone();
+                            merge(n * super::ROWS_PER_STATEMENT + j, old, &mut s);
+                            if old.differs_from(&s) {
+                                counts.updated += 1;
+                                writes.push(s);
+                            }
                         }
-                        Some(_) => false,
-                    })
-                    .collect();
+                    }
+                }
                 if !writes.is_empty() {
                     let mut qb = QueryBuilder::new(format!("INSERT INTO stories ({INSERT_COLUMNS}) "));
-                    qb.push_values(writes, |mut b, s| {
+                    qb.push_values(&writes, |mut b, s| {
                         b.push_bind(s.kind.as_str())
                             .push_bind(s.title.as_str())
                             .push_bind(s.url.as_str())

@@ -1,0 +1,191 @@
+//! Feed ingestion: fetch the registered RSS, Atom and JSON feeds (several at
+//! once), turn their entries into stories and upsert them by canonical URL,
+//! and record each feed's outcome. One bad feed never stops the others: its
+//! error is recorded and the run goes on; a bad entry is skipped with a log
+//! line. HTTP lives in `fetch`, the mapping rules (pure) in `entries`, SQL
+//! in the store.
+
+pub mod entries;
+pub mod fetch;
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::store::{Feed, FetchResult, Store, UpsertCounts};
+use entries::Source;
+use fetch::{Fetched, Fetcher};
+
+/// How one feed's fetch went.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum FeedOutcome {
+    Updated {
+        entries: usize,
+        inserted: u64,
+        updated: u64,
+        unchanged: u64,
+        skipped: usize,
+    },
+    NotModified,
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedReport {
+    pub id: i64,
+    pub url: String,
+    #[serde(flatten)]
+    pub outcome: FeedOutcome,
+}
+
+/// Fetches feeds, `feeds.concurrency` at a time.
+pub struct Ingester {
+    store: Store,
+    fetcher: Arc<Fetcher>,
+    concurrency: usize,
+    summary_chars: usize,
+}
+
+impl Ingester {
+    pub fn new(config: &Config, store: Store) -> anyhow::Result<Ingester> {
+        let user_agent = format!(
+            "Herald/{} (+{})",
+            env!("CARGO_PKG_VERSION"),
+            config.site.public_url
+        );
+        Ok(Ingester {
+            store,
+            fetcher: Arc::new(Fetcher::new(&config.feeds, &user_agent)?),
+            concurrency: config.feeds.concurrency,
+            summary_chars: config.feeds.summary_chars,
+        })
+    }
+
+    /// Fetches every registered feed.
+    pub async fn fetch_all(&self) -> anyhow::Result<Vec<FeedReport>> {
+        let feeds = self.store.list_feeds().await?;
+        self.fetch(feeds).await
+    }
+
+    /// Fetches the given feeds; the reports come back in the same order.
+    /// Only a store failure is an error; a feed's failure is in its report.
+    pub async fn fetch(&self, feeds: Vec<Feed>) -> anyhow::Result<Vec<FeedReport>> {
+        let started = std::time::Instant::now();
+        let mut reports: Vec<(usize, FeedReport)> = futures_util::stream::iter(feeds.into_iter().enumerate())
+            .map(|(i, feed)| async move { self.fetch_one(feed).await.map(|r| (i, r)) })
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<anyhow::Result<_>>()?;
+        reports.sort_by_key(|(i, _)| *i);
+        let failed = reports
+            .iter()
+            .filter(|(_, r)| matches!(r.outcome, FeedOutcome::Failed { .. }))
+            .count();
+        tracing::info!(
+            feeds = reports.len(),
+            failed,
+            seconds = started.elapsed().as_secs_f64(),
+            "feeds fetched"
+        );
+        Ok(reports.into_iter().map(|(_, r)| r).collect())
+    }
+
+    async fn fetch_one(&self, feed: Feed) -> anyhow::Result<FeedReport> {
+        let report = |outcome| FeedReport {
+            id: feed.id,
+            url: feed.url.clone(),
+            outcome,
+        };
+        let fetched = self
+            .fetcher
+            .fetch(&feed.url, feed.etag.as_deref(), feed.last_modified.as_deref())
+            .await;
+        let (bytes, url, etag, last_modified) = match fetched {
+            Ok(Fetched::NotModified) => {
+                self.store
+                    .record_fetch(feed.id, &FetchResult::NotModified)
+                    .await?;
+                tracing::debug!(feed = %feed.url, "not modified");
+                return Ok(report(FeedOutcome::NotModified));
+            }
+            Ok(Fetched::Body {
+                bytes,
+                url,
+                etag,
+                last_modified,
+            }) => (bytes, url, etag, last_modified),
+            Err(error) => return self.failed(&feed, error).await.map(report),
+        };
+        // Parsing and mapping are CPU work: off the async thread.
+        let (kind, section, summary_chars) = (feed.kind, feed.section.clone(), self.summary_chars);
+        let parsed = tokio::task::spawn_blocking(move || {
+            let parsed = entries::parse(&bytes, &url)?;
+            let counts = entries::comment_counts(&bytes);
+            let source = Source {
+                url: &url,
+                kind,
+                section: &section,
+                summary_chars,
+                fetched_at: crate::store::now(),
+            };
+            let title = parsed
+                .title
+                .as_ref()
+                .map(|t| entries::plain_text(&t.content))
+                .unwrap_or_default();
+            Ok::<_, String>((
+                title,
+                parsed.entries.len(),
+                entries::map_feed(&parsed, &counts, &source),
+            ))
+        })
+        .await?;
+        let (title, entry_count, mapped) = match parsed {
+            Ok(p) => p,
+            Err(error) => return self.failed(&feed, error).await.map(report),
+        };
+        for why in &mapped.skipped {
+            tracing::warn!(feed = %feed.url, "skipped {why}");
+        }
+        let counts: UpsertCounts = self.store.upsert_feed_items(&mapped.items).await?;
+        let result = FetchResult::Fetched {
+            title,
+            etag,
+            last_modified,
+            item_count: entry_count as i64,
+        };
+        self.store.record_fetch(feed.id, &result).await?;
+        let unchanged = mapped.items.len() as u64 - counts.inserted - counts.updated;
+        tracing::info!(
+            feed = %feed.url,
+            entries = entry_count,
+            inserted = counts.inserted,
+            updated = counts.updated,
+            unchanged,
+            skipped = mapped.skipped.len(),
+            "feed fetched"
+        );
+        Ok(report(FeedOutcome::Updated {
+            entries: entry_count,
+            inserted: counts.inserted,
+            updated: counts.updated,
+            unchanged,
+            skipped: mapped.skipped.len(),
+        }))
+    }
+
+    async fn failed(&self, feed: &Feed, error: String) -> anyhow::Result<FeedOutcome> {
+        tracing::warn!(feed = %feed.url, error = %error, "feed failed");
+        self.store
+            .record_fetch(feed.id, &FetchResult::Failed { error: error.clone() })
+            .await?;
+        Ok(FeedOutcome::Failed { error })
+    }
+}

@@ -1,0 +1,207 @@
+//! Queries on `feeds`: the sources `herald feeds` manages and what their
+//! last fetch learned (conditional-GET validators, last success, last error,
+//! item count). Fetching and parsing live in `crate::feeds`, not here.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{Store, bad_row, now, with_pool};
+use crate::domain::{HeaderSafe, HttpUrl, StoryKind};
+
+/// A registered feed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Feed {
+    pub id: i64,
+    pub url: String,
+    pub kind: StoryKind,
+    /// Section given to its stories; empty: the entry's first category.
+    pub section: String,
+    /// The feed's own title, from the last successful fetch.
+    pub title: String,
+    #[serde(skip)]
+    pub etag: Option<String>,
+    #[serde(skip)]
+    pub last_modified: Option<String>,
+    pub last_fetched_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// Entries in the last successful fetch.
+    pub item_count: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How one fetch ended, as the ledger of feeds records it.
+#[derive(Debug, Clone)]
+pub enum FetchResult {
+    /// A 200 with a parsed body.
+    Fetched {
+        title: String,
+        etag: Option<String>,
+        last_modified: Option<String>,
+        item_count: i64,
+    },
+    /// A 304: nothing changed since the last fetch.
+    NotModified,
+    Failed {
+        error: String,
+    },
+}
+
+const COLUMNS: &str = "id, url, kind, section, title, etag, last_modified, last_fetched_at, \
+                       last_success_at, last_error, item_count, created_at";
+
+#[derive(sqlx::FromRow)]
+struct FeedRow {
+    id: i64,
+    url: String,
+    kind: String,
+    section: String,
+    title: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    last_fetched_at: Option<DateTime<Utc>>,
+    last_success_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    item_count: i64,
+    created_at: DateTime<Utc>,
+}
+
+impl FeedRow {
+    fn into_domain(self) -> anyhow::Result<Feed> {
+        Ok(Feed {
+            id: self.id,
+            kind: self
+                .kind
+                .parse()
+                .map_err(|e| bad_row("feeds", self.id, "kind", e))?,
+            url: self.url,
+            section: self.section,
+            title: self.title,
+            etag: self.etag,
+            last_modified: self.last_modified,
+            last_fetched_at: self.last_fetched_at,
+            last_success_at: self.last_success_at,
+            last_error: self.last_error,
+            item_count: self.item_count,
+            created_at: self.created_at,
+        })
+    }
+}
+
+impl Store {
+    /// Registers a feed, or updates the kind and section of one already
+    /// registered at `url`. Returns the feed and whether it is new.
+    pub async fn add_feed(
+        &self,
+        url: &HttpUrl,
+        kind: StoryKind,
+        section: &HeaderSafe,
+    ) -> anyhow::Result<(Feed, bool)> {
+        let existed = self.feed_by_url(url.as_str()).await?.is_some();
+        let at = now();
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO feeds (url, kind, section, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+                 ON CONFLICT (url) DO UPDATE SET kind = excluded.kind, section = excluded.section, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(url.as_str())
+            .bind(kind.as_str())
+            .bind(section.as_str())
+            .bind(at)
+            .execute(pool)
+            .await?;
+        });
+        let feed = self
+            .feed_by_url(url.as_str())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("feed {url} vanished right after it was added"))?;
+        Ok((feed, !existed))
+    }
+
+    pub async fn list_feeds(&self) -> anyhow::Result<Vec<Feed>> {
+        let rows: Vec<FeedRow> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM feeds ORDER BY id")))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(FeedRow::into_domain).collect()
+    }
+
+    pub async fn feed_by_url(&self, url: &str) -> anyhow::Result<Option<Feed>> {
+        let row: Option<FeedRow> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM feeds WHERE url = $1")))
+                .bind(url)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(FeedRow::into_domain).transpose()
+    }
+
+    pub async fn feed_by_id(&self, id: i64) -> anyhow::Result<Option<Feed>> {
+        let row: Option<FeedRow> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM feeds WHERE id = $1")))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(FeedRow::into_domain).transpose()
+    }
+
+    /// Forgets a feed; the stories it brought stay. Returns whether it existed.
+    pub async fn remove_feed(&self, id: i64) -> anyhow::Result<bool> {
+        let n = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM feeds WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Records how a fetch of feed `id` ended.
+    pub async fn record_fetch(&self, id: i64, result: &FetchResult) -> anyhow::Result<()> {
+        let at = now();
+        with_pool!(self, pool => {
+            match result {
+                FetchResult::Fetched { title, etag, last_modified, item_count } => {
+                    sqlx::query(
+                        "UPDATE feeds SET title = $1, etag = $2, last_modified = $3, item_count = $4, \
+                         last_fetched_at = $5, last_success_at = $5, last_error = NULL, updated_at = $5 \
+                         WHERE id = $6",
+                    )
+                    .bind(title)
+                    .bind(etag)
+                    .bind(last_modified)
+                    .bind(*item_count)
+                    .bind(at)
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+                }
+                FetchResult::NotModified => {
+                    sqlx::query(
+                        "UPDATE feeds SET last_fetched_at = $1, last_success_at = $1, last_error = NULL, \
+                         updated_at = $1 WHERE id = $2",
+                    )
+                    .bind(at)
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+                }
+                FetchResult::Failed { error } => {
+                    sqlx::query(
+                        "UPDATE feeds SET last_fetched_at = $1, last_error = $2, updated_at = $1 WHERE id = $3",
+                    )
+                    .bind(at)
+                    .bind(error)
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+                }
+            }
+        });
+        Ok(())
+    }
+}
