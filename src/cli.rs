@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::{
-    Frequency, HeaderSafe, SendHour, StoryKind, SubscriberEmail, SubscriberStatus, TimeZone, Topics,
+    Frequency, HeaderSafe, HttpUrl, SendHour, StoryKind, SubscriberEmail, SubscriberStatus, TimeZone, Topics,
 };
 use crate::import::StoryFormat;
 
@@ -59,6 +59,9 @@ pub enum Command {
     /// Manage stories: import and list
     #[command(subcommand)]
     Stories(StoriesCommand),
+    /// Manage the RSS, Atom and JSON feeds Herald pulls stories from
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
     /// Honour a mailed unsubscribe request (List-Unsubscribe mailto:): read one message, unsubscribe its sender's token
     UnsubscribeMail {
         /// The received message (RFC 5322), or - for standard input
@@ -308,6 +311,41 @@ pub enum StoriesCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Register a feed (or change the kind and section of a registered one)
+    Add {
+        /// The feed's http(s) URL
+        #[arg(value_parser = parse_http_url)]
+        url: HttpUrl,
+        /// Which digest section its entries go to
+        #[arg(long, value_enum, default_value_t = StoryKind::Story)]
+        kind: StoryKind,
+        /// Section (topic) for every entry [default: each entry's first category]
+        #[arg(long, value_parser = parse_section)]
+        section: Option<HeaderSafe>,
+    },
+    /// List feeds with their last success, last error and item count
+    List {
+        /// Output format
+        #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+        format: TableOrJson,
+    },
+    /// Forget a feed (its stories stay)
+    Remove {
+        /// The feed's id or URL
+        feed: String,
+    },
+    /// Fetch every feed now, or only the one given
+    Fetch {
+        /// The feed's id or URL [default: every feed]
+        feed: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+        format: TableOrJson,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
     Table,
@@ -351,6 +389,14 @@ fn parse_send_hour(s: &str) -> Result<SendHour, String> {
 
 fn parse_topics(s: &str) -> Result<Topics, String> {
     Topics::parse(s, ',').map_err(|e| e.to_string())
+}
+
+fn parse_http_url(s: &str) -> Result<HttpUrl, String> {
+    HttpUrl::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_section(s: &str) -> Result<HeaderSafe, String> {
+    HeaderSafe::parse(s, crate::import::MAX_SECTION).map_err(|e| e.to_string())
 }
 
 fn parse_timestamp(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {

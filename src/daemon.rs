@@ -121,7 +121,7 @@ pub async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
         .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
         .await
     });
-    tracing::info!(listen = %local, tick = %config.schedule.tick, "herald is running");
+    tracing::info!(listen = %local, tick = %config.schedule.tick, feeds = %config.feeds.schedule, "herald is running");
 
     let mut scheduler = JobScheduler::new().await.context("starting the scheduler")?;
     // One tick at a time in this process; other processes are kept apart
@@ -168,6 +168,26 @@ pub async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
         })
         .map_err(|e| anyhow::anyhow!("purge job: {e}"))?;
         scheduler.add(job).await.context("adding the purge job")?;
+    }
+    {
+        let ingester = Arc::new(crate::feeds::Ingester::new(&config, engine.store.clone())?);
+        let fetching = Arc::new(tokio::sync::Mutex::new(()));
+        let job = Job::new_async(config.feeds.schedule.as_str(), move |_, _| {
+            let (ingester, fetching) = (ingester.clone(), fetching.clone());
+            Box::pin(async move {
+                let Ok(_guard) = fetching.try_lock() else {
+                    tracing::info!("previous feed fetch still running; skipping this one");
+                    return;
+                };
+                // Feed failures are recorded per feed; only a store
+                // failure ends up here.
+                if let Err(e) = ingester.fetch_all().await {
+                    tracing::error!(error = %format!("{e:#}"), "fetching feeds failed");
+                }
+            })
+        })
+        .map_err(|e| anyhow::anyhow!("feeds.schedule {:?}: {e}", config.feeds.schedule))?;
+        scheduler.add(job).await.context("adding the feeds job")?;
     }
     scheduler.start().await.context("starting the scheduler")?;
 

@@ -1,12 +1,15 @@
 //! The subscriber-facing HTTP endpoints served by `herald run`:
 //! RFC 8058 one-click unsubscribe (POST) and its confirmation page (GET,
 //! which never changes anything: mail scanners prefetch links), a health
-//! check and Prometheus metrics. `app(state)` builds the router so tests can
+//! check, Prometheus metrics, and `POST /api/stories` for the site (in
+//! `api`, behind a bearer token). `app(state)` builds the router so tests can
 //! drive it with `oneshot`. Internal errors are logged and answered with a
 //! generic page; request bodies are size-limited; tokens are checked by the
 //! store in constant time. The URL's token is the only credential: it is
 //! unguessable (160 random bits), so a cross-site form cannot forge it, which
 //! is what makes the one-click POST safe without a CSRF token.
+
+mod api;
 
 use std::sync::Arc;
 
@@ -50,6 +53,8 @@ pub struct AppState {
     default_send_hour: SendHour,
     per_ip: Arc<DefaultKeyedRateLimiter<String>>,
     per_address: Arc<DefaultKeyedRateLimiter<String>>,
+    /// The bearer token of `POST /api/stories`, if the API is enabled.
+    api_token: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -72,6 +77,7 @@ impl AppState {
             per_address: Arc::new(RateLimiter::keyed(Quota::per_hour(
                 NonZeroU32::new(3).expect("non-zero"),
             ))),
+            api_token: config.http.api_token().map(Arc::from),
         })
     }
 
@@ -91,6 +97,11 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // After the layer above, so that this route's own limit applies.
+        .route(
+            "/api/stories",
+            axum::routing::post(api::stories).layer(DefaultBodyLimit::max(api::MAX_BODY)),
+        )
         .with_state(state)
 }
 

@@ -4,6 +4,7 @@
 //! stderr. Business rules live in the library modules, not here.
 
 mod demo;
+mod feeds;
 mod ingest;
 mod output;
 mod send;
@@ -86,6 +87,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stories(cmd) => {
             let (_config, store) = open(&overrides).await?;
             let code = stories::run(&store, cmd).await;
+            store.close().await;
+            code
+        }
+        Command::Feeds(cmd) => {
+            let (config, store) = open(&overrides).await?;
+            let code = feeds::run(&config, &store, cmd).await;
             store.close().await;
             code
         }

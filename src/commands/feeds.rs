@@ -1,0 +1,141 @@
+//! `herald feeds …`: register, list, remove and fetch feeds. The fetching
+//! itself is `crate::feeds`; this only parses arguments and prints.
+
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+use super::output::{JsonArray, ellipsize, print_table, table};
+use crate::cli::{FeedsCommand, TableOrJson};
+use crate::config::Config;
+use crate::domain::HeaderSafe;
+use crate::feeds::{FeedOutcome, Ingester};
+use crate::store::{Feed, Store};
+
+pub async fn run(config: &Config, store: &Store, cmd: FeedsCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        FeedsCommand::Add { url, kind, section } => {
+            let section = section.unwrap_or_else(|| HeaderSafe::parse("", 1).expect("empty is valid"));
+            let (feed, created) = store.add_feed(&url, kind, &section).await?;
+            let what = if created { "added" } else { "updated" };
+            let section = if feed.section.is_empty() {
+                "sections from its categories".to_owned()
+            } else {
+                format!("section {}", feed.section)
+            };
+            println!("{what} feed {}: {} ({}, {section})", feed.id, feed.url, feed.kind);
+            Ok(ExitCode::SUCCESS)
+        }
+        FeedsCommand::List { format } => {
+            let feeds = store.list_feeds().await?;
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            match format {
+                TableOrJson::Json => {
+                    let mut arr = JsonArray::new(&mut out)?;
+                    for f in &feeds {
+                        arr.push(f)?;
+                    }
+                    arr.finish()?;
+                }
+                TableOrJson::Table => {
+                    let mut t = table(&[
+                        "id",
+                        "kind",
+                        "section",
+                        "items",
+                        "last success",
+                        "last error",
+                        "url",
+                    ]);
+                    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                        t.map_or("never".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+                    };
+                    for f in &feeds {
+                        t.add_row(vec![
+                            f.id.to_string(),
+                            f.kind.to_string(),
+                            f.section.clone(),
+                            f.item_count.to_string(),
+                            when(f.last_success_at),
+                            ellipsize(f.last_error.as_deref().unwrap_or("-"), 48),
+                            f.url.clone(),
+                        ]);
+                    }
+                    print_table(&mut out, &t)?;
+                    if feeds.is_empty() {
+                        writeln!(out, "no feeds yet; add one with `herald feeds add URL`")?;
+                    }
+                }
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        FeedsCommand::Remove { feed } => {
+            let found = find(store, &feed).await?;
+            store.remove_feed(found.id).await?;
+            println!("removed feed {}: {} (its stories stay)", found.id, found.url);
+            Ok(ExitCode::SUCCESS)
+        }
+        FeedsCommand::Fetch { feed, format } => {
+            let feeds = match feed {
+                Some(key) => vec![find(store, &key).await?],
+                None => store.list_feeds().await?,
+            };
+            if feeds.is_empty() {
+                println!("no feeds to fetch; add one with `herald feeds add URL`");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let reports = Ingester::new(config, store.clone())?.fetch(feeds).await?;
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            match format {
+                TableOrJson::Json => {
+                    let mut arr = JsonArray::new(&mut out)?;
+                    for r in &reports {
+                        arr.push(r)?;
+                    }
+                    arr.finish()?;
+                }
+                TableOrJson::Table => {
+                    for r in &reports {
+                        let line = match &r.outcome {
+                            FeedOutcome::Updated {
+                                entries,
+                                inserted,
+                                updated,
+                                unchanged,
+                                skipped,
+                            } => format!(
+                                "{entries} entries: {inserted} new, {updated} updated, {unchanged} unchanged, {skipped} skipped"
+                            ),
+                            FeedOutcome::NotModified => "not modified".to_owned(),
+                            FeedOutcome::Failed { error } => format!("failed: {error}"),
+                        };
+                        writeln!(out, "feed {} {}: {line}", r.id, r.url)?;
+                    }
+                }
+            }
+            out.flush()?;
+            let failed = reports
+                .iter()
+                .filter(|r| matches!(r.outcome, FeedOutcome::Failed { .. }))
+                .count();
+            Ok(if failed > 0 {
+                eprintln!("{failed} of {} feeds failed", reports.len());
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+/// A feed by id or URL.
+async fn find(store: &Store, key: &str) -> anyhow::Result<Feed> {
+    let found = match key.trim().parse::<i64>() {
+        Ok(id) => store.feed_by_id(id).await?,
+        Err(_) => match crate::domain::HttpUrl::parse(key) {
+            Ok(url) => store.feed_by_url(url.as_str()).await?,
+            Err(_) => None,
+        },
+    };
+    found.ok_or_else(|| anyhow::anyhow!("no feed with id or URL {key:?}; see `herald feeds list`"))
+}
