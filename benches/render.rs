@@ -65,6 +65,7 @@ fn subscriber() -> Subscriber {
         confirmed_at: None,
         unsubscribed_at: None,
         updated_at: now(),
+        bounce_count: 0,
     }
 }
 

@@ -111,7 +111,7 @@ enum Reply {
         status: StatusCode,
         title: &'static str,
         message: String,
-        form: Option<Subscriber>,
+        form: Option<Box<Subscriber>>,
     },
     Internal(anyhow::Error),
 }
@@ -205,7 +205,7 @@ async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<Strin
             status: StatusCode::OK,
             title: "Unsubscribe?",
             message: format!("Stop sending the {} digest to {}?", s.frequency, s.email),
-            form: Some(s),
+            form: Some(Box::new(s)),
         },
     };
     state.render(reply, Some(&token))

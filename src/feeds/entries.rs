@@ -1,7 +1,8 @@
 //! Turning a parsed feed into stories: pure code, no IO. Owns the mapping
 //! rules (canonical URL, plain-text title and summary, summary cut, date,
 //! author, section, image, comment count) and the small XML pass that
-//! reads `slash:comments` and `thr:total`, which feed-rs does not keep.
+//! reads what feed-rs does not keep: `slash:comments`, `thr:total`, and
+//! item-level `media:thumbnail`.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use feed_rs::model::{Entry, Feed, Link};
@@ -42,10 +43,10 @@ pub fn parse(body: &[u8], base: &url::Url) -> Result<Feed, String> {
         .map_err(|e| format!("not a valid RSS, Atom or JSON feed: {e}"))
 }
 
-/// Maps every entry; `comments` holds the count of each entry in document
-/// order (see [`comment_counts`]). Entries are keyed by canonical URL; a
-/// second entry with the same URL is skipped.
-pub fn map_feed(feed: &Feed, comments: &[Option<i64>], source: &Source<'_>) -> Mapped {
+/// Maps every entry; `extras` holds what the XML pass found for each entry
+/// in document order (see [`item_extras`]). Entries are keyed by canonical
+/// URL; a second entry with the same URL is skipped.
+pub fn map_feed(feed: &Feed, extras: &[ItemExtras], source: &Source<'_>) -> Mapped {
     let mut out = Mapped::default();
     let feed_title = feed
         .title
@@ -57,17 +58,17 @@ pub fn map_feed(feed: &Feed, comments: &[Option<i64>], source: &Source<'_>) -> M
         .first()
         .and_then(person_name)
         .unwrap_or_else(|| feed_title.clone());
-    // Counts are matched by position; if the XML pass saw a different
+    // Extras are matched by position; if the XML pass saw a different
     // number of entries, trust none of them.
-    let comments = if comments.len() == feed.entries.len() {
-        comments
+    let extras = if extras.len() == feed.entries.len() {
+        extras
     } else {
         &[]
     };
+    let none = ItemExtras::default();
     let mut seen = std::collections::HashSet::new();
     for (i, entry) in feed.entries.iter().enumerate() {
-        let count = comments.get(i).copied().flatten();
-        match map_entry(entry, count, &feed_author, source) {
+        match map_entry(entry, extras.get(i).unwrap_or(&none), &feed_author, source) {
             Ok(item) => {
                 if seen.insert(item.story.url.as_str().to_owned()) {
                     out.items.push(item);
@@ -103,7 +104,7 @@ fn describe(entry: &Entry) -> String {
 
 fn map_entry(
     entry: &Entry,
-    comments: Option<i64>,
+    extras: &ItemExtras,
     feed_author: &str,
     source: &Source<'_>,
 ) -> Result<FeedItem, String> {
@@ -157,13 +158,16 @@ fn map_entry(
             summary,
             author,
             section,
-            image_url: image(entry, source.url),
+            image_url: image(entry, source.url).or_else(|| {
+                let raw = extras.image.as_deref()?;
+                HttpUrl::parse(source.url.join(raw).ok()?.as_str()).ok()
+            }),
             published_at,
             votes: 0,
-            comments: comments.unwrap_or(0),
+            comments: extras.comments.unwrap_or(0),
         },
         dated: date.is_some(),
-        counted: comments.is_some(),
+        counted: extras.comments.is_some(),
     })
 }
 
@@ -357,15 +361,29 @@ fn image(entry: &Entry, base: &url::Url) -> Option<HttpUrl> {
 
 const SLASH_NS: &str = "http://purl.org/rss/1.0/modules/slash/";
 const THREAD_NS: &str = "http://purl.org/syndication/thread/1.0";
+const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
 
-/// The comment count of each `item` (RSS) or `entry` (Atom), in document
-/// order: `slash:comments`, else `thr:total`, else a `replies` link's
-/// `thr:count`. Empty when the body is not XML (JSON Feed has no such
-/// field) or cannot be read.
-pub fn comment_counts(body: &[u8]) -> Vec<Option<i64>> {
+/// What an item says beyond feed-rs's model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemExtras {
+    /// `slash:comments`, else `thr:total`, else a `replies` link's
+    /// `thr:count`.
+    pub comments: Option<i64>,
+    /// An item-level `media:thumbnail` (feed-rs keeps thumbnails only
+    /// next to `media:content`), else an image `enclosure`.
+    pub image: Option<String>,
+}
+
+/// The extras of each `item` (RSS) or `entry` (Atom), in document order.
+/// Empty when the body is not XML (JSON Feed has no such fields) or cannot
+/// be read.
+pub fn item_extras(body: &[u8]) -> Vec<ItemExtras> {
+    if body.trim_ascii_start().starts_with(b"{") {
+        return json_feed_extras(body);
+    }
     let mut reader = quick_xml::reader::NsReader::from_reader(body);
     let mut buf = Vec::new();
-    let mut counts: Vec<Option<i64>> = Vec::new();
+    let mut counts: Vec<ItemExtras> = Vec::new();
     // Depth of the open item, and whether we are inside a count element.
     let mut depth = 0usize;
     let mut item_depth: Option<usize> = None;
@@ -389,15 +407,19 @@ pub fn comment_counts(body: &[u8]) -> Vec<Option<i64>> {
                 let local = local.as_ref();
                 if item_depth.is_none() && (local == "item" || local == "entry") {
                     item_depth = Some(depth);
-                    counts.push(None);
+                    counts.push(ItemExtras::default());
                 } else if item_depth.is_some() {
                     in_count = matches!(
                         (ns.as_deref(), local),
                         (Some(SLASH_NS), "comments") | (Some(THREAD_NS), "total")
                     );
+                    image_of(&reader, &e, ns.as_deref(), counts.last_mut());
                 }
             }
-            (_, Event::Empty(e)) => {
+            (ns, Event::Empty(e)) => {
+                if item_depth.is_some() {
+                    image_of(&reader, &e, ns.as_deref(), counts.last_mut());
+                }
                 // <link rel="replies" thr:count="12" …/>
                 if item_depth.is_some() && e.local_name().as_ref() == "link" {
                     let mut replies = false;
@@ -415,9 +437,9 @@ pub fn comment_counts(body: &[u8]) -> Vec<Option<i64>> {
                     }
                     if replies
                         && let (Some(n), Some(slot)) = (count, counts.last_mut())
-                        && slot.is_none()
+                        && slot.comments.is_none()
                     {
-                        *slot = Some(n);
+                        slot.comments = Some(n);
                     }
                 }
             }
@@ -427,7 +449,7 @@ pub fn comment_counts(body: &[u8]) -> Vec<Option<i64>> {
                     && n >= 0
                 {
                     // slash:comments wins over thr:total: take the first.
-                    slot.get_or_insert(n);
+                    slot.comments.get_or_insert(n);
                 }
             }
             (_, Event::End(_)) => {
@@ -442,6 +464,59 @@ pub fn comment_counts(body: &[u8]) -> Vec<Option<i64>> {
         buf.clear();
     }
     counts
+}
+
+/// JSON Feed's `image` (else `banner_image`) of each item, which feed-rs
+/// does not keep.
+fn json_feed_extras(body: &[u8]) -> Vec<ItemExtras> {
+    let Ok(feed) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let Some(items) = feed.get("items").and_then(|i| i.as_array()) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| ItemExtras {
+            comments: None,
+            image: ["image", "banner_image"]
+                .iter()
+                .find_map(|k| item.get(*k).and_then(|v| v.as_str()))
+                .map(str::to_owned),
+        })
+        .collect()
+}
+
+/// Records `<media:thumbnail url=…>` or `<enclosure type="image/…" url=…>`
+/// as the item's image unless it has one.
+fn image_of<R>(
+    reader: &quick_xml::reader::NsReader<R>,
+    e: &quick_xml::events::BytesStart<'_>,
+    ns: Option<&str>,
+    slot: Option<&mut ItemExtras>,
+) {
+    let Some(slot) = slot.filter(|s| s.image.is_none()) else {
+        return;
+    };
+    let local = e.local_name();
+    let thumbnail = ns == Some(MEDIA_NS) && local.as_ref() == "thumbnail";
+    let enclosure = ns.is_none() && local.as_ref() == "enclosure";
+    if !thumbnail && !enclosure {
+        return;
+    }
+    let mut url = None;
+    let mut is_image = thumbnail;
+    for attr in e.attributes().flatten() {
+        let (_, name) = reader.resolver().resolve_attribute(attr.key);
+        match name.as_ref() {
+            "url" => url = Some(attr.value.trim().to_owned()),
+            "type" => is_image |= attr.value.trim().starts_with("image/"),
+            _ => {}
+        }
+    }
+    if is_image {
+        slot.image = url;
+    }
 }
 
 #[cfg(test)]
@@ -492,19 +567,28 @@ mod tests {
     }
 
     #[test]
-    fn comment_counts_follow_document_order() {
+    fn extras_follow_document_order() {
         let rss = br#"<rss xmlns:slash="http://purl.org/rss/1.0/modules/slash/"><channel>
             <item><title>a</title><slash:comments>12</slash:comments></item>
             <item><title>b</title></item>
             <item><title>c</title><comments>http://x/c</comments><slash:comments> 3 </slash:comments></item>
             </channel></rss>"#;
-        assert_eq!(comment_counts(rss), vec![Some(12), None, Some(3)]);
+        let comments = |body: &[u8]| {
+            item_extras(body)
+                .into_iter()
+                .map(|e| e.comments)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(comments(rss), vec![Some(12), None, Some(3)]);
         let atom =
             br#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:thr="http://purl.org/syndication/thread/1.0">
             <entry><title>a</title><thr:total>5</thr:total></entry>
             <entry><title>b</title><link rel="replies" href="http://x" thr:count="9"/></entry>
             </feed>"#;
-        assert_eq!(comment_counts(atom), vec![Some(5), Some(9)]);
-        assert!(comment_counts(b"{\"version\": \"https://jsonfeed.org/version/1.1\"}").is_empty());
+        assert_eq!(comments(atom), vec![Some(5), Some(9)]);
+        assert!(item_extras(b"{\"version\": \"https://jsonfeed.org/version/1.1\"}").is_empty());
+        let json = br#"{"items": [{"id": "1", "image": "/a.png"}, {"id": "2"}]}"#;
+        let images: Vec<_> = item_extras(json).into_iter().map(|e| e.image).collect();
+        assert_eq!(images, vec![Some("/a.png".to_owned()), None]);
     }
 }

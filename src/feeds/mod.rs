@@ -127,7 +127,7 @@ impl Ingester {
         let (kind, section, summary_chars) = (feed.kind, feed.section.clone(), self.summary_chars);
         let parsed = tokio::task::spawn_blocking(move || {
             let parsed = entries::parse(&bytes, &url)?;
-            let counts = entries::comment_counts(&bytes);
+            let extras = entries::item_extras(&bytes);
             let source = Source {
                 url: &url,
                 kind,
@@ -143,7 +143,7 @@ impl Ingester {
             Ok::<_, String>((
                 title,
                 parsed.entries.len(),
-                entries::map_feed(&parsed, &counts, &source),
+                entries::map_feed(&parsed, &extras, &source),
             ))
         })
         .await?;

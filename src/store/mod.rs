@@ -132,6 +132,19 @@ impl Store {
         Ok(n as usize)
     }
 
+    /// The statement that opens a transaction which reads before it writes.
+    /// On SQLite a plain `BEGIN` takes the write lock only at the first
+    /// write, and if another connection wrote in between, the upgrade fails
+    /// at once with SQLITE_BUSY (the busy timeout does not apply);
+    /// `BEGIN IMMEDIATE` takes it up front, waiting as long as the busy
+    /// timeout allows.
+    fn begin_write(&self) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self.pool {
             Pool::Sqlite(_) => Backend::Sqlite,

@@ -128,8 +128,9 @@ impl Store {
             return Ok(UpsertCounts::default());
         }
         let at = now();
+        let begin = self.begin_write();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             let mut counts = UpsertCounts::default();
             for (n, chunk) in batch.chunks(super::ROWS_PER_STATEMENT).enumerate() {
                 let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM stories WHERE url IN ("));

@@ -411,8 +411,9 @@ impl Store {
             return Ok(super::UpsertCounts::default());
         }
         let at = now();
+        let begin = self.begin_write();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             if self.backend() == super::Backend::Sqlite {
                 // A 32 MiB page cache keeps the hot parts of the email index
                 // in memory during large imports: with 8 MiB a
