@@ -1,7 +1,7 @@
 //! The HTTP handlers through `app(state).oneshot(…)`, against a real SQLite
 //! store: one-click unsubscribe in both body encodings, GET never changing
 //! anything, unknown tokens, the weekly switch, body limits, security
-//! headers and the health check.
+//! headers, the health check and the story API.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -22,12 +22,16 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(&[]).await
+}
+
+async fn fixture_with(env: &[(String, String)]) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let overrides = Overrides {
         config_path: Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml")),
         database_url: Some(format!("sqlite://{}", dir.path().join("h.db").display())),
     };
-    let config = Config::load_from(&overrides, &[]).unwrap();
+    let config = Config::load_from(&overrides, env).unwrap();
     let store = Store::open(&config.database).await.unwrap();
     let new = NewSubscriber {
         email: SubscriberEmail::parse("ana@example.com").unwrap(),
@@ -365,4 +369,97 @@ async fn pause_for_two_weeks() {
     };
     let id = f.store.ensure_edition(&edition).await.unwrap();
     assert_eq!(f.store.enqueue(id, Frequency::Daily, None).await.unwrap(), 0);
+}
+
+const API_TOKEN: &str = "test-token-0123456789abcdef";
+
+fn api(token: Option<&str>, body: impl Into<Body>) -> Request<Body> {
+    let mut req = Request::post("/api/stories").header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    req.body(body.into()).unwrap()
+}
+
+#[tokio::test]
+async fn story_api_needs_a_configured_token() {
+    let f = fixture().await;
+    let (status, _, body) = call(&f, api(Some(API_TOKEN), "[]")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    let f = fixture_with(&[("HERALD_HTTP__API_TOKEN".into(), API_TOKEN.into())]).await;
+    for token in [None, Some("wrong"), Some("test-token-0123456789abcdeF"), Some("")] {
+        let (status, headers, body) = call(&f, api(token, "[]")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}: {body}");
+        assert_eq!(headers["www-authenticate"], "Bearer");
+        assert!(!body.contains(API_TOKEN));
+    }
+    let req = Request::post("/api/stories")
+        .header("authorization", format!("Basic {API_TOKEN}"))
+        .body(Body::from("[]"))
+        .unwrap();
+    assert_eq!(call(&f, req).await.0, StatusCode::UNAUTHORIZED);
+
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = Overrides {
+        config_path: Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml")),
+        database_url: Some(format!("sqlite://{}", dir.path().join("h.db").display())),
+    };
+    let short = Config::load_from(&overrides, &[("HERALD_HTTP__API_TOKEN".into(), "short".into())]);
+    assert!(short.unwrap_err().to_string().contains("http.api_token"));
+}
+
+#[tokio::test]
+async fn story_api_imports_and_refreshes_popularity() {
+    let f = fixture_with(&[("HERALD_HTTP__API_TOKEN".into(), API_TOKEN.into())]).await;
+    let story = |votes: i64, comments: i64| {
+        serde_json::json!({
+            "title": "Harbour opens at night", "url": "https://news.example.com/harbour",
+            "published_at": "2026-03-10T08:00:00Z", "votes": votes, "comments": comments,
+            // Padding: a body past the 16 KiB limit of the subscriber pages.
+            "summary": "x ".repeat(5000),
+        })
+    };
+    let body = serde_json::json!([
+        story(3, 1),
+        {"title": "No URL", "published_at": "2026-03-10T08:00:00Z"},
+        {"title": "Second", "url": "https://news.example.com/second", "published_at": "2026-03-10T09:00:00Z"},
+        story(4, 2),
+    ])
+    .to_string();
+    assert!(body.len() > 16 * 1024);
+    let (status, headers, text) = call(&f, api(Some(API_TOKEN), body)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(headers["content-type"], "application/json");
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(summary["imported"], 2, "{summary}");
+    assert_eq!(summary["rejected"], 1);
+    assert!(summary["rejections"][0].as_str().unwrap().contains("item 2"), "{summary}");
+    assert!(summary["rejections"][0].as_str().unwrap().contains("field url"), "{summary}");
+
+    // A popularity update: same URL, new counts (JSON Lines works too).
+    let update = serde_json::json!({
+        "title": "Harbour opens at night", "url": "https://news.example.com/harbour",
+        "published_at": "2026-03-10T08:00:00Z", "votes": 250, "comments": 40,
+        "summary": "x ".repeat(5000),
+    });
+    let (status, _, text) = call(&f, api(Some(API_TOKEN), format!("{update}\n"))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((summary["imported"].as_u64(), summary["updated"].as_u64()), (Some(0), Some(1)));
+    let stories = f
+        .store
+        .list_stories(&herald::store::StoryFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let harbour = stories.iter().find(|s| s.url == "https://news.example.com/harbour").unwrap();
+    assert_eq!((harbour.votes, harbour.comments), (250, 40));
+
+    // Not JSON at all: 400, with what was understood.
+    let (status, _, text) = call(&f, api(Some(API_TOKEN), "[{\"title\": ")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("\"error\""), "{text}");
 }
