@@ -2,7 +2,9 @@
 //! real SMTP server in the test, the HTTP port on a free port. A due
 //! subscriber gets the digest; a GET of the unsubscribe link changes
 //! nothing; the RFC 8058 one-click POST unsubscribes; /metrics counts the
-//! send; /healthz answers; SIGTERM exits 0. Also `send --due` (one tick).
+//! send; /healthz answers; the feed job fetches a registered feed on its
+//! schedule; `POST /api/stories` takes stories with the bearer token;
+//! SIGTERM exits 0. Also `send --due` (one tick).
 
 mod helpers;
 
@@ -26,6 +28,17 @@ fn free_port() -> u16 {
 
 /// A minimal HTTP/1.1 client: (status, body).
 fn request(port: u16, method: &str, path: &str, content_type: Option<&str>, body: &str) -> (u16, String) {
+    request_with(port, method, path, content_type, "", body)
+}
+
+fn request_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    extra_headers: &str,
+    body: &str,
+) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut req = format!(
@@ -35,6 +48,7 @@ fn request(port: u16, method: &str, path: &str, content_type: Option<&str>, body
     if let Some(ct) = content_type {
         req.push_str(&format!("Content-Type: {ct}\r\n"));
     }
+    req.push_str(extra_headers);
     req.push_str("\r\n");
     req.push_str(body);
     stream.write_all(req.as_bytes()).unwrap();
@@ -85,6 +99,37 @@ fn seed_due(env: &TestEnv) {
     .success();
 }
 
+/// Serves one JSON Feed on every connection, from a thread; returns the port.
+fn serve_feed() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "Wire",
+                "items": [{"id": "1", "url": "https://wire.example.com/ferry", "title": "Ferry resumes",
+                "date_published": "2026-03-10T06:00:00Z"}]}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/feed+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+fn story_urls(env: &TestEnv) -> Vec<String> {
+    let out = env
+        .herald(&["stories", "list", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    v.iter().map(|s| s["url"].as_str().unwrap().to_owned()).collect()
+}
+
 fn status_of(env: &TestEnv, email: &str) -> String {
     let out = env
         .herald(&["subscribers", "show", email, "--format", "json"])
@@ -98,10 +143,17 @@ fn status_of(env: &TestEnv, email: &str) -> String {
 fn the_daemon_sends_serves_and_stops_cleanly() {
     let env = TestEnv::sqlite();
     seed_due(&env);
+    let feed_port = serve_feed();
+    env.herald(&["feeds", "add", &format!("http://127.0.0.1:{feed_port}/feed.json")])
+        .assert()
+        .success();
     let sink = SmtpSink::start();
     let port = free_port();
+    let api_token = "daemon-test-token-0123456789";
     let mut child = env
         .herald_std(&["run"])
+        .env("HERALD_FEEDS__SCHEDULE", "*/2 * * * * *")
+        .env("HERALD_HTTP__API_TOKEN", api_token)
         .env("HERALD_MAIL__TRANSPORT", "smtp")
         .env(
             "HERALD_MAIL__SMTP_URL",
@@ -167,6 +219,32 @@ fn the_daemon_sends_serves_and_stops_cleanly() {
     assert!(body.contains("herald_last_tick_timestamp_seconds"), "{body}");
     let (status, _) = request(port, "GET", "/healthz", None, "");
     assert_eq!(status, 200);
+
+    // The feed job has run on its schedule.
+    let start = Instant::now();
+    while !story_urls(&env).contains(&"https://wire.example.com/ferry".to_owned()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the feed was never fetched"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Stories pushed by the site.
+    let story = r#"[{"title": "Tram line opens", "url": "https://news.example.com/tram", "published_at": "2026-03-10T07:00:00Z", "votes": 3}]"#;
+    let auth = format!("Authorization: Bearer {api_token}\r\n");
+    let (status, body) = request_with(
+        port,
+        "POST",
+        "/api/stories",
+        Some("application/json"),
+        &auth,
+        story,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"imported\":1"), "{body}");
+    let (status, _) = request(port, "POST", "/api/stories", Some("application/json"), story);
+    assert_eq!(status, 401);
+    assert!(story_urls(&env).contains(&"https://news.example.com/tram".to_owned()));
 
     assert!(
         Command::new("kill")

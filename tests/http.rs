@@ -434,8 +434,14 @@ async fn story_api_imports_and_refreshes_popularity() {
     let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(summary["imported"], 2, "{summary}");
     assert_eq!(summary["rejected"], 1);
-    assert!(summary["rejections"][0].as_str().unwrap().contains("item 2"), "{summary}");
-    assert!(summary["rejections"][0].as_str().unwrap().contains("field url"), "{summary}");
+    assert!(
+        summary["rejections"][0].as_str().unwrap().contains("item 2"),
+        "{summary}"
+    );
+    assert!(
+        summary["rejections"][0].as_str().unwrap().contains("field url"),
+        "{summary}"
+    );
 
     // A popularity update: same URL, new counts (JSON Lines works too).
     let update = serde_json::json!({
@@ -446,7 +452,10 @@ async fn story_api_imports_and_refreshes_popularity() {
     let (status, _, text) = call(&f, api(Some(API_TOKEN), format!("{update}\n"))).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!((summary["imported"].as_u64(), summary["updated"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(
+        (summary["imported"].as_u64(), summary["updated"].as_u64()),
+        (Some(0), Some(1))
+    );
     let stories = f
         .store
         .list_stories(&herald::store::StoryFilter {
@@ -455,7 +464,10 @@ async fn story_api_imports_and_refreshes_popularity() {
         })
         .await
         .unwrap();
-    let harbour = stories.iter().find(|s| s.url == "https://news.example.com/harbour").unwrap();
+    let harbour = stories
+        .iter()
+        .find(|s| s.url == "https://news.example.com/harbour")
+        .unwrap();
     assert_eq!((harbour.votes, harbour.comments), (250, 40));
 
     // Not JSON at all: 400, with what was understood.
