@@ -399,6 +399,12 @@ async fn story_api_needs_a_configured_token() {
         .body(Body::from("[]"))
         .unwrap();
     assert_eq!(call(&f, req).await.0, StatusCode::UNAUTHORIZED);
+    // The scheme is case-insensitive (RFC 9110).
+    let req = Request::post("/api/stories")
+        .header("authorization", format!("bearer {API_TOKEN}"))
+        .body(Body::from("[]"))
+        .unwrap();
+    assert_eq!(call(&f, req).await.0, StatusCode::OK);
 
     let dir = tempfile::tempdir().unwrap();
     let overrides = Overrides {

@@ -4,7 +4,7 @@
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-use super::output::{JsonArray, ellipsize, print_table, table};
+use super::output::{ellipsize, json_array, print_table, table};
 use crate::cli::{FeedsCommand, TableOrJson};
 use crate::config::Config;
 use crate::domain::HeaderSafe;
@@ -29,13 +29,7 @@ pub async fn run(config: &Config, store: &Store, cmd: FeedsCommand) -> anyhow::R
             let feeds = store.list_feeds().await?;
             let mut out = BufWriter::new(std::io::stdout().lock());
             match format {
-                TableOrJson::Json => {
-                    let mut arr = JsonArray::new(&mut out)?;
-                    for f in &feeds {
-                        arr.push(f)?;
-                    }
-                    arr.finish()?;
-                }
+                TableOrJson::Json => json_array(&mut out, &feeds)?,
                 TableOrJson::Table => {
                     let mut t = table(&[
                         "id",
@@ -87,13 +81,7 @@ pub async fn run(config: &Config, store: &Store, cmd: FeedsCommand) -> anyhow::R
             let reports = Ingester::new(config, store.clone())?.fetch(feeds).await?;
             let mut out = BufWriter::new(std::io::stdout().lock());
             match format {
-                TableOrJson::Json => {
-                    let mut arr = JsonArray::new(&mut out)?;
-                    for r in &reports {
-                        arr.push(r)?;
-                    }
-                    arr.finish()?;
-                }
+                TableOrJson::Json => json_array(&mut out, &reports)?,
                 TableOrJson::Table => {
                     for r in &reports {
                         let line = match &r.outcome {

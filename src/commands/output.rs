@@ -59,3 +59,16 @@ impl<W: Write> JsonArray<W> {
         Ok(self.out)
     }
 }
+
+/// Writes `items` as a JSON array.
+pub fn json_array<'a, T: serde::Serialize + 'a>(
+    out: impl Write,
+    items: impl IntoIterator<Item = &'a T>,
+) -> anyhow::Result<()> {
+    let mut arr = JsonArray::new(out)?;
+    for item in items {
+        arr.push(item)?;
+    }
+    arr.finish()?;
+    Ok(())
+}

@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use super::ingest;
-use super::output::{JsonArray, ellipsize, print_table, table};
+use super::output::{ellipsize, json_array, print_table, table};
 use crate::cli::{StoriesCommand, TableOrJson};
 use crate::domain::NewStory;
 use crate::import::{StoryFormat, read_stories};
@@ -58,13 +58,7 @@ pub async fn run(store: &Store, cmd: StoriesCommand) -> anyhow::Result<ExitCode>
             let stories = store.list_stories(&filter).await?;
             let mut out = BufWriter::new(std::io::stdout().lock());
             match format {
-                TableOrJson::Json => {
-                    let mut arr = JsonArray::new(&mut out)?;
-                    for s in &stories {
-                        arr.push(s)?;
-                    }
-                    arr.finish()?;
-                }
+                TableOrJson::Json => json_array(&mut out, &stories)?,
                 TableOrJson::Table => {
                     let mut t = table(&[
                         "published",

@@ -93,12 +93,7 @@ fn describe(entry: &Entry) -> String {
         .links
         .first()
         .map(|l| l.href.clone())
-        .or_else(|| {
-            entry
-                .title
-                .as_ref()
-                .map(|t| ellipsis(&plain_text(&t.content), 60))
-        })
+        .or_else(|| entry.title.as_ref().map(|t| cut(&plain_text(&t.content), 60)))
         .unwrap_or_else(|| format!("id {}", entry.id))
 }
 
@@ -313,10 +308,6 @@ pub fn cut(text: &str, max: usize) -> String {
     }
     let head = text[..end].trim_end_matches(|c: char| c.is_whitespace() || ",;:-–—".contains(c));
     format!("{head}…")
-}
-
-fn ellipsis(s: &str, max: usize) -> String {
-    cut(s, max)
 }
 
 /// A person's display name: RSS writes "jane@example.com (Jane Doe)".
