@@ -66,6 +66,7 @@ fn subscriber() -> Subscriber {
         unsubscribed_at: None,
         updated_at: now(),
         bounce_count: 0,
+        paused_until: None,
     }
 }
 

@@ -93,6 +93,11 @@ pub async fn tick(
         let result = engine.run_edition(edition, now, Some(&ids), shutdown).await?;
         summary.editions.push((edition, result));
     }
+    let since =
+        now - Duration::from_std(engine.delivery.max_age).unwrap_or(Duration::days(30)) - Duration::days(2);
+    engine
+        .metrics
+        .set_queue_depth(engine.store.pending_total(since).await?);
     Ok(summary)
 }
 

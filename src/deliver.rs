@@ -433,7 +433,11 @@ impl Engine {
                 .await?;
             let Some(last) = page.last() else { break };
             after = last.id;
-            let page: Vec<&Subscriber> = page.iter().filter(|s| s.frequency == edition.frequency).collect();
+            // As `enqueue` would: this frequency, and not paused.
+            let page: Vec<&Subscriber> = page
+                .iter()
+                .filter(|s| s.frequency == edition.frequency && s.paused_until.is_none_or(|p| p <= now))
+                .collect();
             let ids: Vec<i64> = page.iter().map(|s| s.id).collect();
             let histories = self
                 .store

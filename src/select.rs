@@ -322,6 +322,7 @@ mod tests {
             unsubscribed_at: None,
             updated_at: at("2026-01-01T00:00:00Z"),
             bounce_count: 0,
+            paused_until: None,
         }
     }
 

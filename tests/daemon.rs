@@ -217,6 +217,7 @@ fn the_daemon_sends_serves_and_stops_cleanly() {
     assert!(body.contains("herald_digests_sent_total 1"), "{body}");
     assert!(body.contains("herald_smtp_send_seconds_bucket"), "{body}");
     assert!(body.contains("herald_last_tick_timestamp_seconds"), "{body}");
+    assert!(body.contains("herald_queue_depth 0"), "{body}");
     let (status, _) = request(port, "GET", "/healthz", None, "");
     assert_eq!(status, 200);
 

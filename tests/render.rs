@@ -142,6 +142,7 @@ fn subscriber() -> Subscriber {
         unsubscribed_at: None,
         updated_at: at("2026-01-01T00:00:00Z"),
         bounce_count: 0,
+        paused_until: None,
     }
 }
 

@@ -239,6 +239,8 @@ pub struct Subscriber {
     pub updated_at: DateTime<Utc>,
     /// Consecutive permanent refusals of the address (reset by a delivery).
     pub bounce_count: u32,
+    /// No digest is queued before this instant ("pause for two weeks").
+    pub paused_until: Option<DateTime<Utc>>,
 }
 
 impl Serialize for SubscriberEmail {

@@ -355,6 +355,21 @@ impl Store {
         }))
     }
 
+    /// Rows still to do in editions created since `since`: the queue
+    /// depth (older editions cannot have any left once `delivery.max_age`
+    /// has passed, and bounding them keeps this on the work index).
+    pub async fn pending_total(&self, since: DateTime<Utc>) -> anyhow::Result<i64> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM deliveries WHERE edition_id IN (SELECT id FROM editions WHERE created_at >= $1) \
+                 AND status IN ('queued', 'deferred', 'sending')",
+            )
+            .bind(since)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
     /// Rows of the edition still to do (queued, deferred or sending).
     pub async fn pending_count(&self, edition_id: i64) -> anyhow::Result<i64> {
         Ok(with_pool!(self, pool => {

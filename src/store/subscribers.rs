@@ -29,7 +29,7 @@ pub enum AddOutcome {
 }
 
 const COLUMNS: &str = "id, email, name, status, timezone, frequency, send_hour, topics, token, \
-                       created_at, confirmed_at, unsubscribed_at, updated_at, bounce_count";
+                       created_at, confirmed_at, unsubscribed_at, updated_at, bounce_count, paused_until";
 /// The columns an insert writes: all but the generated id.
 const INSERT_COLUMNS: &str = "email, name, status, timezone, frequency, send_hour, topics, token, \
                               created_at, confirmed_at, unsubscribed_at, updated_at";
@@ -50,6 +50,7 @@ struct SubscriberRow {
     unsubscribed_at: Option<DateTime<Utc>>,
     updated_at: DateTime<Utc>,
     bounce_count: i32,
+    paused_until: Option<DateTime<Utc>>,
 }
 
 impl SubscriberRow {
@@ -71,6 +72,7 @@ impl SubscriberRow {
             unsubscribed_at: self.unsubscribed_at,
             updated_at: self.updated_at,
             bounce_count: self.bounce_count.max(0) as u32,
+            paused_until: self.paused_until,
         })
     }
 }
