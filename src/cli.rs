@@ -318,10 +318,12 @@ pub enum FeedsCommand {
         /// The feed's http(s) URL
         #[arg(value_parser = parse_http_url)]
         url: HttpUrl,
-        /// Which digest section its entries go to
-        #[arg(long, value_enum, default_value_t = StoryKind::Story)]
-        kind: StoryKind,
-        /// Section (topic) for every entry [default: each entry's first category]
+        /// Which digest section its entries go to [default: story; on an
+        /// update, unchanged]
+        #[arg(long, value_enum)]
+        kind: Option<StoryKind>,
+        /// Section (topic) for every entry; "" for each entry's first
+        /// category [default: "" for a new feed; on an update, unchanged]
         #[arg(long, value_parser = parse_section)]
         section: Option<HeaderSafe>,
     },

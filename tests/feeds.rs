@@ -23,6 +23,29 @@ const JSON_FEED: &str = include_str!("fixtures/feeds/feed.json");
 const BROKEN: &str = include_str!("fixtures/feeds/broken.xml");
 const ATOM_MODIFIED: &str = "Tue, 10 Mar 2026 09:00:00 GMT";
 
+/// A comments link before the page link, a date in the future, Go's zero
+/// time as a date.
+const EDGE: &str = r#"<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Edge</title><link>https://edge.example.com/</link>
+<item><title>From the future</title><comments>https://edge.example.com/future#comments</comments>
+<link>https://edge.example.com/future</link><pubDate>Fri, 01 Jan 2100 00:00:00 +0000</pubDate></item>
+<item><title>Zero time</title><link>https://edge.example.com/zero</link>
+<pubDate>Mon, 01 Jan 0001 00:00:00 +0000</pubDate></item>
+</channel></rss>"#;
+
+/// Atom says this title is plain text: its brackets are not tags.
+const PLAIN_ATOM: &str = r#"<?xml version="1.0"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Rust notes</title><id>tag:x,2026:f</id>
+<updated>2026-03-10T09:00:00Z</updated>
+<entry><title type="text">Vec&lt;T&gt; vs Box&lt;T&gt;</title><id>tag:x,2026:1</id>
+<link href="https://rust.example.org/vec-box"/><updated>2026-03-10T08:00:00Z</updated></entry>
+</feed>"#;
+
+/// JSON Feed 1.1 allows numeric ids; an attachment here lacks its type.
+const NUMERIC_JSON: &str = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "N",
+ "items": [{"id": 42, "url": "https://n.example.net/42", "title": "Numbered",
+   "date_published": "2026-03-10T05:00:00Z", "attachments": [{"url": "https://n.example.net/42.mp3"}]}]}"#;
+
 #[derive(Default)]
 struct Hits {
     /// Version of the Drupal feed served: 1, or 2 with more comments.
@@ -89,6 +112,26 @@ fn app(hits: Arc<Hits>) -> Router {
                     "<rss version=\"2.0\"><channel><title>Huge</title>{items}</channel></rss>"
                 ))
             }),
+        )
+        .route(
+            "/chunked.xml",
+            get(|| async {
+                // No Content-Length: the limit must hold while streaming.
+                let chunk = "<item><title>x</title><link>https://c.example/x</link></item>".repeat(100);
+                let chunks = std::iter::once("<rss version=\"2.0\"><channel><title>C</title>".to_owned())
+                    .chain(std::iter::repeat_n(chunk, 50))
+                    .map(Ok::<_, std::io::Error>);
+                axum::body::Body::from_stream(futures_util::stream::iter(chunks))
+            }),
+        )
+        .route("/edge.xml", get(|| async { xml(EDGE.to_owned()) }))
+        .route(
+            "/plain.atom",
+            get(|| async { ([(header::CONTENT_TYPE, "application/atom+xml")], PLAIN_ATOM) }),
+        )
+        .route(
+            "/numeric.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/feed+json")], NUMERIC_JSON) }),
         )
         .route("/loop1", get(|| async { Redirect::temporary("/loop2") }))
         .route("/loop2", get(|| async { Redirect::temporary("/loop1") }))
@@ -336,5 +379,53 @@ both_backends! {
         let out = herald(env, &["feeds", "fetch"]);
         assert!(out.status.success(), "{}", stdout_of(&out));
         assert!(stdout_of(&out).contains("2 entries: 2 new"), "{}", stdout_of(&out));
+    }
+
+    fn awkward_feeds_are_read_sensibly(env: &TestEnv) {
+        let server = FeedServer::start();
+        for path in ["/edge.xml", "/plain.atom", "/numeric.json", "/chunked.xml"] {
+            herald(env, &["feeds", "add", &server.url(path)]);
+        }
+        let before = chrono::Utc::now() - chrono::Duration::seconds(2);
+        let out = herald(env, &["feeds", "fetch"]);
+        let text = stdout_of(&out);
+        assert!(text.contains("edge.xml: 2 entries: 2 new"), "{text}");
+        assert!(text.contains("plain.atom: 1 entries: 1 new"), "{text}");
+        assert!(text.contains("numeric.json: 1 entries: 1 new"), "{text}");
+        assert!(text.contains("chunked.xml: failed: body is over feeds.max_bytes"), "{text}");
+
+        let stories = json(env, &["stories", "list", "--format", "json"]);
+        // The page, not the comments link that came first.
+        let future = story(&stories, "https://edge.example.com/future");
+        let zero = story(&stories, "https://edge.example.com/zero");
+        // Neither the future nor year 1 is a date: both keep the time they
+        // were first seen.
+        for s in [future, zero] {
+            let at: chrono::DateTime<chrono::Utc> = s["published_at"].as_str().unwrap().parse().unwrap();
+            assert!(at >= before && at <= chrono::Utc::now(), "{s}");
+        }
+        assert_eq!(story(&stories, "https://rust.example.org/vec-box")["title"], "Vec<T> vs Box<T>");
+        story(&stories, "https://n.example.net/42");
+
+        // No validators on these: parsed again, and nothing changes.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let out = herald(env, &["feeds", "fetch", &server.url("/edge.xml")]);
+        assert!(stdout_of(&out).contains("0 new, 0 updated, 2 unchanged"), "{}", stdout_of(&out));
+        assert_eq!(json(env, &["stories", "list", "--format", "json"]), stories);
+
+        // Changing a feed's section forgets its validators, so the next
+        // fetch applies it even to an unchanged feed.
+        let drupal = server.url("/drupal.xml");
+        herald(env, &["feeds", "add", &drupal, "--kind", "blog"]);
+        herald(env, &["feeds", "fetch", &drupal]);
+        let out = herald(env, &["feeds", "fetch", &drupal]);
+        assert!(stdout_of(&out).contains("not modified"), "{}", stdout_of(&out));
+        let out = herald(env, &["feeds", "add", &drupal, "--section", "Wire"]);
+        assert!(stdout_of(&out).contains("(blog, section Wire)"), "{}", stdout_of(&out));
+        let out = herald(env, &["feeds", "fetch", &drupal]);
+        assert!(stdout_of(&out).contains("3 updated"), "{}", stdout_of(&out));
+        let stories = json(env, &["stories", "list", "--format", "json"]);
+        let river = story(&stories, "https://news.example.com/politics/river-budget?id=101");
+        assert_eq!((river["section"].as_str(), river["kind"].as_str()), (Some("Wire"), Some("blog")));
     }
 }

@@ -7,15 +7,13 @@ use std::process::ExitCode;
 use super::output::{ellipsize, json_array, print_table, table};
 use crate::cli::{FeedsCommand, TableOrJson};
 use crate::config::Config;
-use crate::domain::HeaderSafe;
 use crate::feeds::{FeedOutcome, Ingester};
 use crate::store::{Feed, Store};
 
 pub async fn run(config: &Config, store: &Store, cmd: FeedsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         FeedsCommand::Add { url, kind, section } => {
-            let section = section.unwrap_or_else(|| HeaderSafe::parse("", 1).expect("empty is valid"));
-            let (feed, created) = store.add_feed(&url, kind, &section).await?;
+            let (feed, created) = store.add_feed(&url, kind, section.as_ref()).await?;
             let what = if created { "added" } else { "updated" };
             let section = if feed.section.is_empty() {
                 "sections from its categories".to_owned()

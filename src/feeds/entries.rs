@@ -4,8 +4,9 @@
 //! reads what feed-rs does not keep: `slash:comments`, `thr:total`, and
 //! item-level `media:thumbnail`.
 
+use chrono::Datelike;
 use chrono::{DateTime, SubsecRound, Utc};
-use feed_rs::model::{Entry, Feed, Link};
+use feed_rs::model::{Entry, Feed, FeedType, Link, Text};
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
@@ -23,7 +24,7 @@ pub struct Source<'a> {
     pub section: &'a str,
     pub summary_chars: usize,
     /// When the entry was fetched: the publication time of undated entries
-    /// and the latest one allowed (a date in the future is clamped to it).
+    /// (a date in the future, or before 1995, counts as none).
     pub fetched_at: DateTime<Utc>,
 }
 
@@ -36,11 +37,46 @@ pub struct Mapped {
 
 /// Parses a feed body (RSS 0.9x, 1.0, 2.0, Atom or JSON Feed).
 pub fn parse(body: &[u8], base: &url::Url) -> Result<Feed, String> {
-    feed_rs::parser::Builder::new()
+    let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
-        .build()
-        .parse(body)
-        .map_err(|e| format!("not a valid RSS, Atom or JSON feed: {e}"))
+        .build();
+    match parser.parse(body) {
+        Ok(feed) => Ok(feed),
+        // feed-rs reads JSON Feed with strict types: one item with a
+        // numeric id (which JSON Feed 1.1 tells readers to accept) or an
+        // odd attachment would sink the whole feed. Loosen and retry.
+        Err(e) => match loosen_json_feed(body) {
+            Some(loose) => parser.parse(loose.as_slice()),
+            None => Err(e),
+        }
+        .map_err(|e| format!("not a valid RSS, Atom or JSON feed: {e}")),
+    }
+}
+
+/// A JSON Feed with ids made strings and, in each item, non-string tags and
+/// attachments without a string `url` and `mime_type` dropped; `None` when
+/// the body is not a JSON object.
+fn loosen_json_feed(body: &[u8]) -> Option<Vec<u8>> {
+    use serde_json::Value;
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    let mut feed: Value = serde_json::from_slice(body).ok()?;
+    for item in feed.get_mut("items")?.as_array_mut()? {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        if let Some(id) = item.get("id").filter(|v| v.is_number()).map(|v| v.to_string()) {
+            item.insert("id".into(), Value::String(id));
+        }
+        if let Some(Value::Array(tags)) = item.get_mut("tags") {
+            tags.retain(Value::is_string);
+        }
+        if let Some(Value::Array(attachments)) = item.get_mut("attachments") {
+            attachments.retain(|a| a["url"].is_string() && a["mime_type"].is_string());
+        }
+    }
+    serde_json::to_vec(&feed).ok()
 }
 
 /// Maps every entry; `extras` holds what the XML pass found for each entry
@@ -66,9 +102,11 @@ pub fn map_feed(feed: &Feed, extras: &[ItemExtras], source: &Source<'_>) -> Mapp
         &[]
     };
     let none = ItemExtras::default();
+    // RSS says nothing about whether a title is HTML; Atom and JSON Feed do.
+    let rss = matches!(feed.feed_type, FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2);
     let mut seen = std::collections::HashSet::new();
     for (i, entry) in feed.entries.iter().enumerate() {
-        match map_entry(entry, extras.get(i).unwrap_or(&none), &feed_author, source) {
+        match map_entry(entry, extras.get(i).unwrap_or(&none), &feed_author, rss, source) {
             Ok(item) => {
                 if seen.insert(item.story.url.as_str().to_owned()) {
                     out.items.push(item);
@@ -101,27 +139,39 @@ fn map_entry(
     entry: &Entry,
     extras: &ItemExtras,
     feed_author: &str,
+    rss: bool,
     source: &Source<'_>,
 ) -> Result<FeedItem, String> {
+    // Plain text stays as written (an Atom title "Vec<T> vs Box<T>" keeps
+    // its brackets); HTML, and anything from RSS, is stripped.
+    let text = |t: &Text| {
+        if !rss && t.content_type.essence().to_string() == "text/plain" {
+            collapse(&t.content)
+        } else {
+            plain_text(&t.content)
+        }
+    };
     let link = entry_link(entry).ok_or("has no http(s) link")?;
     let url = canonical_url(link, source.url)?;
-    let raw_title = entry
-        .title
-        .as_ref()
-        .map(|t| plain_text(&t.content))
-        .unwrap_or_default();
+    let raw_title = entry.title.as_ref().map(text).unwrap_or_default();
     if raw_title.is_empty() {
         return Err("has no title".into());
     }
     let title =
         HeaderSafe::parse(&cut(&raw_title, MAX_TITLE), MAX_TITLE).map_err(|e| format!("title {e}"))?;
-    let summary_html = entry
+    let summary = entry
         .summary
         .as_ref()
-        .map(|t| t.content.as_str())
-        .or_else(|| entry.content.as_ref().and_then(|c| c.body.as_deref()))
+        .map(text)
+        .or_else(|| {
+            entry
+                .content
+                .as_ref()
+                .and_then(|c| c.body.as_deref())
+                .map(plain_text)
+        })
         .unwrap_or_default();
-    let summary = cut(&plain_text(summary_html), source.summary_chars);
+    let summary = cut(&summary, source.summary_chars);
     let author = entry
         .authors
         .first()
@@ -140,11 +190,14 @@ fn map_entry(
     };
     let section =
         HeaderSafe::parse(&cut(&section, MAX_SECTION), MAX_SECTION).map_err(|e| format!("category {e}"))?;
-    let date = entry.published.or(entry.updated);
-    let published_at = date
-        .map(|d| d.min(source.fetched_at))
-        .unwrap_or(source.fetched_at)
-        .trunc_subsecs(0);
+    // A date in the future or a placeholder (Go's zero time, the epoch)
+    // is no date: the entry keeps the time it was first seen, so that it
+    // neither looks new at every fetch nor sinks out of sight.
+    let date = entry
+        .published
+        .or(entry.updated)
+        .filter(|d| *d <= source.fetched_at && d.year() >= 1995);
+    let published_at = date.unwrap_or(source.fetched_at).trunc_subsecs(0);
     Ok(FeedItem {
         story: NewStory {
             kind: source.kind,
@@ -166,18 +219,19 @@ fn map_entry(
     })
 }
 
-/// The entry's page: its first link that is neither a feed nor a comments
-/// page, else a permalink-looking id.
+/// The entry's page: its first link that is a page (not comments, a
+/// comments feed, `self`, `replies` or an attachment), else a
+/// permalink-looking id. Nothing else: a story must not point at an mp3.
 fn entry_link(entry: &Entry) -> Option<&str> {
     let page = |l: &&Link| {
-        l.rel.as_deref().is_none_or(|r| r == "alternate")
+        l.target.is_none()
+            && l.rel.as_deref().is_none_or(|r| r == "alternate")
             && l.media_type.as_deref().is_none_or(|t| t.contains("html"))
     };
     entry
         .links
         .iter()
         .find(page)
-        .or_else(|| entry.links.first())
         .map(|l| l.href.as_str())
         .or_else(|| {
             (entry.id.starts_with("http://") || entry.id.starts_with("https://")).then_some(entry.id.as_str())

@@ -97,12 +97,30 @@ impl Ingester {
         Ok(reports.into_iter().map(|(_, r)| r).collect())
     }
 
+    /// Fetches one feed. Never fails: a store error or a panic in the
+    /// parser (feed-rs has unwraps a hostile feed can reach) is this feed's
+    /// failure, recorded as such, and the other feeds go on.
     async fn fetch_one(&self, feed: Feed) -> anyhow::Result<FeedReport> {
-        let report = |outcome| FeedReport {
-            id: feed.id,
-            url: feed.url.clone(),
-            outcome,
+        let outcome = match self.try_fetch_one(&feed).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(feed_id = feed.id, feed = %redacted(&feed.url), error = %format!("{e:#}"), "feed failed");
+                let error = "internal error while processing this feed; see the log".to_owned();
+                let _ = self
+                    .store
+                    .record_fetch(feed.id, &FetchResult::Failed { error: error.clone() })
+                    .await;
+                FeedOutcome::Failed { error }
+            }
         };
+        Ok(FeedReport {
+            id: feed.id,
+            url: feed.url,
+            outcome,
+        })
+    }
+
+    async fn try_fetch_one(&self, feed: &Feed) -> anyhow::Result<FeedOutcome> {
         let fetched = self
             .fetcher
             .fetch(&feed.url, feed.etag.as_deref(), feed.last_modified.as_deref())
@@ -112,8 +130,8 @@ impl Ingester {
                 self.store
                     .record_fetch(feed.id, &FetchResult::NotModified)
                     .await?;
-                tracing::debug!(feed = %feed.url, "not modified");
-                return Ok(report(FeedOutcome::NotModified));
+                tracing::debug!(feed_id = feed.id, feed = %redacted(&feed.url), "not modified");
+                return Ok(FeedOutcome::NotModified);
             }
             Ok(Fetched::Body {
                 bytes,
@@ -121,7 +139,7 @@ impl Ingester {
                 etag,
                 last_modified,
             }) => (bytes, url, etag, last_modified),
-            Err(error) => return self.failed(&feed, error).await.map(report),
+            Err(error) => return self.failed(feed, error).await,
         };
         // Parsing and mapping are CPU work: off the async thread.
         let (kind, section, summary_chars) = (feed.kind, feed.section.clone(), self.summary_chars);
@@ -146,13 +164,22 @@ impl Ingester {
                 entries::map_feed(&parsed, &extras, &source),
             ))
         })
-        .await?;
+        .await;
         let (title, entry_count, mapped) = match parsed {
-            Ok(p) => p,
-            Err(error) => return self.failed(&feed, error).await.map(report),
+            Ok(Ok(p)) => p,
+            Ok(Err(error)) => return self.failed(feed, error).await,
+            Err(e) if e.is_panic() => {
+                return self
+                    .failed(
+                        feed,
+                        "the feed parser crashed on this feed (malformed input)".into(),
+                    )
+                    .await;
+            }
+            Err(e) => return Err(e.into()),
         };
         for why in &mapped.skipped {
-            tracing::warn!(feed = %feed.url, "skipped {why}");
+            tracing::warn!(feed_id = feed.id, feed = %redacted(&feed.url), "skipped {}", clean_error(why));
         }
         let counts: UpsertCounts = self.store.upsert_feed_items(&mapped.items).await?;
         let result = FetchResult::Fetched {
@@ -164,7 +191,8 @@ impl Ingester {
         self.store.record_fetch(feed.id, &result).await?;
         let unchanged = mapped.items.len() as u64 - counts.inserted - counts.updated;
         tracing::info!(
-            feed = %feed.url,
+            feed_id = feed.id,
+            feed = %redacted(&feed.url),
             entries = entry_count,
             inserted = counts.inserted,
             updated = counts.updated,
@@ -172,20 +200,74 @@ impl Ingester {
             skipped = mapped.skipped.len(),
             "feed fetched"
         );
-        Ok(report(FeedOutcome::Updated {
+        Ok(FeedOutcome::Updated {
             entries: entry_count,
             inserted: counts.inserted,
             updated: counts.updated,
             unchanged,
             skipped: mapped.skipped.len(),
-        }))
+        })
     }
 
+    /// Records a feed's failure. The text may quote the feed (feed-rs puts
+    /// what it could not parse in its messages): it is cleaned first.
     async fn failed(&self, feed: &Feed, error: String) -> anyhow::Result<FeedOutcome> {
-        tracing::warn!(feed = %feed.url, error = %error, "feed failed");
+        let error = clean_error(&error);
+        tracing::warn!(feed_id = feed.id, feed = %redacted(&feed.url), error = %error, "feed failed");
         self.store
             .record_fetch(feed.id, &FetchResult::Failed { error: error.clone() })
             .await?;
         Ok(FeedOutcome::Failed { error })
+    }
+}
+
+/// Text that came from outside, made safe to store, log and print: control
+/// characters (newlines, ANSI escapes, NUL) become spaces, at most 300
+/// characters.
+fn clean_error(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    entries::cut(
+        cleaned.split_whitespace().collect::<Vec<_>>().join(" ").as_str(),
+        300,
+    )
+}
+
+/// A feed URL for logs: private feeds carry credentials in the user info or
+/// the query string, so both are left out.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            let query = u.query().is_some();
+            u.set_query(None);
+            let mut s = String::from(u);
+            if query {
+                s.push_str("?…");
+            }
+            s
+        }
+        Err(_) => "(unparsable URL)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_and_urls_are_safe_to_log() {
+        assert_eq!(
+            clean_error("bad\n\u{1b}[31mversion\u{0}: x"),
+            "bad [31mversion : x"
+        );
+        assert!(clean_error(&"long ".repeat(200)).chars().count() <= 300);
+        assert_eq!(
+            redacted("https://user:secret@feeds.example.com/private.xml?token=abc"),
+            "https://feeds.example.com/private.xml?…"
+        );
     }
 }

@@ -89,34 +89,55 @@ impl FeedRow {
 }
 
 impl Store {
-    /// Registers a feed, or updates the kind and section of one already
-    /// registered at `url`. Returns the feed and whether it is new.
+    /// Registers a feed (kind `story` and no section unless given), or
+    /// changes the kind or section of one already registered at `url`
+    /// (only those given). A change forgets the conditional-GET validators,
+    /// so the next fetch reads the whole feed again and applies it. Returns
+    /// the feed and whether it is new.
     pub async fn add_feed(
         &self,
         url: &HttpUrl,
-        kind: StoryKind,
-        section: &HeaderSafe,
+        kind: Option<StoryKind>,
+        section: Option<&HeaderSafe>,
     ) -> anyhow::Result<(Feed, bool)> {
-        let existed = self.feed_by_url(url.as_str()).await?.is_some();
         let at = now();
-        with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO feeds (url, kind, section, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
-                 ON CONFLICT (url) DO UPDATE SET kind = excluded.kind, section = excluded.section, \
-                 updated_at = excluded.updated_at",
-            )
-            .bind(url.as_str())
-            .bind(kind.as_str())
-            .bind(section.as_str())
-            .bind(at)
-            .execute(pool)
-            .await?;
-        });
+        let existing = self.feed_by_url(url.as_str()).await?;
+        if let Some(old) = &existing {
+            let kind = kind.unwrap_or(old.kind);
+            let section = section.map_or(old.section.as_str(), |s| s.as_str());
+            if kind != old.kind || section != old.section {
+                with_pool!(self, pool => {
+                    sqlx::query(
+                        "UPDATE feeds SET kind = $1, section = $2, etag = NULL, last_modified = NULL, \
+                         updated_at = $3 WHERE id = $4",
+                    )
+                    .bind(kind.as_str())
+                    .bind(section)
+                    .bind(at)
+                    .bind(old.id)
+                    .execute(pool)
+                    .await?;
+                });
+            }
+        } else {
+            with_pool!(self, pool => {
+                sqlx::query(
+                    "INSERT INTO feeds (url, kind, section, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+                     ON CONFLICT (url) DO NOTHING",
+                )
+                .bind(url.as_str())
+                .bind(kind.unwrap_or(StoryKind::Story).as_str())
+                .bind(section.map_or("", |s| s.as_str()))
+                .bind(at)
+                .execute(pool)
+                .await?;
+            });
+        }
         let feed = self
             .feed_by_url(url.as_str())
             .await?
             .ok_or_else(|| anyhow::anyhow!("feed {url} vanished right after it was added"))?;
-        Ok((feed, !existed))
+        Ok((feed, existing.is_none()))
     }
 
     pub async fn list_feeds(&self) -> anyhow::Result<Vec<Feed>> {
