@@ -19,6 +19,7 @@ struct Fixture {
     store: Store,
     state: AppState,
     token: String,
+    config: Config,
 }
 
 async fn fixture() -> Fixture {
@@ -51,6 +52,7 @@ async fn fixture_with(env: &[(String, String)]) -> Fixture {
         store,
         state,
         token: s.token.to_string(),
+        config,
     }
 }
 
@@ -337,6 +339,29 @@ async fn preferences_change_and_validate() {
 #[tokio::test]
 async fn pause_for_two_weeks() {
     let f = fixture().await;
+    // One story, so that a dry run would send Ana a digest.
+    let story = serde_json::json!([{
+        "title": "Harbour opens at night", "url": "https://news.example.com/harbour",
+        "published_at": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+    }]);
+    let mut stories = Vec::new();
+    herald::import::read_stories(
+        std::io::Cursor::new(story.to_string()),
+        herald::import::StoryFormat::Json,
+        |r| {
+            stories.push(r.unwrap().1);
+            true
+        },
+    )
+    .unwrap();
+    f.store.upsert_stories(&stories).await.unwrap();
+    let engine = herald::deliver::Engine::new(&f.config, f.store.clone()).unwrap();
+    let today = herald::select::Edition {
+        frequency: Frequency::Daily,
+        date: chrono::Utc::now().date_naive(),
+    };
+    let dry = engine.dry_run(today, chrono::Utc::now()).await.unwrap();
+    assert_eq!(dry.sent, 1);
     let (status, _, body) = call(
         &f,
         Request::get(format!("/unsubscribe/{}", f.token))
@@ -369,6 +394,9 @@ async fn pause_for_two_weeks() {
     };
     let id = f.store.ensure_edition(&edition).await.unwrap();
     assert_eq!(f.store.enqueue(id, Frequency::Daily, None).await.unwrap(), 0);
+    // And a dry run counts as the real run would.
+    let dry = engine.dry_run(today, chrono::Utc::now()).await.unwrap();
+    assert_eq!(dry.sent, 0);
 }
 
 const API_TOKEN: &str = "test-token-0123456789abcdef";
