@@ -295,6 +295,14 @@ async fn unsubscribe(
 }
 
 /// The fields of a form-urlencoded or multipart/form-data body.
+/// A form field's value, empty when absent.
+fn field_of<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
 async fn form_fields(headers: &HeaderMap, body: Bytes) -> Result<Vec<(String, String)>, String> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -436,13 +444,7 @@ async fn subscribe(State(state): State<AppState>, req: axum::extract::Request) -
         Ok(f) => f,
         Err(m) => return state.render(simple(StatusCode::BAD_REQUEST, "Bad request", m), None),
     };
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let field = |name: &str| field_of(&fields, name);
     let done = simple(
         StatusCode::OK,
         "Check your inbox",
@@ -595,13 +597,7 @@ async fn preferences(
         Ok(f) => f,
         Err(m) => return state.render(simple(StatusCode::BAD_REQUEST, "Bad request", m), None),
     };
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let field = |name: &str| field_of(&fields, name);
     let s = match find(&state, &token).await {
         Ok(s) => s,
         Err(r) => return state.render(r, None),

@@ -76,7 +76,7 @@ pub async fn run(config: &Config, store: &Store, cmd: FeedsCommand) -> anyhow::R
                 println!("no feeds to fetch; add one with `herald feeds add URL`");
                 return Ok(ExitCode::SUCCESS);
             }
-            let reports = Ingester::new(config, store.clone())?.fetch(feeds).await?;
+            let reports = Ingester::new(config, store.clone())?.fetch(feeds).await;
             let mut out = BufWriter::new(std::io::stdout().lock());
             match format {
                 TableOrJson::Json => json_array(&mut out, &reports)?,

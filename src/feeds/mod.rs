@@ -69,20 +69,19 @@ impl Ingester {
     /// Fetches every registered feed.
     pub async fn fetch_all(&self) -> anyhow::Result<Vec<FeedReport>> {
         let feeds = self.store.list_feeds().await?;
-        self.fetch(feeds).await
+        Ok(self.fetch(feeds).await)
     }
 
     /// Fetches the given feeds; the reports come back in the same order.
-    /// Only a store failure is an error; a feed's failure is in its report.
-    pub async fn fetch(&self, feeds: Vec<Feed>) -> anyhow::Result<Vec<FeedReport>> {
+    /// Never fails: each feed's failure, store errors included, is in its
+    /// report.
+    pub async fn fetch(&self, feeds: Vec<Feed>) -> Vec<FeedReport> {
         let started = std::time::Instant::now();
         let mut reports: Vec<(usize, FeedReport)> = futures_util::stream::iter(feeds.into_iter().enumerate())
-            .map(|(i, feed)| async move { self.fetch_one(feed).await.map(|r| (i, r)) })
+            .map(|(i, feed)| async move { (i, self.fetch_one(feed).await) })
             .buffer_unordered(self.concurrency)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<anyhow::Result<_>>()?;
+            .collect()
+            .await;
         reports.sort_by_key(|(i, _)| *i);
         let failed = reports
             .iter()
@@ -94,13 +93,13 @@ impl Ingester {
             seconds = started.elapsed().as_secs_f64(),
             "feeds fetched"
         );
-        Ok(reports.into_iter().map(|(_, r)| r).collect())
+        reports.into_iter().map(|(_, r)| r).collect()
     }
 
     /// Fetches one feed. Never fails: a store error or a panic in the
     /// parser (feed-rs has unwraps a hostile feed can reach) is this feed's
     /// failure, recorded as such, and the other feeds go on.
-    async fn fetch_one(&self, feed: Feed) -> anyhow::Result<FeedReport> {
+    async fn fetch_one(&self, feed: Feed) -> FeedReport {
         let outcome = match self.try_fetch_one(&feed).await {
             Ok(outcome) => outcome,
             Err(e) => {
@@ -113,11 +112,11 @@ impl Ingester {
                 FeedOutcome::Failed { error }
             }
         };
-        Ok(FeedReport {
+        FeedReport {
             id: feed.id,
             url: feed.url,
             outcome,
-        })
+        }
     }
 
     async fn try_fetch_one(&self, feed: &Feed) -> anyhow::Result<FeedOutcome> {
