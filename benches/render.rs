@@ -9,12 +9,13 @@ use std::hint::black_box;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use herald::domain::{Edition, History};
 use herald::domain::{
     Frequency, SendHour, Story, StoryKind, Subscriber, SubscriberEmail, SubscriberStatus, TimeZone, Token,
     Topics,
 };
 use herald::render::{Recipient, Renderer, Site};
-use herald::select::{self, Edition, History, Pool, Rules};
+use herald::select::{self, Pool, Rules};
 use herald::templates::TemplateSources;
 
 const RULES: Rules = Rules {

@@ -5,10 +5,12 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::{
-    Frequency, HeaderSafe, HttpUrl, SendHour, StoryKind, SubscriberEmail, SubscriberStatus, TimeZone, Topics,
+    DeliveryStatus, Edition, Frequency, HeaderSafe, HttpUrl, SendHour, StoryKind, SubscriberEmail,
+    SubscriberStatus, TimeZone, Topics,
 };
 use crate::import::StoryFormat;
 
@@ -80,7 +82,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct SendArgs {
     /// Which subscribers: those on this frequency [default: daily]
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = frequency())]
     pub frequency: Option<Frequency>,
     /// The edition's date [default: today, UTC]
     #[arg(long, value_name = "YYYY-MM-DD")]
@@ -144,9 +146,9 @@ pub enum DeliveriesCommand {
     List {
         /// Only this edition, e.g. daily-2026-03-10
         #[arg(long, value_name = "EDITION")]
-        edition: Option<String>,
+        edition: Option<Edition>,
         /// Only rows in this state
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = delivery_status())]
         status: Option<DeliveryStatus>,
         /// At most this many rows
         #[arg(long, default_value_t = 1000)]
@@ -159,31 +161,8 @@ pub enum DeliveriesCommand {
     Retry {
         /// The edition, e.g. daily-2026-03-10
         #[arg(long, value_name = "EDITION")]
-        edition: String,
+        edition: Edition,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DeliveryStatus {
-    Queued,
-    Sending,
-    Sent,
-    Deferred,
-    Failed,
-    Skipped,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Queued => "queued",
-            DeliveryStatus::Sending => "sending",
-            DeliveryStatus::Sent => "sent",
-            DeliveryStatus::Deferred => "deferred",
-            DeliveryStatus::Failed => "failed",
-            DeliveryStatus::Skipped => "skipped",
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,7 +199,7 @@ pub enum SubscribersCommand {
     /// List subscribers in the order they were added
     List {
         /// Only subscribers with this status
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = subscriber_status())]
         status: Option<SubscriberStatus>,
         /// Output format
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
@@ -263,7 +242,7 @@ pub struct AddArgs {
     #[arg(long, value_parser = parse_timezone, value_name = "TZ")]
     pub timezone: Option<TimeZone>,
     /// How often the digest comes
-    #[arg(long, value_enum, default_value_t = Frequency::Daily)]
+    #[arg(long, value_parser = frequency(), default_value_t = Frequency::Daily)]
     pub frequency: Frequency,
     /// Local hour 0-23 for the digest [default: subscribers.default_send_hour]
     #[arg(long, value_parser = parse_send_hour, value_name = "H")]
@@ -300,7 +279,7 @@ pub enum StoriesCommand {
         #[arg(long, value_parser = parse_timestamp, value_name = "RFC3339")]
         since: Option<chrono::DateTime<chrono::Utc>>,
         /// Only this kind
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = story_kind())]
         kind: Option<StoryKind>,
         /// At most this many
         #[arg(long, default_value_t = 50)]
@@ -320,7 +299,7 @@ pub enum FeedsCommand {
         url: HttpUrl,
         /// Which digest section its entries go to [default: story; on an
         /// update, unchanged]
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = story_kind())]
         kind: Option<StoryKind>,
         /// Section (topic) for every entry; "" for each entry's first
         /// category [default: "" for a new feed; on an update, unchanged]
@@ -403,6 +382,36 @@ fn parse_section(s: &str) -> Result<HeaderSafe, String> {
 
 fn parse_timestamp(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     crate::import::timestamp(s).map_err(|e| e.to_string())
+}
+
+/// A clap parser over the names of a domain enum: the accepted names come
+/// from the domain type, and clap lists them in help and errors (the domain
+/// knows nothing of clap).
+fn names_of<T>(all: &'static [T], name: fn(&T) -> &'static str) -> impl TypedValueParser<Value = T>
+where
+    T: Copy + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(all.iter().map(name)).map(move |chosen| {
+        *all.iter()
+            .find(|v| name(v) == chosen)
+            .expect("clap only passes listed names")
+    })
+}
+
+fn frequency() -> impl TypedValueParser<Value = Frequency> {
+    names_of(&Frequency::ALL, |f| f.as_str())
+}
+
+fn subscriber_status() -> impl TypedValueParser<Value = SubscriberStatus> {
+    names_of(&SubscriberStatus::ALL, |s| s.as_str())
+}
+
+fn story_kind() -> impl TypedValueParser<Value = StoryKind> {
+    names_of(&StoryKind::ALL, |k| k.as_str())
+}
+
+fn delivery_status() -> impl TypedValueParser<Value = DeliveryStatus> {
+    names_of(&DeliveryStatus::ALL, |s| s.as_str())
 }
 
 #[cfg(test)]

@@ -14,9 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::deliver::{Engine, RunSummary};
+use crate::domain::Edition;
 use crate::domain::SubscriberStatus;
 use crate::schedule::{Due, ScheduleRules, due_for};
-use crate::select::Edition;
+use crate::store::Store;
 
 /// Unconfirmed signups older than this are erased.
 const PENDING_TTL_DAYS: i64 = 7;
@@ -33,18 +34,18 @@ pub struct TickSummary {
 /// come (within the grace period) gets their edition; digests later than
 /// that are recorded as skipped. Safe to run from several places at once.
 pub async fn tick(
+    store: &Store,
     engine: &Engine,
     rules: &ScheduleRules,
     now: DateTime<Utc>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<TickSummary> {
-    engine.metrics.tick(Utc::now());
+    engine.metrics().tick(Utc::now());
     let mut due: BTreeMap<(String, chrono::NaiveDate), (Edition, Vec<i64>, Duration)> = BTreeMap::new();
     let mut late: BTreeMap<(String, chrono::NaiveDate), (Edition, Vec<i64>)> = BTreeMap::new();
     let mut after = 0;
     loop {
-        let page = engine
-            .store
+        let page = store
             .list_subscribers(Some(SubscriberStatus::Active), after, 1000)
             .await?;
         let Some(last) = page.last() else { break };
@@ -69,11 +70,9 @@ pub async fn tick(
     }
     let mut summary = TickSummary::default();
     for (edition, ids) in late.into_values() {
-        let edition_id = engine.store.ensure_edition(&edition).await?;
         let skipped = engine
-            .store
-            .skip_unserved(
-                edition_id,
+            .skip_late(
+                &edition,
                 &ids,
                 "more than schedule.grace late; stories roll into the next digest",
             )
@@ -93,17 +92,13 @@ pub async fn tick(
         let result = engine.run_edition(edition, now, Some(&ids), shutdown).await?;
         summary.editions.push((edition, result));
     }
-    let since =
-        now - Duration::from_std(engine.delivery.max_age).unwrap_or(Duration::days(30)) - Duration::days(2);
-    engine
-        .metrics
-        .set_queue_depth(engine.store.pending_total(since).await?);
+    engine.update_queue_depth(now).await?;
     Ok(summary)
 }
 
 /// `herald run`: the scheduler (ticks and purges) plus the HTTP server,
 /// until SIGTERM or Ctrl-C.
-pub async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
+pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result<()> {
     let engine = Arc::new(engine);
     let rules = ScheduleRules {
         grace: Duration::from_std(config.schedule.grace).unwrap_or(Duration::hours(6)),
@@ -115,8 +110,9 @@ pub async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (http.listen)", config.http.listen))?;
     let local = listener.local_addr()?;
-    let state = crate::http::AppState::new(engine.store.clone(), engine.metrics.clone(), &config)?
-        .with_mail(engine.mailer.clone(), engine.composer.clone());
+    let (mailer, composer) = engine.mail();
+    let state = crate::http::AppState::new(store.clone(), engine.metrics().clone(), &config)?
+        .with_mail(mailer, composer);
     let http_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
         axum::serve(
@@ -133,15 +129,15 @@ pub async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
     // by the ledger.
     let busy = Arc::new(tokio::sync::Mutex::new(()));
     {
-        let (engine, shutdown, busy) = (engine.clone(), shutdown.clone(), busy.clone());
+        let (store, engine, shutdown, busy) = (store.clone(), engine.clone(), shutdown.clone(), busy.clone());
         let job = Job::new_async(config.schedule.tick.as_str(), move |_, _| {
-            let (engine, shutdown, busy) = (engine.clone(), shutdown.clone(), busy.clone());
+            let (store, engine, shutdown, busy) = (store.clone(), engine.clone(), shutdown.clone(), busy.clone());
             Box::pin(async move {
                 let Ok(_guard) = busy.try_lock() else {
                     tracing::info!("previous tick still running; skipping this one");
                     return;
                 };
-                match tick(&engine, &rules, Utc::now(), &shutdown).await {
+                match tick(&store, &engine, &rules, Utc::now(), &shutdown).await {
                     Ok(t) => {
                         for (edition, s) in &t.editions {
                             tracing::info!(edition = %edition.key(), sent = s.sent, skipped = s.skipped, failed = s.failed, deferred = s.deferred, "tick");
@@ -155,7 +151,7 @@ pub async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
         scheduler.add(job).await.context("adding the tick job")?;
     }
     {
-        let store = engine.store.clone();
+        let store = store.clone();
         let job = Job::new_async("0 17 * * * *", move |_, _| {
             let store = store.clone();
             Box::pin(async move {
@@ -175,7 +171,7 @@ pub async fn run(config: Config, engine: Engine) -> anyhow::Result<()> {
         scheduler.add(job).await.context("adding the purge job")?;
     }
     {
-        let ingester = Arc::new(crate::feeds::Ingester::new(&config, engine.store.clone())?);
+        let ingester = Arc::new(crate::feeds::Ingester::new(&config, store.clone())?);
         let fetching = Arc::new(tokio::sync::Mutex::new(()));
         let job = Job::new_async(config.feeds.schedule.as_str(), move |_, _| {
             let (ingester, fetching) = (ingester.clone(), fetching.clone());

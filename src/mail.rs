@@ -23,26 +23,33 @@ use secrecy::ExposeSecret;
 use sha2::{Digest as _, Sha256};
 
 use crate::config::{self, DeliveryConfig, MailConfig, Transport};
+use crate::domain::Edition;
 use crate::domain::Token;
-use crate::select::Edition;
 
 /// Why a message was not accepted.
+///
+/// Only [`SendError::Rejected`] is about the recipient. A fault of the
+/// sender's own setup (the relay's address or TLS, authentication, the
+/// envelope sender, a relay that refuses to relay or takes no message of
+/// this size) would be the same for every subscriber, so it is
+/// [`SendError::Setup`]: the engine stops the run and charges no one.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     /// Worth retrying later: 4xx replies, connection errors, timeouts.
     /// `throttle` is set for 421 and 450, which ask the sender to slow down.
     #[error("transient failure: {message}")]
     Transient { throttle: bool, message: String },
-    /// Never worth retrying: 5xx replies, an address the relay rejects.
+    /// A permanent refusal of this one recipient: a 5xx reply to its RCPT,
+    /// or at the end of DATA of its single-recipient message.
     #[error("permanent failure: {0}")]
-    Permanent(String),
+    Rejected(String),
+    /// A permanent fault of Herald's own setup, the same for every
+    /// recipient; `setting` names what to check.
+    #[error("{message}; check {setting}")]
+    Setup { setting: &'static str, message: String },
 }
 
 impl SendError {
-    pub fn is_permanent(&self) -> bool {
-        matches!(self, SendError::Permanent(_))
-    }
-
     pub fn is_throttle(&self) -> bool {
         matches!(self, SendError::Transient { throttle: true, .. })
     }
@@ -547,15 +554,14 @@ impl Session {
             self.conn = Some(settings.connect().await?);
         }
         let conn = self.conn.as_mut().expect("connected above");
-        let result =
-            tokio::time::timeout(settings.command_timeout, conn.send(&email.envelope, &email.bytes)).await;
+        let result = tokio::time::timeout(settings.command_timeout, transaction(conn, email)).await;
         match result {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => {
                 // After a refused transaction the session state is unknown
                 // (lettre does not RSET): start the next message afresh.
                 self.abort().await;
-                Err(classify(&e))
+                Err(e)
             }
             Err(_) => {
                 self.abort().await;
@@ -584,59 +590,56 @@ impl Session {
     }
 }
 
+/// One mail transaction (MAIL, RCPT, DATA, the message), command by
+/// command, so that each refusal is classified by where it came: lettre's
+/// `send` does the same steps but does not say which one failed.
+async fn transaction(conn: &mut AsyncSmtpConnection, email: &Email) -> Result<(), SendError> {
+    use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+    use lettre::transport::smtp::extension::{Extension, MailBodyParameter, MailParameter};
+
+    let mut options = Vec::new();
+    if !email.bytes.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Err(SendError::Setup {
+                setting: "mail.smtp_url (use a relay that offers 8BITMIME)",
+                message: "the relay does not offer 8BITMIME, and digests are UTF-8".to_owned(),
+            });
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    let non_ascii = |a: &lettre::Address| !AsRef::<str>::as_ref(a).is_ascii();
+    if email.envelope.from().is_some_and(non_ascii) || email.envelope.to().iter().any(non_ascii) {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            // The address, not the setup: other recipients still go.
+            return Err(SendError::Transient {
+                throttle: false,
+                message: "the address is not ASCII and the relay does not offer SMTPUTF8".to_owned(),
+            });
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    let from = email.envelope.from().cloned();
+    conn.command(Mail::new(from, options))
+        .await
+        .map_err(|e| classify(Stage::MailFrom, &e))?;
+    for to in email.envelope.to() {
+        conn.command(Rcpt::new(to.clone(), Vec::new()))
+            .await
+            .map_err(|e| classify(Stage::Rcpt, &e))?;
+    }
+    conn.command(Data).await.map_err(|e| classify(Stage::Data, &e))?;
+    conn.message(&email.bytes)
+        .await
+        .map_err(|e| classify(Stage::EndOfData, &e))?;
+    Ok(())
+}
+
 impl SmtpSettings {
     /// Opens a connection with TCP_NODELAY: lettre's own connector leaves
     /// Nagle's algorithm on, which stalls every message about 40 ms at the
     /// end of DATA (measured: 22 messages/s per connection on loopback).
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
-        let transient = |what: &str, e: &dyn std::fmt::Display| SendError::Transient {
-            throttle: false,
-            message: format!("{what} {}:{}: {e}", self.host, self.port),
-        };
-        let hello = ClientId::default();
-        let connect = async {
-            if self.security == Security::Implicit {
-                let tls =
-                    TlsParameters::new(self.host.clone()).map_err(|e| transient("TLS setup for", &e))?;
-                return AsyncSmtpConnection::connect_tokio1(
-                    (self.host.as_str(), self.port),
-                    Some(self.command_timeout),
-                    &hello,
-                    Some(tls),
-                    None,
-                )
-                .await
-                .map_err(|e| classify_connect(&e, &self.host, self.port));
-            }
-            let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
-                .await
-                .map_err(|e| transient("cannot connect to", &e))?;
-            stream
-                .set_nodelay(true)
-                .map_err(|e| transient("TCP_NODELAY on", &e))?;
-            let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello)
-                .await
-                .map_err(|e| classify_connect(&e, &self.host, self.port))?;
-            let offers_tls = conn.can_starttls();
-            match self.security {
-                Security::Required if !offers_tls => {
-                    return Err(SendError::Permanent(format!(
-                        "{}:{} does not offer STARTTLS and mail.smtp_url says tls=required",
-                        self.host, self.port
-                    )));
-                }
-                Security::Required | Security::Opportunistic if offers_tls => {
-                    let tls =
-                        TlsParameters::new(self.host.clone()).map_err(|e| transient("TLS setup for", &e))?;
-                    conn.starttls(tls, &hello)
-                        .await
-                        .map_err(|e| classify_connect(&e, &self.host, self.port))?;
-                }
-                _ => {}
-            }
-            Ok(conn)
-        };
-        let mut conn = tokio::time::timeout(self.connect_timeout, connect)
+        let mut conn = tokio::time::timeout(self.connect_timeout, self.open())
             .await
             .map_err(|_| SendError::Transient {
                 throttle: false,
@@ -651,35 +654,229 @@ impl SmtpSettings {
                 conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials),
             )
             .await
-            .map_err(|_| transient("authentication timed out at", &"command_timeout"))?
-            .map_err(|e| classify_connect(&e, &self.host, self.port))?;
+            .map_err(|_| self.transient("authentication timed out at", &"delivery.command_timeout"))?
+            .map_err(|e| self.at(classify(Stage::Auth, &e)))?;
         }
         Ok(conn)
     }
-}
 
-/// Sorts a lettre error into retry or give up. 421 and 450 also ask the
-/// engine to slow down.
-fn classify(e: &lettre::transport::smtp::Error) -> SendError {
-    let code = e.status().map(|c| c.to_string());
-    if e.is_permanent() {
-        SendError::Permanent(e.to_string())
-    } else {
+    /// TCP (or implicit TLS), the greeting, EHLO and STARTTLS.
+    async fn open(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let hello = ClientId::default();
+        if self.security == Security::Implicit {
+            return AsyncSmtpConnection::connect_tokio1(
+                (self.host.as_str(), self.port),
+                Some(self.command_timeout),
+                &hello,
+                Some(self.tls()?),
+                None,
+            )
+            .await
+            .map_err(|e| self.at(classify(Stage::Greeting, &e)));
+        }
+        let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| self.transient("cannot connect to", &e))?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| self.transient("TCP_NODELAY on", &e))?;
+        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello)
+            .await
+            .map_err(|e| self.at(classify(Stage::Greeting, &e)))?;
+        let offers_tls = conn.can_starttls();
+        match self.security {
+            Security::Required if !offers_tls => Err(SendError::Setup {
+                setting: "mail.smtp_url (tls=required)",
+                message: format!("{}:{} does not offer STARTTLS", self.host, self.port),
+            }),
+            Security::Required | Security::Opportunistic if offers_tls => {
+                conn.starttls(self.tls()?, &hello)
+                    .await
+                    .map_err(|e| self.at(classify(Stage::Tls, &e)))?;
+                Ok(conn)
+            }
+            _ => Ok(conn),
+        }
+    }
+
+    fn tls(&self) -> Result<TlsParameters, SendError> {
+        TlsParameters::new(self.host.clone()).map_err(|e| SendError::Setup {
+            setting: "mail.smtp_url (its host name)",
+            message: format!("TLS setup for {}:{}: {e}", self.host, self.port),
+        })
+    }
+
+    fn transient(&self, what: &str, e: &dyn std::fmt::Display) -> SendError {
         SendError::Transient {
-            throttle: matches!(code.as_deref(), Some("421" | "450")),
-            message: e.to_string(),
+            throttle: false,
+            message: format!("{what} {}:{}: {e}", self.host, self.port),
+        }
+    }
+
+    /// Names the relay in an error from the connection's set-up.
+    fn at(&self, e: SendError) -> SendError {
+        let relay = format!("{}:{}", self.host, self.port);
+        match e {
+            SendError::Transient { throttle, message } => SendError::Transient {
+                throttle,
+                message: format!("connecting to {relay}: {message}"),
+            },
+            SendError::Setup { setting, message } => SendError::Setup {
+                setting,
+                message: format!("{relay}: {message}"),
+            },
+            SendError::Rejected(message) => SendError::Rejected(format!("{relay}: {message}")),
         }
     }
 }
 
-/// A failure while connecting is never permanent for the message: a 5xx
-/// greeting or a failed login says nothing about the recipient.
-fn classify_connect(e: &lettre::transport::smtp::Error, host: &str, port: u16) -> SendError {
+/// Where in the SMTP conversation a reply came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The greeting and EHLO (and, for smtps, the TLS handshake).
+    Greeting,
+    Tls,
+    Auth,
+    MailFrom,
+    Rcpt,
+    /// The DATA command itself.
+    Data,
+    /// The reply after the message's final dot.
+    EndOfData,
+}
+
+/// Sorts a lettre error into retry, the recipient's refusal, or a fault of
+/// the setup. 421 and 450 also ask the engine to slow down.
+fn classify(stage: Stage, e: &lettre::transport::smtp::Error) -> SendError {
     let code = e.status().map(|c| c.to_string());
+    if e.is_permanent() {
+        let code = code.as_deref().and_then(|c| c.parse().ok()).unwrap_or(500);
+        return permanent(stage, code, &e.to_string());
+    }
+    if e.is_tls() {
+        return SendError::Setup {
+            setting: "mail.smtp_url (the relay's certificate must be valid for its host name)",
+            message: format!("TLS handshake failed: {e}"),
+        };
+    }
     SendError::Transient {
         throttle: matches!(code.as_deref(), Some("421" | "450")),
-        message: format!("connecting to {host}:{port}: {e}"),
+        message: e.to_string(),
     }
+}
+
+/// The decision for a 5xx reply. Before the recipient is named (greeting,
+/// TLS, AUTH, MAIL FROM) and at the DATA command, a refusal cannot be
+/// about one recipient. At RCPT and at the end of DATA (Herald sends one
+/// recipient per transaction) it is the recipient's, unless the reply says
+/// what every recipient would hear: authentication required, relaying
+/// denied, the client or sender refused, the message too big.
+fn permanent(stage: Stage, code: u16, text: &str) -> SendError {
+    let setup = |setting: &'static str| SendError::Setup {
+        setting,
+        message: format!("the relay refused {}: {text}", stage.describe()),
+    };
+    match stage {
+        Stage::Greeting => return setup("mail.smtp_url (the relay refuses Herald's connection)"),
+        Stage::Tls => return setup("mail.smtp_url (tls=)"),
+        Stage::Auth => return setup(AUTH_SETTING),
+        Stage::MailFrom => return setup("mail.from (the envelope sender) and the relay's sender rules"),
+        Stage::Data => return setup("mail.smtp_url (the relay refuses DATA)"),
+        Stage::Rcpt | Stage::EndOfData => {}
+    }
+    let lower = text.to_ascii_lowercase();
+    let enhanced = enhanced_status(&lower);
+    // 5.1.x (addressing) and 5.2.x (mailbox) are about this recipient.
+    if enhanced.is_some_and(|c| c.starts_with("5.1.") || c.starts_with("5.2.")) {
+        return SendError::Rejected(text.to_owned());
+    }
+    if code == 530 || enhanced == Some("5.7.0") || AUTH_WORDS.iter().any(|w| lower.contains(w)) {
+        return setup(AUTH_SETTING);
+    }
+    if RELAY_WORDS.iter().any(|w| lower.contains(w)) {
+        return setup(
+            "mail.smtp_url: the relay does not relay for Herald (set a user and password, or allow this host on the relay)",
+        );
+    }
+    if lower.contains("client host rejected") || lower.contains("sender address rejected") {
+        return setup("mail.from and the relay's client and sender rules");
+    }
+    if enhanced == Some("5.3.4") || SIZE_WORDS.iter().any(|w| lower.contains(w)) {
+        return setup("digest.max_html_bytes and the relay's message size limit");
+    }
+    SendError::Rejected(text.to_owned())
+}
+
+const AUTH_SETTING: &str =
+    "the user in mail.smtp_url and the SMTP password (HERALD_MAIL__SMTP_PASSWORD or mail.smtp_password_file)";
+
+/// How relays say that authentication is needed (Postfix, Exim, Exchange,
+/// Gmail, SES).
+const AUTH_WORDS: &[&str] = &[
+    "authentication required",
+    "authentication is required",
+    "must authenticate",
+    "not authenticated",
+    "authenticate first",
+    "auth required",
+    "client was not authenticated",
+];
+
+/// How relays say that they do not relay for this client: Postfix
+/// ("Relay access denied"), Exim ("relay not permitted"), Sendmail
+/// ("Relaying denied"), Exchange ("Unable to relay"), qmail ("not in my
+/// list of allowed rcpthosts").
+const RELAY_WORDS: &[&str] = &[
+    "relay access denied",
+    "relaying denied",
+    "relay denied",
+    "relay not permitted",
+    "relaying not permitted",
+    "relay not allowed",
+    "relaying not allowed",
+    "unable to relay",
+    "we do not relay",
+    "allowed rcpthosts",
+];
+
+/// How relays say the message is too big (RFC 1870 and common wording).
+const SIZE_WORDS: &[&str] = &[
+    "message size exceeds",
+    "message too big",
+    "message too large",
+    "message is too large",
+    "exceeds size limit",
+    "size limit exceeded",
+    "exceeded maximum message size",
+];
+
+impl Stage {
+    fn describe(self) -> &'static str {
+        match self {
+            Stage::Greeting => "the connection",
+            Stage::Tls => "STARTTLS",
+            Stage::Auth => "authentication",
+            Stage::MailFrom => "MAIL FROM",
+            Stage::Rcpt => "the recipient",
+            Stage::Data => "DATA",
+            Stage::EndOfData => "the message",
+        }
+    }
+}
+
+/// The RFC 3463 enhanced status code in a reply, e.g. "5.7.1".
+fn enhanced_status(text: &str) -> Option<&str> {
+    text.split(|c: char| c.is_whitespace() || c == ':' || c == '(' || c == ')')
+        .find(|word| {
+            let mut parts = word.split('.');
+            let class = parts.next();
+            let rest: Vec<&str> = parts.collect();
+            matches!(class, Some("2" | "4" | "5"))
+                && rest.len() == 2
+                && rest
+                    .iter()
+                    .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+        })
 }
 
 fn percent_decode(s: &str) -> String {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::store::Outcome;
+use crate::domain::Outcome;
 
 const LOG_EVERY: Duration = Duration::from_secs(5);
 

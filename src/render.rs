@@ -13,8 +13,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use tera::{Context, Kwargs, State, Tera};
 
+use crate::domain::Edition;
 use crate::domain::{Frequency, Story, Token};
-use crate::select::{Digest, Edition, Pool};
+use crate::select::{Digest, Pool};
 use crate::templates::TemplateSources;
 
 /// The site details every digest shows.

@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone as _, Utc, Weekday};
 
+use crate::domain::Edition;
 use crate::domain::{Frequency, Subscriber};
-use crate::select::Edition;
 
 /// The schedule settings, from the `schedule` configuration.
 #[derive(Debug, Clone, Copy)]

@@ -4,26 +4,10 @@
 //! ([`Pool::rank`]); each subscriber's digest is then one walk down the ranked
 //! list ([`select`]), cheap enough to run for every subscriber.
 
-use std::collections::HashSet;
-
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{Frequency, Story, StoryKind, Subscriber};
-
-/// One digest round: a frequency and a date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Edition {
-    pub frequency: Frequency,
-    pub date: NaiveDate,
-}
-
-impl Edition {
-    /// A stable name, e.g. `daily-2026-03-10`.
-    pub fn key(&self) -> String {
-        format!("{}-{}", self.frequency, self.date.format("%Y-%m-%d"))
-    }
-}
+use crate::domain::{Frequency, History, Story, StoryKind, Subscriber};
 
 /// The ranking and size rules, from the `digest` configuration.
 #[derive(Debug, Clone, Copy)]
@@ -33,15 +17,6 @@ pub struct Rules {
     pub max_stories: usize,
     pub max_blog_posts: usize,
     pub max_per_author: usize,
-}
-
-/// What a subscriber has received lately (within two periods).
-#[derive(Debug, Clone, Default)]
-pub struct History {
-    /// When their latest digest of this frequency was sent.
-    pub last_sent_at: Option<DateTime<Utc>>,
-    /// Every story sent to them in that time.
-    pub sent_story_ids: HashSet<i64>,
 }
 
 /// A story with its score for this edition.
@@ -92,16 +67,6 @@ impl Verdict {
             Verdict::AlreadySent => "left out: already sent to this subscriber",
             Verdict::AuthorLimit => "left out: author limit reached",
             Verdict::SectionFull => "left out: section full",
-        }
-    }
-}
-
-impl Frequency {
-    /// The length of one period.
-    pub fn period(self) -> Duration {
-        match self {
-            Frequency::Daily => Duration::days(1),
-            Frequency::Weekly => Duration::days(7),
         }
     }
 }
@@ -491,7 +456,7 @@ mod tests {
         let pool = Pool::rank(sample(), now, &RULES);
         let history = History {
             last_sent_at: Some(at("2026-03-10T06:59:00Z")),
-            sent_story_ids: HashSet::new(),
+            sent_story_ids: std::collections::HashSet::new(),
         };
         assert!(select(&pool, &subscriber(""), &history, now, &RULES).is_empty());
     }

@@ -356,7 +356,7 @@ async fn pause_for_two_weeks() {
     .unwrap();
     f.store.upsert_stories(&stories).await.unwrap();
     let engine = herald::deliver::Engine::new(&f.config, f.store.clone()).unwrap();
-    let today = herald::select::Edition {
+    let today = herald::domain::Edition {
         frequency: Frequency::Daily,
         date: chrono::Utc::now().date_naive(),
     };
@@ -388,12 +388,18 @@ async fn pause_for_two_weeks() {
         "paused, not unsubscribed"
     );
     // Nobody is queued while paused.
-    let edition = herald::select::Edition {
+    let edition = herald::domain::Edition {
         frequency: Frequency::Daily,
         date: chrono::Utc::now().date_naive(),
     };
     let id = f.store.ensure_edition(&edition).await.unwrap();
-    assert_eq!(f.store.enqueue(id, Frequency::Daily, None).await.unwrap(), 0);
+    assert_eq!(
+        f.store
+            .enqueue(id, Frequency::Daily, None, chrono::Utc::now())
+            .await
+            .unwrap(),
+        0
+    );
     // And a dry run counts as the real run would.
     let dry = engine.dry_run(today, chrono::Utc::now()).await.unwrap();
     assert_eq!(dry.sent, 0);

@@ -4,12 +4,13 @@
 //! fields, non-ASCII text, line lengths and the HTML size limit.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use herald::domain::{Edition, History};
 use herald::domain::{
     Frequency, SendHour, Story, StoryKind, Subscriber, SubscriberEmail, SubscriberStatus, TimeZone, Token,
     Topics,
 };
 use herald::render::{Recipient, Renderer, Site};
-use herald::select::{self, Edition, History, Pool, Rules};
+use herald::select::{self, Pool, Rules};
 use herald::templates::TemplateSources;
 
 const RULES: Rules = Rules {

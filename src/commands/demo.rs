@@ -13,9 +13,9 @@ use chrono::Duration;
 use crate::cli::DemoArgs;
 use crate::config::{Config, DatabaseUrl, Overrides, Transport};
 use crate::deliver::Engine;
+use crate::domain::Edition;
 use crate::domain::{Frequency, NewStory, SubscriberStatus, SubscriberUpdate};
 use crate::import::{Record, StoryFormat, read_stories, read_subscribers_csv};
-use crate::select::Edition;
 use crate::store::{Store, SubscriberDefaults};
 
 const SAMPLE_STORIES: &[u8] = include_bytes!("../../examples/stories.json");

@@ -50,7 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run => {
             let (config, store) = open(&overrides).await?;
             let engine = crate::deliver::Engine::new(&config, store.clone())?;
-            crate::daemon::run(config, engine).await?;
+            crate::daemon::run(config, store.clone(), engine).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -118,7 +118,7 @@ async fn deliveries(store: &Store, cmd: crate::cli::DeliveriesCommand) -> anyhow
             format,
         } => {
             let rows = store
-                .list_deliveries(edition.as_deref(), status.map(|s| s.as_str()), limit.into())
+                .list_deliveries(edition.as_ref(), status, limit.into())
                 .await?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             match format {
@@ -149,23 +149,11 @@ async fn deliveries(store: &Store, cmd: crate::cli::DeliveriesCommand) -> anyhow
             Ok(ExitCode::SUCCESS)
         }
         DeliveriesCommand::Retry { edition } => {
-            let parsed = parse_edition(&edition)?;
-            let n = store.retry_failed(&parsed).await?;
+            let n = store.retry_failed(&edition).await?;
             println!("{edition}: {n} failed deliveries queued again; the next send delivers them");
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// Parses `daily-2026-03-10` into an edition.
-fn parse_edition(s: &str) -> anyhow::Result<crate::select::Edition> {
-    let (freq, date) = s
-        .split_once('-')
-        .with_context(|| format!("{s:?} is not an edition; expected e.g. daily-2026-03-10"))?;
-    let frequency = freq.parse().map_err(|e| anyhow::anyhow!("edition {s:?}: {e}"))?;
-    let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
-        .with_context(|| format!("edition {s:?}: expected a date like 2026-03-10"))?;
-    Ok(crate::select::Edition { frequency, date })
 }
 
 /// Reads a message sent to the List-Unsubscribe mailto: address and

@@ -9,12 +9,11 @@ use chrono::Utc;
 use crate::cli::{PreviewArgs, PreviewFormat, SendArgs};
 use crate::config::Config;
 use crate::deliver::{Engine, RunSummary};
-use crate::domain::SubscriberEmail;
-use crate::select::Edition;
+use crate::domain::{Edition, SubscriberEmail};
 use crate::store::Store;
 
 pub async fn send(config: &Config, store: Store, args: SendArgs) -> anyhow::Result<ExitCode> {
-    let engine = Engine::new(config, store)?;
+    let engine = Engine::new(config, store.clone())?;
     let now = args.now.unwrap_or_else(Utc::now);
     if args.due {
         let rules = crate::schedule::ScheduleRules {
@@ -22,7 +21,7 @@ pub async fn send(config: &Config, store: Store, args: SendArgs) -> anyhow::Resu
             weekly_day: config.schedule.weekly_day,
         };
         let started = std::time::Instant::now();
-        let tick = crate::daemon::tick(&engine, &rules, now, &crate::shutdown::on_signal()).await?;
+        let tick = crate::daemon::tick(&store, &engine, &rules, now, &crate::shutdown::on_signal()).await?;
         if tick.editions.is_empty() {
             println!("nobody is due at {}", now.to_rfc3339());
         }
@@ -48,7 +47,7 @@ pub async fn send(config: &Config, store: Store, args: SendArgs) -> anyhow::Resu
         date: args.date.unwrap_or_else(|| now.date_naive()),
     };
     if let (Some(to), Some(who)) = (&args.test_to, &args.as_subscriber) {
-        return send_test(&engine, edition, now, to, who).await;
+        return send_test(&store, &engine, edition, now, to, who).await;
     }
     let started = std::time::Instant::now();
     let summary = if args.dry_run {
@@ -85,14 +84,14 @@ pub fn print_summary(edition: &Edition, s: &RunSummary, elapsed: std::time::Dura
 }
 
 async fn send_test(
+    store: &Store,
     engine: &Engine,
     edition: Edition,
     now: chrono::DateTime<Utc>,
     to: &SubscriberEmail,
     who: &SubscriberEmail,
 ) -> anyhow::Result<ExitCode> {
-    let s = engine
-        .store
+    let s = store
         .find_subscriber(who)
         .await?
         .with_context(|| format!("no subscriber with address {who}"))?;
@@ -100,10 +99,9 @@ async fn send_test(
     let rendered = preview
         .rendered
         .with_context(|| format!("{who} has nothing new for {}; nothing sent", edition.key()))?;
-    let email = engine.compose(&s, &rendered, &preview.message_id, Some(to.as_str()))?;
+    let email = engine.compose_test(&s, &rendered, &preview.message_id, to.as_str())?;
     engine
-        .mailer
-        .send(&email)
+        .send_one(&email)
         .await
         .context("sending the test message")?;
     println!(
@@ -115,9 +113,8 @@ async fn send_test(
 }
 
 pub async fn preview(config: &Config, store: Store, args: PreviewArgs) -> anyhow::Result<ExitCode> {
-    let engine = Engine::new(config, store)?;
-    let s = engine
-        .store
+    let engine = Engine::new(config, store.clone())?;
+    let s = store
         .find_subscriber(&args.email)
         .await?
         .with_context(|| format!("no subscriber with address {}", args.email))?;
@@ -186,7 +183,7 @@ pub async fn preview(config: &Config, store: Store, args: PreviewArgs) -> anyhow
                 out.write_all(r.text.as_bytes())?;
             }
             PreviewFormat::Eml => {
-                let email = engine.compose(&s, r, &p.message_id, None)?;
+                let email = engine.compose(&s, r, &p.message_id)?;
                 out.write_all(&email.to_bytes())?;
             }
         },

@@ -3,12 +3,16 @@
 //! these types once, at the boundary, so the rest of the code never re-checks
 //! it. This module does no IO and knows nothing about SQL, HTTP or mail.
 
+mod delivery;
+mod edition;
 mod email;
 mod story;
 mod subscriber;
 mod text;
 mod token;
 
+pub use delivery::{Claim, DeliveryStatus, History, Outcome, StatusCounts, Tally};
+pub use edition::Edition;
 pub use email::SubscriberEmail;
 pub use story::{HttpUrl, NewStory, Story, StoryKind};
 pub use subscriber::{

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{HeaderSafe, Invalid};
 
 /// A news article or a blog post; the digest shows them in two sections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoryKind {
     Story,
@@ -15,6 +15,8 @@ pub enum StoryKind {
 }
 
 impl StoryKind {
+    pub const ALL: [StoryKind; 2] = [StoryKind::Story, StoryKind::Blog];
+
     pub fn as_str(self) -> &'static str {
         match self {
             StoryKind::Story => "story",

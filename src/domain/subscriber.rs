@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{HeaderSafe, Invalid, SubscriberEmail, Token};
 
 /// Where a subscriber stands. Only `Active` subscribers receive digests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SubscriberStatus {
     /// Signed up, has not confirmed yet (double opt-in).
@@ -39,7 +39,7 @@ impl SubscriberStatus {
 }
 
 /// How often a subscriber gets a digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Frequency {
     Daily,
@@ -47,6 +47,8 @@ pub enum Frequency {
 }
 
 impl Frequency {
+    pub const ALL: [Frequency; 2] = [Frequency::Daily, Frequency::Weekly];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Frequency::Daily => "daily",

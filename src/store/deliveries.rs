@@ -11,61 +11,7 @@ use serde::Serialize;
 use sqlx::QueryBuilder;
 
 use super::{Backend, Store, now, with_pool};
-use crate::domain::{Frequency, Subscriber};
-use crate::select::{Edition, History};
-
-/// A delivery row claimed for sending.
-#[derive(Debug, Clone)]
-pub struct Claim {
-    pub delivery_id: i64,
-    pub subscriber_id: i64,
-    /// Attempts so far, this one included.
-    pub attempts: i64,
-    /// When the row was queued (retries stop `delivery.max_age` after it).
-    pub queued_at: DateTime<Utc>,
-}
-
-/// How a claimed delivery ended.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    Sent {
-        message_id: String,
-        story_ids: Vec<i64>,
-        at: DateTime<Utc>,
-        /// The `now` the digest was selected at: the subscriber's next
-        /// window starts here.
-        window_end: DateTime<Utc>,
-        /// The subscriber had permanent refusals before: this delivery
-        /// resets their bounce count.
-        clears_bounces: bool,
-    },
-    Skipped {
-        reason: String,
-    },
-    Deferred {
-        message_id: Option<String>,
-        error: String,
-        retry_at: DateTime<Utc>,
-    },
-    Failed {
-        message_id: Option<String>,
-        error: String,
-        /// A permanent refusal of the address: counts towards the
-        /// subscriber's bounce threshold.
-        bounce: bool,
-    },
-}
-
-impl Outcome {
-    pub fn status(&self) -> &'static str {
-        match self {
-            Outcome::Sent { .. } => "sent",
-            Outcome::Skipped { .. } => "skipped",
-            Outcome::Deferred { .. } => "deferred",
-            Outcome::Failed { .. } => "failed",
-        }
-    }
-}
+use crate::domain::{Claim, DeliveryStatus, Edition, Frequency, History, Outcome, StatusCounts, Subscriber};
 
 /// A delivery row, for `deliveries list`.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -113,8 +59,9 @@ impl Store {
         edition_id: i64,
         frequency: Frequency,
         only: Option<&[i64]>,
+        now: DateTime<Utc>,
     ) -> anyhow::Result<u64> {
-        let at = now();
+        let at = super::now();
         let mut added = 0;
         let chunks: Vec<Option<&[i64]>> = match only {
             None => vec![None],
@@ -130,11 +77,8 @@ impl Store {
                     .push_bind(at)
                     .push(", ")
                     .push_bind(at)
-                    .push(" FROM subscribers WHERE status = 'active' AND frequency = ")
-                    .push_bind(frequency.as_str())
-                    .push(" AND (paused_until IS NULL OR paused_until <= ")
-                    .push_bind(at)
-                    .push(")");
+                    .push(" FROM subscribers WHERE ");
+                push_receives(&mut qb, frequency, now);
                 if let Some(ids) = chunk {
                     qb.push(" AND id IN (");
                     let mut sep = qb.separated(", ");
@@ -148,6 +92,26 @@ impl Store {
             });
         }
         Ok(added)
+    }
+
+    /// The subscribers `enqueue` would queue for an edition of `frequency`
+    /// at `now`, a page of `limit` after id `after`: for a dry run.
+    pub async fn receiving(
+        &self,
+        frequency: Frequency,
+        now: DateTime<Utc>,
+        after: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Subscriber>> {
+        let rows = with_pool!(self, pool => {
+            let mut qb = QueryBuilder::new(format!("SELECT {} FROM subscribers WHERE ", super::subscribers::COLUMNS));
+            push_receives(&mut qb, frequency, now);
+            qb.push(" AND id > ").push_bind(after).push(" ORDER BY id LIMIT ").push_bind(limit);
+            qb.build_query_as::<super::subscribers::SubscriberRow>().fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(super::subscribers::SubscriberRow::into_domain)
+            .collect()
     }
 
     /// Atomically claims up to `limit` rows that are due: queued, deferred
@@ -432,21 +396,28 @@ impl Store {
     }
 
     /// Counts of an edition's rows by status.
-    pub async fn edition_counts(&self, edition_id: i64) -> anyhow::Result<HashMap<String, i64>> {
+    pub async fn edition_counts(&self, edition_id: i64) -> anyhow::Result<StatusCounts> {
         let rows: Vec<(String, i64)> = with_pool!(self, pool => {
             sqlx::query_as("SELECT status, COUNT(*) FROM deliveries WHERE edition_id = $1 GROUP BY status")
                 .bind(edition_id)
                 .fetch_all(pool)
                 .await?
         });
-        Ok(rows.into_iter().collect())
+        let mut counts = StatusCounts::default();
+        for (status, n) in rows {
+            let status: DeliveryStatus = status
+                .parse()
+                .map_err(|e| anyhow::anyhow!("deliveries of edition {edition_id}: column status: {e}"))?;
+            counts.add(status, n);
+        }
+        Ok(counts)
     }
 
     /// Delivery rows for operators, newest edition first.
     pub async fn list_deliveries(
         &self,
-        edition: Option<&str>,
-        status: Option<&str>,
+        edition: Option<&Edition>,
+        status: Option<DeliveryStatus>,
         limit: i64,
     ) -> anyhow::Result<Vec<DeliveryRow>> {
         let rows: Vec<DeliveryRow> = with_pool!(self, pool => {
@@ -457,14 +428,30 @@ impl Store {
                  WHERE ($1 IS NULL OR e.frequency || '-' || e.edition_date = $1) AND ($2 IS NULL OR d.status = $2) \
                  ORDER BY e.edition_date DESC, d.id LIMIT $3",
             )
-            .bind(edition)
-            .bind(status)
+            .bind(edition.map(Edition::key))
+            .bind(status.map(DeliveryStatus::as_str))
             .bind(limit)
             .fetch_all(pool)
             .await?
         });
         Ok(rows)
     }
+}
+
+/// Who receives an edition of `frequency` at `now`: active, of that
+/// frequency, and not paused. The one statement of that rule, for
+/// `enqueue` and `receiving` alike.
+fn push_receives<DB>(qb: &mut QueryBuilder<DB>, frequency: Frequency, now: DateTime<Utc>)
+where
+    DB: sqlx::Database,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    qb.push("status = 'active' AND frequency = ")
+        .push_bind(frequency.as_str())
+        .push(" AND (paused_until IS NULL OR paused_until <= ")
+        .push_bind(now)
+        .push(")");
 }
 
 /// Rows per `UPDATE … FROM (VALUES …)` in [`Store::finish`]: 8 parameters
@@ -487,7 +474,7 @@ impl<'a> FinishRow<'a> {
     fn new(id: i64, outcome: &'a Outcome) -> Self {
         let mut row = FinishRow {
             id,
-            status: outcome.status(),
+            status: outcome.status().as_str(),
             message_id: None,
             story_ids: String::new(),
             sent_at: None,

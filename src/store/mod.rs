@@ -22,7 +22,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::config::DatabaseConfig;
 
-pub use deliveries::{Claim, DeliveryRow, Outcome};
+pub use deliveries::DeliveryRow;
 pub use feeds::{Feed, FetchResult};
 pub use stories::{FeedItem, StoryFilter, UpsertCounts};
 pub use subscribers::{AddOutcome, SubscriberDefaults};

@@ -28,14 +28,14 @@ pub enum AddOutcome {
     AlreadyExists(Box<Subscriber>),
 }
 
-const COLUMNS: &str = "id, email, name, status, timezone, frequency, send_hour, topics, token, \
+pub(super) const COLUMNS: &str = "id, email, name, status, timezone, frequency, send_hour, topics, token, \
                        created_at, confirmed_at, unsubscribed_at, updated_at, bounce_count, paused_until";
 /// The columns an insert writes: all but the generated id.
 const INSERT_COLUMNS: &str = "email, name, status, timezone, frequency, send_hour, topics, token, \
                               created_at, confirmed_at, unsubscribed_at, updated_at";
 
 #[derive(sqlx::FromRow)]
-struct SubscriberRow {
+pub(super) struct SubscriberRow {
     id: i64,
     email: String,
     name: String,
@@ -54,7 +54,7 @@ struct SubscriberRow {
 }
 
 impl SubscriberRow {
-    fn into_domain(self) -> anyhow::Result<Subscriber> {
+    pub(super) fn into_domain(self) -> anyhow::Result<Subscriber> {
         let id = self.id;
         let bad = |col: &str, e: crate::domain::Invalid| bad_row("subscribers", id, col, e);
         Ok(Subscriber {

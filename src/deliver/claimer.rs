@@ -1,0 +1,223 @@
+//! The claimer of a run: takes batches of due ledger rows (atomically, so
+//! several processes can share an edition), loads their subscribers and
+//! histories, then selects, renders and composes each digest on blocking
+//! threads (every core, without stalling the async runtime) and hands the
+//! messages to the workers. Rows decided without sending (nothing new, no
+//! longer active, a rendering failure) go straight to the recorder. On
+//! shutdown or a setup fault it stops and hands unsent claims back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration as StdDuration;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{CLAIM_PER_WORKER, Engine, Job, Prepared, RECORD_QUEUE, Record};
+use crate::domain::{Claim, Edition, History, Outcome, Subscriber, SubscriberStatus};
+use crate::mail::Composer;
+use crate::render::{EditionBlocks, Renderer};
+use crate::select::{self, Rules};
+
+/// One run of one edition, as the claimer sees it.
+pub(super) struct Run<'a> {
+    pub engine: &'a Engine,
+    pub edition_id: i64,
+    pub edition: Edition,
+    pub blocks: Arc<EditionBlocks>,
+    /// The instant digests are selected for.
+    pub now: DateTime<Utc>,
+    pub jobs: mpsc::Sender<Box<Job>>,
+    pub records: mpsc::Sender<Record>,
+    /// Claimed rows not yet recorded or released.
+    pub in_flight: Arc<AtomicU64>,
+    /// Shutdown, or a setup fault met by a worker.
+    pub halt: CancellationToken,
+}
+
+impl Run<'_> {
+    /// Claims and prepares until nothing is left that is due within
+    /// `delivery.linger`, or the run is halted.
+    pub(super) async fn claim_all(&self) -> anyhow::Result<()> {
+        let store = &self.engine.store;
+        let delivery = &self.engine.delivery;
+        let lease = Duration::from_std(delivery.lease).unwrap_or_default();
+        let batch = (delivery.concurrency * CLAIM_PER_WORKER).min(RECORD_QUEUE) as i64;
+        while !self.halt.is_cancelled() {
+            let claims = store.claim(self.edition_id, batch, Utc::now() + lease).await?;
+            if claims.is_empty() {
+                if self.wait_for_more().await? {
+                    continue;
+                }
+                break;
+            }
+            self.in_flight.fetch_add(claims.len() as u64, Ordering::AcqRel);
+            let prepared = self.prepare(claims).await?;
+            self.hand_on(prepared).await?;
+        }
+        Ok(())
+    }
+
+    /// Nothing was claimable: waits for outcomes still on their way (they
+    /// may defer rows) or for the next retry within `delivery.linger`.
+    /// Returns whether to claim again.
+    async fn wait_for_more(&self) -> anyhow::Result<bool> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+            return Ok(true);
+        }
+        let linger = Duration::from_std(self.engine.delivery.linger).unwrap_or_default();
+        match self.engine.store.next_retry(self.edition_id).await? {
+            Some(at) if at <= Utc::now() + linger => {
+                let wait = (at - Utc::now()).to_std().unwrap_or_default() + StdDuration::from_millis(5);
+                tracing::info!(retry_in = ?wait, "waiting for deferred deliveries or expiring leases");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => Ok(true),
+                    _ = self.halt.cancelled() => Ok(false),
+                }
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Passes messages to the workers and decided rows to the recorder; once
+    /// halted, hands the rest back to the queue.
+    async fn hand_on(&self, prepared: Vec<Prepared>) -> anyhow::Result<()> {
+        let mut prepared = prepared.into_iter();
+        let mut back = Vec::new();
+        for p in prepared.by_ref() {
+            match p {
+                Prepared::Done(r) => self.records.send(r).await.context("the recorder stopped")?,
+                Prepared::Send(job) => {
+                    let id = job.claim.delivery_id;
+                    tokio::select! {
+                        sent = self.jobs.send(job) => sent.context("the workers stopped")?,
+                        _ = self.halt.cancelled() => {
+                            back.push(id);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        back.extend(prepared.map(|p| match p {
+            Prepared::Send(job) => job.claim.delivery_id,
+            Prepared::Done(r) => r.delivery_id,
+        }));
+        if !back.is_empty() {
+            self.engine.store.release(&back).await?;
+            self.in_flight.fetch_sub(back.len() as u64, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    /// Loads what a batch of claims needs, then selects, renders and
+    /// composes on blocking threads, one chunk per core.
+    async fn prepare(&self, claims: Vec<Claim>) -> anyhow::Result<Vec<Prepared>> {
+        let store = &self.engine.store;
+        let frequency = self.edition.frequency;
+        let ids: Vec<i64> = claims.iter().map(|c| c.subscriber_id).collect();
+        let subscribers = store.subscribers_by_id(&ids).await?;
+        let histories = store
+            .histories(&ids, frequency, self.now - frequency.period() * 2)
+            .await?;
+        let kit = Arc::new(Kit {
+            renderer: self.engine.renderer.clone(),
+            composer: self.engine.composer.clone(),
+            rules: self.engine.rules,
+            blocks: self.blocks.clone(),
+            edition: self.edition,
+            now: self.now,
+            subscribers,
+            histories,
+        });
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let chunk = claims.len().div_ceil(cores).max(1);
+        let mut tasks = Vec::new();
+        let mut claims = claims.into_iter().peekable();
+        while claims.peek().is_some() {
+            let part: Vec<Claim> = claims.by_ref().take(chunk).collect();
+            let kit = kit.clone();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                part.into_iter().map(|c| kit.prepare(c)).collect::<Vec<_>>()
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.extend(t.await.context("a rendering thread panicked")?);
+        }
+        Ok(out)
+    }
+}
+
+/// Everything a rendering thread needs for a batch of claims.
+struct Kit {
+    renderer: Arc<Renderer>,
+    composer: Arc<Composer>,
+    rules: Rules,
+    blocks: Arc<EditionBlocks>,
+    edition: Edition,
+    now: DateTime<Utc>,
+    subscribers: std::collections::HashMap<i64, Subscriber>,
+    histories: std::collections::HashMap<i64, History>,
+}
+
+impl Kit {
+    /// Selects, renders and composes one claim's digest, or decides its
+    /// outcome without sending.
+    fn prepare(&self, claim: Claim) -> Prepared {
+        let done = |outcome| {
+            Prepared::Done(Record {
+                delivery_id: claim.delivery_id,
+                subscriber_id: claim.subscriber_id,
+                outcome,
+                ack: None,
+            })
+        };
+        let s = match self.subscribers.get(&claim.subscriber_id) {
+            Some(s) if s.status == SubscriberStatus::Active => s,
+            Some(s) => {
+                return done(Outcome::Skipped {
+                    reason: format!("subscriber is {}", s.status),
+                });
+            }
+            None => {
+                return done(Outcome::Skipped {
+                    reason: "subscriber removed".into(),
+                });
+            }
+        };
+        let empty = History::default();
+        let history = self.histories.get(&s.id).unwrap_or(&empty);
+        let digest = select::select(self.blocks.pool(), s, history, self.now, &self.rules);
+        if digest.is_empty() {
+            return done(Outcome::Skipped {
+                reason: "nothing new".into(),
+            });
+        }
+        let message_id = self.composer.message_id(&self.edition, &s.token);
+        let failed = |what: &str, e: anyhow::Error| Outcome::Failed {
+            message_id: Some(message_id.clone()),
+            error: format!("{what}: {e:#}"),
+            bounce: false,
+        };
+        let rendered = match self.renderer.render(&self.blocks, &digest, super::recipient(s)) {
+            Ok(r) => r,
+            Err(e) => return done(failed("rendering", e)),
+        };
+        let email = match super::compose(&self.composer, &self.renderer, s, &rendered, &message_id) {
+            Ok(m) => m,
+            Err(e) => return done(failed("composing", e)),
+        };
+        Prepared::Send(Box::new(Job {
+            message_id,
+            story_ids: rendered.story_ids,
+            window_end: digest.window_end,
+            clears_bounces: s.bounce_count > 0,
+            email,
+            claim,
+        }))
+    }
+}

@@ -1,0 +1,455 @@
+//! The delivery engine: for one edition, queue every due subscriber in the
+//! ledger, then run a pipeline until the edition is done:
+//!
+//! - the claimer ([`claimer`]) takes batches of due rows, and selects,
+//!   renders and composes their digests on blocking threads;
+//! - `delivery.concurrency` workers ([`worker`]) each keep one SMTP session
+//!   and send one message at a time, under an optional rate cap, slowing
+//!   down together ([`throttle`]) when the relay answers 421 or 450;
+//! - the recorder ([`recorder`]) writes outcomes to the ledger in group
+//!   commits and only then lets a worker take its next message, so after a
+//!   crash at most one message per worker can have been sent but not
+//!   recorded.
+//!
+//! Transient failures are retried with exponential backoff and jitter
+//! ([`retry`], pure); a recipient's permanent refusal fails at once and
+//! counts towards the bounce threshold. A fault of Herald's own setup (the
+//! relay's TLS, authentication, relaying, the message size) stops the run
+//! with a [`SetupFault`] and is charged to no subscriber. On shutdown the
+//! claimer stops, in-flight sends finish (within
+//! `delivery.shutdown_timeout`) and unsent claims go back to the queue.
+//! [`preview`] looks without sending. "Claim, send, record" lives only
+//! here; SQL stays in the store and lettre in `mail`.
+
+mod claimer;
+mod preview;
+mod recorder;
+mod retry;
+mod throttle;
+mod worker;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+pub use preview::Preview;
+pub use retry::RetryPolicy;
+
+use crate::config::{Config, DeliveryConfig};
+use crate::domain::{Claim, DeliveryStatus, Edition, Outcome, Subscriber, Tally};
+use crate::mail::{Composer, Email, Mailer, Outgoing};
+use crate::metrics::Metrics;
+use crate::progress::Progress;
+use crate::render::{Recipient, Rendered, Renderer, Site};
+use crate::select::{Pool, Rules};
+use crate::store::{Store, StoryFilter};
+use crate::templates::TemplateSources;
+
+/// Rows claimed per round trip to the store, per sending worker: enough
+/// to amortize the round trip, few enough that several processes on one
+/// edition share the work.
+const CLAIM_PER_WORKER: usize = 16;
+/// Upper bound on outcomes queued for the recorder.
+const RECORD_QUEUE: usize = 1000;
+
+/// What a run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    pub sent: u64,
+    pub skipped: u64,
+    /// Rows of the edition still waiting for a retry (status `deferred`)
+    /// when the run ended.
+    pub deferred: u64,
+    pub failed: u64,
+    /// Transient failures met during the run (each one deferred a row).
+    pub retries: u64,
+}
+
+impl RunSummary {
+    pub fn new(tally: Tally, still_deferred: u64) -> RunSummary {
+        RunSummary {
+            sent: tally.sent,
+            skipped: tally.skipped,
+            deferred: still_deferred,
+            failed: tally.failed,
+            retries: tally.retries,
+        }
+    }
+}
+
+/// The relay refused Herald's own setup, the same for every subscriber:
+/// the run stopped and nothing was recorded against anyone.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("delivery stopped, nothing was charged to any subscriber: {message}; check {setting}")]
+pub struct SetupFault {
+    /// The setting to check.
+    pub setting: &'static str,
+    pub message: String,
+}
+
+/// Everything needed to turn ledger rows into sent digests.
+pub struct Engine {
+    store: Store,
+    renderer: Arc<Renderer>,
+    composer: Arc<Composer>,
+    mailer: Mailer,
+    rules: Rules,
+    delivery: DeliveryConfig,
+    metrics: Arc<Metrics>,
+}
+
+/// A composed message waiting for a worker.
+#[derive(Debug)]
+struct Job {
+    claim: Claim,
+    message_id: String,
+    story_ids: Vec<i64>,
+    window_end: DateTime<Utc>,
+    clears_bounces: bool,
+    email: Email,
+}
+
+/// An outcome on its way to the ledger; `ack` is answered once it is
+/// committed.
+struct Record {
+    delivery_id: i64,
+    subscriber_id: i64,
+    outcome: Outcome,
+    ack: Option<oneshot::Sender<()>>,
+}
+
+/// What the claimer hands on: a message to send, or an outcome decided
+/// without sending (nothing new, unsubscribed, a rendering failure).
+enum Prepared {
+    Send(Box<Job>),
+    Done(Record),
+}
+
+impl Engine {
+    /// Builds the engine from the configuration: templates are compiled and
+    /// checked, the transport is set up once.
+    pub fn new(config: &Config, store: Store) -> anyhow::Result<Engine> {
+        let sources = TemplateSources::load(config.digest.templates_dir.as_deref())?;
+        let site = Site {
+            name: config.site.name.to_string(),
+            postal_address: config.site.postal_address.clone(),
+            url: config.site.public_url.to_string(),
+        };
+        let renderer = Renderer::new(&sources, site, config.digest.max_html_bytes)?;
+        let composer = Composer::new(&config.mail, config.site.name.as_str(), &config.site.public_url)?;
+        let mailer = Mailer::new(&config.mail, &config.delivery)?;
+        let d = &config.digest;
+        let rules = Rules {
+            comment_weight: d.comment_weight,
+            gravity: d.gravity,
+            max_stories: d.max_stories,
+            max_blog_posts: d.max_blog_posts,
+            max_per_author: d.max_per_author,
+        };
+        Ok(Engine {
+            store,
+            renderer: Arc::new(renderer),
+            composer: Arc::new(composer),
+            mailer,
+            rules,
+            delivery: config.delivery.clone(),
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The transport and composer, for the HTTP side's confirmation mail.
+    pub fn mail(&self) -> (Mailer, Arc<Composer>) {
+        (self.mailer.clone(), self.composer.clone())
+    }
+
+    /// The ranked stories an edition can draw from: everything published in
+    /// the longest possible window (two periods) up to `now`.
+    pub async fn pool(&self, edition: &Edition, now: DateTime<Utc>) -> anyhow::Result<Pool> {
+        let filter = StoryFilter {
+            since: Some(now - edition.frequency.period() * 2),
+            until: Some(now + Duration::seconds(1)),
+            kind: None,
+            limit: 100_000,
+        };
+        let stories = self
+            .store
+            .list_stories(&filter)
+            .await
+            .context("loading the edition's stories")?;
+        Ok(Pool::rank(stories, now, &self.rules))
+    }
+
+    /// Sends an edition to every active subscriber of its frequency (or to
+    /// `only` those) who has not had it yet, until nothing is left that is
+    /// due within `delivery.linger` or `shutdown` is cancelled. Safe to run
+    /// again and from several processes at once. A [`SetupFault`] stops the
+    /// run and is returned as the error.
+    pub async fn run_edition(
+        &self,
+        edition: Edition,
+        now: DateTime<Utc>,
+        only: Option<&[i64]>,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<RunSummary> {
+        let started = Instant::now();
+        let edition_id = self.store.ensure_edition(&edition).await?;
+        let queued = self
+            .store
+            .enqueue(edition_id, edition.frequency, only, now)
+            .await?;
+        let pending = self.store.pending_count(edition_id).await?;
+        let pool = Arc::new(self.pool(&edition, now).await?);
+        tracing::info!(edition = %edition, queued, pending, stories = pool.ranked.len(), "edition started");
+        let blocks = Arc::new(self.renderer.edition(pool, edition));
+        let progress = Progress::new(pending.max(0) as u64, edition.key());
+
+        let pipeline = Pipeline::start(self, progress.clone(), shutdown);
+        let run = claimer::Run {
+            engine: self,
+            edition_id,
+            edition,
+            blocks,
+            now,
+            jobs: pipeline.jobs.clone(),
+            records: pipeline.records.clone(),
+            in_flight: pipeline.crew.in_flight.clone(),
+            halt: pipeline.crew.halt.clone(),
+        };
+        let claimed = run.claim_all().await;
+        drop(run);
+        let (tally, released) = pipeline.finish(self, shutdown).await?;
+        claimed?;
+        let deferred = self
+            .store
+            .edition_counts(edition_id)
+            .await?
+            .get(DeliveryStatus::Deferred);
+        let summary = RunSummary::new(tally, deferred.max(0) as u64);
+        progress.finish();
+        let secs = started.elapsed().as_secs_f64();
+        tracing::info!(
+            edition = %edition,
+            sent = summary.sent,
+            skipped = summary.skipped,
+            deferred = summary.deferred,
+            failed = summary.failed,
+            retries = summary.retries,
+            released,
+            seconds = secs,
+            rate = summary.sent as f64 / secs.max(1e-9),
+            "edition finished"
+        );
+        Ok(summary)
+    }
+
+    /// Records `skipped` rows for those of `subscriber_ids` who have no row
+    /// for the edition yet (their digest is too late); returns how many.
+    pub async fn skip_late(
+        &self,
+        edition: &Edition,
+        subscriber_ids: &[i64],
+        reason: &str,
+    ) -> anyhow::Result<u64> {
+        let edition_id = self.store.ensure_edition(edition).await?;
+        self.store.skip_unserved(edition_id, subscriber_ids, reason).await
+    }
+
+    /// Sets the queue-depth gauge: rows queued, deferred or in flight among
+    /// editions young enough to still be sent at `now`.
+    pub async fn update_queue_depth(&self, now: DateTime<Utc>) -> anyhow::Result<i64> {
+        let since =
+            now - Duration::from_std(self.delivery.max_age).unwrap_or(Duration::days(30)) - Duration::days(2);
+        let depth = self.store.pending_total(since).await?;
+        self.metrics.set_queue_depth(depth);
+        Ok(depth)
+    }
+
+    /// Composes a subscriber's message as the engine sends it.
+    pub fn compose(&self, s: &Subscriber, rendered: &Rendered, message_id: &str) -> anyhow::Result<Email> {
+        compose(&self.composer, &self.renderer, s, rendered, message_id)
+    }
+
+    /// Composes a test copy of a subscriber's message for `to`: the subject
+    /// is marked "[TEST]" and the subscriber's own address is left out.
+    pub fn compose_test(
+        &self,
+        s: &Subscriber,
+        rendered: &Rendered,
+        message_id: &str,
+        to: &str,
+    ) -> anyhow::Result<Email> {
+        let subject = format!("[TEST] {}", rendered.subject);
+        let unsubscribe_url = crate::render::unsubscribe_url(&self.renderer.site().url, &s.token);
+        self.composer.compose(&Outgoing {
+            to_email: to,
+            to_name: "",
+            subject: &subject,
+            html: &rendered.html,
+            text: &rendered.text,
+            message_id,
+            unsubscribe_url: &unsubscribe_url,
+            token: &s.token,
+        })
+    }
+
+    /// Sends one message on its own session (a test send).
+    pub async fn send_one(&self, email: &Email) -> anyhow::Result<()> {
+        self.mailer.send(email).await.map_err(anyhow::Error::from)
+    }
+}
+
+/// The workers and the recorder of one run, and the channels between them.
+struct Pipeline {
+    jobs: mpsc::Sender<Box<Job>>,
+    records: mpsc::Sender<Record>,
+    crew: Arc<worker::Crew>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    recorder: tokio::task::JoinHandle<anyhow::Result<Tally>>,
+}
+
+impl Pipeline {
+    fn start(engine: &Engine, progress: Progress, shutdown: &CancellationToken) -> Pipeline {
+        let concurrency = engine.delivery.concurrency;
+        // Room for a whole claimed batch, so that the workers keep sending
+        // while the claimer renders the next one (with a quarter batch the
+        // workers waited for rendering: 15% slower at concurrency 4).
+        let (jobs, job_rx) = mpsc::channel::<Box<Job>>(concurrency * CLAIM_PER_WORKER);
+        let (records, record_rx) = mpsc::channel::<Record>(RECORD_QUEUE);
+        let in_flight = Arc::new(AtomicU64::new(0));
+        let recorder = tokio::spawn(
+            recorder::Recorder {
+                store: engine.store.clone(),
+                records: record_rx,
+                bounce_threshold: engine.delivery.bounce_threshold,
+                in_flight: in_flight.clone(),
+                progress,
+                metrics: engine.metrics.clone(),
+            }
+            .run(),
+        );
+        let crew = Arc::new(worker::Crew {
+            jobs: Mutex::new(job_rx),
+            throttle: throttle::Throttle::new(concurrency),
+            limiter: engine
+                .delivery
+                .rate_per_second
+                .and_then(NonZeroU32::new)
+                .map(|n| governor::RateLimiter::direct(governor::Quota::per_second(n))),
+            retry: RetryPolicy::new(&engine.delivery),
+            stop: CancellationToken::new(),
+            no_more_jobs: CancellationToken::new(),
+            halt: shutdown.child_token(),
+            metrics: engine.metrics.clone(),
+            in_flight,
+            fault: std::sync::Mutex::new(None),
+            returned: std::sync::Mutex::new(Vec::new()),
+        });
+        let workers = (0..concurrency)
+            .map(|index| {
+                tokio::spawn(
+                    worker::Worker {
+                        index,
+                        session: engine.mailer.session(),
+                        records: records.clone(),
+                        crew: crew.clone(),
+                    }
+                    .run(),
+                )
+            })
+            .collect();
+        Pipeline {
+            jobs,
+            records,
+            crew,
+            workers,
+            recorder,
+        }
+    }
+
+    /// Lets the workers finish (on shutdown within
+    /// `delivery.shutdown_timeout`), waits for the recorder, and hands back
+    /// claims no worker sent. Returns the tally and how many rows went back;
+    /// a setup fault met by a worker is the error.
+    async fn finish(self, engine: &Engine, shutdown: &CancellationToken) -> anyhow::Result<(Tally, usize)> {
+        let Pipeline {
+            jobs,
+            records,
+            crew,
+            workers,
+            recorder,
+        } = self;
+        drop(jobs);
+        // Workers held back by the throttle must wake up to see the end.
+        crew.no_more_jobs.cancel();
+        if shutdown.is_cancelled() {
+            // Stop taking new messages; those in flight get the timeout.
+            crew.stop.cancel();
+            let joined = futures_util::future::join_all(workers);
+            if tokio::time::timeout(engine.delivery.shutdown_timeout, joined)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "in-flight sends did not finish within delivery.shutdown_timeout; their leases will expire"
+                );
+            }
+        } else {
+            futures_util::future::join_all(workers).await;
+        }
+        drop(records);
+        let tally = recorder.await.context("the recorder task panicked")??;
+        let mut back = std::mem::take(&mut *crew.returned.lock().expect("not poisoned"));
+        {
+            let mut rx = crew.jobs.lock().await;
+            while let Ok(job) = rx.try_recv() {
+                back.push(job.claim.delivery_id);
+            }
+        }
+        if !back.is_empty() {
+            engine.store.release(&back).await?;
+        }
+        if let Some(fault) = crew.fault.lock().expect("not poisoned").take() {
+            return Err(fault.into());
+        }
+        Ok((tally, back.len()))
+    }
+}
+
+/// Composes a subscriber's digest as the engine sends it.
+fn compose(
+    composer: &Composer,
+    renderer: &Renderer,
+    s: &Subscriber,
+    rendered: &Rendered,
+    message_id: &str,
+) -> anyhow::Result<Email> {
+    let unsubscribe_url = crate::render::unsubscribe_url(&renderer.site().url, &s.token);
+    composer.compose(&Outgoing {
+        to_email: s.email.as_str(),
+        to_name: &s.name,
+        subject: &rendered.subject,
+        html: &rendered.html,
+        text: &rendered.text,
+        message_id,
+        unsubscribe_url: &unsubscribe_url,
+        token: &s.token,
+    })
+}
+
+fn recipient(s: &Subscriber) -> Recipient<'_> {
+    Recipient {
+        name: &s.name,
+        email: s.email.as_str(),
+        token: &s.token,
+    }
+}

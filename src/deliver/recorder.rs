@@ -1,0 +1,68 @@
+//! The recorder: the one task of a run that writes outcomes to the ledger.
+//! It gathers whatever outcomes are waiting into one group commit, then
+//! acknowledges each of them, so a worker never sends its next message
+//! before the ledger has the last one. It decides nothing; it counts what it
+//! wrote into the run's [`Tally`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+
+use super::Record;
+use crate::domain::{Outcome, Tally};
+use crate::metrics::Metrics;
+use crate::progress::Progress;
+use crate::store::Store;
+
+/// Most outcomes written in one group commit.
+const MAX_BATCH: usize = 1000;
+
+pub(super) struct Recorder {
+    pub store: Store,
+    pub records: mpsc::Receiver<Record>,
+    pub bounce_threshold: u32,
+    /// Claimed rows not yet recorded or released, shared with the claimer.
+    pub in_flight: Arc<AtomicU64>,
+    pub progress: Progress,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Recorder {
+    /// Runs until every sender of records is gone.
+    pub(super) async fn run(mut self) -> anyhow::Result<Tally> {
+        let mut tally = Tally::default();
+        let mut batch: Vec<Record> = Vec::with_capacity(256);
+        while let Some(first) = self.records.recv().await {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match self.records.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            let rows: Vec<(i64, i64, Outcome)> = batch
+                .iter()
+                .map(|r| (r.delivery_id, r.subscriber_id, r.outcome.clone()))
+                .collect();
+            self.store
+                .finish(&rows, self.bounce_threshold)
+                .await
+                .context("recording delivery outcomes")?;
+            for r in batch.drain(..) {
+                tally.add(&r.outcome);
+                self.progress.record(&r.outcome);
+                self.metrics.record(&r.outcome);
+                if let Outcome::Failed { error, .. } | Outcome::Deferred { error, .. } = &r.outcome {
+                    tracing::debug!(delivery_id = r.delivery_id, status = %r.outcome.status(), error = %error, "delivery not completed");
+                }
+                if let Some(ack) = r.ack {
+                    let _ = ack.send(());
+                }
+            }
+            self.in_flight.fetch_sub(rows.len() as u64, Ordering::AcqRel);
+        }
+        Ok(tally)
+    }
+}

@@ -1,0 +1,142 @@
+//! The sending workers of a run: `delivery.concurrency` of them, each with
+//! its own SMTP session, one message at a time, under the optional rate cap
+//! and the shared [`Throttle`]. A worker turns the relay's answer into an
+//! [`Outcome`] and waits for the recorder's acknowledgement before it sends
+//! again. A fault of Herald's own setup ([`SendError::Setup`]) is nobody's
+//! outcome: the worker hands the row back, records the fault for the run and
+//! halts it. Workers never touch the store.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use chrono::Utc;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::retry::RetryPolicy;
+use super::throttle::Throttle;
+use super::{Job, Record, SetupFault};
+use crate::domain::Outcome;
+use crate::mail::{SendError, Session};
+use crate::metrics::Metrics;
+
+/// What the workers of one run share.
+pub(super) struct Crew {
+    pub jobs: Mutex<mpsc::Receiver<Box<Job>>>,
+    pub throttle: Throttle,
+    pub limiter: Option<governor::DefaultDirectRateLimiter>,
+    pub retry: RetryPolicy,
+    /// Stop taking messages (shutdown, or a setup fault).
+    pub stop: CancellationToken,
+    /// The claimer is done: workers held back by the throttle wake up.
+    pub no_more_jobs: CancellationToken,
+    /// Stops the claimer: fired on a setup fault.
+    pub halt: CancellationToken,
+    pub metrics: Arc<Metrics>,
+    pub in_flight: Arc<AtomicU64>,
+    /// The first setup fault met, and the rows handed back because of it.
+    pub fault: std::sync::Mutex<Option<SetupFault>>,
+    pub returned: std::sync::Mutex<Vec<i64>>,
+}
+
+pub(super) struct Worker {
+    pub index: usize,
+    pub session: Session,
+    pub records: mpsc::Sender<Record>,
+    pub crew: Arc<Crew>,
+}
+
+impl Worker {
+    pub(super) async fn run(mut self) {
+        while let Some(job) = self.next_job().await {
+            let (delivery_id, subscriber_id) = (job.claim.delivery_id, job.claim.subscriber_id);
+            let Some(outcome) = self.send(*job).await else {
+                continue;
+            };
+            let (ack, acked) = oneshot::channel();
+            let record = Record {
+                delivery_id,
+                subscriber_id,
+                outcome,
+                ack: Some(ack),
+            };
+            if self.records.send(record).await.is_err() {
+                break;
+            }
+            // The ledger has it before this worker sends again: the bound on
+            // duplicates after a crash.
+            let _ = acked.await;
+        }
+        self.session.close().await;
+    }
+
+    async fn next_job(&self) -> Option<Box<Job>> {
+        let crew = &self.crew;
+        crew.throttle
+            .wait_turn(self.index, &crew.stop, &crew.no_more_jobs)
+            .await;
+        let mut rx = crew.jobs.lock().await;
+        tokio::select! {
+            biased;
+            _ = crew.stop.cancelled() => None,
+            job = rx.recv() => job,
+        }
+    }
+
+    /// Sends one message; `None` when the row was handed back unrecorded.
+    async fn send(&mut self, job: Job) -> Option<Outcome> {
+        let crew = &self.crew;
+        if let Some(limiter) = &crew.limiter {
+            limiter.until_ready().await;
+        }
+        let started = Instant::now();
+        let result = self.session.send(&job.email).await;
+        crew.metrics.observe_send(started.elapsed());
+        let outcome = match result {
+            Ok(()) => {
+                crew.throttle.success();
+                Outcome::Sent {
+                    message_id: job.message_id,
+                    story_ids: job.story_ids,
+                    at: crate::store::now(),
+                    window_end: job.window_end,
+                    clears_bounces: job.clears_bounces,
+                }
+            }
+            Err(e @ SendError::Rejected(_)) => Outcome::Failed {
+                message_id: Some(job.message_id),
+                error: e.to_string(),
+                bounce: true,
+            },
+            Err(e @ SendError::Transient { .. }) => {
+                if e.is_throttle() {
+                    crew.throttle.slow_down();
+                }
+                let jitter = rand::random::<f64>();
+                crew.retry
+                    .after_transient(&job.claim, Utc::now(), jitter, job.message_id, e.to_string())
+            }
+            Err(SendError::Setup { setting, message }) => {
+                self.hand_back(job.claim.delivery_id, SetupFault { setting, message });
+                return None;
+            }
+        };
+        Some(outcome)
+    }
+
+    /// Gives the row back unrecorded and halts the run: a fault of the setup
+    /// would fail every subscriber alike.
+    fn hand_back(&self, delivery_id: i64, fault: SetupFault) {
+        let crew = &self.crew;
+        crew.returned.lock().expect("not poisoned").push(delivery_id);
+        crew.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let mut first = crew.fault.lock().expect("not poisoned");
+        if first.is_none() {
+            tracing::error!(setting = fault.setting, error = %fault.message, "the relay refused Herald's setup; stopping the run");
+            *first = Some(fault);
+        }
+        crew.halt.cancel();
+        crew.stop.cancel();
+    }
+}
