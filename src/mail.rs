@@ -776,21 +776,23 @@ fn permanent(stage: Stage, code: u16, text: &str) -> SendError {
         setting,
         message: format!("the relay refused {}: {text}", stage.describe()),
     };
+    let lower = text.to_ascii_lowercase();
+    let enhanced = enhanced_status(&lower);
+    let wants_auth = code == 530 || enhanced == Some("5.7.0") || AUTH_WORDS.iter().any(|w| lower.contains(w));
     match stage {
         Stage::Greeting => return setup("mail.smtp_url (the relay refuses Herald's connection)"),
         Stage::Tls => return setup("mail.smtp_url (tls=)"),
         Stage::Auth => return setup(AUTH_SETTING),
+        Stage::MailFrom if wants_auth => return setup(AUTH_SETTING),
         Stage::MailFrom => return setup("mail.from (the envelope sender) and the relay's sender rules"),
         Stage::Data => return setup("mail.smtp_url (the relay refuses DATA)"),
         Stage::Rcpt | Stage::EndOfData => {}
     }
-    let lower = text.to_ascii_lowercase();
-    let enhanced = enhanced_status(&lower);
     // 5.1.x (addressing) and 5.2.x (mailbox) are about this recipient.
     if enhanced.is_some_and(|c| c.starts_with("5.1.") || c.starts_with("5.2.")) {
         return SendError::Rejected(text.to_owned());
     }
-    if code == 530 || enhanced == Some("5.7.0") || AUTH_WORDS.iter().any(|w| lower.contains(w)) {
+    if wants_auth {
         return setup(AUTH_SETTING);
     }
     if RELAY_WORDS.iter().any(|w| lower.contains(w)) {
@@ -883,4 +885,105 @@ fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(e: SendError) -> &'static str {
+        match e {
+            SendError::Transient { .. } => "transient",
+            SendError::Rejected(_) => "rejected",
+            SendError::Setup { .. } => "setup",
+        }
+    }
+
+    #[test]
+    fn only_replies_about_one_recipient_are_the_recipients() {
+        let cases = [
+            (
+                Stage::Rcpt,
+                550,
+                "5.1.1 <a@b>: Recipient address rejected: User unknown in relay recipient table",
+                "rejected",
+            ),
+            (Stage::Rcpt, 552, "5.2.2 <a@b>: Mailbox full", "rejected"),
+            (
+                Stage::EndOfData,
+                554,
+                "5.7.1 Message rejected as spam by the recipient",
+                "rejected",
+            ),
+            (Stage::Rcpt, 554, "5.7.1 <a@b>: Relay access denied", "setup"),
+            (Stage::Rcpt, 550, "relay not permitted", "setup"),
+            (
+                Stage::Rcpt,
+                550,
+                "5.7.54 SMTP; Unable to relay recipient in non-accepted domain",
+                "setup",
+            ),
+            (
+                Stage::Rcpt,
+                553,
+                "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+                "setup",
+            ),
+            (Stage::Rcpt, 530, "5.7.0 Authentication required", "setup"),
+            (
+                Stage::Rcpt,
+                554,
+                "5.7.1 <unknown[10.0.0.1]>: Client host rejected: Access denied",
+                "setup",
+            ),
+            (
+                Stage::EndOfData,
+                552,
+                "5.3.4 Message size exceeds fixed limit",
+                "setup",
+            ),
+            (
+                Stage::EndOfData,
+                552,
+                "Message size exceeds maximum permitted",
+                "setup",
+            ),
+            (
+                Stage::MailFrom,
+                553,
+                "5.7.1 Sender address rejected: not owned by user",
+                "setup",
+            ),
+            (Stage::MailFrom, 530, "5.7.0 Authentication required", "setup"),
+            (Stage::Greeting, 554, "No SMTP service here", "setup"),
+            (
+                Stage::Auth,
+                535,
+                "5.7.8 Authentication credentials invalid",
+                "setup",
+            ),
+            (Stage::Data, 554, "5.5.1 Error: no valid recipients", "setup"),
+        ];
+        for (stage, code, text, expected) in cases {
+            assert_eq!(
+                kind(permanent(stage, code, text)),
+                expected,
+                "{stage:?} {code} {text}"
+            );
+        }
+        match permanent(Stage::MailFrom, 530, "5.7.0 Authentication required") {
+            SendError::Setup { setting, .. } => assert_eq!(setting, AUTH_SETTING),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn finds_enhanced_status_codes() {
+        assert_eq!(
+            enhanced_status("permanent error (554): 5.7.1 <a@b>: relay"),
+            Some("5.7.1")
+        );
+        assert_eq!(enhanced_status("550 user unknown"), None);
+        assert_eq!(enhanced_status("at 10.0.0.1"), None);
+    }
 }

@@ -3,8 +3,9 @@
 //! SMTP state machine, replies, dot-unstuffing of DATA) is the `mailin`
 //! crate's; this file only adds the socket loop around it, records every
 //! message it accepts (envelope plus the raw DATA), and lets a test make it
-//! refuse chosen recipients at RCPT or at the end of DATA with a chosen code
-//! (450, 550, 421, ...) or hang up on them without a reply, always or only the
+//! refuse chosen senders at MAIL, recipients at RCPT or messages at the end
+//! of DATA with a chosen code (450, 550, 421, ...) and text, or hang up on
+//! them without a reply, always or only the
 //! first N times. It stops when the `SmtpSink` is dropped.
 //!
 //! ```ignore
@@ -67,6 +68,9 @@ pub enum Reply {
     /// Answer with this code (400..=599; 4xx is transient, 5xx permanent).
     /// After 421 the server closes the connection, as RFC 5321 says.
     Code(u16),
+    /// Answer with this code and text, e.g. `(554, "5.7.1 Relay access
+    /// denied")`, as a real relay words it.
+    Text(u16, &'static str),
     /// Close the connection without answering the command (at RCPT) or the
     /// end of the message (at DATA). The message is not recorded.
     Drop,
@@ -75,6 +79,8 @@ pub enum Reply {
 /// The point of the SMTP transaction at which a rule applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    /// The `MAIL FROM` command; the rule's address is the sender's.
+    Mail,
     /// The `RCPT TO` command for the rule's address.
     Rcpt,
     /// The end of the DATA of a message that has the rule's address among
@@ -120,7 +126,7 @@ impl Policy {
 
     /// Adds a rule for `stage`; `on_rcpt` and `on_data` are shorthands.
     pub fn rule(mut self, stage: Stage, address: &str, reply: Reply) -> Policy {
-        if let Reply::Code(code) = reply {
+        if let Reply::Code(code) | Reply::Text(code, _) = reply {
             assert!(
                 (400..=599).contains(&code),
                 "a policy reply must be a 4xx or 5xx code, not {code}"
@@ -410,12 +416,22 @@ impl SinkHandler {
                 };
                 Response::custom(code, text.to_owned())
             }
+            Reply::Text(code, text) => {
+                if resync {
+                    self.signal.set(Signal::Resync);
+                }
+                Response::custom(code, text.to_owned())
+            }
         }
     }
 }
 
 impl Handler for SinkHandler {
     fn mail(&mut self, _ip: IpAddr, _domain: &str, from: &str) -> Response {
+        let reply = lock(&self.shared.policy).fire(Stage::Mail, &[from.to_owned()]);
+        if let Some(reply) = reply {
+            return self.refuse(reply, false);
+        }
         self.mail_from = from.to_owned();
         self.rcpt_to.clear();
         self.data.clear();
