@@ -90,11 +90,6 @@ impl Email {
     pub fn to_bytes(&self) -> Vec<u8> {
         self.bytes.clone()
     }
-
-    /// The message in wire format, borrowed.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
-    }
 }
 
 /// Builds messages with the site's headers and optional DKIM signature.

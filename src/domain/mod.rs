@@ -6,6 +6,7 @@
 mod delivery;
 mod edition;
 mod email;
+mod feed;
 mod story;
 mod subscriber;
 mod text;
@@ -14,6 +15,7 @@ mod token;
 pub use delivery::{Claim, DeliveryStatus, History, Outcome, StatusCounts, Tally};
 pub use edition::Edition;
 pub use email::SubscriberEmail;
+pub use feed::{FeedItem, FetchResult};
 pub use story::{HttpUrl, NewStory, Story, StoryKind};
 pub use subscriber::{
     Frequency, NewSubscriber, SendHour, Subscriber, SubscriberStatus, SubscriberUpdate, TimeZone, Topics,

@@ -35,10 +35,6 @@ impl HeaderSafe {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
 impl fmt::Display for HeaderSafe {

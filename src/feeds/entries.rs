@@ -10,9 +10,9 @@ use feed_rs::model::{Entry, Feed, FeedType, Link, Text};
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
+use crate::domain::FeedItem;
 use crate::domain::{HeaderSafe, HttpUrl, NewStory, StoryKind};
 use crate::import::{MAX_AUTHOR, MAX_SECTION, MAX_TITLE};
-use crate::store::FeedItem;
 
 /// What the mapping needs to know about the feed an entry came from.
 pub struct Source<'a> {

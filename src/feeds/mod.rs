@@ -14,7 +14,8 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::store::{Feed, FetchResult, Store, UpsertCounts};
+use crate::domain::FetchResult;
+use crate::store::{Feed, Store, UpsertCounts};
 use entries::Source;
 use fetch::{Fetched, Fetcher};
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Store, bad_row, now, with_pool};
-use crate::domain::{HeaderSafe, HttpUrl, StoryKind};
+use crate::domain::{FetchResult, HeaderSafe, HttpUrl, StoryKind};
 
 /// A registered feed.
 #[derive(Debug, Clone, Serialize)]
@@ -28,23 +28,6 @@ pub struct Feed {
     /// Entries in the last successful fetch.
     pub item_count: i64,
     pub created_at: DateTime<Utc>,
-}
-
-/// How one fetch ended, as the ledger of feeds records it.
-#[derive(Debug, Clone)]
-pub enum FetchResult {
-    /// A 200 with a parsed body.
-    Fetched {
-        title: String,
-        etag: Option<String>,
-        last_modified: Option<String>,
-        item_count: i64,
-    },
-    /// A 304: nothing changed since the last fetch.
-    NotModified,
-    Failed {
-        error: String,
-    },
 }
 
 const COLUMNS: &str = "id, url, kind, section, title, etag, last_modified, last_fetched_at, \

@@ -23,8 +23,8 @@ use sqlx::{PgPool, SqlitePool};
 use crate::config::DatabaseConfig;
 
 pub use deliveries::DeliveryRow;
-pub use feeds::{Feed, FetchResult};
-pub use stories::{FeedItem, StoryFilter, UpsertCounts};
+pub use feeds::Feed;
+pub use stories::{StoryFilter, UpsertCounts};
 pub use subscribers::{AddOutcome, SubscriberDefaults};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -6,23 +6,13 @@ use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
 use super::{Store, bad_row, now, with_pool};
-use crate::domain::{NewStory, Story, StoryKind};
+use crate::domain::{FeedItem, NewStory, Story, StoryKind};
 
 /// What an upsert did, row by row.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct UpsertCounts {
     pub inserted: u64,
     pub updated: u64,
-}
-
-/// A story read from a feed, with what the feed did not say.
-#[derive(Debug, Clone)]
-pub struct FeedItem {
-    pub story: NewStory,
-    /// The entry carried a publication (or update) time.
-    pub dated: bool,
-    /// The entry carried a comment count (`slash:comments`, `thr:total`).
-    pub counted: bool,
 }
 
 /// Which stories `list_stories` returns, newest first.

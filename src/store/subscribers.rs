@@ -485,15 +485,6 @@ impl Store {
         }
         Ok(found)
     }
-
-    pub async fn count_subscribers(&self, status: Option<SubscriberStatus>) -> anyhow::Result<i64> {
-        Ok(with_pool!(self, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM subscribers WHERE ($1 IS NULL OR status = $1)")
-                .bind(status.map(SubscriberStatus::as_str))
-                .fetch_one(pool)
-                .await?
-        }))
-    }
 }
 
 fn with_defaults(u: &SubscriberUpdate, d: SubscriberDefaults) -> NewSubscriber {
