@@ -12,7 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::domain::Outcome;
+use crate::domain::{DeliveryStatus, Outcome};
 
 pub struct Metrics {
     registry: Registry,
@@ -90,12 +90,14 @@ impl Metrics {
     }
 
     pub fn record(&self, outcome: &Outcome) {
-        match outcome {
-            Outcome::Sent { .. } => self.sent.inc(),
-            Outcome::Skipped { .. } => self.skipped.inc(),
-            Outcome::Deferred { .. } => self.deferred.inc(),
-            Outcome::Failed { .. } => self.failed.inc(),
+        let counter = match outcome.status() {
+            DeliveryStatus::Sent => &self.sent,
+            DeliveryStatus::Skipped => &self.skipped,
+            DeliveryStatus::Deferred => &self.deferred,
+            DeliveryStatus::Failed => &self.failed,
+            DeliveryStatus::Queued | DeliveryStatus::Sending => return,
         };
+        counter.inc();
     }
 
     pub fn observe_send(&self, took: Duration) {

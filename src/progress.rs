@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::domain::Outcome;
+use crate::domain::{Outcome, Tally};
 
 const LOG_EVERY: Duration = Duration::from_secs(5);
 
@@ -29,10 +29,7 @@ struct Inner {
 #[derive(Default)]
 struct State {
     done: u64,
-    sent: u64,
-    skipped: u64,
-    deferred: u64,
-    failed: u64,
+    tally: Tally,
     last_log: Option<Instant>,
 }
 
@@ -65,12 +62,7 @@ impl Progress {
         let i = &self.inner;
         let mut s = i.state.lock().expect("not poisoned");
         s.done += 1;
-        match outcome {
-            Outcome::Sent { .. } => s.sent += 1,
-            Outcome::Skipped { .. } => s.skipped += 1,
-            Outcome::Deferred { .. } => s.deferred += 1,
-            Outcome::Failed { .. } => s.failed += 1,
-        }
+        s.tally.add(outcome);
         if i.tty {
             i.bar.inc(1);
             return;
@@ -89,10 +81,10 @@ impl Progress {
                 edition = %i.label,
                 done = s.done,
                 total = i.total,
-                sent = s.sent,
-                skipped = s.skipped,
-                deferred = s.deferred,
-                failed = s.failed,
+                sent = s.tally.sent,
+                skipped = s.tally.skipped,
+                retries = s.tally.retries,
+                failed = s.tally.failed,
                 rate = format!("{rate:.0}/s"),
                 eta = format!("{eta:.0}s"),
                 "progress"
