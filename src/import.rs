@@ -497,7 +497,7 @@ fn story_from_fields(mut get: impl FnMut(&str) -> Option<Value>) -> Result<NewSt
 /// Summaries are plain text: whitespace runs (line breaks included) become
 /// one space.
 fn summary(raw: String) -> Result<String, Invalid> {
-    let s = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let s = crate::domain::text::collapse(&raw);
     if s.chars().any(char::is_control) {
         return Err(Invalid::new("contains control characters"));
     }

@@ -210,7 +210,7 @@ impl Renderer {
         ctx.insert("frequency", frequency);
         ctx.insert("date_label", &blocks.date_label);
         ctx.insert("top_headline", &first.unwrap_or(""));
-        let subject = collapse_whitespace(&self.render_template("subject.txt", &ctx)?);
+        let subject = crate::domain::text::collapse(&self.render_template("subject.txt", &ctx)?);
         ctx.insert("subject", &subject);
         ctx.insert("name", to.name);
         ctx.insert("email", to.email);
@@ -324,12 +324,6 @@ fn wrap_filter(s: &str, kwargs: Kwargs, _: &State) -> String {
         .clamp(20, 200) as usize;
     let options = textwrap::Options::new(width).break_words(false);
     textwrap::fill(s, options)
-}
-
-/// Subjects are one line: runs of whitespace (line breaks included) become
-/// one space.
-fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Trims trailing blanks on every line and squeezes runs of blank lines

@@ -4,9 +4,10 @@
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-use super::output::{ellipsize, json_array, print_table, table};
+use super::output::{json_array, print_table, table};
 use crate::cli::{FeedsCommand, TableOrJson};
 use crate::config::Config;
+use crate::domain::text::cut;
 use crate::feeds::{FeedOutcome, Ingester};
 use crate::store::{Feed, Store};
 
@@ -48,7 +49,7 @@ pub async fn run(config: &Config, store: &Store, cmd: FeedsCommand) -> anyhow::R
                             f.section.clone(),
                             f.item_count.to_string(),
                             when(f.last_success_at),
-                            ellipsize(f.last_error.as_deref().unwrap_or("-"), 48),
+                            cut(f.last_error.as_deref().unwrap_or("-"), 48),
                             f.url.clone(),
                         ]);
                     }

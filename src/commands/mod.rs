@@ -139,7 +139,7 @@ async fn deliveries(store: &Store, cmd: crate::cli::DeliveriesCommand) -> anyhow
                             r.status.clone(),
                             r.attempts.to_string(),
                             r.sent_at.map_or_else(|| "-".into(), |t| t.to_rfc3339()),
-                            output::ellipsize(r.last_error.as_deref().unwrap_or(""), 60),
+                            crate::domain::text::cut(r.last_error.as_deref().unwrap_or(""), 60),
                         ]);
                     }
                     output::print_table(&mut out, &t)?;

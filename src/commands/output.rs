@@ -23,17 +23,6 @@ pub fn print_table(out: &mut impl Write, t: &Table) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Cuts `s` to at most `max` characters, marking the cut with an ellipsis.
-pub fn ellipsize(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-}
-
 /// Writes a JSON array element by element, so long lists stream.
 pub struct JsonArray<W: Write> {
     out: W,

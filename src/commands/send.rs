@@ -162,7 +162,7 @@ pub async fn preview(config: &Config, store: Store, args: PreviewArgs) -> anyhow
                 sc.story.section.clone(),
                 sc.story.author.clone(),
                 sc.story.published_at.format("%Y-%m-%d %H:%M").to_string(),
-                super::output::ellipsize(&sc.story.title, 50),
+                crate::domain::text::cut(&sc.story.title, 50),
                 verdict.describe().to_owned(),
             ]);
         }

@@ -5,9 +5,10 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use super::ingest;
-use super::output::{ellipsize, json_array, print_table, table};
+use super::output::{json_array, print_table, table};
 use crate::cli::{StoriesCommand, TableOrJson};
 use crate::domain::NewStory;
+use crate::domain::text::cut;
 use crate::import::{StoryFormat, read_stories};
 use crate::store::{Store, StoryFilter, UpsertCounts};
 
@@ -76,7 +77,7 @@ pub async fn run(store: &Store, cmd: StoriesCommand) -> anyhow::Result<ExitCode>
                             s.votes.to_string(),
                             s.comments.to_string(),
                             s.section.clone(),
-                            ellipsize(&s.title, 60),
+                            cut(&s.title, 60),
                             s.url.clone(),
                         ]);
                     }

@@ -9,7 +9,7 @@ mod email;
 mod feed;
 mod story;
 mod subscriber;
-mod text;
+pub mod text;
 mod token;
 
 pub use delivery::{Claim, DeliveryStatus, History, Outcome, StatusCounts, Tally};

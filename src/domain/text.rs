@@ -43,6 +43,31 @@ impl fmt::Display for HeaderSafe {
     }
 }
 
+/// Runs of whitespace (line breaks included) become one space; the ends
+/// are trimmed.
+pub fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Cuts `text` to at most `max` characters, at a word boundary when there
+/// is one in the second half, marking the cut with an ellipsis.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut end = text
+        .char_indices()
+        .nth(max.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| i);
+    if let Some(space) = text[..end].rfind(char::is_whitespace)
+        && text[..space].chars().count() >= max / 2
+    {
+        end = space;
+    }
+    let head = text[..end].trim_end_matches(|c: char| c.is_whitespace() || ",;:-–—".contains(c));
+    format!("{head}…")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

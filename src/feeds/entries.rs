@@ -10,8 +10,8 @@ use feed_rs::model::{Entry, Feed, FeedType, Link, Text};
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
-use crate::domain::FeedItem;
-use crate::domain::{HeaderSafe, HttpUrl, NewStory, StoryKind};
+use crate::domain::text::{self, cut};
+use crate::domain::{FeedItem, HeaderSafe, HttpUrl, NewStory, StoryKind};
 use crate::import::{MAX_AUTHOR, MAX_SECTION, MAX_TITLE};
 
 /// What the mapping needs to know about the feed an entry came from.
@@ -284,13 +284,9 @@ pub fn plain_text(html: &str) -> String {
     collapse(&html_escape::decode_html_entities(&cleaned))
 }
 
+/// Whitespace collapsed, control characters dropped.
 fn collapse(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect()
+    text::collapse(s).chars().filter(|c| !c.is_control()).collect()
 }
 
 /// Puts a space before block-level tags so that `<p>One</p><p>Two</p>`
@@ -342,26 +338,6 @@ fn space_blocks(html: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// Cuts `text` to at most `max` characters at a word boundary, marking the
-/// cut with an ellipsis.
-pub fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut end = text
-        .char_indices()
-        .nth(max.saturating_sub(1))
-        .map_or(text.len(), |(i, _)| i);
-    // Back off to the last space if there is one in the second half.
-    if let Some(space) = text[..end].rfind(char::is_whitespace)
-        && text[..space].chars().count() >= max / 2
-    {
-        end = space;
-    }
-    let head = text[..end].trim_end_matches(|c: char| c.is_whitespace() || ",;:-–—".contains(c));
-    format!("{head}…")
 }
 
 /// A person's display name: RSS writes "jane@example.com (Jane Doe)".

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::domain::FetchResult;
+use crate::domain::{FetchResult, text};
 use crate::store::{Feed, Store, UpsertCounts};
 use entries::Source;
 use fetch::{Fetched, Fetcher};
@@ -229,10 +229,7 @@ fn clean_error(text: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    entries::cut(
-        cleaned.split_whitespace().collect::<Vec<_>>().join(" ").as_str(),
-        300,
-    )
+    text::cut(&text::collapse(&cleaned), 300)
 }
 
 /// A feed URL for logs: private feeds carry credentials in the user info or
