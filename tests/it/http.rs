@@ -6,64 +6,55 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use herald::config::{Config, Overrides};
-use herald::domain::{
-    Frequency, NewSubscriber, SendHour, SubscriberEmail, SubscriberStatus, TimeZone, Topics,
-};
+use herald::domain::{Frequency, Subscriber, SubscriberEmail, SubscriberStatus};
 use herald::http::{AppState, app};
 use herald::metrics::Metrics;
 use herald::store::{AddOutcome, Store};
 use tower::ServiceExt;
 
+use crate::support::{Settings, TestEnv};
+
+/// A SQLite store holding one subscriber, ana@example.com, and the router's
+/// state over it.
 struct Fixture {
-    _dir: tempfile::TempDir,
+    env: TestEnv,
     store: Store,
     state: AppState,
     token: String,
-    config: Config,
 }
 
 async fn fixture() -> Fixture {
-    fixture_with(&[]).await
+    fixture_with(Settings::default()).await
 }
 
-async fn fixture_with(env: &[(String, String)]) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let overrides = Overrides {
-        config_path: Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml")),
-        database_url: Some(format!("sqlite://{}", dir.path().join("h.db").display())),
-    };
-    let config = Config::load_from(&overrides, env).unwrap();
+async fn fixture_with(settings: Settings) -> Fixture {
+    let env = TestEnv::sqlite();
+    let config = env.config(&settings);
     let store = Store::open(&config.database).await.unwrap();
-    let new = NewSubscriber {
-        email: SubscriberEmail::parse("ana@example.com").unwrap(),
-        name: Default::default(),
-        status: SubscriberStatus::Active,
-        timezone: TimeZone::parse("UTC").unwrap(),
-        frequency: Frequency::Daily,
-        send_hour: SendHour::new(7).unwrap(),
-        topics: Topics::default(),
-    };
-    let AddOutcome::Added(s) = store.insert_subscriber(&new).await.unwrap() else {
-        panic!()
+    let ana = herald::testing::subscriber("ana@example.com").new_subscriber();
+    let AddOutcome::Added(s) = store.insert_subscriber(&ana).await.unwrap() else {
+        panic!("ana@example.com was already there")
     };
     let state = AppState::new(store.clone(), std::sync::Arc::new(Metrics::new()), &config).unwrap();
     Fixture {
-        _dir: dir,
+        env,
         store,
         state,
         token: s.token.to_string(),
-        config,
     }
 }
 
-async fn status_of(f: &Fixture) -> (SubscriberStatus, Frequency) {
-    let s = f
-        .store
-        .find_subscriber(&SubscriberEmail::parse("ana@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    (s.status, s.frequency)
+impl Fixture {
+    /// The stored subscriber at `email`, if any.
+    async fn find(&self, email: &str) -> Option<Subscriber> {
+        let email = SubscriberEmail::parse(email).unwrap();
+        self.store.find_subscriber(&email).await.unwrap()
+    }
+
+    /// The fixture's subscriber as stored now.
+    async fn ana(&self) -> Subscriber {
+        self.find("ana@example.com").await.expect("ana@example.com is stored")
+    }
 }
 
 async fn call(f: &Fixture, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
@@ -95,7 +86,7 @@ async fn get_shows_choices_and_changes_nothing() {
     assert!(body.contains("Unsubscribe ana@example.com") && body.contains("Switch to the weekly digest"));
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(headers["cache-control"], "no-store");
-    assert_eq!(status_of(&f).await.0, SubscriberStatus::Active);
+    assert_eq!(f.ana().await.status, SubscriberStatus::Active);
 }
 
 #[tokio::test]
@@ -113,7 +104,7 @@ async fn one_click_urlencoded() {
     assert_eq!(status, StatusCode::OK);
     assert!(headers.get("location").is_none(), "never a redirect");
     assert!(body.contains("You are unsubscribed"));
-    assert_eq!(status_of(&f).await.0, SubscriberStatus::Unsubscribed);
+    assert_eq!(f.ana().await.status, SubscriberStatus::Unsubscribed);
 }
 
 #[tokio::test]
@@ -131,7 +122,7 @@ async fn one_click_multipart() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(status_of(&f).await.0, SubscriberStatus::Unsubscribed);
+    assert_eq!(f.ana().await.status, SubscriberStatus::Unsubscribed);
 }
 
 #[tokio::test]
@@ -147,7 +138,8 @@ async fn switch_to_weekly() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(status_of(&f).await, (SubscriberStatus::Active, Frequency::Weekly));
+    let ana = f.ana().await;
+    assert_eq!((ana.status, ana.frequency), (SubscriberStatus::Active, Frequency::Weekly));
 }
 
 #[tokio::test]
@@ -201,7 +193,7 @@ async fn unknown_or_malformed_tokens_and_bodies() {
     )
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(status_of(&f).await.0, SubscriberStatus::Active);
+    assert_eq!(f.ana().await.status, SubscriberStatus::Active);
 }
 
 #[tokio::test]
@@ -231,16 +223,11 @@ async fn double_opt_in_never_reveals_known_addresses() {
     let (s2, _, b2) = call(&f, post("/subscribe", form, "email=ana%40example.com")).await;
     assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK));
     assert_eq!(b1, b2, "the response does not tell whether the address was known");
-    let new = f
-        .store
-        .find_subscriber(&SubscriberEmail::parse("new@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let new = f.find("new@example.com").await.unwrap();
     assert_eq!(new.status, SubscriberStatus::Pending);
     assert_eq!(new.name, "Zoë");
     assert_eq!(
-        status_of(&f).await.0,
+        f.ana().await.status,
         SubscriberStatus::Active,
         "a known subscriber is left alone"
     );
@@ -255,13 +242,7 @@ async fn double_opt_in_never_reveals_known_addresses() {
     )
     .await;
     assert_eq!((s3, b3), (StatusCode::OK, b1.clone()));
-    assert!(
-        f.store
-            .find_subscriber(&SubscriberEmail::parse("bot@example.com").unwrap())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(f.find("bot@example.com").await.is_none());
     // Per-address limit: the fourth signup within the hour changes nothing.
     for _ in 0..3 {
         call(&f, post("/subscribe", form, "email=again%40example.com")).await;
@@ -280,11 +261,11 @@ async fn double_opt_in_never_reveals_known_addresses() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Confirm my subscription"));
-    let pending = f.store.find_subscriber(&new.email).await.unwrap().unwrap();
+    let pending = f.find("new@example.com").await.unwrap();
     assert_eq!(pending.status, SubscriberStatus::Pending);
     let (status, _, _) = call(&f, post(&format!("/confirm/{token}"), form, "")).await;
     assert_eq!(status, StatusCode::OK);
-    let active = f.store.find_subscriber(&new.email).await.unwrap().unwrap();
+    let active = f.find("new@example.com").await.unwrap();
     assert_eq!(active.status, SubscriberStatus::Active);
     assert!(active.confirmed_at.is_some());
 }
@@ -312,12 +293,7 @@ async fn preferences_change_and_validate() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let s = f
-        .store
-        .find_subscriber(&SubscriberEmail::parse("ana@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let s = f.ana().await;
     assert_eq!(
         (s.frequency, s.send_hour.get(), s.timezone.name()),
         (Frequency::Weekly, 6, "Asia/Kathmandu")
@@ -355,7 +331,7 @@ async fn pause_for_two_weeks() {
     )
     .unwrap();
     f.store.upsert_stories(&stories).await.unwrap();
-    let engine = herald::deliver::Engine::new(&f.config, f.store.clone()).unwrap();
+    let engine = f.env.engine(&Settings::default()).await;
     let today = herald::select::Edition {
         frequency: Frequency::Daily,
         date: chrono::Utc::now().date_naive(),
@@ -383,16 +359,12 @@ async fn pause_for_two_weeks() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("Paused for two weeks"));
     assert_eq!(
-        status_of(&f).await.0,
+        f.ana().await.status,
         SubscriberStatus::Active,
         "paused, not unsubscribed"
     );
     // Nobody is queued while paused.
-    let edition = herald::select::Edition {
-        frequency: Frequency::Daily,
-        date: chrono::Utc::now().date_naive(),
-    };
-    let id = f.store.ensure_edition(&edition).await.unwrap();
+    let id = f.store.ensure_edition(&today).await.unwrap();
     assert_eq!(f.store.enqueue(id, Frequency::Daily, None).await.unwrap(), 0);
     // And a dry run counts as the real run would.
     let dry = engine.dry_run(today, chrono::Utc::now()).await.unwrap();
@@ -415,7 +387,7 @@ async fn story_api_needs_a_configured_token() {
     let (status, _, body) = call(&f, api(Some(API_TOKEN), "[]")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
-    let f = fixture_with(&[("HERALD_HTTP__API_TOKEN".into(), API_TOKEN.into())]).await;
+    let f = fixture_with(Settings::default().set("HERALD_HTTP__API_TOKEN", API_TOKEN)).await;
     for token in [None, Some("wrong"), Some("test-token-0123456789abcdeF"), Some("")] {
         let (status, headers, body) = call(&f, api(token, "[]")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}: {body}");
@@ -434,10 +406,9 @@ async fn story_api_needs_a_configured_token() {
         .unwrap();
     assert_eq!(call(&f, req).await.0, StatusCode::OK);
 
-    let dir = tempfile::tempdir().unwrap();
     let overrides = Overrides {
         config_path: Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml")),
-        database_url: Some(format!("sqlite://{}", dir.path().join("h.db").display())),
+        database_url: Some("sqlite://unused.db".into()),
     };
     let short = Config::load_from(&overrides, &[("HERALD_HTTP__API_TOKEN".into(), "short".into())]);
     assert!(short.unwrap_err().to_string().contains("http.api_token"));
@@ -445,7 +416,7 @@ async fn story_api_needs_a_configured_token() {
 
 #[tokio::test]
 async fn story_api_imports_and_refreshes_popularity() {
-    let f = fixture_with(&[("HERALD_HTTP__API_TOKEN".into(), API_TOKEN.into())]).await;
+    let f = fixture_with(Settings::default().set("HERALD_HTTP__API_TOKEN", API_TOKEN)).await;
     let story = |votes: i64, comments: i64| {
         serde_json::json!({
             "title": "Harbour opens at night", "url": "https://news.example.com/harbour",
