@@ -41,7 +41,10 @@ fn stories(n: i64) -> Vec<Story> {
 }
 
 fn reader() -> Subscriber {
-    subscriber("reader@example.com").name("Zoë Laurent").timezone("Europe/Paris").build()
+    subscriber("reader@example.com")
+        .name("Zoë Laurent")
+        .timezone("Europe/Paris")
+        .build()
 }
 
 fn bench(c: &mut Criterion) {

@@ -398,7 +398,9 @@ mod tests {
         sources.files[0].1 = "<p>\n{% if %}\n</p>".into();
         let err = format!(
             "{:#}",
-            Renderer::new(&sources, crate::testing::site(), 100_000).err().unwrap()
+            Renderer::new(&sources, crate::testing::site(), 100_000)
+                .err()
+                .unwrap()
         );
         assert!(err.contains("digest.html") && err.contains('2'), "{err}");
     }

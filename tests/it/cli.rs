@@ -8,7 +8,6 @@
 //! field or key, which is the command's contract; what was stored is read
 //! back as JSON.
 
-
 use predicates::prelude::*;
 
 use crate::support::{TestEnv, bare_herald, stderr_of, stdout_of};

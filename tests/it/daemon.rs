@@ -6,7 +6,6 @@
 //! schedule; `POST /api/stories` takes stories with the bearer token;
 //! SIGTERM exits 0. Also `send --due` (one tick).
 
-
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -87,7 +86,10 @@ fn serve_feed() -> u16 {
 
 fn story_urls(env: &TestEnv) -> Vec<String> {
     let stories: Vec<serde_json::Value> = env.json(&["stories", "list", "--format", "json"]);
-    stories.iter().map(|s| s["url"].as_str().unwrap().to_owned()).collect()
+    stories
+        .iter()
+        .map(|s| s["url"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -200,12 +202,24 @@ fn send_due_does_one_tick() {
     let edition = format!("daily-{}", Utc::now().date_naive());
     let sent = || -> Vec<String> {
         let rows = block_on(env.ledger(&edition));
-        rows.into_iter().map(|r| format!("{} {}", r.email, r.status)).collect()
+        rows.into_iter()
+            .map(|r| format!("{} {}", r.email, r.status))
+            .collect()
     };
-    env.herald(&["send", "--due"]).envs(settings.vars()).assert().success();
-    assert_eq!(sent(), ["due@example.com sent"], "only the due subscriber is queued");
+    env.herald(&["send", "--due"])
+        .envs(settings.vars())
+        .assert()
+        .success();
+    assert_eq!(
+        sent(),
+        ["due@example.com sent"],
+        "only the due subscriber is queued"
+    );
     assert_eq!(sink.messages().len(), 1);
-    env.herald(&["send", "--due"]).envs(settings.vars()).assert().success();
+    env.herald(&["send", "--due"])
+        .envs(settings.vars())
+        .assert()
+        .success();
     assert_eq!(sent(), ["due@example.com sent"]);
     assert_eq!(sink.messages().len(), 1, "overlapping or repeated runs are safe");
 }

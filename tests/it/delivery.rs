@@ -52,7 +52,12 @@ fn settings(port: u16) -> Settings {
 }
 
 /// Runs the daily edition of `date` at `now` in process, to its end.
-async fn run_edition(env: &TestEnv, settings: &Settings, date: &str, now: &str) -> herald::deliver::RunSummary {
+async fn run_edition(
+    env: &TestEnv,
+    settings: &Settings,
+    date: &str,
+    now: &str,
+) -> herald::deliver::RunSummary {
     let engine = env.engine(settings).await;
     engine
         .run_edition(daily(date), at(now), None, &CancellationToken::new())

@@ -5,9 +5,8 @@
 //! second `herald send` sends nothing. Also `preview` (--explain, eml, html),
 //! `send --dry-run` and `send --test-to`. On SQLite and PostgreSQL.
 
-
-use std::time::Duration;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use herald::testing::{at, daily};
 use mail_parser::{MessageParser, MimeHeaders};
@@ -30,26 +29,19 @@ fn examples() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
 }
 
-/// The env with samples imported and the mail settings pointing at `sink`.
+/// The env with the bundled samples and two hostile stories imported, and
+/// a fresh SMTP server to send to.
 fn setup(env: &TestEnv) -> SmtpSink {
-    env.herald(&[
-        "stories",
-        "import",
-        examples().join("stories.json").to_str().unwrap(),
-    ])
-    .assert()
-    .success();
     let hostile = env.write("hostile.json", HOSTILE);
-    env.herald(&["stories", "import", hostile.to_str().unwrap()])
-        .assert()
-        .success();
-    env.herald(&[
-        "subscribers",
-        "import",
-        examples().join("subscribers.csv").to_str().unwrap(),
-    ])
-    .assert()
-    .success();
+    for (what, file) in [
+        ("stories", examples().join("stories.json")),
+        ("stories", hostile),
+        ("subscribers", examples().join("subscribers.csv")),
+    ] {
+        env.herald(&[what, "import", file.to_str().unwrap()])
+            .assert()
+            .success();
+    }
     SmtpSink::start()
 }
 

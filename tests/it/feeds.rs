@@ -4,7 +4,6 @@
 //! a redirect loop) and the real `herald feeds …` commands fetch them into a
 //! real store, on both backends.
 
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -69,11 +68,7 @@ impl FeedServer {
         let (tx, rx) = std::sync::mpsc::channel();
         let state = hits.clone();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
+            crate::support::block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
                 axum::serve(listener, app(state)).await.unwrap();

@@ -25,10 +25,42 @@ fn stories() -> Vec<Story> {
             412,
             true,
         ),
-        (News, "<script>alert(1)</script>", "world", "Mallory", "A summary with <b>tags</b> & ampersands.", 300, false),
-        (News, "\"><img src=x onerror=alert(1)>", "world", "Mallory", "", 250, false),
-        (News, "مستشفى محلي يفتتح عيادة للأمومة", "health", "نور الهدى العلي", "تقول الإدارة إن الطلب تضاعف منذ يناير.", 200, false),
-        (News, "Zoë Laurent reaches her first final", "sport", "Tomás Ruiz", "“Remarkable”, said her coach.", 150, false),
+        (
+            News,
+            "<script>alert(1)</script>",
+            "world",
+            "Mallory",
+            "A summary with <b>tags</b> & ampersands.",
+            300,
+            false,
+        ),
+        (
+            News,
+            "\"><img src=x onerror=alert(1)>",
+            "world",
+            "Mallory",
+            "",
+            250,
+            false,
+        ),
+        (
+            News,
+            "مستشفى محلي يفتتح عيادة للأمومة",
+            "health",
+            "نور الهدى العلي",
+            "تقول الإدارة إن الطلب تضاعف منذ يناير.",
+            200,
+            false,
+        ),
+        (
+            News,
+            "Zoë Laurent reaches her first final",
+            "sport",
+            "Tomás Ruiz",
+            "“Remarkable”, said her coach.",
+            150,
+            false,
+        ),
         (
             Blog,
             "How we verify a photo before we publish it",
@@ -38,7 +70,15 @@ fn stories() -> Vec<Story> {
             120,
             true,
         ),
-        (Blog, "Café français : nos lecteurs se rencontrent", "community", "Élodie Marchand", "", 40, false),
+        (
+            Blog,
+            "Café français : nos lecteurs se rencontrent",
+            "community",
+            "Élodie Marchand",
+            "",
+            40,
+            false,
+        ),
     ];
     (1..)
         .zip(table)
@@ -46,7 +86,9 @@ fn stories() -> Vec<Story> {
             let s = story(id)
                 .kind(kind)
                 .title(title)
-                .url(format!("https://news.example.com/{section}/2026/03/10/story-{id}"))
+                .url(format!(
+                    "https://news.example.com/{section}/2026/03/10/story-{id}"
+                ))
                 .summary(summary)
                 .author(author)
                 .section(section)
@@ -55,7 +97,8 @@ fn stories() -> Vec<Story> {
                 .votes(votes)
                 .comments(votes / 4);
             if image {
-                s.image(format!("https://news.example.com/images/{id}.jpg")).build()
+                s.image(format!("https://news.example.com/images/{id}.jpg"))
+                    .build()
             } else {
                 s.build()
             }

@@ -3,7 +3,6 @@
 //! the policy's codes reach the client as permanent or transient failures,
 //! hang-ups are hang-ups, and the server stops when dropped.
 
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;

@@ -43,7 +43,10 @@ impl Settings {
     pub fn smtp_port(port: u16) -> Settings {
         Settings::default()
             .set("HERALD_MAIL__TRANSPORT", "smtp")
-            .set("HERALD_MAIL__SMTP_URL", format!("smtp://127.0.0.1:{port}?tls=none"))
+            .set(
+                "HERALD_MAIL__SMTP_URL",
+                format!("smtp://127.0.0.1:{port}?tls=none"),
+            )
             .set("HERALD_DELIVERY__LINGER", "0")
     }
 
@@ -120,8 +123,12 @@ impl TestEnv {
             "{args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?} printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
     }
 }
 
@@ -153,7 +160,10 @@ impl TestEnv {
     /// Every ledger row of the edition `key` (e.g. `daily-2026-03-10`).
     pub async fn ledger(&self, key: &str) -> Vec<DeliveryRow> {
         let store = self.store().await;
-        let rows = store.list_deliveries(Some(key), None, i64::MAX).await.expect("reading the ledger");
+        let rows = store
+            .list_deliveries(Some(key), None, i64::MAX)
+            .await
+            .expect("reading the ledger");
         store.close().await;
         rows
     }
@@ -228,11 +238,7 @@ fn admin(url: &str, sql: &str) {
     let sql = sql.to_owned();
     // A thread of its own, so this works inside or outside a runtime.
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        super::block_on(async {
             use sqlx::Connection;
             let mut conn = sqlx::PgConnection::connect(&url)
                 .await
@@ -246,4 +252,3 @@ fn admin(url: &str, sql: &str) {
     .join()
     .expect("admin thread");
 }
-
