@@ -7,86 +7,54 @@
 
 use std::hint::black_box;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use herald::domain::{Edition, History};
-use herald::domain::{
-    Frequency, SendHour, Story, StoryKind, Subscriber, SubscriberEmail, SubscriberStatus, TimeZone, Token,
-    Topics,
-};
-use herald::render::{Recipient, Renderer, Site};
-use herald::select::{self, Pool, Rules};
+use herald::domain::{History, Story, Subscriber};
+use herald::render::{Recipient, Renderer};
+use herald::select::{self, Pool};
 use herald::templates::TemplateSources;
+use herald::testing::{NOW, RULES, at, daily, site, story, subscriber};
 
-const RULES: Rules = Rules {
-    comment_weight: 2.0,
-    gravity: 1.8,
-    max_stories: 10,
-    max_blog_posts: 5,
-    max_per_author: 3,
-};
-
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-03-10T07:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
+fn now() -> chrono::DateTime<chrono::Utc> {
+    at(NOW)
 }
 
+/// `n` candidates: every fourth a blog post, every third with an image,
+/// twelve authors over four sections, popularity falling with age.
 fn stories(n: i64) -> Vec<Story> {
     (1..=n)
-        .map(|i| Story {
-            id: i,
-            kind: if i % 4 == 0 { StoryKind::Blog } else { StoryKind::Story },
-            title: format!("Council approves the {i}th night bus route after a “long” debate"),
-            url: format!("https://news.example.com/world/2026/03/10/council-approves-night-bus-route-{i}"),
-            summary: "Council votes 31–9 to keep night routes running; fares stay unchanged until 2027, the mayor's office said.".into(),
-            author: format!("Author {}", i % 12),
-            section: ["world", "business", "sport", "science"][(i % 4) as usize].into(),
-            image_url: (i % 3 == 0).then(|| format!("https://news.example.com/images/{i}.jpg")),
-            published_at: now() - Duration::minutes(i * 17),
-            votes: 1000 / i,
-            comments: 300 / i,
-            updated_at: now(),
+        .map(|i| {
+            let s = story(i)
+                .title(&format!("Council approves the {i}th night bus route after a “long” debate"))
+                .url(format!("https://news.example.com/world/2026/03/10/council-approves-night-bus-route-{i}"))
+                .summary("Council votes 31–9 to keep night routes running; fares stay unchanged until 2027, the mayor's office said.")
+                .author(format!("Author {}", i % 12))
+                .section(["world", "business", "sport", "science"][(i % 4) as usize])
+                .published(now() - chrono::Duration::minutes(i * 17))
+                .updated(now())
+                .votes(1000 / i)
+                .comments(300 / i);
+            let s = if i % 4 == 0 { s.blog() } else { s };
+            let s = if i % 3 == 0 { s.image(format!("https://news.example.com/images/{i}.jpg")) } else { s };
+            s.build()
         })
         .collect()
 }
 
-fn subscriber() -> Subscriber {
-    Subscriber {
-        id: 1,
-        email: SubscriberEmail::parse("reader@example.com").unwrap(),
-        name: "Zoë Laurent".into(),
-        status: SubscriberStatus::Active,
-        timezone: TimeZone::parse("Europe/Paris").unwrap(),
-        frequency: Frequency::Daily,
-        send_hour: SendHour::new(7).unwrap(),
-        topics: Topics::default(),
-        token: Token::generate(),
-        created_at: now(),
-        confirmed_at: None,
-        unsubscribed_at: None,
-        updated_at: now(),
-        bounce_count: 0,
-        paused_until: None,
-    }
+fn reader() -> Subscriber {
+    subscriber("reader@example.com")
+        .name("Zoë Laurent")
+        .timezone("Europe/Paris")
+        .build()
 }
 
 fn bench(c: &mut Criterion) {
-    let site = Site {
-        name: "Example News".into(),
-        postal_address: "1 Example Street, Springfield".into(),
-        url: "https://news.example.com".into(),
-    };
-    let renderer = Renderer::new(&TemplateSources::builtin(), site, 100_000).unwrap();
+    let renderer = Renderer::new(&TemplateSources::builtin(), site(), 100_000).unwrap();
     let pool = Pool::rank(stories(200), now(), &RULES);
-    let s = subscriber();
+    let s = reader();
     let history = History::default();
     let digest = select::select(&pool, &s, &history, now(), &RULES);
     assert_eq!(digest.len(), 15);
-    let edition = Edition {
-        frequency: Frequency::Daily,
-        date: NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
-    };
+    let edition = daily("2026-03-10");
     let pool = std::sync::Arc::new(pool);
     let blocks = renderer.edition(pool.clone(), edition);
     let to = Recipient {

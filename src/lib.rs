@@ -20,3 +20,5 @@ pub mod shutdown;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

@@ -375,10 +375,10 @@ mod tests {
 
     #[test]
     fn builtin_templates_compile() {
+        // A trailing slash on the site URL is dropped, so links never get "//".
         let site = Site {
-            name: "Example".into(),
-            postal_address: "1 Street".into(),
             url: "https://x.example/".into(),
+            ..crate::testing::site()
         };
         let r = Renderer::new(&TemplateSources::builtin(), site, 100_000).unwrap();
         assert_eq!(r.site().url, "https://x.example");
@@ -388,12 +388,12 @@ mod tests {
     fn a_template_error_names_file_and_line() {
         let mut sources = TemplateSources::builtin();
         sources.files[0].1 = "<p>\n{% if %}\n</p>".into();
-        let site = Site {
-            name: "Example".into(),
-            postal_address: "1 Street".into(),
-            url: "https://x.example".into(),
-        };
-        let err = format!("{:#}", Renderer::new(&sources, site, 100_000).err().unwrap());
+        let err = format!(
+            "{:#}",
+            Renderer::new(&sources, crate::testing::site(), 100_000)
+                .err()
+                .unwrap()
+        );
         assert!(err.contains("digest.html") && err.contains('2'), "{err}");
     }
 }

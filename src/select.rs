@@ -240,12 +240,9 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{SendHour, SubscriberEmail, SubscriberStatus, TimeZone, Token, Topics};
+    use crate::testing::{at, subscriber};
 
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
+    /// A story of the sample: what ranking and selection look at.
     fn story(
         id: i64,
         kind: StoryKind,
@@ -255,40 +252,18 @@ mod tests {
         votes: i64,
         comments: i64,
     ) -> Story {
-        Story {
-            id,
-            kind,
-            title: format!("Story {id}"),
-            url: format!("https://news.example.com/{id}"),
-            summary: String::new(),
-            author: author.into(),
-            section: section.into(),
-            image_url: None,
-            published_at: at(published),
-            votes,
-            comments,
-            updated_at: at(published),
-        }
+        crate::testing::story(id)
+            .kind(kind)
+            .section(section)
+            .author(author)
+            .published(at(published))
+            .votes(votes)
+            .comments(comments)
+            .build()
     }
 
-    fn subscriber(topics: &str) -> Subscriber {
-        Subscriber {
-            id: 1,
-            email: SubscriberEmail::parse("ana@example.com").unwrap(),
-            name: "Ana".into(),
-            status: SubscriberStatus::Active,
-            timezone: TimeZone::parse("UTC").unwrap(),
-            frequency: Frequency::Daily,
-            send_hour: SendHour::new(7).unwrap(),
-            topics: Topics::parse(topics, ',').unwrap(),
-            token: Token::generate(),
-            created_at: at("2026-01-01T00:00:00Z"),
-            confirmed_at: None,
-            unsubscribed_at: None,
-            updated_at: at("2026-01-01T00:00:00Z"),
-            bounce_count: 0,
-            paused_until: None,
-        }
+    fn ana(topics: &str) -> Subscriber {
+        subscriber("ana@example.com").name("Ana").topics(topics).build()
     }
 
     const RULES: Rules = Rules {
@@ -396,7 +371,7 @@ mod tests {
             last_sent_at: None,
             sent_story_ids: [2].into(),
         };
-        let (digest, verdicts) = explain(&pool, &subscriber(""), &history, now, &RULES);
+        let (digest, verdicts) = explain(&pool, &ana(""), &history, now, &RULES);
         expect_test::expect![[r#"
             143.8745 story world    chidi  10: left out: published outside the window
               9.9788 story world    marta  1: picked
@@ -411,14 +386,14 @@ mod tests {
         "#]]
         .assert_eq(&render(&pool, &verdicts));
         assert_eq!(digest.len(), 4);
-        assert_eq!(select(&pool, &subscriber(""), &history, now, &RULES), digest);
+        assert_eq!(select(&pool, &ana(""), &history, now, &RULES), digest);
     }
 
     #[test]
     fn topics_filter_and_author_cap() {
         let now = at("2026-03-10T07:00:00Z");
         let pool = Pool::rank(sample(), now, &RULES);
-        let (digest, verdicts) = explain(&pool, &subscriber("World"), &History::default(), now, &RULES);
+        let (digest, verdicts) = explain(&pool, &ana("World"), &History::default(), now, &RULES);
         expect_test::expect![[r#"
             143.8745 story world    chidi  10: left out: published outside the window
               9.9788 story world    marta  1: picked
@@ -458,7 +433,7 @@ mod tests {
             last_sent_at: Some(at("2026-03-10T06:59:00Z")),
             sent_story_ids: std::collections::HashSet::new(),
         };
-        assert!(select(&pool, &subscriber(""), &history, now, &RULES).is_empty());
+        assert!(select(&pool, &ana(""), &history, now, &RULES).is_empty());
     }
 
     #[test]

@@ -1,62 +1,23 @@
 //! Rendering with the real templates: snapshot tests (a template change
-//! shows as a readable diff in tests/snapshots/; refresh them with
-//! `UPDATE_EXPECT=1 cargo test --test render`), escaping of hostile story
+//! shows as a readable diff in tests/it/snapshots/; refresh them with
+//! `UPDATE_EXPECT=1 cargo test --test it render::`), escaping of hostile story
 //! fields, non-ASCII text, line lengths and the HTML size limit.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use herald::domain::{Edition, History};
-use herald::domain::{
-    Frequency, SendHour, Story, StoryKind, Subscriber, SubscriberEmail, SubscriberStatus, TimeZone, Token,
-    Topics,
-};
-use herald::render::{Recipient, Renderer, Site};
-use herald::select::{self, Pool, Rules};
+use herald::domain::{History, Story, StoryKind, Subscriber};
+use herald::render::{Recipient, Renderer};
+use herald::select::{self, Pool};
 use herald::templates::TemplateSources;
+use herald::testing::{NOW, RULES, at, daily, site, story, subscriber};
 
-const RULES: Rules = Rules {
-    comment_weight: 2.0,
-    gravity: 1.8,
-    max_stories: 10,
-    max_blog_posts: 5,
-    max_per_author: 3,
-};
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn story(
-    id: i64,
-    kind: StoryKind,
-    title: &str,
-    section: &str,
-    author: &str,
-    summary: &str,
-    votes: i64,
-    image: bool,
-) -> Story {
-    Story {
-        id,
-        kind,
-        title: title.into(),
-        url: format!("https://news.example.com/{section}/2026/03/10/story-{id}"),
-        summary: summary.into(),
-        author: author.into(),
-        section: section.into(),
-        image_url: image.then(|| format!("https://news.example.com/images/{id}.jpg")),
-        published_at: at("2026-03-10T05:00:00Z") - chrono::Duration::minutes(id * 10),
-        votes,
-        comments: votes / 4,
-        updated_at: at("2026-03-10T06:00:00Z"),
-    }
-}
-
+/// The sample, a table of (kind, title, section, author, summary, votes,
+/// image): hostile markup, right-to-left and accented text, both kinds. The
+/// rest follows from the row: ids count from 1, each story is ten minutes
+/// older than the one before, comments are a quarter of the votes.
 fn stories() -> Vec<Story> {
-    vec![
-        story(
-            1,
-            StoryKind::Story,
+    use StoryKind::{Blog, Story as News};
+    let table = [
+        (
+            News,
             "City council approves 24-hour bus network",
             "world",
             "Marta Oliveira",
@@ -64,9 +25,8 @@ fn stories() -> Vec<Story> {
             412,
             true,
         ),
-        story(
-            2,
-            StoryKind::Story,
+        (
+            News,
             "<script>alert(1)</script>",
             "world",
             "Mallory",
@@ -74,9 +34,8 @@ fn stories() -> Vec<Story> {
             300,
             false,
         ),
-        story(
-            3,
-            StoryKind::Story,
+        (
+            News,
             "\"><img src=x onerror=alert(1)>",
             "world",
             "Mallory",
@@ -84,9 +43,8 @@ fn stories() -> Vec<Story> {
             250,
             false,
         ),
-        story(
-            4,
-            StoryKind::Story,
+        (
+            News,
             "مستشفى محلي يفتتح عيادة للأمومة",
             "health",
             "نور الهدى العلي",
@@ -94,9 +52,8 @@ fn stories() -> Vec<Story> {
             200,
             false,
         ),
-        story(
-            5,
-            StoryKind::Story,
+        (
+            News,
             "Zoë Laurent reaches her first final",
             "sport",
             "Tomás Ruiz",
@@ -104,9 +61,8 @@ fn stories() -> Vec<Story> {
             150,
             false,
         ),
-        story(
-            6,
-            StoryKind::Blog,
+        (
+            Blog,
             "How we verify a photo before we publish it",
             "newsroom",
             "Jonas Lindqvist",
@@ -114,9 +70,8 @@ fn stories() -> Vec<Story> {
             120,
             true,
         ),
-        story(
-            7,
-            StoryKind::Blog,
+        (
+            Blog,
             "Café français : nos lecteurs se rencontrent",
             "community",
             "Élodie Marchand",
@@ -124,47 +79,50 @@ fn stories() -> Vec<Story> {
             40,
             false,
         ),
-    ]
+    ];
+    (1..)
+        .zip(table)
+        .map(|(id, (kind, title, section, author, summary, votes, image))| {
+            let s = story(id)
+                .kind(kind)
+                .title(title)
+                .url(format!(
+                    "https://news.example.com/{section}/2026/03/10/story-{id}"
+                ))
+                .summary(summary)
+                .author(author)
+                .section(section)
+                .published(at("2026-03-10T05:00:00Z") - chrono::Duration::minutes(id * 10))
+                .updated(at("2026-03-10T06:00:00Z"))
+                .votes(votes)
+                .comments(votes / 4);
+            if image {
+                s.image(format!("https://news.example.com/images/{id}.jpg"))
+                    .build()
+            } else {
+                s.build()
+            }
+        })
+        .collect()
 }
 
-fn subscriber() -> Subscriber {
-    Subscriber {
-        id: 7,
-        email: SubscriberEmail::parse("leila@example.org").unwrap(),
-        name: "ليلى حداد".into(),
-        status: SubscriberStatus::Active,
-        timezone: TimeZone::parse("Asia/Amman").unwrap(),
-        frequency: Frequency::Daily,
-        send_hour: SendHour::new(8).unwrap(),
-        topics: Topics::default(),
-        token: Token::parse("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap(),
-        created_at: at("2026-01-01T00:00:00Z"),
-        confirmed_at: None,
-        unsubscribed_at: None,
-        updated_at: at("2026-01-01T00:00:00Z"),
-        bounce_count: 0,
-        paused_until: None,
-    }
-}
-
-fn site() -> Site {
-    Site {
-        name: "Example News".into(),
-        postal_address: "1 Example Street, Springfield".into(),
-        url: "https://news.example.com".into(),
-    }
+fn leila() -> Subscriber {
+    subscriber("leila@example.org")
+        .id(7)
+        .name("ليلى حداد")
+        .timezone("Asia/Amman")
+        .send_hour(8)
+        .token("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .build()
 }
 
 fn render_with(max_html_bytes: usize) -> herald::render::Rendered {
-    let now = at("2026-03-10T07:00:00Z");
+    let now = at(NOW);
     let renderer = Renderer::new(&TemplateSources::builtin(), site(), max_html_bytes).unwrap();
     let pool = Pool::rank(stories(), now, &RULES);
-    let s = subscriber();
+    let s = leila();
     let digest = select::select(&pool, &s, &History::default(), now, &RULES);
-    let edition = Edition {
-        frequency: Frequency::Daily,
-        date: NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
-    };
+    let edition = daily("2026-03-10");
     let pool = std::sync::Arc::new(pool);
     let blocks = renderer.edition(pool.clone(), edition);
     renderer

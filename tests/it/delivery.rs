@@ -1,21 +1,23 @@
-//! The delivery engine under failure, through the real binary and a real
-//! SMTP server in the test: 4xx replies retried, 5xx failing and bouncing
-//! subscribers, a connection dropped mid-DATA, a server that never answers,
-//! `kill -9` in the middle of an edition, two processes on one edition, and
-//! a graceful shutdown. On SQLite and PostgreSQL.
-
-mod helpers;
+//! The delivery engine under failure, against a real SMTP server in the
+//! test: 4xx replies retried, 5xx failing and bouncing subscribers, a
+//! connection dropped mid-DATA, a server that never answers (these in
+//! process, reading the run's summary and the ledger), then what needs
+//! processes: `kill -9` in the middle of an edition, two processes on one
+//! edition, and a graceful shutdown on SIGTERM. On SQLite and PostgreSQL.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use helpers::smtp::{Policy, Reply, SmtpSink};
-use helpers::{TestEnv, stdout_of};
-use predicates::prelude::*;
+use herald::testing::{at, daily};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::smtp::{Policy, Reply, SmtpSink};
+use crate::support::{Settings, TestEnv, block_on, stdout_of, wait_until};
 
 const NOW: &str = "2026-03-10T07:00:00Z";
 const DATE: &str = "2026-03-10";
+const EDITION: &str = "daily-2026-03-10";
 
 /// Imports one story and `n` daily subscribers reader0@example.com….
 fn seed(env: &TestEnv, n: usize) {
@@ -37,27 +39,36 @@ fn seed(env: &TestEnv, n: usize) {
         .success();
 }
 
-fn mail_env(cmd: &mut Command, sink_port: u16) {
-    cmd.env("HERALD_MAIL__TRANSPORT", "smtp")
-        .env(
-            "HERALD_MAIL__SMTP_URL",
-            format!("smtp://127.0.0.1:{sink_port}?tls=none"),
-        )
-        .env("HERALD_DELIVERY__RETRY_BASE", "0.2")
-        .env("HERALD_DELIVERY__RETRY_MAX", "0.5")
-        .env("HERALD_DELIVERY__LINGER", "10")
-        .env("HERALD_DELIVERY__LEASE", "2")
-        .env("HERALD_DELIVERY__CONNECT_TIMEOUT", "2")
-        .env("HERALD_DELIVERY__COMMAND_TIMEOUT", "2");
+/// Mail to the server on `port`, with retries, leases and timeouts short
+/// enough for a test, and a linger that waits for the retries.
+fn settings(port: u16) -> Settings {
+    Settings::smtp_port(port)
+        .set("HERALD_DELIVERY__RETRY_BASE", "0.2")
+        .set("HERALD_DELIVERY__RETRY_MAX", "0.5")
+        .set("HERALD_DELIVERY__LINGER", "10")
+        .set("HERALD_DELIVERY__LEASE", "2")
+        .set("HERALD_DELIVERY__CONNECT_TIMEOUT", "2")
+        .set("HERALD_DELIVERY__COMMAND_TIMEOUT", "2")
 }
 
-/// `herald send` for the test edition, as a std command.
-fn send(env: &TestEnv, port: u16, extra: &[(&str, &str)]) -> Command {
+/// Runs the daily edition of `date` at `now` in process, to its end.
+async fn run_edition(
+    env: &TestEnv,
+    settings: &Settings,
+    date: &str,
+    now: &str,
+) -> herald::deliver::RunSummary {
+    let engine = env.engine(settings).await;
+    engine
+        .run_edition(daily(date), at(now), None, &CancellationToken::new())
+        .await
+        .expect("the edition runs")
+}
+
+/// `herald send` for the test edition, as a child process.
+fn send(env: &TestEnv, settings: &Settings) -> Command {
     let mut cmd = env.herald_std(&["send", "--date", DATE, "--now", NOW]);
-    mail_env(&mut cmd, port);
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
+    cmd.envs(settings.vars());
     cmd
 }
 
@@ -67,29 +78,10 @@ fn run(mut cmd: Command) -> (Option<i32>, String) {
     (out.status.code(), text)
 }
 
-fn ledger(env: &TestEnv) -> Vec<serde_json::Value> {
-    let out = env
-        .herald(&[
-            "deliveries",
-            "list",
-            "--edition",
-            "daily-2026-03-10",
-            "--format",
-            "json",
-            "--limit",
-            "100000",
-        ])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn status_counts(env: &TestEnv) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
-    for row in ledger(env) {
-        *counts
-            .entry(row["status"].as_str().unwrap().to_owned())
-            .or_default() += 1;
+    for row in block_on(env.ledger(EDITION)) {
+        *counts.entry(row.status).or_default() += 1;
     }
     counts
 }
@@ -108,16 +100,8 @@ fn spawn(mut cmd: Command) -> Child {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
-fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 both_backends! {
-    fn transient_failures_are_retried_until_delivered(env: &TestEnv) {
+    async fn transient_failures_are_retried_until_delivered(env: &TestEnv) {
         seed(env, 5);
         let sink = SmtpSink::start_with(
             Policy::new()
@@ -125,57 +109,48 @@ both_backends! {
                 .on_data("reader2@example.com", Reply::Drop).times(1)
                 .on_rcpt("reader3@example.com", Reply::Code(421)).times(1),
         );
-        let (code, out) = run(send(env, sink.port, &[]));
-        assert_eq!(code, Some(0), "{out}");
-        assert!(out.contains("sent 5, skipped 0 (nothing new), deferred 0, failed 0, retried 4"), "{out}");
+        let summary = run_edition(env, &settings(sink.port), DATE, NOW).await;
+        assert_eq!((summary.sent, summary.skipped, summary.deferred, summary.failed, summary.retries), (5, 0, 0, 0, 4), "{summary:?}");
         let per = received_per_recipient(&sink);
         assert_eq!(per.len(), 5);
         assert!(per.values().all(|&n| n == 1), "{per:?}");
-        let rows = ledger(env);
-        let r1 = rows.iter().find(|r| r["email"] == "reader1@example.com").unwrap();
-        assert_eq!(r1["status"], "sent");
-        assert_eq!(r1["attempts"], 3);
+        let rows = env.ledger(EDITION).await;
+        let r1 = rows.iter().find(|r| r.email == "reader1@example.com").unwrap();
+        assert_eq!(r1.status, "sent");
+        assert_eq!(r1.attempts, 3);
     }
 
-    fn permanent_failures_fail_and_bounce_after_the_threshold(env: &TestEnv) {
+    async fn permanent_failures_fail_and_bounce_after_the_threshold(env: &TestEnv) {
         seed(env, 3);
         let sink = SmtpSink::start_with(Policy::new().on_rcpt("reader0@example.com", Reply::Code(550)));
-        let extra = [("HERALD_DELIVERY__BOUNCE_THRESHOLD", "2")];
-        let (code, out) = run(send(env, sink.port, &extra));
-        assert_eq!(code, Some(1), "{out}");
-        assert!(out.contains("sent 2, skipped 0 (nothing new), deferred 0, failed 1, retried 0"), "{out}");
-        let rows = ledger(env);
-        let r0 = rows.iter().find(|r| r["email"] == "reader0@example.com").unwrap();
-        assert_eq!(r0["status"], "failed");
-        assert_eq!(r0["attempts"], 1, "a permanent failure is not retried");
-        assert!(r0["last_error"].as_str().unwrap().contains("550"));
-        let show = |env: &TestEnv| -> serde_json::Value {
-            let out = env.herald(&["subscribers", "show", "reader0@example.com", "--format", "json"]).output().unwrap();
-            serde_json::from_slice(&out.stdout).unwrap()
-        };
-        assert_eq!(show(env)["status"], "active", "one bounce is below the threshold");
+        let settings = settings(sink.port).set("HERALD_DELIVERY__BOUNCE_THRESHOLD", "2");
+        let summary = run_edition(env, &settings, DATE, NOW).await;
+        assert_eq!((summary.sent, summary.skipped, summary.deferred, summary.failed, summary.retries), (2, 0, 0, 1, 0), "{summary:?}");
+        let rows = env.ledger(EDITION).await;
+        let r0 = rows.iter().find(|r| r.email == "reader0@example.com").unwrap();
+        assert_eq!(r0.status, "failed");
+        assert_eq!(r0.attempts, 1, "a permanent failure is not retried");
+        assert!(r0.last_error.as_deref().unwrap().contains("550"));
+        assert_eq!(env.show("reader0@example.com")["status"], "active", "one bounce is below the threshold");
 
         // The operator retries the edition: the second permanent failure
         // reaches the threshold.
-        env.herald(&["deliveries", "retry", "--edition", "daily-2026-03-10"])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("1 failed deliveries queued again"));
-        let (code, out) = run(send(env, sink.port, &extra));
-        assert_eq!(code, Some(1), "{out}");
-        assert_eq!(show(env)["status"], "bounced");
+        env.herald(&["deliveries", "retry", "--edition", EDITION]).assert().success();
+        let rows = env.ledger(EDITION).await;
+        let r0 = rows.iter().find(|r| r.email == "reader0@example.com").unwrap();
+        assert_eq!(r0.status, "queued", "the failed row is queued again");
+        let summary = run_edition(env, &settings, DATE, NOW).await;
+        assert_eq!(summary.failed, 1, "{summary:?}");
+        assert_eq!(env.show("reader0@example.com")["status"], "bounced");
 
         // A bounced subscriber is not queued for the next edition.
         let story = env.write("next.jsonl", "{\"title\": \"Next day\", \"url\": \"https://news.example.com/next\", \"published_at\": \"2026-03-11T06:00:00Z\"}\n");
         env.herald(&["stories", "import", story.to_str().unwrap()]).assert().success();
-        let mut next = env.herald_std(&["send", "--date", "2026-03-11", "--now", "2026-03-11T07:00:00Z"]);
-        mail_env(&mut next, sink.port);
-        let (code, out) = run(next);
-        assert_eq!(code, Some(0), "{out}");
-        assert!(out.contains("sent 2, skipped 0"), "{out}");
+        let summary = run_edition(env, &settings, "2026-03-11", "2026-03-11T07:00:00Z").await;
+        assert_eq!((summary.sent, summary.skipped, summary.failed), (2, 0, 0), "{summary:?}");
     }
 
-    fn a_server_that_never_answers_times_out(env: &TestEnv) {
+    async fn a_server_that_never_answers_times_out(env: &TestEnv) {
         seed(env, 2);
         // Accepts connections and says nothing.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -188,21 +163,22 @@ both_backends! {
             std::thread::sleep(Duration::from_secs(5));
         });
         let started = Instant::now();
-        let (code, out) = run(send(env, port, &[("HERALD_DELIVERY__CONNECT_TIMEOUT", "0.5"), ("HERALD_DELIVERY__MAX_ATTEMPTS", "1")]));
+        let settings = settings(port)
+            .set("HERALD_DELIVERY__CONNECT_TIMEOUT", "0.5")
+            .set("HERALD_DELIVERY__MAX_ATTEMPTS", "1");
+        let summary = run_edition(env, &settings, DATE, NOW).await;
         assert!(started.elapsed() < Duration::from_secs(5), "the connect timeout was not honoured");
-        assert_eq!(code, Some(1), "{out}");
-        assert!(out.contains("failed 2"), "{out}");
-        let rows = ledger(env);
-        assert!(rows.iter().all(|r| r["last_error"].as_str().unwrap().contains("timed out")), "{rows:?}");
+        assert_eq!(summary.failed, 2, "{summary:?}");
+        let rows = env.ledger(EDITION).await;
+        assert!(rows.iter().all(|r| r.last_error.as_deref().unwrap().contains("timed out")), "{rows:?}");
         drop(held);
     }
-
     fn kill_9_mid_edition_then_restart_delivers_everyone(env: &TestEnv) {
         let n = 200;
         seed(env, n);
         let sink = SmtpSink::start();
         // Slow enough to be killed in the middle.
-        let mut child = spawn(send(env, sink.port, &[("HERALD_DELIVERY__RATE_PER_SECOND", "100")]));
+        let mut child = spawn(send(env, &settings(sink.port).set("HERALD_DELIVERY__RATE_PER_SECOND", "100")));
         wait_until("the first messages", Duration::from_secs(20), || sink.messages().len() >= 30);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -210,7 +186,7 @@ both_backends! {
         assert!(before < n, "the edition finished before the kill");
         // Rows left in `sending` wait for their lease (2 s) to expire; the
         // restarted run lingers for them.
-        let (code, out) = run(send(env, sink.port, &[]));
+        let (code, out) = run(send(env, &settings(sink.port)));
         assert_eq!(code, Some(0), "{out}");
         let per = received_per_recipient(&sink);
         assert_eq!(per.len(), n, "every subscriber received the digest");
@@ -224,9 +200,9 @@ both_backends! {
         let n = 300;
         seed(env, n);
         let sink = SmtpSink::start();
-        let limit = [("HERALD_DELIVERY__RATE_PER_SECOND", "150")];
-        let a = spawn(send(env, sink.port, &limit));
-        let b = spawn(send(env, sink.port, &limit));
+        let limited = settings(sink.port).set("HERALD_DELIVERY__RATE_PER_SECOND", "150");
+        let a = spawn(send(env, &limited));
+        let b = spawn(send(env, &limited));
         let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
         assert!(a.status.success() && b.status.success(), "{}\n{}", String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
         let per = received_per_recipient(&sink);
@@ -246,7 +222,7 @@ both_backends! {
         let n = 200;
         seed(env, n);
         let sink = SmtpSink::start();
-        let child = spawn(send(env, sink.port, &[("HERALD_DELIVERY__RATE_PER_SECOND", "100")]));
+        let child = spawn(send(env, &settings(sink.port).set("HERALD_DELIVERY__RATE_PER_SECOND", "100")));
         wait_until("the first messages", Duration::from_secs(20), || sink.messages().len() >= 20);
         let pid = child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
@@ -259,7 +235,7 @@ both_backends! {
         assert_eq!(counts.get("sent").copied().unwrap_or(0), received, "every message received is recorded as sent");
         assert_eq!(counts.get("queued").copied().unwrap_or(0), n - received);
         // The next run sends the rest, and nothing twice.
-        let (code, out) = run(send(env, sink.port, &[]));
+        let (code, out) = run(send(env, &settings(sink.port)));
         assert_eq!(code, Some(0), "{out}");
         let per = received_per_recipient(&sink);
         assert_eq!(per.len(), n);

@@ -4,8 +4,6 @@
 //! a redirect loop) and the real `herald feeds …` commands fetch them into a
 //! real store, on both backends.
 
-mod helpers;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -14,8 +12,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use helpers::{TestEnv, stdout_of};
 use serde_json::Value;
+
+use crate::support::{Settings, TestEnv, stderr_of, stdout_of};
 
 const DRUPAL: &str = include_str!("fixtures/feeds/drupal.xml");
 const ATOM: &str = include_str!("fixtures/feeds/blog.atom");
@@ -69,11 +68,7 @@ impl FeedServer {
         let (tx, rx) = std::sync::mpsc::channel();
         let state = hits.clone();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
+            crate::support::block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
                 axum::serve(listener, app(state)).await.unwrap();
@@ -205,19 +200,50 @@ async fn json_feed() -> Response {
     ([(header::CONTENT_TYPE, "application/feed+json")], JSON_FEED).into_response()
 }
 
+/// `herald ARGS…` with a short timeout, a small size limit and few
+/// redirects, so the bad fixtures fail fast.
 fn herald(env: &TestEnv, args: &[&str]) -> std::process::Output {
-    env.herald_std(args)
-        .env("HERALD_FEEDS__TIMEOUT", "1.5")
-        .env("HERALD_FEEDS__MAX_BYTES", "100000")
-        .env("HERALD_FEEDS__MAX_REDIRECTS", "3")
-        .output()
-        .unwrap()
+    let limits = Settings::default()
+        .set("HERALD_FEEDS__TIMEOUT", "1.5")
+        .set("HERALD_FEEDS__MAX_BYTES", "100000")
+        .set("HERALD_FEEDS__MAX_REDIRECTS", "3");
+    env.herald_std(args).envs(limits.vars()).output().unwrap()
 }
 
-fn json(env: &TestEnv, args: &[&str]) -> Vec<Value> {
-    let out = herald(env, args);
-    assert!(out.status.success(), "{args:?}: {}", helpers::stderr_of(&out));
-    serde_json::from_str(&stdout_of(&out)).unwrap()
+/// `herald feeds fetch [FEED] --format json`: the exit status and one
+/// report per feed.
+fn fetch(env: &TestEnv, feed: Option<&str>) -> (Option<i32>, Vec<Value>) {
+    let mut args = vec!["feeds", "fetch", "--format", "json"];
+    args.extend(feed);
+    let out = herald(env, &args);
+    let reports = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}): {} {}", stdout_of(&out), stderr_of(&out)));
+    (out.status.code(), reports)
+}
+
+/// The report of the feed whose URL ends with `path`, as
+/// (status, entries, new, updated, unchanged, skipped) or (status, error).
+fn report(reports: &[Value], path: &str) -> String {
+    let r = reports
+        .iter()
+        .find(|r| r["url"].as_str().unwrap().ends_with(path))
+        .unwrap_or_else(|| panic!("no report for {path} in {reports:#?}"));
+    match r["status"].as_str().unwrap() {
+        "updated" => format!(
+            "updated: {} entries: {} new, {} updated, {} unchanged, {} skipped",
+            r["entries"], r["inserted"], r["updated"], r["unchanged"], r["skipped"]
+        ),
+        "failed" => format!("failed: {}", r["error"].as_str().unwrap()),
+        other => other.to_owned(),
+    }
+}
+
+fn stories(env: &TestEnv) -> Vec<Value> {
+    env.json(&["stories", "list", "--format", "json"])
+}
+
+fn feeds(env: &TestEnv) -> Vec<Value> {
+    env.json(&["feeds", "list", "--format", "json"])
 }
 
 fn story<'a>(stories: &'a [Value], url: &str) -> &'a Value {
@@ -239,27 +265,30 @@ both_backends! {
         for path in ok.iter().chain(&bad) {
             let kind = if *path == "/blog.atom" { "blog" } else { "story" };
             let out = herald(env, &["feeds", "add", &server.url(path), "--kind", kind]);
-            assert!(out.status.success(), "{}", helpers::stderr_of(&out));
-            assert!(stdout_of(&out).starts_with("added feed "), "{}", stdout_of(&out));
+            assert!(out.status.success(), "{}", stderr_of(&out));
         }
+        assert_eq!(feeds(env).len(), 8);
         // Adding again updates instead of duplicating.
         let out = herald(env, &["feeds", "add", &server.url("/feed.json"), "--section", "Podcasts"]);
-        assert!(stdout_of(&out).starts_with("updated feed 3: "), "{}", stdout_of(&out));
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let all = feeds(env);
+        assert_eq!(all.len(), 8);
+        let json_feed = feed(&all, &server.url("/feed.json"));
+        assert_eq!((json_feed["id"].as_i64(), json_feed["section"].as_str()), (Some(3), Some("Podcasts")));
         let out = herald(env, &["feeds", "add", "ftp://example.com/feed"]);
         assert_eq!(out.status.code(), Some(2));
 
         // One fetch of everything: the bad feeds fail, the others go on.
         let started = std::time::Instant::now();
-        let out = herald(env, &["feeds", "fetch"]);
-        assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
+        let (code, reports) = fetch(env, None);
+        assert_eq!(code, Some(1), "{reports:#?}");
         assert!(started.elapsed() < std::time::Duration::from_secs(15));
-        let text = stdout_of(&out);
-        assert!(text.contains("drupal.xml: 5 entries: 3 new, 0 updated, 0 unchanged, 2 skipped"), "{text}");
-        assert!(text.contains("blog.atom: 2 entries: 2 new"), "{text}");
-        assert!(text.contains("feed.json: 2 entries: 2 new"), "{text}");
-        assert!(helpers::stderr_of(&out).contains("5 of 8 feeds failed"));
+        assert_eq!(report(&reports, "/drupal.xml"), "updated: 5 entries: 3 new, 0 updated, 0 unchanged, 2 skipped");
+        assert_eq!(report(&reports, "/blog.atom"), "updated: 2 entries: 2 new, 0 updated, 0 unchanged, 0 skipped");
+        assert_eq!(report(&reports, "/feed.json"), "updated: 2 entries: 2 new, 0 updated, 0 unchanged, 0 skipped");
+        assert_eq!(reports.iter().filter(|r| r["status"] == "failed").count(), 5, "{reports:#?}");
 
-        let feeds = json(env, &["feeds", "list", "--format", "json"]);
+        let feeds = feeds(env);
         let error = |path: &str| {
             let f = feed(&feeds, &server.url(path));
             f["last_error"].as_str().map(str::to_owned).unwrap_or_else(|| format!("no error in {f}"))
@@ -278,7 +307,7 @@ both_backends! {
         assert!(table.contains("LAST SUCCESS") && table.contains("timed out"), "{table}");
 
         // The mapping rules.
-        let stories = json(env, &["stories", "list", "--format", "json"]);
+        let stories = self::stories(env);
         assert_eq!(stories.len(), 7, "{stories:#?}");
         let river = story(&stories, "https://news.example.com/politics/river-budget?id=101");
         assert_eq!(river["title"], "Council & mayor agree on the river budget");
@@ -325,16 +354,16 @@ both_backends! {
         std::thread::sleep(std::time::Duration::from_millis(1100));
         let before_304 = server.hits.not_modified.load(Ordering::SeqCst);
         for path in ok {
-            let out = herald(env, &["feeds", "fetch", &server.url(path)]);
-            assert!(out.status.success(), "{}", helpers::stderr_of(&out));
-            let text = stdout_of(&out);
-            match path {
-                "/feed.json" => assert!(text.contains("0 new, 0 updated, 2 unchanged"), "{text}"),
-                _ => assert!(text.contains("not modified"), "{text}"),
-            }
+            let (code, reports) = fetch(env, Some(&server.url(path)));
+            assert_eq!(code, Some(0), "{reports:#?}");
+            let expected = match path {
+                "/feed.json" => "updated: 2 entries: 0 new, 0 updated, 2 unchanged, 0 skipped",
+                _ => "not_modified",
+            };
+            assert_eq!(report(&reports, path), expected);
         }
         assert_eq!(server.hits.not_modified.load(Ordering::SeqCst) - before_304, 2);
-        assert_eq!(json(env, &["stories", "list", "--format", "json"]), stories);
+        assert_eq!(self::stories(env), stories);
         assert_eq!(story(&stories, "https://notes.example.net/episodes/2")["published_at"], undated);
 
         // Popularity comes from the site; a changed feed updates what the
@@ -352,33 +381,35 @@ both_backends! {
             .to_string(),
         );
         let out = herald(env, &["stories", "import", import.to_str().unwrap()]);
-        assert!(stdout_of(&out).contains("updated 1"), "{}", stdout_of(&out));
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let river = |stories: &[Value]| {
+            let r = story(stories, "https://news.example.com/politics/river-budget?id=101");
+            (r["votes"].as_i64(), r["comments"].as_i64())
+        };
+        assert_eq!(river(&self::stories(env)), (Some(500), Some(12)));
         server.hits.drupal_version.store(2, Ordering::SeqCst);
-        let out = herald(env, &["feeds", "fetch", "1", "--format", "json"]);
-        let report: Vec<Value> = serde_json::from_str(&stdout_of(&out)).unwrap();
-        assert_eq!(report[0]["status"], "updated");
-        assert_eq!(report[0]["updated"], 1);
-        assert_eq!(report[0]["unchanged"], 2);
-        let stories = json(env, &["stories", "list", "--format", "json"]);
-        let river = story(&stories, "https://news.example.com/politics/river-budget?id=101");
-        assert_eq!((river["votes"].as_i64(), river["comments"].as_i64()), (Some(500), Some(20)));
+        let (_, reports) = fetch(env, Some("1"));
+        assert_eq!(report(&reports, "/drupal.xml"), "updated: 5 entries: 0 new, 1 updated, 2 unchanged, 2 skipped");
+        let stories = self::stories(env);
+        assert_eq!(river(&stories), (Some(500), Some(20)));
 
         // Removing a feed keeps its stories.
         let out = herald(env, &["feeds", "remove", &server.url("/drupal.xml")]);
-        assert!(stdout_of(&out).contains("removed feed 1"), "{}", stdout_of(&out));
-        assert_eq!(json(env, &["feeds", "list", "--format", "json"]).len(), 7);
-        assert_eq!(json(env, &["stories", "list", "--format", "json"]).len(), 7);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert!(self::feeds(env).iter().all(|f| f["id"] != 1));
+        assert_eq!(self::feeds(env).len(), 7);
+        assert_eq!(self::stories(env).len(), 7);
         let out = herald(env, &["feeds", "remove", "999"]);
         assert_eq!(out.status.code(), Some(1));
-        assert!(helpers::stderr_of(&out).contains("no feed with id or URL \"999\""));
+        assert!(stderr_of(&out).contains("no feed with id or URL \"999\""));
     }
 
     fn a_redirect_within_the_limit_is_followed(env: &TestEnv) {
         let server = FeedServer::start();
         herald(env, &["feeds", "add", &server.url("/moved.json")]);
-        let out = herald(env, &["feeds", "fetch"]);
-        assert!(out.status.success(), "{}", stdout_of(&out));
-        assert!(stdout_of(&out).contains("2 entries: 2 new"), "{}", stdout_of(&out));
+        let (code, reports) = fetch(env, None);
+        assert_eq!(code, Some(0), "{reports:#?}");
+        assert_eq!(report(&reports, "/moved.json"), "updated: 2 entries: 2 new, 0 updated, 0 unchanged, 0 skipped");
     }
 
     fn awkward_feeds_are_read_sensibly(env: &TestEnv) {
@@ -387,14 +418,13 @@ both_backends! {
             herald(env, &["feeds", "add", &server.url(path)]);
         }
         let before = chrono::Utc::now() - chrono::Duration::seconds(2);
-        let out = herald(env, &["feeds", "fetch"]);
-        let text = stdout_of(&out);
-        assert!(text.contains("edge.xml: 2 entries: 2 new"), "{text}");
-        assert!(text.contains("plain.atom: 1 entries: 1 new"), "{text}");
-        assert!(text.contains("numeric.json: 1 entries: 1 new"), "{text}");
-        assert!(text.contains("chunked.xml: failed: body is over feeds.max_bytes"), "{text}");
+        let (_, reports) = fetch(env, None);
+        assert_eq!(report(&reports, "/edge.xml"), "updated: 2 entries: 2 new, 0 updated, 0 unchanged, 0 skipped");
+        assert_eq!(report(&reports, "/plain.atom"), "updated: 1 entries: 1 new, 0 updated, 0 unchanged, 0 skipped");
+        assert_eq!(report(&reports, "/numeric.json"), "updated: 1 entries: 1 new, 0 updated, 0 unchanged, 0 skipped");
+        assert!(report(&reports, "/chunked.xml").starts_with("failed: body is over feeds.max_bytes"), "{reports:#?}");
 
-        let stories = json(env, &["stories", "list", "--format", "json"]);
+        let stories = self::stories(env);
         // The page, not the comments link that came first.
         let future = story(&stories, "https://edge.example.com/future");
         let zero = story(&stories, "https://edge.example.com/zero");
@@ -409,22 +439,23 @@ both_backends! {
 
         // No validators on these: parsed again, and nothing changes.
         std::thread::sleep(std::time::Duration::from_millis(1100));
-        let out = herald(env, &["feeds", "fetch", &server.url("/edge.xml")]);
-        assert!(stdout_of(&out).contains("0 new, 0 updated, 2 unchanged"), "{}", stdout_of(&out));
-        assert_eq!(json(env, &["stories", "list", "--format", "json"]), stories);
+        let (_, reports) = fetch(env, Some(&server.url("/edge.xml")));
+        assert_eq!(report(&reports, "/edge.xml"), "updated: 2 entries: 0 new, 0 updated, 2 unchanged, 0 skipped");
+        assert_eq!(self::stories(env), stories);
 
         // Changing a feed's section forgets its validators, so the next
         // fetch applies it even to an unchanged feed.
         let drupal = server.url("/drupal.xml");
         herald(env, &["feeds", "add", &drupal, "--kind", "blog"]);
-        herald(env, &["feeds", "fetch", &drupal]);
-        let out = herald(env, &["feeds", "fetch", &drupal]);
-        assert!(stdout_of(&out).contains("not modified"), "{}", stdout_of(&out));
+        fetch(env, Some(&drupal));
+        assert_eq!(report(&fetch(env, Some(&drupal)).1, "/drupal.xml"), "not_modified");
         let out = herald(env, &["feeds", "add", &drupal, "--section", "Wire"]);
-        assert!(stdout_of(&out).contains("(blog, section Wire)"), "{}", stdout_of(&out));
-        let out = herald(env, &["feeds", "fetch", &drupal]);
-        assert!(stdout_of(&out).contains("3 updated"), "{}", stdout_of(&out));
-        let stories = json(env, &["stories", "list", "--format", "json"]);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let wire = feed(&feeds(env), &drupal).clone();
+        assert_eq!((wire["kind"].as_str(), wire["section"].as_str()), (Some("blog"), Some("Wire")));
+        let (_, reports) = fetch(env, Some(&drupal));
+        assert_eq!(report(&reports, "/drupal.xml"), "updated: 5 entries: 0 new, 3 updated, 0 unchanged, 2 skipped");
+        let stories = self::stories(env);
         let river = story(&stories, "https://news.example.com/politics/river-budget?id=101");
         assert_eq!((river["section"].as_str(), river["kind"].as_str()), (Some("Wire"), Some("blog")));
     }

@@ -5,14 +5,15 @@
 //! second `herald send` sends nothing. Also `preview` (--explain, eml, html),
 //! `send --dry-run` and `send --test-to`. On SQLite and PostgreSQL.
 
-mod helpers;
-
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use helpers::smtp::{Received, SmtpSink};
-use helpers::{TestEnv, stdout_of};
+use herald::testing::{at, daily};
 use mail_parser::{MessageParser, MimeHeaders};
 use predicates::prelude::*;
+
+use crate::support::smtp::{Policy, Received, Reply, SmtpSink};
+use crate::support::{Settings, TestEnv, stdout_of};
 
 const NOW: &str = "2026-03-10T07:00:00Z";
 const DATE: &str = "2026-03-10";
@@ -28,38 +29,42 @@ fn examples() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
 }
 
-/// The env with samples imported and the mail settings pointing at `sink`.
+/// The env with the bundled samples and two hostile stories imported, and
+/// a fresh SMTP server to send to.
 fn setup(env: &TestEnv) -> SmtpSink {
-    env.herald(&[
-        "stories",
-        "import",
-        examples().join("stories.json").to_str().unwrap(),
-    ])
-    .assert()
-    .success();
     let hostile = env.write("hostile.json", HOSTILE);
-    env.herald(&["stories", "import", hostile.to_str().unwrap()])
-        .assert()
-        .success();
-    env.herald(&[
-        "subscribers",
-        "import",
-        examples().join("subscribers.csv").to_str().unwrap(),
-    ])
-    .assert()
-    .success();
+    for (what, file) in [
+        ("stories", examples().join("stories.json")),
+        ("stories", hostile),
+        ("subscribers", examples().join("subscribers.csv")),
+    ] {
+        env.herald(&[what, "import", file.to_str().unwrap()])
+            .assert()
+            .success();
+    }
     SmtpSink::start()
 }
 
-fn with_mail(env: &TestEnv, sink: &SmtpSink, args: &[&str]) -> assert_cmd::Command {
-    let mut cmd = env.herald(args);
-    cmd.env("HERALD_MAIL__TRANSPORT", "smtp")
-        .env("HERALD_MAIL__SMTP_URL", format!("smtp://127.0.0.1:{}", sink.port))
-        .env("HERALD_SITE__PUBLIC_URL", "https://news.example.com")
-        .env("HERALD_SITE__NAME", "Example News")
-        .env("HERALD_MAIL__FEEDBACK_ID", "daily:digest:example-news")
-        .env("HERALD_DELIVERY__LINGER", "0");
-    cmd
+/// Mail to `sink`, from a site whose name, URL and feedback id the
+/// headers are checked against.
+fn settings(sink: &SmtpSink) -> Settings {
+    Settings::smtp(sink)
+        .set("HERALD_SITE__PUBLIC_URL", "https://news.example.com")
+        .set("HERALD_SITE__NAME", "Example News")
+        .set("HERALD_MAIL__FEEDBACK_ID", "daily:digest:example-news")
+}
+
+/// How many ledger rows of the edition `key` are in each status.
+async fn statuses(env: &TestEnv, key: &str) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for row in env.ledger(key).await {
+        *counts.entry(row.status).or_default() += 1;
+    }
+    counts
+}
+
+fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
 fn by_recipient<'a>(messages: &'a [Received], rcpt: &str) -> &'a Received {
@@ -70,16 +75,16 @@ fn by_recipient<'a>(messages: &'a [Received], rcpt: &str) -> &'a Received {
 }
 
 both_backends! {
-    fn an_edition_over_real_smtp(env: &TestEnv) {
+    async fn an_edition_over_real_smtp(env: &TestEnv) {
         let sink = setup(env);
+        let mail = settings(&sink);
         // Preview (before the send) shows the Message-ID the send will use.
-        let out = with_mail(env, &sink, &["preview", "maya@example.com", "--date", DATE, "--now", NOW, "--format", "eml"])
+        let out = env.herald(&["preview", "maya@example.com", "--date", DATE, "--now", NOW, "--format", "eml"]).envs(mail.vars())
             .output()
             .unwrap();
         let eml = stdout_of(&out);
-        let out = with_mail(env, &sink, &["send", "--date", DATE, "--now", NOW]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert!(stdout_of(&out).contains("daily-2026-03-10: sent 7, skipped 0"), "{}", stdout_of(&out));
+        env.herald(&["send", "--date", DATE, "--now", NOW]).envs(mail.vars()).assert().success();
+        assert_eq!(statuses(env, "daily-2026-03-10").await, counts(&[("sent", 7)]));
         let messages = sink.wait_for(7, Duration::from_secs(10));
         assert_eq!(messages.len(), 7);
 
@@ -161,14 +166,8 @@ both_backends! {
         let unsub = MessageParser::default().parse(&maya.data).unwrap().header_raw("List-Unsubscribe").unwrap().replace(['\r', '\n'], "");
         let token = unsub.split("unsubscribe%20").nth(1).unwrap().split('>').next().unwrap().to_owned();
         let request = format!("From: Maya <maya@example.com>\r\nTo: unsubscribe@example.com\r\nSubject: unsubscribe {token}\r\n\r\n\r\n");
-        env.herald(&["unsubscribe-mail", "-"])
-            .write_stdin(request)
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("unsubscribed maya@example.com"));
-        env.herald(&["subscribers", "show", "maya@example.com"])
-            .assert()
-            .stdout(predicate::str::contains("unsubscribed"));
+        env.herald(&["unsubscribe-mail", "-"]).write_stdin(request).assert().success();
+        assert_eq!(env.show("maya@example.com")["status"], "unsubscribed");
         env.herald(&["unsubscribe-mail", "-"])
             .write_stdin("Subject: please stop\r\n\r\nthanks\r\n")
             .assert()
@@ -176,24 +175,23 @@ both_backends! {
             .stderr(predicate::str::contains("no unsubscribe token"));
 
         // Again: nothing new is sent, nothing is received.
-        with_mail(env, &sink, &["send", "--date", DATE, "--now", NOW])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("sent 0, skipped 0"));
+        env.herald(&["send", "--date", DATE, "--now", NOW]).envs(mail.vars()).assert().success();
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(sink.messages().len(), 7);
+        assert_eq!(statuses(env, "daily-2026-03-10").await, counts(&[("sent", 7)]));
 
         // The next day, with no new stories, everyone still subscribed is skipped.
-        with_mail(env, &sink, &["send", "--date", "2026-03-11", "--now", "2026-03-11T07:00:00Z"])
+        env.herald(&["send", "--date", "2026-03-11", "--now", "2026-03-11T07:00:00Z"]).envs(mail.vars())
             .assert()
-            .success()
-            .stdout(predicate::str::contains("sent 0, skipped 6 (nothing new)"));
+            .success();
+        assert_eq!(statuses(env, "daily-2026-03-11").await, counts(&[("skipped", 6)]));
     }
 
-    fn preview_dry_run_and_test_send(env: &TestEnv) {
+    async fn preview_dry_run_and_test_send(env: &TestEnv) {
         let sink = setup(env);
+        let mail = settings(&sink);
         // --explain lists every candidate with its score and verdict.
-        let out = with_mail(env, &sink, &["preview", "leila@example.org", "--date", DATE, "--now", NOW, "--explain"])
+        let out = env.herald(&["preview", "leila@example.org", "--date", DATE, "--now", NOW, "--explain"]).envs(mail.vars())
             .output()
             .unwrap();
         let text = stdout_of(&out);
@@ -203,42 +201,45 @@ both_backends! {
         assert!(text.contains("left out: section not among the subscriber's topics"));
         assert!(text.contains("Subject: Your daily digest, 10 March 2026"));
         let html_file = env.path("leila.html");
-        with_mail(env, &sink, &["preview", "leila@example.org", "--date", DATE, "--now", NOW, "--format", "html", "--out", html_file.to_str().unwrap()])
+        env.herald(&["preview", "leila@example.org", "--date", DATE, "--now", NOW, "--format", "html", "--out", html_file.to_str().unwrap()]).envs(mail.vars())
             .assert()
             .success();
         assert!(std::fs::read_to_string(&html_file).unwrap().contains("<!DOCTYPE html>"));
 
-        with_mail(env, &sink, &["send", "--date", DATE, "--now", NOW, "--dry-run"])
+        let dry = env.engine(&mail).await.dry_run(daily(DATE), at(NOW)).await.unwrap();
+        assert_eq!((dry.sent, dry.skipped), (7, 0), "{dry:?}");
+        env.herald(&["send", "--date", DATE, "--now", NOW, "--dry-run"]).envs(mail.vars()).assert().success();
+        env.herald(&["send", "--date", DATE, "--now", NOW, "--test-to", "editor@example.com", "--as", "maya@example.com"]).envs(mail.vars())
             .assert()
-            .success()
-            .stdout(predicate::str::contains("would send 7, skipped 0"));
-        with_mail(env, &sink, &["send", "--date", DATE, "--now", NOW, "--test-to", "editor@example.com", "--as", "maya@example.com"])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("as a test"));
+            .success();
         let got = sink.wait_for(1, Duration::from_secs(5));
         assert_eq!(got.len(), 1, "dry run sent nothing, the test send one message");
         assert_eq!(got[0].rcpt_to, ["editor@example.com"]);
         let parsed = MessageParser::default().parse(&got[0].data).unwrap();
         assert!(parsed.subject().unwrap().starts_with("[TEST] Your daily digest"));
         // Neither recorded anything: the real send still goes to all seven.
-        with_mail(env, &sink, &["send", "--date", DATE, "--now", NOW])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("sent 7, skipped 0"));
+        assert_eq!(statuses(env, "daily-2026-03-10").await, counts(&[]));
+        env.herald(&["send", "--date", DATE, "--now", NOW]).envs(mail.vars()).assert().success();
+        assert_eq!(statuses(env, "daily-2026-03-10").await, counts(&[("sent", 7)]));
         assert_eq!(sink.wait_for(8, Duration::from_secs(10)).len(), 8);
     }
 
-    fn a_permanent_rejection_fails_and_a_transient_one_defers(env: &TestEnv) {
+    async fn a_permanent_rejection_fails_and_a_transient_one_defers(env: &TestEnv) {
         let sink = setup(env);
+        let mail = settings(&sink);
         sink.set_policy(
-            helpers::smtp::Policy::new()
-                .on_rcpt("maya@example.com", helpers::smtp::Reply::Code(550))
-                .on_rcpt("kenji@example.jp", helpers::smtp::Reply::Code(450)),
+            Policy::new()
+                .on_rcpt("maya@example.com", Reply::Code(550))
+                .on_rcpt("kenji@example.jp", Reply::Code(450)),
         );
-        let out = with_mail(env, &sink, &["send", "--date", DATE, "--now", NOW]).output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "a failed delivery makes the exit status 1");
-        assert!(stdout_of(&out).contains("sent 5, skipped 0 (nothing new), deferred 1, failed 1"), "{}", stdout_of(&out));
+        env.herald(&["send", "--date", DATE, "--now", NOW])
+            .envs(mail.vars())
+            .assert()
+            .code(1); // A failed delivery makes the exit status 1.
+        assert_eq!(
+            statuses(env, "daily-2026-03-10").await,
+            counts(&[("sent", 5), ("deferred", 1), ("failed", 1)])
+        );
         assert_eq!(sink.wait_for(5, Duration::from_secs(10)).len(), 5);
     }
 }

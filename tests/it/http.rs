@@ -4,69 +4,77 @@
 //! headers, the health check and the story API.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use herald::config::{Config, Overrides};
-use herald::domain::{
-    Frequency, NewSubscriber, SendHour, SubscriberEmail, SubscriberStatus, TimeZone, Topics,
-};
+use herald::domain::{Frequency, Subscriber, SubscriberEmail, SubscriberStatus};
 use herald::http::{AppState, app};
 use herald::metrics::Metrics;
 use herald::store::{AddOutcome, Store};
 use tower::ServiceExt;
 
+use crate::support::{Settings, TestEnv};
+
+/// A SQLite store holding one subscriber, ana@example.com, and the router's
+/// state over it.
 struct Fixture {
-    _dir: tempfile::TempDir,
+    env: TestEnv,
     store: Store,
     state: AppState,
     token: String,
-    config: Config,
 }
 
 async fn fixture() -> Fixture {
-    fixture_with(&[]).await
+    fixture_with(Settings::default()).await
 }
 
-async fn fixture_with(env: &[(String, String)]) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let overrides = Overrides {
-        config_path: Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml")),
-        database_url: Some(format!("sqlite://{}", dir.path().join("h.db").display())),
-    };
-    let config = Config::load_from(&overrides, env).unwrap();
+async fn fixture_with(settings: Settings) -> Fixture {
+    let env = TestEnv::sqlite();
+    let config = env.config(&settings);
     let store = Store::open(&config.database).await.unwrap();
-    let new = NewSubscriber {
-        email: SubscriberEmail::parse("ana@example.com").unwrap(),
-        name: Default::default(),
-        status: SubscriberStatus::Active,
-        timezone: TimeZone::parse("UTC").unwrap(),
-        frequency: Frequency::Daily,
-        send_hour: SendHour::new(7).unwrap(),
-        topics: Topics::default(),
-    };
-    let AddOutcome::Added(s) = store.insert_subscriber(&new).await.unwrap() else {
-        panic!()
+    let ana = herald::testing::subscriber("ana@example.com").new_subscriber();
+    let AddOutcome::Added(s) = store.insert_subscriber(&ana).await.unwrap() else {
+        panic!("ana@example.com was already there")
     };
     let state = AppState::new(store.clone(), std::sync::Arc::new(Metrics::new()), &config).unwrap();
     Fixture {
-        _dir: dir,
+        env,
         store,
         state,
         token: s.token.to_string(),
-        config,
     }
 }
 
-async fn status_of(f: &Fixture) -> (SubscriberStatus, Frequency) {
-    let s = f
-        .store
-        .find_subscriber(&SubscriberEmail::parse("ana@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    (s.status, s.frequency)
+impl Fixture {
+    /// The stored subscriber at `email`, if any.
+    async fn find(&self, email: &str) -> Option<Subscriber> {
+        let email = SubscriberEmail::parse(email).unwrap();
+        self.store.find_subscriber(&email).await.unwrap()
+    }
+
+    /// `/unsubscribe/TOKEN` of the fixture's subscriber.
+    fn unsubscribe(&self) -> String {
+        format!("/unsubscribe/{}", self.token)
+    }
+
+    async fn get(&self, path: impl AsRef<str>) -> (StatusCode, HeaderMap, String) {
+        let request = Request::get(path.as_ref()).body(Body::empty()).unwrap();
+        call(self, request).await
+    }
+
+    /// A POST of an `application/x-www-form-urlencoded` body.
+    async fn form(&self, path: &str, body: impl Into<Body>) -> (StatusCode, HeaderMap, String) {
+        call(self, post(path, "application/x-www-form-urlencoded", body)).await
+    }
+
+    /// The fixture's subscriber as stored now.
+    async fn ana(&self) -> Subscriber {
+        self.find("ana@example.com")
+            .await
+            .expect("ana@example.com is stored")
+    }
 }
 
-async fn call(f: &Fixture, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+async fn call(f: &Fixture, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
     let res = app(f.state.clone()).oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -84,36 +92,22 @@ fn post(path: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> 
 #[tokio::test]
 async fn get_shows_choices_and_changes_nothing() {
     let f = fixture().await;
-    let (status, headers, body) = call(
-        &f,
-        Request::get(format!("/unsubscribe/{}", f.token))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (status, headers, body) = f.get(format!("/unsubscribe/{}", f.token)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Unsubscribe ana@example.com") && body.contains("Switch to the weekly digest"));
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(headers["cache-control"], "no-store");
-    assert_eq!(status_of(&f).await.0, SubscriberStatus::Active);
+    assert_eq!(f.ana().await.status, SubscriberStatus::Active);
 }
 
 #[tokio::test]
 async fn one_click_urlencoded() {
     let f = fixture().await;
-    let (status, headers, body) = call(
-        &f,
-        post(
-            &format!("/unsubscribe/{}", f.token),
-            "application/x-www-form-urlencoded",
-            "List-Unsubscribe=One-Click",
-        ),
-    )
-    .await;
+    let (status, headers, body) = f.form(&f.unsubscribe(), "List-Unsubscribe=One-Click").await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers.get("location").is_none(), "never a redirect");
     assert!(body.contains("You are unsubscribed"));
-    assert_eq!(status_of(&f).await.0, SubscriberStatus::Unsubscribed);
+    assert_eq!(f.ana().await.status, SubscriberStatus::Unsubscribed);
 }
 
 #[tokio::test]
@@ -131,44 +125,28 @@ async fn one_click_multipart() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(status_of(&f).await.0, SubscriberStatus::Unsubscribed);
+    assert_eq!(f.ana().await.status, SubscriberStatus::Unsubscribed);
 }
 
 #[tokio::test]
 async fn switch_to_weekly() {
     let f = fixture().await;
-    let (status, _, body) = call(
-        &f,
-        post(
-            &format!("/unsubscribe/{}", f.token),
-            "application/x-www-form-urlencoded",
-            "action=weekly",
-        ),
-    )
-    .await;
+    let (status, _, body) = f.form(&f.unsubscribe(), "action=weekly").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(status_of(&f).await, (SubscriberStatus::Active, Frequency::Weekly));
+    let ana = f.ana().await;
+    assert_eq!(
+        (ana.status, ana.frequency),
+        (SubscriberStatus::Active, Frequency::Weekly)
+    );
 }
 
 #[tokio::test]
 async fn unknown_or_malformed_tokens_and_bodies() {
     let f = fixture().await;
-    let (status, _, body) = call(
-        &f,
-        Request::get("/unsubscribe/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = f.get("/unsubscribe/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("not valid"));
-    let (status, _, _) = call(
-        &f,
-        Request::get("/unsubscribe/%3Cscript%3E")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (status, _, _) = f.get("/unsubscribe/%3Cscript%3E").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, _) = call(
         &f,
@@ -180,37 +158,21 @@ async fn unknown_or_malformed_tokens_and_bodies() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _, _) = call(
-        &f,
-        post(
-            &format!("/unsubscribe/{}", f.token),
-            "application/x-www-form-urlencoded",
-            "nothing=here",
-        ),
-    )
-    .await;
+    let (status, _, _) = f.form(&f.unsubscribe(), "nothing=here").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let huge = "a=".to_owned() + &"x".repeat(100_000);
-    let (status, _, _) = call(
-        &f,
-        post(
-            &format!("/unsubscribe/{}", f.token),
-            "application/x-www-form-urlencoded",
-            huge,
-        ),
-    )
-    .await;
+    let (status, _, _) = f.form(&f.unsubscribe(), huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(status_of(&f).await.0, SubscriberStatus::Active);
+    assert_eq!(f.ana().await.status, SubscriberStatus::Active);
 }
 
 #[tokio::test]
 async fn health_follows_the_store() {
     let f = fixture().await;
-    let (status, _, _) = call(&f, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let (status, _, _) = f.get("/healthz").await;
     assert_eq!(status, StatusCode::OK);
     f.store.close().await;
-    let (status, _, body) = call(&f, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let (status, _, body) = f.get("/healthz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         !body.to_lowercase().contains("sqlx"),
@@ -221,70 +183,44 @@ async fn health_follows_the_store() {
 #[tokio::test]
 async fn double_opt_in_never_reveals_known_addresses() {
     let f = fixture().await;
-    let form = "application/x-www-form-urlencoded";
     // A new address and a known one get the same answer.
-    let (s1, _, b1) = call(
-        &f,
-        post("/subscribe", form, "email=new%40example.com&name=Zo%C3%AB"),
-    )
-    .await;
-    let (s2, _, b2) = call(&f, post("/subscribe", form, "email=ana%40example.com")).await;
+    let (s1, _, b1) = f
+        .form("/subscribe", "email=new%40example.com&name=Zo%C3%AB")
+        .await;
+    let (s2, _, b2) = f.form("/subscribe", "email=ana%40example.com").await;
     assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK));
     assert_eq!(b1, b2, "the response does not tell whether the address was known");
-    let new = f
-        .store
-        .find_subscriber(&SubscriberEmail::parse("new@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let new = f.find("new@example.com").await.unwrap();
     assert_eq!(new.status, SubscriberStatus::Pending);
     assert_eq!(new.name, "Zoë");
     assert_eq!(
-        status_of(&f).await.0,
+        f.ana().await.status,
         SubscriberStatus::Active,
         "a known subscriber is left alone"
     );
     // The honeypot: a bot's signup is answered but not recorded.
-    let (s3, _, b3) = call(
-        &f,
-        post(
-            "/subscribe",
-            form,
-            "email=bot%40example.com&website=http%3A%2F%2Fspam",
-        ),
-    )
-    .await;
+    let (s3, _, b3) = f
+        .form("/subscribe", "email=bot%40example.com&website=http%3A%2F%2Fspam")
+        .await;
     assert_eq!((s3, b3), (StatusCode::OK, b1.clone()));
-    assert!(
-        f.store
-            .find_subscriber(&SubscriberEmail::parse("bot@example.com").unwrap())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(f.find("bot@example.com").await.is_none());
     // Per-address limit: the fourth signup within the hour changes nothing.
     for _ in 0..3 {
-        call(&f, post("/subscribe", form, "email=again%40example.com")).await;
+        f.form("/subscribe", "email=again%40example.com").await;
     }
-    let (s4, _, _) = call(&f, post("/subscribe", form, "email=again%40example.com")).await;
+    let (s4, _, _) = f.form("/subscribe", "email=again%40example.com").await;
     assert_eq!(s4, StatusCode::OK);
 
     // Confirm: GET shows a button and changes nothing; POST activates.
     let token = new.token.to_string();
-    let (status, _, body) = call(
-        &f,
-        Request::get(format!("/confirm/{token}"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = f.get(format!("/confirm/{token}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Confirm my subscription"));
-    let pending = f.store.find_subscriber(&new.email).await.unwrap().unwrap();
+    let pending = f.find("new@example.com").await.unwrap();
     assert_eq!(pending.status, SubscriberStatus::Pending);
-    let (status, _, _) = call(&f, post(&format!("/confirm/{token}"), form, "")).await;
+    let (status, _, _) = f.form(&format!("/confirm/{token}"), "").await;
     assert_eq!(status, StatusCode::OK);
-    let active = f.store.find_subscriber(&new.email).await.unwrap().unwrap();
+    let active = f.find("new@example.com").await.unwrap();
     assert_eq!(active.status, SubscriberStatus::Active);
     assert!(active.confirmed_at.is_some());
 }
@@ -292,46 +228,28 @@ async fn double_opt_in_never_reveals_known_addresses() {
 #[tokio::test]
 async fn preferences_change_and_validate() {
     let f = fixture().await;
-    let form = "application/x-www-form-urlencoded";
-    let (status, _, body) = call(
-        &f,
-        Request::get(format!("/preferences/{}", f.token))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = f.get(format!("/preferences/{}", f.token)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("name=\"timezone\" value=\"UTC\""), "{body}");
-    let (status, _, body) = call(
-        &f,
-        post(
+    let (status, _, body) = f
+        .form(
             &format!("/preferences/{}", f.token),
-            form,
             "frequency=weekly&send_hour=6&timezone=Asia%2FKathmandu&topics=world%2Cscience",
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let s = f
-        .store
-        .find_subscriber(&SubscriberEmail::parse("ana@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let s = f.ana().await;
     assert_eq!(
         (s.frequency, s.send_hour.get(), s.timezone.name()),
         (Frequency::Weekly, 6, "Asia/Kathmandu")
     );
     assert_eq!(s.topics.as_slice(), ["world", "science"]);
-    let (status, _, body) = call(
-        &f,
-        post(
+    let (status, _, body) = f
+        .form(
             &format!("/preferences/{}", f.token),
-            form,
             "frequency=weekly&send_hour=25&timezone=UTC",
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("out of range"), "{body}");
 }
@@ -355,44 +273,26 @@ async fn pause_for_two_weeks() {
     )
     .unwrap();
     f.store.upsert_stories(&stories).await.unwrap();
-    let engine = herald::deliver::Engine::new(&f.config, f.store.clone()).unwrap();
+    let engine = f.env.engine(&Settings::default()).await;
     let today = herald::domain::Edition {
         frequency: Frequency::Daily,
         date: chrono::Utc::now().date_naive(),
     };
     let dry = engine.dry_run(today, chrono::Utc::now()).await.unwrap();
     assert_eq!(dry.sent, 1);
-    let (status, _, body) = call(
-        &f,
-        Request::get(format!("/unsubscribe/{}", f.token))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = f.get(format!("/unsubscribe/{}", f.token)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Pause for two weeks"));
-    let (status, _, body) = call(
-        &f,
-        post(
-            &format!("/unsubscribe/{}", f.token),
-            "application/x-www-form-urlencoded",
-            "action=pause",
-        ),
-    )
-    .await;
+    let (status, _, body) = f.form(&f.unsubscribe(), "action=pause").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("Paused for two weeks"));
     assert_eq!(
-        status_of(&f).await.0,
+        f.ana().await.status,
         SubscriberStatus::Active,
         "paused, not unsubscribed"
     );
     // Nobody is queued while paused.
-    let edition = herald::domain::Edition {
-        frequency: Frequency::Daily,
-        date: chrono::Utc::now().date_naive(),
-    };
-    let id = f.store.ensure_edition(&edition).await.unwrap();
+    let id = f.store.ensure_edition(&today).await.unwrap();
     assert_eq!(
         f.store
             .enqueue(id, Frequency::Daily, None, chrono::Utc::now())
@@ -421,7 +321,7 @@ async fn story_api_needs_a_configured_token() {
     let (status, _, body) = call(&f, api(Some(API_TOKEN), "[]")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
-    let f = fixture_with(&[("HERALD_HTTP__API_TOKEN".into(), API_TOKEN.into())]).await;
+    let f = fixture_with(Settings::default().set("HERALD_HTTP__API_TOKEN", API_TOKEN)).await;
     for token in [None, Some("wrong"), Some("test-token-0123456789abcdeF"), Some("")] {
         let (status, headers, body) = call(&f, api(token, "[]")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}: {body}");
@@ -440,10 +340,9 @@ async fn story_api_needs_a_configured_token() {
         .unwrap();
     assert_eq!(call(&f, req).await.0, StatusCode::OK);
 
-    let dir = tempfile::tempdir().unwrap();
     let overrides = Overrides {
         config_path: Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml")),
-        database_url: Some(format!("sqlite://{}", dir.path().join("h.db").display())),
+        database_url: Some("sqlite://unused.db".into()),
     };
     let short = Config::load_from(&overrides, &[("HERALD_HTTP__API_TOKEN".into(), "short".into())]);
     assert!(short.unwrap_err().to_string().contains("http.api_token"));
@@ -451,7 +350,7 @@ async fn story_api_needs_a_configured_token() {
 
 #[tokio::test]
 async fn story_api_imports_and_refreshes_popularity() {
-    let f = fixture_with(&[("HERALD_HTTP__API_TOKEN".into(), API_TOKEN.into())]).await;
+    let f = fixture_with(Settings::default().set("HERALD_HTTP__API_TOKEN", API_TOKEN)).await;
     let story = |votes: i64, comments: i64| {
         serde_json::json!({
             "title": "Harbour opens at night", "url": "https://news.example.com/harbour",

@@ -1,18 +1,17 @@
-//! The test SMTP server of tests/helpers/smtp.rs against a real client
+//! The test SMTP server of `support::smtp` against a real client
 //! (lettre) and a raw socket: messages arrive with their envelope and body,
 //! the policy's codes reach the client as permanent or transient failures,
 //! hang-ups are hang-ups, and the server stops when dropped.
-
-mod helpers;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use helpers::smtp::{Policy, Reply, SmtpSink};
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::support::smtp::{Policy, Reply, SmtpSink};
 
 const WAIT: Duration = Duration::from_secs(5);
 

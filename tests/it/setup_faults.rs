@@ -7,12 +7,10 @@
 //! edition; a 550 "user unknown" for one recipient still bounces only that
 //! recipient. On SQLite and PostgreSQL.
 
-mod helpers;
-
 use std::process::Command;
 
-use helpers::smtp::{Policy, Reply, SmtpSink, Stage};
-use helpers::{TestEnv, stdout_of};
+use crate::support::smtp::{Policy, Reply, SmtpSink, Stage};
+use crate::support::{TestEnv, stdout_of};
 
 const NOW: &str = "2026-03-10T07:00:00Z";
 const DATE: &str = "2026-03-10";

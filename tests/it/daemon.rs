@@ -6,17 +6,16 @@
 //! schedule; `POST /api/stories` takes stories with the bearer token;
 //! SIGTERM exits 0. Also `send --due` (one tick).
 
-mod helpers;
-
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{Timelike, Utc};
-use helpers::TestEnv;
-use helpers::smtp::SmtpSink;
 use mail_parser::MessageParser;
+
+use crate::support::http::Http;
+use crate::support::smtp::SmtpSink;
+use crate::support::{Settings, TestEnv, block_on, wait_until};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -24,42 +23,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// A minimal HTTP/1.1 client: (status, body).
-fn request(port: u16, method: &str, path: &str, content_type: Option<&str>, body: &str) -> (u16, String) {
-    request_with(port, method, path, content_type, "", body)
-}
-
-fn request_with(
-    port: u16,
-    method: &str,
-    path: &str,
-    content_type: Option<&str>,
-    extra_headers: &str,
-    body: &str,
-) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(ct) = content_type {
-        req.push_str(&format!("Content-Type: {ct}\r\n"));
-    }
-    req.push_str(extra_headers);
-    req.push_str("\r\n");
-    req.push_str(body);
-    stream.write_all(req.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 fn seed_due(env: &TestEnv) {
@@ -122,21 +85,11 @@ fn serve_feed() -> u16 {
 }
 
 fn story_urls(env: &TestEnv) -> Vec<String> {
-    let out = env
-        .herald(&["stories", "list", "--format", "json"])
-        .output()
-        .unwrap();
-    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    v.iter().map(|s| s["url"].as_str().unwrap().to_owned()).collect()
-}
-
-fn status_of(env: &TestEnv, email: &str) -> String {
-    let out = env
-        .herald(&["subscribers", "show", email, "--format", "json"])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["status"].as_str().unwrap().to_owned()
+    let stories: Vec<serde_json::Value> = env.json(&["stories", "list", "--format", "json"]);
+    stories
+        .iter()
+        .map(|s| s["url"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -150,19 +103,15 @@ fn the_daemon_sends_serves_and_stops_cleanly() {
     let sink = SmtpSink::start();
     let port = free_port();
     let api_token = "daemon-test-token-0123456789";
+    let settings = Settings::smtp(&sink)
+        .set("HERALD_FEEDS__SCHEDULE", "*/2 * * * * *")
+        .set("HERALD_HTTP__API_TOKEN", api_token)
+        .set("HERALD_SCHEDULE__TICK", "*/2 * * * * *")
+        .set("HERALD_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .set("HERALD_SITE__PUBLIC_URL", format!("http://127.0.0.1:{port}"));
     let mut child = env
         .herald_std(&["run"])
-        .env("HERALD_FEEDS__SCHEDULE", "*/2 * * * * *")
-        .env("HERALD_HTTP__API_TOKEN", api_token)
-        .env("HERALD_MAIL__TRANSPORT", "smtp")
-        .env(
-            "HERALD_MAIL__SMTP_URL",
-            format!("smtp://127.0.0.1:{}?tls=none", sink.port),
-        )
-        .env("HERALD_SCHEDULE__TICK", "*/2 * * * * *")
-        .env("HERALD_HTTP__LISTEN", format!("127.0.0.1:{port}"))
-        .env("HERALD_SITE__PUBLIC_URL", format!("http://127.0.0.1:{port}"))
-        .env("HERALD_DELIVERY__LINGER", "0")
+        .envs(settings.vars())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -192,59 +141,41 @@ fn the_daemon_sends_serves_and_stops_cleanly() {
         .trim_start_matches(&format!("http://127.0.0.1:{port}"))
         .to_owned();
 
-    let (status, body) = request(port, "GET", &path, None, "");
-    assert_eq!(status, 200);
-    assert!(body.contains("Unsubscribe due@example.com"), "{body}");
+    let http = Http::new(port);
+    let page = http.get(&path);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Unsubscribe due@example.com"), "{}", page.body);
     assert_eq!(
-        status_of(&env, "due@example.com"),
+        env.show("due@example.com")["status"],
         "active",
         "a GET never changes anything"
     );
 
-    let (status, body) = request(
-        port,
-        "POST",
-        &path,
-        Some("application/x-www-form-urlencoded"),
-        "List-Unsubscribe=One-Click",
-    );
-    assert_eq!(status, 200, "one-click answers 200, never a redirect");
-    assert!(body.contains("You are unsubscribed"));
-    assert_eq!(status_of(&env, "due@example.com"), "unsubscribed");
+    let done = http.post_form(&path, "List-Unsubscribe=One-Click");
+    assert_eq!(done.status, 200, "one-click answers 200, never a redirect");
+    assert!(done.body.contains("You are unsubscribed"));
+    assert_eq!(env.show("due@example.com")["status"], "unsubscribed");
 
-    let (status, body) = request(port, "GET", "/metrics", None, "");
-    assert_eq!(status, 200);
+    let metrics = http.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    let body = metrics.body;
     assert!(body.contains("herald_digests_sent_total 1"), "{body}");
     assert!(body.contains("herald_smtp_send_seconds_bucket"), "{body}");
     assert!(body.contains("herald_last_tick_timestamp_seconds"), "{body}");
     assert!(body.contains("herald_queue_depth 0"), "{body}");
-    let (status, _) = request(port, "GET", "/healthz", None, "");
-    assert_eq!(status, 200);
+    assert_eq!(http.get("/healthz").status, 200);
 
     // The feed job has run on its schedule.
-    let start = Instant::now();
-    while !story_urls(&env).contains(&"https://wire.example.com/ferry".to_owned()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the feed was never fetched"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until("the feed job", Duration::from_secs(20), || {
+        story_urls(&env).contains(&"https://wire.example.com/ferry".to_owned())
+    });
     // Stories pushed by the site.
     let story = r#"[{"title": "Tram line opens", "url": "https://news.example.com/tram", "published_at": "2026-03-10T07:00:00Z", "votes": 3}]"#;
-    let auth = format!("Authorization: Bearer {api_token}\r\n");
-    let (status, body) = request_with(
-        port,
-        "POST",
-        "/api/stories",
-        Some("application/json"),
-        &auth,
-        story,
-    );
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("\"imported\":1"), "{body}");
-    let (status, _) = request(port, "POST", "/api/stories", Some("application/json"), story);
-    assert_eq!(status, 401);
+    let imported = http.post_json("/api/stories", Some(api_token), story);
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    let summary: serde_json::Value = serde_json::from_str(&imported.body).unwrap();
+    assert_eq!(summary["imported"], 1, "{summary}");
+    assert_eq!(http.post_json("/api/stories", None, story).status, 401);
     assert!(story_urls(&env).contains(&"https://news.example.com/tram".to_owned()));
 
     assert!(
@@ -254,18 +185,12 @@ fn the_daemon_sends_serves_and_stops_cleanly() {
             .unwrap()
             .success()
     );
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "herald run did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(0));
+    let mut status = None;
+    wait_until("herald run to stop on SIGTERM", Duration::from_secs(20), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    assert_eq!(status.unwrap().code(), Some(0));
 }
 
 #[test]
@@ -273,28 +198,28 @@ fn send_due_does_one_tick() {
     let env = TestEnv::sqlite();
     seed_due(&env);
     let sink = SmtpSink::start();
-    let run = || {
-        env.herald(&["send", "--due"])
-            .env("HERALD_MAIL__TRANSPORT", "smtp")
-            .env(
-                "HERALD_MAIL__SMTP_URL",
-                format!("smtp://127.0.0.1:{}?tls=none", sink.port),
-            )
-            .env("HERALD_DELIVERY__LINGER", "0")
-            .output()
-            .unwrap()
+    let settings = Settings::smtp(&sink);
+    let edition = format!("daily-{}", Utc::now().date_naive());
+    let sent = || -> Vec<String> {
+        let rows = block_on(env.ledger(&edition));
+        rows.into_iter()
+            .map(|r| format!("{} {}", r.email, r.status))
+            .collect()
     };
-    let out = run();
-    assert!(out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("sent 1, skipped 0"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let out = run();
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("sent 0"),
-        "overlapping or repeated runs are safe"
+    env.herald(&["send", "--due"])
+        .envs(settings.vars())
+        .assert()
+        .success();
+    assert_eq!(
+        sent(),
+        ["due@example.com sent"],
+        "only the due subscriber is queued"
     );
     assert_eq!(sink.messages().len(), 1);
+    env.herald(&["send", "--due"])
+        .envs(settings.vars())
+        .assert()
+        .success();
+    assert_eq!(sent(), ["due@example.com sent"]);
+    assert_eq!(sink.messages().len(), 1, "overlapping or repeated runs are safe");
 }

@@ -1,0 +1,34 @@
+//! Herald's integration tests, one binary with a module per area. Each test
+//! builds a [`support::TestEnv`]: a store of its own (SQLite, or a fresh
+//! PostgreSQL database when built with HERALD_TEST_POSTGRES_URL), reached
+//! through the real binary where a process is the point (exit codes,
+//! messages, kill -9, SIGTERM, the daemon) and in process otherwise (the
+//! engine, the store, the router); mail goes to the real SMTP server of
+//! `support::smtp` on port 0. Stories and subscribers come from the
+//! library's builders (`herald::testing`).
+//!
+//! - `cli`: every admin command and its bad-input cases.
+//! - `daemon`: `herald run` and `send --due` end to end.
+//! - `delivery`: retries, bounces, timeouts, kill -9, two processes, SIGTERM.
+//! - `digest`: one edition over SMTP, parsed as MIME; preview, dry run, test send.
+//! - `dkim`: signatures checked by an independent verifier.
+//! - `feeds`: fixture feeds served over HTTP and fetched into the store.
+//! - `http`: the router's handlers, called in process.
+//! - `render`: snapshots of the rendered digest, escaping, sizes.
+//! - `setup_faults`: relay refusals of Herald's own setup stop the run and
+//!   charge no subscriber.
+//! - `smtp_sink`: the test SMTP server itself.
+
+#[macro_use]
+mod support;
+
+mod cli;
+mod daemon;
+mod delivery;
+mod digest;
+mod dkim;
+mod feeds;
+mod http;
+mod render;
+mod setup_faults;
+mod smtp_sink;
