@@ -1,8 +1,11 @@
 //! `POST /api/stories`: the site pushes stories and popularity updates
 //! (votes, comments) in the JSON `herald stories import` reads, and gets the
 //! import summary back as JSON. Guarded by a bearer token compared in
-//! constant time; answers 404 when no token is configured. Valid items are
-//! written even when others are rejected, as the CLI does.
+//! constant time (SHA-256 of both sides, then `subtle`); answers 404 when no
+//! token is configured. The records go through `import::run`, the batching
+//! core the CLI uses, so valid items are written even when others are
+//! rejected; a URL repeated in one body is one story. Internal errors are
+//! logged and answered with a bare JSON 500.
 
 use anyhow::Context;
 use axum::body::Bytes;
