@@ -1,7 +1,11 @@
-//! Where the digest templates come from: the copies compiled into the binary
-//! (the files in `templates/`), or a directory named by
-//! `digest.templates_dir` so that a site can brand its digest. This is the
-//! only module that reads template files; `render` receives their text.
+//! Where template text comes from. The digest templates are the copies
+//! compiled into the binary (the files in `templates/`), or a directory named
+//! by `digest.templates_dir` so that a site can brand its digest. The pages
+//! the HTTP server answers with are the compiled-in copies of
+//! `templates/pages/`, or that directory's `pages/` folder when it has one
+//! (a site that brands only its digest keeps the built-in pages). This is the
+//! only module that reads template files; `render` and `http` receive their
+//! text and compile it.
 
 use std::path::Path;
 
@@ -16,7 +20,10 @@ pub const NAMES: [&str; 5] = [
     "story.txt",
 ];
 
-/// The text of every template, and where it came from (for messages).
+/// The page templates `http` renders, by name.
+pub const PAGE_NAMES: [&str; 1] = ["page.html"];
+
+/// The text of every template of a set, and where it came from (for messages).
 #[derive(Debug, Clone)]
 pub struct TemplateSources {
     pub origin: String,
@@ -24,6 +31,7 @@ pub struct TemplateSources {
 }
 
 impl TemplateSources {
+    /// The built-in digest templates.
     pub fn builtin() -> Self {
         TemplateSources {
             origin: "built-in templates".into(),
@@ -39,8 +47,39 @@ impl TemplateSources {
 
     /// Reads all five templates from `dir`; a missing one is an error.
     pub fn from_dir(dir: &Path) -> anyhow::Result<Self> {
-        let mut files = Vec::with_capacity(NAMES.len());
-        for name in NAMES {
+        Self::read(dir, &NAMES)
+    }
+
+    /// The configured directory, or the built-in copies.
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
+        match dir {
+            Some(dir) => Self::from_dir(dir),
+            None => Ok(Self::builtin()),
+        }
+    }
+
+    /// The built-in page templates.
+    pub fn builtin_pages() -> Self {
+        TemplateSources {
+            origin: "built-in page templates".into(),
+            files: vec![("page.html", include_str!("../templates/pages/page.html").into())],
+        }
+    }
+
+    /// The page templates: `pages/` inside the configured directory when
+    /// that folder exists (then every page template must be there), else
+    /// the built-in copies.
+    pub fn load_pages(dir: Option<&Path>) -> anyhow::Result<Self> {
+        match dir.map(|d| d.join("pages")) {
+            Some(pages) if pages.is_dir() => Self::read(&pages, &PAGE_NAMES),
+            _ => Ok(Self::builtin_pages()),
+        }
+    }
+
+    /// Reads the named templates from `dir`; a missing one is an error.
+    fn read(dir: &Path, names: &[&'static str]) -> anyhow::Result<Self> {
+        let mut files = Vec::with_capacity(names.len());
+        for &name in names {
             let path = dir.join(name);
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read template {}", path.display()))?;
@@ -51,12 +90,28 @@ impl TemplateSources {
             files,
         })
     }
+}
 
-    /// The configured directory, or the built-in copies.
-    pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
-        match dir {
-            Some(dir) => Self::from_dir(dir),
-            None => Ok(Self::builtin()),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_come_from_a_pages_folder_only_when_there_is_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let builtin = TemplateSources::builtin_pages();
+        let loaded = TemplateSources::load_pages(Some(dir.path())).unwrap();
+        assert_eq!(loaded.origin, builtin.origin, "no pages/ folder: built-in pages");
+        assert_eq!(loaded.files, builtin.files);
+        assert_eq!(TemplateSources::load_pages(None).unwrap().files, builtin.files);
+
+        let pages = dir.path().join("pages");
+        std::fs::create_dir(&pages).unwrap();
+        let err = TemplateSources::load_pages(Some(dir.path())).unwrap_err();
+        assert!(format!("{err:#}").contains("page.html"), "{err:#}");
+        std::fs::write(pages.join("page.html"), "<h1>{{ title }}</h1>").unwrap();
+        let loaded = TemplateSources::load_pages(Some(dir.path())).unwrap();
+        assert_eq!(loaded.files, [("page.html", "<h1>{{ title }}</h1>".to_owned())]);
+        assert_eq!(loaded.origin, pages.display().to_string());
     }
 }

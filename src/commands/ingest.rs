@@ -1,10 +1,10 @@
-//! The streaming import pipeline shared by `subscribers import` and
-//! `stories import`: a blocking thread parses the input and hands validated
-//! records over a bounded channel; this side groups them into batches of
-//! distinct keys and writes each batch in one transaction. Memory stays
-//! bounded by the channel and one batch, whatever the file size.
+//! The command-line side of `subscribers import` and `stories import`:
+//! opening the input (a file or stdin) with a progress bar, printing each
+//! rejected record on stderr as it comes, and naming the input when parsing
+//! stops. The batching itself (a blocking parser thread, a bounded channel,
+//! transactions of distinct keys) is `import::run`, shared with the story
+//! API.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::Path;
@@ -12,23 +12,10 @@ use std::path::Path;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::import::Record;
+use crate::import::{self, Batching, Outcome, Record, Rejection, Writer};
 use crate::store::UpsertCounts;
 
-/// Records per transaction. Random keys (addresses, tokens) dirty a new
-/// index page for almost every row, and each commit writes every dirty page
-/// to the WAL once: 20,000-row transactions write far fewer pages per row
-/// than 1,000-row ones (measured: 2x faster on a 1,000,000-row import).
-const BATCH: usize = 20_000;
-
-/// What an import did.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Summary {
-    pub imported: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub rejected: u64,
-}
+pub use crate::import::Summary;
 
 /// An opened input: a buffered reader, its name for messages, and a progress
 /// bar that is hidden unless stderr is a terminal.
@@ -87,7 +74,7 @@ pub async fn run<T, P, K, F>(
     progress: ProgressBar,
     parse: P,
     key: K,
-    mut flush: F,
+    flush: F,
 ) -> anyhow::Result<Summary>
 where
     T: Send + 'static,
@@ -95,59 +82,56 @@ where
     K: Fn(&T) -> String,
     F: AsyncFnMut(&[T]) -> anyhow::Result<UpsertCounts>,
 {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Record<T>>(4 * BATCH);
-    let parser = tokio::task::spawn_blocking(move || parse(&mut |record| tx.blocking_send(record).is_ok()));
-
-    let mut summary = Summary::default();
-    let mut batch: Vec<T> = Vec::with_capacity(BATCH);
-    let mut keys: HashSet<String> = HashSet::with_capacity(BATCH);
-    let mut write =
-        async |batch: &mut Vec<T>, keys: &mut HashSet<String>, summary: &mut Summary| -> anyhow::Result<()> {
-            let counts = flush(batch).await?;
-            summary.imported += counts.inserted;
-            summary.updated += counts.updated;
-            summary.unchanged += batch.len() as u64 - counts.inserted - counts.updated;
-            batch.clear();
-            keys.clear();
-            progress.set_message(format!(
-                "{} rows",
-                summary.imported + summary.updated + summary.unchanged
-            ));
-            Ok(())
-        };
-    while let Some(record) = rx.recv().await {
-        match record {
-            Err(rejection) => {
-                progress.suspend(|| eprintln!("rejected: {input_name}: {rejection}"));
-                summary.rejected += 1;
-            }
-            Ok((_, item)) => {
-                let k = key(&item);
-                if keys.contains(&k) {
-                    // The same key twice in one batch: write what came
-                    // before so that the later row wins.
-                    write(&mut batch, &mut keys, &mut summary).await?;
-                }
-                keys.insert(k);
-                batch.push(item);
-                if batch.len() >= BATCH {
-                    write(&mut batch, &mut keys, &mut summary).await?;
-                }
-            }
-        }
-    }
-    if !batch.is_empty() {
-        write(&mut batch, &mut keys, &mut summary).await?;
-    }
+    let mut writer = Cli {
+        input_name,
+        progress: &progress,
+        key,
+        flush,
+    };
+    let outcome = import::run(parse, Batching::CLI, &mut writer).await;
     progress.finish_and_clear();
-    parser
-        .await
-        .context("the parser thread panicked")?
-        .with_context(|| {
-            format!(
-                "reading {input_name} (stopped after imported {}, updated {}, rejected {})",
-                summary.imported, summary.updated, summary.rejected
-            )
-        })?;
+    let Outcome { summary, parsed } = outcome?;
+    parsed.with_context(|| {
+        format!(
+            "reading {input_name} (stopped after imported {}, updated {}, rejected {})",
+            summary.imported, summary.updated, summary.rejected
+        )
+    })?;
     Ok(summary)
+}
+
+/// The command's [`Writer`]: the store calls come from the command, the
+/// messages go to stderr around the progress bar.
+struct Cli<'a, K, F> {
+    input_name: &'a str,
+    progress: &'a ProgressBar,
+    key: K,
+    flush: F,
+}
+
+impl<T, K, F> Writer<T> for Cli<'_, K, F>
+where
+    K: Fn(&T) -> String,
+    F: AsyncFnMut(&[T]) -> anyhow::Result<UpsertCounts>,
+{
+    fn key(&self, item: &T) -> String {
+        (self.key)(item)
+    }
+
+    async fn write(&mut self, batch: &[T]) -> anyhow::Result<UpsertCounts> {
+        (self.flush)(batch).await
+    }
+
+    fn rejected(&mut self, rejection: Rejection) {
+        let name = self.input_name;
+        self.progress
+            .suspend(|| eprintln!("rejected: {name}: {rejection}"));
+    }
+
+    fn written(&mut self, so_far: &Summary) {
+        self.progress.set_message(format!(
+            "{} rows",
+            so_far.imported + so_far.updated + so_far.unchanged
+        ));
+    }
 }

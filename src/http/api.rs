@@ -1,11 +1,13 @@
 //! `POST /api/stories`: the site pushes stories and popularity updates
 //! (votes, comments) in the JSON `herald stories import` reads, and gets the
 //! import summary back as JSON. Guarded by a bearer token compared in
-//! constant time; answers 404 when no token is configured. Valid items are
-//! written even when others are rejected, as the CLI does.
+//! constant time (SHA-256 of both sides, then `subtle`); answers 404 when no
+//! token is configured. The records go through `import::run`, the batching
+//! core the CLI uses, so valid items are written even when others are
+//! rejected; a URL repeated in one body is one story. Internal errors are
+//! logged and answered with a bare JSON 500.
 
-use std::collections::HashMap;
-
+use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,7 +18,8 @@ use subtle::ConstantTimeEq;
 
 use super::AppState;
 use crate::domain::NewStory;
-use crate::import::{StoryFormat, read_stories};
+use crate::import::{self, Batching, Outcome, Record, Rejection, Repeats, StoryFormat, Writer, read_stories};
+use crate::store::UpsertCounts;
 
 /// Largest request body `POST /api/stories` accepts.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -24,8 +27,18 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Rejections listed in a response (the count is always complete).
 const MAX_LISTED: usize = 100;
 
-#[derive(Debug, Default, Serialize)]
-struct Summary {
+/// One story per URL in the body, the last copy winning: the answer counts
+/// each story once. The body limit bounds the batch, so it is the whole body
+/// and one transaction.
+const BATCHING: Batching = Batching {
+    rows: usize::MAX,
+    repeats: Repeats::Replace,
+};
+
+/// The answer: the import summary, the first rejections and, when the body
+/// stopped parsing, why.
+#[derive(Debug, Serialize)]
+struct Answer {
     imported: u64,
     updated: u64,
     unchanged: u64,
@@ -82,76 +95,77 @@ pub async fn stories(State(state): State<AppState>, headers: HeaderMap, body: By
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return r;
     }
-    // Parse on a blocking thread: a body may hold thousands of stories.
-    let parsed = tokio::task::spawn_blocking(move || {
+    let parse = move |sink: &mut dyn FnMut(Record<NewStory>) -> bool| {
         let mut reader = std::io::Cursor::new(body);
-        let format = StoryFormat::sniff(&mut reader).unwrap_or(StoryFormat::Json);
-        let format = if format == StoryFormat::Csv {
-            StoryFormat::Json
-        } else {
-            format
+        // A JSON array or JSON Lines; anything else is read as JSON, so that
+        // what is wrong with it is said in JSON terms.
+        let format = match StoryFormat::sniff(&mut reader).unwrap_or(StoryFormat::Json) {
+            StoryFormat::Csv => StoryFormat::Json,
+            format => format,
         };
-        let mut summary = Summary::default();
-        // Later items win over earlier ones with the same URL.
-        let mut stories: Vec<NewStory> = Vec::new();
-        let mut by_url: HashMap<String, usize> = HashMap::new();
-        let result = read_stories(reader, format, |record| {
-            match record {
-                Ok((_, story)) => match by_url.get(story.url.as_str()) {
-                    Some(&i) => stories[i] = story,
-                    None => {
-                        by_url.insert(story.url.as_str().to_owned(), stories.len());
-                        stories.push(story);
-                    }
-                },
-                Err(rejection) => {
-                    summary.rejected += 1;
-                    if summary.rejections.len() < MAX_LISTED {
-                        summary.rejections.push(rejection.to_string());
-                    }
-                }
-            }
-            true
-        });
-        if let Err(e) = result {
-            summary.error = Some(format!("{e:#}"));
-        }
-        (summary, stories)
-    })
-    .await;
-    let (mut summary, stories) = match parsed {
-        Ok(p) => p,
-        Err(e) => return state.internal(anyhow::anyhow!("the parser thread failed: {e}")),
+        read_stories(reader, format, sink)
     };
-    for chunk in stories.chunks(crate::store::ROWS_PER_STATEMENT) {
-        match state.store.upsert_stories(chunk).await {
-            Ok(counts) => {
-                summary.imported += counts.inserted;
-                summary.updated += counts.updated;
-                summary.unchanged += chunk.len() as u64 - counts.inserted - counts.updated;
-            }
-            Err(e) => return state.internal(e.context("POST /api/stories: writing stories")),
-        }
-    }
+    let mut writer = Stories {
+        state: &state,
+        rejections: Vec::new(),
+    };
+    let outcome = match import::run(parse, BATCHING, &mut writer).await {
+        Ok(outcome) => outcome,
+        Err(e) => return internal(e.context("POST /api/stories")),
+    };
+    let Outcome { summary: s, parsed } = outcome;
     tracing::info!(
-        imported = summary.imported,
-        updated = summary.updated,
-        unchanged = summary.unchanged,
-        rejected = summary.rejected,
+        imported = s.imported,
+        updated = s.updated,
+        unchanged = s.unchanged,
+        rejected = s.rejected,
         "stories received over the API"
     );
-    let status = if summary.error.is_some() {
+    let status = if parsed.is_err() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    json(status, &summary)
+    let answer = Answer {
+        imported: s.imported,
+        updated: s.updated,
+        unchanged: s.unchanged,
+        rejected: s.rejected,
+        rejections: writer.rejections,
+        error: parsed.err().map(|e| format!("{e:#}")),
+    };
+    json(status, &answer)
 }
 
-impl AppState {
-    /// A JSON 500 that logs the cause and shows none of it.
-    fn internal(&self, e: anyhow::Error) -> Response {
-        tracing::error!(error = %format!("{e:#}"), "API request failed");
-        error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+/// The API's [`Writer`]: upserts by URL and keeps the first rejections for
+/// the answer.
+struct Stories<'a> {
+    state: &'a AppState,
+    rejections: Vec<String>,
+}
+
+impl Writer<NewStory> for Stories<'_> {
+    fn key(&self, story: &NewStory) -> String {
+        story.url.as_str().to_owned()
     }
+
+    async fn write(&mut self, batch: &[NewStory]) -> anyhow::Result<UpsertCounts> {
+        self.state
+            .store
+            .upsert_stories(batch)
+            .await
+            .context("writing stories")
+    }
+
+    fn rejected(&mut self, rejection: Rejection) {
+        if self.rejections.len() < MAX_LISTED {
+            self.rejections.push(rejection.to_string());
+        }
+    }
+}
+
+/// A JSON 500 that logs the cause and shows none of it.
+fn internal(e: anyhow::Error) -> Response {
+    tracing::error!(error = %format!("{e:#}"), "API request failed");
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }

@@ -1,10 +1,6 @@
-//! Import parsing: turns CSV, JSON and JSON Lines input into validated domain
-//! values one record at a time, handing each to a callback as it is read, so
-//! a file of any size streams through in constant memory. Every rejected
-//! record becomes a [`Rejection`] naming its line, field and reason; the
-//! records around it are unaffected. Fatal problems (unreadable input, no
-//! header, broken JSON) end the stream with an error saying where. This
-//! module does no database work and prints nothing.
+//! Story records: JSON arrays, JSON Lines and CSV with a header row, each
+//! item validated into a `NewStory` or a `Rejection`. Reads nothing but its
+//! input and writes nothing.
 
 use std::cell::Cell;
 use std::fmt;
@@ -15,21 +11,11 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::de::{self, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::domain::{
-    HeaderSafe, HttpUrl, Invalid, NewStory, SendHour, StoryKind, SubscriberEmail, SubscriberUpdate, TimeZone,
-    Topics,
+use super::{
+    Errors, FieldError, Location, MAX_AUTHOR, MAX_SECTION, MAX_SUMMARY, MAX_TITLE, Rejection, Sink,
+    csv_error, map_header, rejection,
 };
-
-/// The columns of a subscriber CSV, in export order.
-pub const SUBSCRIBER_COLUMNS: [&str; 7] = [
-    "email",
-    "name",
-    "timezone",
-    "frequency",
-    "send_hour",
-    "topics",
-    "status",
-];
+use crate::domain::{HeaderSafe, HttpUrl, Invalid, NewStory, StoryKind};
 
 /// The fields of a story record, in export order.
 pub const STORY_FIELDS: [&str; 10] = [
@@ -44,69 +30,6 @@ pub const STORY_FIELDS: [&str; 10] = [
     "votes",
     "comments",
 ];
-
-/// Longest accepted values, in characters.
-const MAX_NAME: usize = 200;
-pub(crate) const MAX_TITLE: usize = 500;
-pub(crate) const MAX_AUTHOR: usize = 200;
-pub(crate) const MAX_SECTION: usize = 64;
-const MAX_SUMMARY: usize = 10_000;
-
-/// Where a record sits in its input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Location {
-    /// A CSV or JSON Lines record starting on this line.
-    Line(u64),
-    /// The n-th element (1-based) of a JSON array, ending on this line.
-    Item { index: u64, end_line: u64 },
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Location::Line(n) => write!(f, "line {n}"),
-            Location::Item { index, end_line } => write!(f, "item {index} (ending on line {end_line})"),
-        }
-    }
-}
-
-/// One problem with one field of a record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub reason: String,
-}
-
-/// A record that was not imported, with everything that is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub location: Location,
-    pub errors: Vec<FieldError>,
-}
-
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.location)?;
-        for (i, e) in self.errors.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            if e.field.is_empty() {
-                write!(f, "{}", e.reason)?;
-            } else {
-                write!(f, "field {}: {}", e.field, e.reason)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A record as read: valid, or rejected.
-pub type Record<T> = Result<(Location, T), Rejection>;
-
-/// The callback returns `false` to stop reading (the consumer has failed).
-pub trait Sink<T>: FnMut(Record<T>) -> bool {}
-impl<T, F: FnMut(Record<T>) -> bool> Sink<T> for F {}
 
 /// Input formats for stories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -155,93 +78,6 @@ impl StoryFormat {
             }
         }
     }
-}
-
-/// Reads a subscriber CSV (header row required; only `email` must be
-/// present; `topics` separated by `;`).
-pub fn read_subscribers_csv(input: impl Read, mut sink: impl Sink<SubscriberUpdate>) -> anyhow::Result<()> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let header = reader.headers().map_err(|e| csv_error(&e))?.clone();
-    let columns = map_header(&header, &SUBSCRIBER_COLUMNS, &["email"])?;
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
-                ) =>
-            {
-                let line = e.position().map_or(0, |p| p.line());
-                if !sink(Err(rejection(
-                    Location::Line(line),
-                    "",
-                    csv_error(&e).to_string(),
-                ))) {
-                    return Ok(());
-                }
-                continue;
-            }
-            Err(e) => return Err(csv_error(&e)),
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        let get = |name: &str| {
-            columns
-                .get(name)
-                .and_then(|&i| record.get(i))
-                .filter(|v| !v.trim().is_empty())
-        };
-        let item = if record.len() != header.len() {
-            Err(rejection(
-                Location::Line(line),
-                "",
-                format!("has {} fields; the header has {}", record.len(), header.len()),
-            ))
-        } else {
-            subscriber_from_fields(get)
-                .map(|u| (Location::Line(line), u))
-                .map_err(|errors| Rejection {
-                    location: Location::Line(line),
-                    errors,
-                })
-        };
-        if !sink(item) {
-            return Ok(());
-        }
-    }
-}
-
-fn subscriber_from_fields<'a>(
-    get: impl Fn(&str) -> Option<&'a str>,
-) -> Result<SubscriberUpdate, Vec<FieldError>> {
-    let mut errors = Errors::default();
-    let email = errors.check(
-        "email",
-        get("email").map_or_else(
-            || Err(Invalid::new("is missing; it is required")),
-            SubscriberEmail::parse,
-        ),
-    );
-    let name = get("name").map(|v| errors.check("name", HeaderSafe::parse(v, MAX_NAME)));
-    let timezone = get("timezone").map(|v| errors.check("timezone", TimeZone::parse(v)));
-    let frequency = get("frequency").map(|v| errors.check("frequency", v.parse()));
-    let send_hour = get("send_hour").map(|v| errors.check("send_hour", SendHour::parse(v)));
-    let topics = get("topics").map(|v| errors.check("topics", Topics::parse(v, ';')));
-    let status = get("status").map(|v| errors.check("status", v.parse()));
-    if !errors.0.is_empty() {
-        return Err(errors.0);
-    }
-    Ok(SubscriberUpdate {
-        email: email.expect("no errors, so present"),
-        name: name.flatten(),
-        status: status.flatten(),
-        timezone: timezone.flatten(),
-        frequency: frequency.flatten(),
-        send_hour: send_hour.flatten(),
-        topics: topics.flatten(),
-    })
 }
 
 /// Reads stories in the given format.
@@ -548,75 +384,10 @@ fn count(v: Option<Value>) -> Result<i64, Invalid> {
     Ok(n)
 }
 
-/// Collects the field errors of one record.
-#[derive(Default)]
-struct Errors(Vec<FieldError>);
-
-impl Errors {
-    fn check<T>(&mut self, field: &'static str, r: Result<T, Invalid>) -> Option<T> {
-        match r {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.0.push(FieldError { field, reason: e.0 });
-                None
-            }
-        }
-    }
-}
-
-fn rejection(location: Location, field: &'static str, reason: String) -> Rejection {
-    Rejection {
-        location,
-        errors: vec![FieldError { field, reason }],
-    }
-}
-
-/// Maps column names to positions; unknown or duplicate columns and a
-/// missing required column are fatal (most likely the header is missing).
-fn map_header(
-    header: &csv::StringRecord,
-    allowed: &[&'static str],
-    required: &[&str],
-) -> anyhow::Result<std::collections::HashMap<&'static str, usize>> {
-    let mut columns = std::collections::HashMap::new();
-    for (i, name) in header.iter().enumerate() {
-        let name = name.trim().trim_start_matches('\u{feff}');
-        let Some(&known) = allowed.iter().find(|a| a.eq_ignore_ascii_case(name)) else {
-            anyhow::bail!(
-                "line 1: unknown column {name:?} in the header row; expected a header row with columns from: {}",
-                allowed.join(",")
-            );
-        };
-        if columns.insert(known, i).is_some() {
-            anyhow::bail!("line 1: column {known:?} appears twice in the header row");
-        }
-    }
-    for r in required {
-        if !columns.contains_key(r) {
-            anyhow::bail!(
-                "line 1: the header row has no {r:?} column; expected a header row such as {}",
-                allowed.join(",")
-            );
-        }
-    }
-    Ok(columns)
-}
-
-fn csv_error(e: &csv::Error) -> anyhow::Error {
-    let at = e
-        .position()
-        .map(|p| format!("line {}: ", p.line()))
-        .unwrap_or_default();
-    match e.kind() {
-        csv::ErrorKind::Io(io) => anyhow::anyhow!("{at}cannot read: {io}"),
-        csv::ErrorKind::Utf8 { err, .. } => anyhow::anyhow!("{at}not valid UTF-8 ({err})"),
-        _ => anyhow::anyhow!("{at}{e}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::Record;
 
     fn collect_stories(input: &str, format: StoryFormat) -> (Vec<NewStory>, Vec<String>) {
         let mut ok = Vec::new();
@@ -658,17 +429,6 @@ mod tests {
             bad[0].contains("line 2") && bad[0].contains("field title"),
             "{bad:?}"
         );
-    }
-
-    #[test]
-    fn subscriber_csv_without_header_is_fatal() {
-        let err = read_subscribers_csv(
-            "ana@example.com,Ana\n".as_bytes(),
-            |_: Record<SubscriberUpdate>| true,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("header"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,129 @@
+//! Form bodies: `application/x-www-form-urlencoded` and
+//! `multipart/form-data` (RFC 8058 lets a mail provider send the one-click
+//! unsubscribe in either) become one list of fields with one lookup. Knows
+//! nothing of pages or the store; a body it cannot read is a message for a
+//! 400 page.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, header};
+
+/// The fields of a form body, in the order they came.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// Parses `body` as the form its `Content-Type` names. The error is a
+    /// sentence for the visitor.
+    pub async fn parse(headers: &HeaderMap, body: Bytes) -> Result<Fields, String> {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match mime.as_str() {
+            "application/x-www-form-urlencoded" => Ok(Fields(
+                url::form_urlencoded::parse(&body)
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect(),
+            )),
+            "multipart/form-data" => multipart(content_type, body).await,
+            _ => Err("Expected a form (application/x-www-form-urlencoded or multipart/form-data).".into()),
+        }
+    }
+
+    /// The value of the first field called `name`, empty when there is none.
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Whether any field called `name` has this value. RFC 8058 asks for the
+    /// body to contain `List-Unsubscribe=One-Click`, wherever it stands.
+    pub fn contains(&self, name: &str, value: &str) -> bool {
+        self.0.iter().any(|(k, v)| k == name && v == value)
+    }
+}
+
+async fn multipart(content_type: &str, body: Bytes) -> Result<Fields, String> {
+    let boundary =
+        multer::parse_boundary(content_type).map_err(|_| "multipart body without a boundary".to_owned())?;
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let malformed = |_| "malformed multipart body".to_owned();
+    let mut fields = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or("").to_owned();
+        let value = field.text().await.map_err(malformed)?;
+        fields.push((name, value));
+    }
+    Ok(Fields(fields))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    async fn parse(content_type: &str, body: &'static str) -> Result<Fields, String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
+        Fields::parse(&headers, Bytes::from_static(body.as_bytes())).await
+    }
+
+    #[tokio::test]
+    async fn urlencoded_fields_are_decoded() {
+        let f = parse(
+            "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+            "email=ana%40example.com&name=Ana+Lima&email=second",
+        )
+        .await
+        .unwrap();
+        assert_eq!(f.get("email"), "ana@example.com", "the first of two");
+        assert_eq!(f.get("name"), "Ana Lima");
+        assert_eq!(f.get("topics"), "", "absent is empty");
+    }
+
+    #[tokio::test]
+    async fn multipart_fields_are_read() {
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--XyZ--\r\n";
+        let f = parse("multipart/form-data; boundary=XyZ", body).await.unwrap();
+        assert!(f.contains("List-Unsubscribe", "One-Click"));
+        assert!(!f.contains("List-Unsubscribe", "one-click"), "values are exact");
+    }
+
+    #[tokio::test]
+    async fn one_click_counts_wherever_it_stands() {
+        let f = parse(
+            "application/x-www-form-urlencoded",
+            "List-Unsubscribe=Other&List-Unsubscribe=One-Click",
+        )
+        .await
+        .unwrap();
+        assert!(f.contains("List-Unsubscribe", "One-Click"));
+        assert_eq!(f.get("List-Unsubscribe"), "Other");
+    }
+
+    #[tokio::test]
+    async fn what_is_not_a_form_is_refused_with_a_reason() {
+        let err = parse("application/json", "{}").await.unwrap_err();
+        assert!(err.starts_with("Expected a form"), "{err}");
+        let err = parse("multipart/form-data", "").await.unwrap_err();
+        assert_eq!(err, "multipart body without a boundary");
+        let err = parse("multipart/form-data; boundary=XyZ", "--XyZ\r\nbroken")
+            .await
+            .unwrap_err();
+        assert_eq!(err, "malformed multipart body");
+        assert!(
+            Fields::parse(&HeaderMap::new(), Bytes::new()).await.is_err(),
+            "no content type"
+        );
+    }
+}

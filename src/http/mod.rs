@@ -1,0 +1,175 @@
+//! The HTTP endpoints served by `herald run`, one file per flow:
+//! `unsubscribe` (RFC 8058 one-click POST and its page; a GET never changes
+//! anything, as mail scanners prefetch links), `signup` (double opt-in and
+//! confirmation), `preferences`, `ops` (health check and Prometheus metrics)
+//! and `api` (`POST /api/stories` for the site, behind a bearer token).
+//! `form` reads form bodies and `page` renders every HTML answer. This file
+//! holds the shared state, the router (`app(state)`, so tests drive it with
+//! `oneshot`) and `Reply`, which lets handlers use `?`: an internal error
+//! is logged and answered with a generic page, never its details. Request
+//! bodies are size-limited. No SQL: the store does that.
+//!
+//! The token in a subscriber's URL is the only credential: an unguessable
+//! value (160 random bits after a 32-bit time prefix) that the store finds
+//! by index equality (`WHERE token = $1`), not by a constant-time
+//! comparison. A cross-site form cannot know it, which is what makes the
+//! one-click POST safe without a CSRF token. Only the API's bearer token is
+//! compared in constant time (SHA-256 of both sides, then `subtle`; `api`).
+
+mod api;
+mod form;
+mod ops;
+mod page;
+mod preferences;
+mod signup;
+mod unsubscribe;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use self::page::{Page, Pages};
+use crate::config::Config;
+use crate::domain::{SendHour, Subscriber, TimeZone, Token};
+use crate::mail::{Composer, Mailer};
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::templates::TemplateSources;
+
+/// Largest request body the subscriber pages accept.
+const MAX_BODY: usize = 16 * 1024;
+
+/// Signups accepted per client IP address per hour.
+const SIGNUPS_PER_IP_PER_HOUR: u32 = 20;
+
+/// Signups accepted per email address per hour.
+const SIGNUPS_PER_ADDRESS_PER_HOUR: u32 = 3;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    store: Store,
+    metrics: Arc<Metrics>,
+    pages: Arc<Pages>,
+    site_name: String,
+    /// `site.public_url` without a trailing slash, to put paths after.
+    public_url: String,
+    mail: Option<(Mailer, Arc<Composer>)>,
+    default_timezone: TimeZone,
+    default_send_hour: SendHour,
+    per_ip: Arc<DefaultKeyedRateLimiter<String>>,
+    per_address: Arc<DefaultKeyedRateLimiter<String>>,
+    /// The bearer token of `POST /api/stories`, if the API is enabled.
+    api_token: Option<Arc<str>>,
+}
+
+impl AppState {
+    /// Compiles the page templates (from `digest.templates_dir/pages/` when
+    /// that folder exists) and sets up the rate limits.
+    pub fn new(store: Store, metrics: Arc<Metrics>, config: &Config) -> anyhow::Result<AppState> {
+        let sources = TemplateSources::load_pages(config.digest.templates_dir.as_deref())?;
+        let site_name = config.site.name.to_string();
+        Ok(AppState {
+            store,
+            metrics,
+            pages: Arc::new(Pages::new(&sources, site_name.clone())?),
+            site_name,
+            public_url: config.site.public_url.as_str().trim_end_matches('/').to_owned(),
+            mail: None,
+            default_timezone: config.subscribers.default_timezone,
+            default_send_hour: config.subscribers.default_send_hour,
+            per_ip: Arc::new(RateLimiter::keyed(per_hour(SIGNUPS_PER_IP_PER_HOUR))),
+            per_address: Arc::new(RateLimiter::keyed(per_hour(SIGNUPS_PER_ADDRESS_PER_HOUR))),
+            api_token: config.http.api_token().map(Arc::from),
+        })
+    }
+
+    /// Lets signups send their confirmation mail.
+    pub fn with_mail(mut self, mailer: Mailer, composer: Arc<Composer>) -> AppState {
+        self.mail = Some((mailer, composer));
+        self
+    }
+}
+
+fn per_hour(n: u32) -> Quota {
+    Quota::per_hour(NonZeroU32::new(n).expect("a non-zero constant"))
+}
+
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe::page).post(unsubscribe::submit),
+        )
+        .route("/subscribe", get(signup::page).post(signup::submit))
+        .route(
+            "/confirm/{token}",
+            get(signup::confirm_page).post(signup::confirm),
+        )
+        .route(
+            "/preferences/{token}",
+            get(preferences::page).post(preferences::submit),
+        )
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            page::render_layer,
+        ))
+        // After the layers above, so that this route's own body limit
+        // applies and its JSON answers are not pages.
+        .route(
+            "/api/stories",
+            post(api::stories).layer(DefaultBodyLimit::max(api::MAX_BODY)),
+        )
+        .with_state(state)
+}
+
+/// An answer that ends a flow early: a page (a bad link, a bad form), or an
+/// internal error, which is logged and answered with the generic page.
+#[derive(Debug)]
+enum Reply {
+    Page(Page),
+    Internal(anyhow::Error),
+}
+
+impl From<Page> for Reply {
+    fn from(page: Page) -> Self {
+        Reply::Page(page)
+    }
+}
+
+impl From<anyhow::Error> for Reply {
+    fn from(e: anyhow::Error) -> Self {
+        Reply::Internal(e)
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        match self {
+            Reply::Page(page) => page.into_response(),
+            Reply::Internal(e) => {
+                tracing::error!(error = %format!("{e:#}"), "request failed");
+                Page::internal().into_response()
+            }
+        }
+    }
+}
+
+/// The subscriber a link's token names; a malformed or unknown token is the
+/// "link not valid" page.
+async fn subscriber(state: &AppState, token: &str) -> Result<Subscriber, Reply> {
+    let token = Token::parse(token).map_err(|_| Page::not_found())?;
+    state
+        .store
+        .find_by_token(&token)
+        .await?
+        .ok_or_else(|| Page::not_found().into())
+}

@@ -1,0 +1,123 @@
+//! Subscriber records: a CSV with a header row (only `email` required),
+//! each row validated into a `SubscriberUpdate` or a `Rejection`. Reads
+//! nothing but its input and writes nothing.
+
+use std::io::Read;
+
+use super::{Errors, FieldError, Location, MAX_NAME, Rejection, Sink, csv_error, map_header, rejection};
+use crate::domain::{HeaderSafe, Invalid, SendHour, SubscriberEmail, SubscriberUpdate, TimeZone, Topics};
+
+/// The columns of a subscriber CSV, in export order.
+pub const SUBSCRIBER_COLUMNS: [&str; 7] = [
+    "email",
+    "name",
+    "timezone",
+    "frequency",
+    "send_hour",
+    "topics",
+    "status",
+];
+
+/// Reads a subscriber CSV (header row required; only `email` must be
+/// present; `topics` separated by `;`).
+pub fn read_subscribers_csv(input: impl Read, mut sink: impl Sink<SubscriberUpdate>) -> anyhow::Result<()> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let header = reader.headers().map_err(|e| csv_error(&e))?.clone();
+    let columns = map_header(&header, &SUBSCRIBER_COLUMNS, &["email"])?;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                ) =>
+            {
+                let line = e.position().map_or(0, |p| p.line());
+                if !sink(Err(rejection(
+                    Location::Line(line),
+                    "",
+                    csv_error(&e).to_string(),
+                ))) {
+                    return Ok(());
+                }
+                continue;
+            }
+            Err(e) => return Err(csv_error(&e)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let get = |name: &str| {
+            columns
+                .get(name)
+                .and_then(|&i| record.get(i))
+                .filter(|v| !v.trim().is_empty())
+        };
+        let item = if record.len() != header.len() {
+            Err(rejection(
+                Location::Line(line),
+                "",
+                format!("has {} fields; the header has {}", record.len(), header.len()),
+            ))
+        } else {
+            subscriber_from_fields(get)
+                .map(|u| (Location::Line(line), u))
+                .map_err(|errors| Rejection {
+                    location: Location::Line(line),
+                    errors,
+                })
+        };
+        if !sink(item) {
+            return Ok(());
+        }
+    }
+}
+
+fn subscriber_from_fields<'a>(
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> Result<SubscriberUpdate, Vec<FieldError>> {
+    let mut errors = Errors::default();
+    let email = errors.check(
+        "email",
+        get("email").map_or_else(
+            || Err(Invalid::new("is missing; it is required")),
+            SubscriberEmail::parse,
+        ),
+    );
+    let name = get("name").map(|v| errors.check("name", HeaderSafe::parse(v, MAX_NAME)));
+    let timezone = get("timezone").map(|v| errors.check("timezone", TimeZone::parse(v)));
+    let frequency = get("frequency").map(|v| errors.check("frequency", v.parse()));
+    let send_hour = get("send_hour").map(|v| errors.check("send_hour", SendHour::parse(v)));
+    let topics = get("topics").map(|v| errors.check("topics", Topics::parse(v, ';')));
+    let status = get("status").map(|v| errors.check("status", v.parse()));
+    if !errors.0.is_empty() {
+        return Err(errors.0);
+    }
+    Ok(SubscriberUpdate {
+        email: email.expect("no errors, so present"),
+        name: name.flatten(),
+        status: status.flatten(),
+        timezone: timezone.flatten(),
+        frequency: frequency.flatten(),
+        send_hour: send_hour.flatten(),
+        topics: topics.flatten(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::Record;
+
+    #[test]
+    fn subscriber_csv_without_header_is_fatal() {
+        let err = read_subscribers_csv(
+            "ana@example.com,Ana\n".as_bytes(),
+            |_: Record<SubscriberUpdate>| true,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("header"), "{err}");
+    }
+}
