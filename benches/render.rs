@@ -89,7 +89,7 @@ fn bench(c: &mut Criterion) {
     let composer =
         herald::mail::Composer::new(&config.mail, "Example News", &config.site.public_url).unwrap();
     let message_id = composer.message_id(&edition, &s.token);
-    let unsubscribe_url = herald::render::unsubscribe_url("https://news.example.com", &s.token);
+    let unsubscribe_url = herald::domain::Links::new("https://news.example.com").unsubscribe(&s.token);
     g.bench_function("compose + serialize the MIME message", |b| {
         b.iter(|| {
             let email = composer

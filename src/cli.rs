@@ -377,11 +377,11 @@ fn parse_http_url(s: &str) -> Result<HttpUrl, String> {
 }
 
 fn parse_section(s: &str) -> Result<HeaderSafe, String> {
-    HeaderSafe::parse(s, crate::import::MAX_SECTION).map_err(|e| e.to_string())
+    HeaderSafe::parse(s, crate::domain::text::MAX_SECTION).map_err(|e| e.to_string())
 }
 
 fn parse_timestamp(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    crate::import::timestamp(s).map_err(|e| e.to_string())
+    crate::domain::timestamp(s).map_err(|e| e.to_string())
 }
 
 /// A clap parser over the names of a domain enum: the accepted names come

@@ -13,8 +13,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use tera::{Context, Kwargs, State, Tera};
 
-use crate::domain::Edition;
-use crate::domain::{Frequency, Story, Token};
+use crate::domain::{Edition, Frequency, Links, Story, Token};
 use crate::select::{Digest, Pool};
 use crate::templates::TemplateSources;
 
@@ -96,16 +95,6 @@ impl<'a> From<&'a Story> for StoryView<'a> {
             kind: s.kind.as_str(),
         }
     }
-}
-
-/// The link a subscriber follows to unsubscribe.
-pub fn unsubscribe_url(site_url: &str, token: &Token) -> String {
-    format!("{site_url}/unsubscribe/{token}")
-}
-
-/// The link a subscriber follows to change their preferences.
-pub fn preferences_url(site_url: &str, token: &Token) -> String {
-    format!("{site_url}/preferences/{token}")
 }
 
 /// "10 March 2021".
@@ -214,8 +203,9 @@ impl Renderer {
         ctx.insert("subject", &subject);
         ctx.insert("name", to.name);
         ctx.insert("email", to.email);
-        ctx.insert("unsubscribe_url", &unsubscribe_url(&self.site.url, to.token));
-        ctx.insert("preferences_url", &preferences_url(&self.site.url, to.token));
+        let links = Links::new(&self.site.url);
+        ctx.insert("unsubscribe_url", &links.unsubscribe(to.token));
+        ctx.insert("preferences_url", &links.preferences(to.token));
         ctx.insert("preheader", &preheader(&blocks.pool, digest));
         ctx.insert("top_stories", &top_html);
         ctx.insert("blog_posts", &blog_html);

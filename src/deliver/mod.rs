@@ -42,7 +42,7 @@ pub use preview::Preview;
 pub use retry::RetryPolicy;
 
 use crate::config::{Config, DeliveryConfig};
-use crate::domain::{Claim, DeliveryStatus, Edition, Outcome, Subscriber, Tally};
+use crate::domain::{Claim, DeliveryStatus, Edition, Links, Outcome, Subscriber, Tally};
 use crate::mail::{Composer, Email, Mailer, Outgoing};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
@@ -289,7 +289,7 @@ impl Engine {
         to: &str,
     ) -> anyhow::Result<Email> {
         let subject = format!("[TEST] {}", rendered.subject);
-        let unsubscribe_url = crate::render::unsubscribe_url(&self.renderer.site().url, &s.token);
+        let unsubscribe_url = Links::new(&self.renderer.site().url).unsubscribe(&s.token);
         self.composer.compose(&Outgoing {
             to_email: to,
             to_name: "",
@@ -433,7 +433,7 @@ fn compose(
     rendered: &Rendered,
     message_id: &str,
 ) -> anyhow::Result<Email> {
-    let unsubscribe_url = crate::render::unsubscribe_url(&renderer.site().url, &s.token);
+    let unsubscribe_url = Links::new(&renderer.site().url).unsubscribe(&s.token);
     composer.compose(&Outgoing {
         to_email: s.email.as_str(),
         to_name: &s.name,

@@ -3,10 +3,13 @@
 //! these types once, at the boundary, so the rest of the code never re-checks
 //! it. This module does no IO and knows nothing about SQL, HTTP or mail.
 
+use chrono::{DateTime, SubsecRound, Utc};
+
 mod delivery;
 mod edition;
 mod email;
 mod feed;
+mod links;
 mod story;
 mod subscriber;
 pub mod text;
@@ -16,6 +19,7 @@ pub use delivery::{Claim, DeliveryStatus, History, Outcome, StatusCounts, Tally}
 pub use edition::Edition;
 pub use email::SubscriberEmail;
 pub use feed::{FeedItem, FetchResult};
+pub use links::Links;
 pub use story::{HttpUrl, NewStory, Story, StoryKind};
 pub use subscriber::{
     Frequency, NewSubscriber, SendHour, Subscriber, SubscriberStatus, SubscriberUpdate, TimeZone, Topics,
@@ -32,4 +36,15 @@ impl Invalid {
     pub fn new(msg: impl Into<String>) -> Self {
         Invalid(msg.into())
     }
+}
+
+/// An RFC 3339 timestamp, stored in UTC to the second.
+pub fn timestamp(raw: &str) -> Result<DateTime<Utc>, Invalid> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.with_timezone(&Utc).trunc_subsecs(0))
+        .map_err(|e| {
+            Invalid::new(format!(
+                "{raw:?} is not an RFC 3339 timestamp ({e}); expected e.g. 2026-03-10T07:30:00Z"
+            ))
+        })
 }

@@ -2,6 +2,13 @@ use std::fmt;
 
 use super::Invalid;
 
+/// Longest accepted values, in characters.
+pub const MAX_NAME: usize = 200;
+pub const MAX_TITLE: usize = 500;
+pub const MAX_AUTHOR: usize = 200;
+pub const MAX_SECTION: usize = 64;
+pub const MAX_SUMMARY: usize = 10_000;
+
 /// Text that may end up in a mail header (a subscriber's name, a story
 /// title): no CR, LF or other control characters, so it can never start a new
 /// header line. Surrounding whitespace is trimmed.

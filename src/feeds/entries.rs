@@ -11,8 +11,8 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
 use crate::domain::text::{self, cut};
+use crate::domain::text::{MAX_AUTHOR, MAX_SECTION, MAX_TITLE};
 use crate::domain::{FeedItem, HeaderSafe, HttpUrl, NewStory, StoryKind};
-use crate::import::{MAX_AUTHOR, MAX_SECTION, MAX_TITLE};
 
 /// What the mapping needs to know about the feed an entry came from.
 pub struct Source<'a> {

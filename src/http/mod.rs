@@ -35,7 +35,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use self::page::{Page, Pages};
 use crate::config::Config;
-use crate::domain::{SendHour, Subscriber, TimeZone, Token};
+use crate::domain::{Links, SendHour, Subscriber, TimeZone, Token};
 use crate::mail::{Composer, Mailer};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -57,8 +57,8 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     pages: Arc<Pages>,
     site_name: String,
-    /// `site.public_url` without a trailing slash, to put paths after.
-    public_url: String,
+    /// Links under `site.public_url`.
+    links: Links,
     mail: Option<(Mailer, Arc<Composer>)>,
     default_timezone: TimeZone,
     default_send_hour: SendHour,
@@ -79,7 +79,7 @@ impl AppState {
             metrics,
             pages: Arc::new(Pages::new(&sources, site_name.clone())?),
             site_name,
-            public_url: config.site.public_url.as_str().trim_end_matches('/').to_owned(),
+            links: Links::new(config.site.public_url.as_str()),
             mail: None,
             default_timezone: config.subscribers.default_timezone,
             default_send_hour: config.subscribers.default_send_hour,

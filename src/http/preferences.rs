@@ -15,7 +15,7 @@ use crate::domain::{Frequency, Invalid, SendHour, TimeZone, Topics};
 pub(super) async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Page, Reply> {
     let s = subscriber(&state, &token).await?;
     let form = Form::Preferences {
-        action_url: format!("{}/preferences/{token}", state.public_url),
+        action_url: state.links.preferences(&s.token),
         frequency: s.frequency.to_string(),
         send_hour: s.send_hour.to_string(),
         timezone: s.timezone.to_string(),

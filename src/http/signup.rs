@@ -22,7 +22,7 @@ const CONFIRM_VALID_HOURS: i64 = 48;
 /// GET /subscribe: the form.
 pub(super) async fn page(State(state): State<AppState>) -> Page {
     let form = Form::Subscribe {
-        action_url: format!("{}/subscribe", state.public_url),
+        action_url: format!("{}/subscribe", state.links.base()),
     };
     Page::new(
         StatusCode::OK,
@@ -104,7 +104,7 @@ fn send_confirmation(state: &AppState, s: Subscriber) {
     let Some((mailer, composer)) = state.mail.clone() else {
         return;
     };
-    let url = format!("{}/confirm/{}", state.public_url, s.token);
+    let url = state.links.confirm(&s.token);
     let site = state.site_name.clone();
     tokio::spawn(async move {
         let sent = match composer.compose_confirmation(s.email.as_str(), &site, &url) {
@@ -145,7 +145,7 @@ pub(super) async fn confirm_page(
 ) -> Result<Page, Reply> {
     let s = confirmable(&state, &token).await?;
     let form = Form::Confirm {
-        action_url: format!("{}/confirm/{token}", state.public_url),
+        action_url: state.links.confirm(&s.token),
     };
     let message = format!("Confirm that {} wants the {} digest.", s.email, state.site_name);
     Ok(Page::new(StatusCode::OK, "Confirm your subscription", message).with_form(form))

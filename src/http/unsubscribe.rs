@@ -28,7 +28,7 @@ pub(super) async fn page(State(state): State<AppState>, Path(token): Path<String
         ));
     }
     let form = Form::Unsubscribe {
-        action_url: format!("{}/unsubscribe/{token}", state.public_url),
+        action_url: state.links.unsubscribe(&s.token),
         email: s.email.as_str().to_owned(),
         offer_weekly: s.frequency == Frequency::Daily,
     };

@@ -19,15 +19,8 @@ use std::fmt;
 use crate::domain::Invalid;
 
 pub use batch::{BATCH, Batching, Outcome, Repeats, Summary, Writer, run};
-pub use stories::{STORY_FIELDS, StoryFormat, read_stories, timestamp};
+pub use stories::{STORY_FIELDS, StoryFormat, read_stories};
 pub use subscribers::{SUBSCRIBER_COLUMNS, read_subscribers_csv};
-
-/// Longest accepted values, in characters.
-const MAX_NAME: usize = 200;
-pub(crate) const MAX_TITLE: usize = 500;
-pub(crate) const MAX_AUTHOR: usize = 200;
-pub(crate) const MAX_SECTION: usize = 64;
-const MAX_SUMMARY: usize = 10_000;
 
 /// Where a record sits in its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

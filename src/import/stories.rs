@@ -7,15 +7,12 @@ use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::rc::Rc;
 
-use chrono::{DateTime, SubsecRound, Utc};
 use serde::de::{self, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::{
-    Errors, FieldError, Location, MAX_AUTHOR, MAX_SECTION, MAX_SUMMARY, MAX_TITLE, Rejection, Sink,
-    csv_error, map_header, rejection,
-};
-use crate::domain::{HeaderSafe, HttpUrl, Invalid, NewStory, StoryKind};
+use super::{Errors, FieldError, Location, Rejection, Sink, csv_error, map_header, rejection};
+use crate::domain::text::{MAX_AUTHOR, MAX_SECTION, MAX_SUMMARY, MAX_TITLE};
+use crate::domain::{HeaderSafe, HttpUrl, Invalid, NewStory, StoryKind, timestamp};
 
 /// The fields of a story record, in export order.
 pub const STORY_FIELDS: [&str; 10] = [
@@ -344,17 +341,6 @@ fn summary(raw: String) -> Result<String, Invalid> {
         )));
     }
     Ok(s)
-}
-
-/// An RFC 3339 timestamp, stored in UTC to the second.
-pub fn timestamp(raw: &str) -> Result<DateTime<Utc>, Invalid> {
-    DateTime::parse_from_rfc3339(raw.trim())
-        .map(|t| t.with_timezone(&Utc).trunc_subsecs(0))
-        .map_err(|e| {
-            Invalid::new(format!(
-                "{raw:?} is not an RFC 3339 timestamp ({e}); expected e.g. 2026-03-10T07:30:00Z"
-            ))
-        })
 }
 
 fn count(v: Option<Value>) -> Result<i64, Invalid> {

@@ -4,7 +4,8 @@
 
 use std::io::Read;
 
-use super::{Errors, FieldError, Location, MAX_NAME, Rejection, Sink, csv_error, map_header, rejection};
+use super::{Errors, FieldError, Location, Rejection, Sink, csv_error, map_header, rejection};
+use crate::domain::text::MAX_NAME;
 use crate::domain::{HeaderSafe, Invalid, SendHour, SubscriberEmail, SubscriberUpdate, TimeZone, Topics};
 
 /// The columns of a subscriber CSV, in export order.
