@@ -193,4 +193,105 @@ mod tests {
         );
         assert!(printed.contains("postgres://u:[redacted]@db/herald"), "{printed}");
     }
+
+    #[test]
+    fn bad_smtp_url_parameters_name_the_key_and_layer() {
+        let e = load(&[("HERALD_MAIL__SMTP_URL", "smtp://relay.example.com?tls=bogus")])
+            .unwrap_err()
+            .0;
+        assert!(
+            e.starts_with("config key mail.smtp_url (from environment variable HERALD_MAIL__SMTP_URL): ")
+                && e.contains("tls=bogus is not understood"),
+            "{e}"
+        );
+        let e = load(&[("HERALD_MAIL__SMTP_URL", "smtp://relay.example.com?port=587")])
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("mail.smtp_url") && e.contains("unknown parameter \"port\""),
+            "{e}"
+        );
+        let c = load(&[(
+            "HERALD_MAIL__SMTP_URL",
+            "smtps://me%40example.com@relay.example.com",
+        )])
+        .unwrap();
+        assert_eq!(c.mail.smtp_url.security(), Security::Implicit);
+        assert_eq!(c.mail.smtp_url.user(), Some("me@example.com"));
+    }
+
+    #[test]
+    fn a_password_without_a_user_is_refused_for_smtp_only() {
+        let password = ("HERALD_MAIL__SMTP_PASSWORD", "hunter2");
+        assert!(load(&[password]).is_ok(), "the file transport does not log in");
+        let e = load(&[password, ("HERALD_MAIL__TRANSPORT", "smtp")])
+            .unwrap_err()
+            .0;
+        assert!(e.contains("mail.smtp_url") && e.contains("names no user"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        let c = load(&[
+            password,
+            ("HERALD_MAIL__TRANSPORT", "smtp"),
+            ("HERALD_MAIL__SMTP_URL", "smtp://digest@relay.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(c.mail.smtp_url.user(), Some("digest"));
+    }
+
+    #[test]
+    fn cron_expressions_are_checked_by_the_schedulers_parser() {
+        let e = load(&[("HERALD_SCHEDULE__TICK", "*/5 * * * *")]).unwrap_err().0;
+        assert!(
+            e.contains("schedule.tick (from environment variable HERALD_SCHEDULE__TICK)")
+                && e.contains("\"*/5 * * * *\" is not a cron expression")
+                && e.contains("e.g. \"0 */5 * * * *\""),
+            "{e}"
+        );
+        // Six fields, so counting fields would let these through.
+        for bad in ["0 */5 * * * frobday", "0 61 * * * *", "0 0 25 * * *"] {
+            let e = load(&[("HERALD_FEEDS__SCHEDULE", bad)]).unwrap_err().0;
+            assert!(
+                e.contains("feeds.schedule") && e.contains("e.g. \"0 */15 * * * *\""),
+                "{bad}: {e}"
+            );
+            assert!(!e.ends_with('.'), "{e}");
+        }
+        let c = load(&[("HERALD_SCHEDULE__TICK", "0 0 7 * * MON-FRI")]).unwrap();
+        assert_eq!(c.schedule.tick, "0 0 7 * * MON-FRI");
+    }
+
+    #[test]
+    fn the_dkim_key_is_parsed_at_load_and_described() {
+        use rsa::pkcs8::EncodePrivateKey as _;
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("dkim.pem");
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        std::fs::write(
+            &key_file,
+            key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap().as_bytes(),
+        )
+        .unwrap();
+        let path = key_file.to_str().unwrap();
+        let dkim = [
+            ("HERALD_MAIL__DKIM__DOMAIN", "example.com"),
+            ("HERALD_MAIL__DKIM__SELECTOR", "herald"),
+            ("HERALD_MAIL__DKIM__KEY_FILE", path),
+        ];
+        let c = load(&dkim).unwrap();
+        let printed = c.to_redacted_toml();
+        assert!(
+            printed.contains(&format!(
+                "# mail.dkim key: RSA 1024-bit (PKCS#8) from {path} (value redacted)"
+            )),
+            "{printed}"
+        );
+        assert!(!printed.contains("PRIVATE KEY"), "{printed}");
+        std::fs::write(&key_file, "not a key").unwrap();
+        let e = load(&dkim).unwrap_err().0;
+        assert!(
+            e.contains("mail.dkim.key_file (from environment variable HERALD_MAIL__DKIM__KEY_FILE)")
+                && e.contains("is not a PEM private key"),
+            "{e}"
+        );
+    }
 }
