@@ -100,10 +100,7 @@ pub async fn tick(
 /// until SIGTERM or Ctrl-C.
 pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result<()> {
     let engine = Arc::new(engine);
-    let rules = ScheduleRules {
-        grace: Duration::from_std(config.schedule.grace).unwrap_or(Duration::hours(6)),
-        weekly_day: config.schedule.weekly_day,
-    };
+    let rules = config.schedule.rules();
     let shutdown = crate::shutdown::on_signal();
 
     let listener = tokio::net::TcpListener::bind(config.http.listen)

@@ -19,10 +19,9 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
-use secrecy::ExposeSecret;
 use sha2::{Digest as _, Sha256};
 
-use crate::config::{self, DeliveryConfig, MailConfig, Transport};
+use crate::config::{self, DeliveryConfig, MailConfig, Security, Transport};
 use crate::domain::Edition;
 use crate::domain::Token;
 
@@ -119,7 +118,7 @@ impl Composer {
         let dkim = match &mail.dkim {
             None => None,
             Some(d) => {
-                let key = signing_key(d.key_pem.expose_secret())
+                let key = signing_key(&d.key)
                     .with_context(|| format!("mail.dkim.key_file {}", d.key_file.display()))?;
                 let headers = [
                     "From",
@@ -340,38 +339,15 @@ fn list_id_phrase(s: &str) -> String {
         .join(" ")
 }
 
-/// Reads a DKIM private key: RSA as PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"),
-/// Ed25519 as PKCS#8 PEM ("BEGIN PRIVATE KEY", as `openssl genpkey
-/// -algorithm ed25519` writes it).
-fn signing_key(pem: &str) -> anyhow::Result<DkimSigningKey> {
-    use base64::Engine;
-    if pem.contains("BEGIN RSA PRIVATE KEY") {
-        return DkimSigningKey::new(pem, DkimSigningAlgorithm::Rsa)
-            .map_err(|e| anyhow::anyhow!("invalid RSA key: {e}"));
-    }
-    if pem.contains("BEGIN PRIVATE KEY") {
-        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64.trim())
-            .context("invalid PEM base64")?;
-        // PKCS#8 for Ed25519: the algorithm OID 1.3.101.112 (06 03 2b 65 70)
-        // at offset 7, then the 32-byte private key wrapped in two OCTET
-        // STRING headers (04 22 04 20) at offset 12.
-        // Both the 48-byte form (openssl) and the 83-byte form with the
-        // public key appended (ring, ed25519-dalek) hold the seed there.
-        if der.len() >= 48
-            && der[7..12] == [0x06, 0x03, 0x2b, 0x65, 0x70]
-            && der[12..16] == [0x04, 0x22, 0x04, 0x20]
-        {
-            let seed = base64::engine::general_purpose::STANDARD.encode(&der[16..48]);
-            return DkimSigningKey::new(&seed, DkimSigningAlgorithm::Ed25519)
-                .map_err(|e| anyhow::anyhow!("invalid Ed25519 key: {e}"));
-        }
-        anyhow::bail!(
-            "a PKCS#8 key that is not Ed25519; for RSA give a PKCS#1 key (openssl rsa -in key.pem -traditional)"
-        );
-    }
-    anyhow::bail!("not a PEM private key (expected BEGIN RSA PRIVATE KEY or BEGIN PRIVATE KEY)")
+/// lettre's signing key for a key the configuration has already parsed
+/// (`config::DkimKey` hands over the one form lettre reads for each
+/// algorithm, so this fails only if that contract breaks).
+fn signing_key(key: &config::DkimKey) -> anyhow::Result<DkimSigningKey> {
+    let algorithm = match key.algorithm() {
+        config::DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
+        config::DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
+    };
+    DkimSigningKey::new(key.signer_input(), algorithm).map_err(|e| anyhow::anyhow!("{key} key: {e}"))
 }
 
 macro_rules! raw_header {
@@ -428,7 +404,8 @@ pub enum Mailer {
     Smtp(Arc<SmtpSettings>),
 }
 
-/// How to reach the SMTP relay, parsed once from `mail.smtp_url`.
+/// How to reach the SMTP relay: `mail.smtp_url` (parsed at load) and the
+/// delivery timeouts.
 #[derive(Debug)]
 pub struct SmtpSettings {
     host: String,
@@ -439,19 +416,6 @@ pub struct SmtpSettings {
     command_timeout: Duration,
 }
 
-/// Transport security towards the relay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Security {
-    /// `smtp://…?tls=none`: plain text, for a relay on localhost.
-    Plain,
-    /// `smtp://…` (default) or `?tls=opportunistic`: STARTTLS when offered.
-    Opportunistic,
-    /// `smtp://…?tls=required`: STARTTLS or fail.
-    Required,
-    /// `smtps://…`: TLS from the first byte.
-    Implicit,
-}
-
 impl Mailer {
     /// Builds the configured transport once.
     pub fn new(mail: &MailConfig, delivery: &DeliveryConfig) -> anyhow::Result<Mailer> {
@@ -459,39 +423,18 @@ impl Mailer {
             Transport::File => Mailer::file(&mail.outbox_dir),
             Transport::Smtp => {
                 let url = &mail.smtp_url;
-                let shown = config::redact_url(url.as_str());
-                let host = url
-                    .host_str()
-                    .with_context(|| format!("mail.smtp_url {shown} has no host"))?
-                    .to_owned();
-                let implicit = url.scheme() == "smtps";
-                let tls = url
-                    .query_pairs()
-                    .find(|(k, _)| k == "tls")
-                    .map(|(_, v)| v.into_owned());
-                let security = match (implicit, tls.as_deref()) {
-                    (true, _) => Security::Implicit,
-                    (false, None | Some("opportunistic")) => Security::Opportunistic,
-                    (false, Some("required")) => Security::Required,
-                    (false, Some("none")) => Security::Plain,
-                    (false, Some(other)) => anyhow::bail!(
-                        "mail.smtp_url {shown}: tls={other} is not understood; expected required, opportunistic or none"
-                    ),
-                };
-                let port = url.port().unwrap_or(if implicit { 465 } else { 25 });
-                let credentials = match (mail.smtp_password(), url.username()) {
-                    (Some(password), user) if !user.is_empty() => {
-                        Some(Credentials::new(percent_decode(user), password.to_owned()))
+                // The configuration refuses a password without a user at
+                // load, so a password here always has a user to go with.
+                let credentials = match (url.user(), mail.smtp_password()) {
+                    (Some(user), Some(password)) => {
+                        Some(Credentials::new(user.to_owned(), password.to_owned()))
                     }
-                    (Some(_), _) => anyhow::bail!(
-                        "an SMTP password is set but mail.smtp_url {shown} names no user (smtp://USER@host)"
-                    ),
-                    (None, _) => None,
+                    _ => None,
                 };
                 Ok(Mailer::Smtp(Arc::new(SmtpSettings {
-                    host,
-                    port,
-                    security,
+                    host: url.host().to_owned(),
+                    port: url.port(),
+                    security: url.security(),
                     credentials,
                     connect_timeout: delivery.connect_timeout,
                     command_timeout: delivery.command_timeout,
@@ -876,15 +819,34 @@ fn enhanced_status(text: &str) -> Option<&str> {
         })
 }
 
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
 #[cfg(test)]
 mod tests {
+    use ed25519_dalek::pkcs8::{EncodePrivateKey as _, KeypairBytes};
+    use rsa::pkcs1::LineEnding;
+    use rsa::pkcs8::EncodePrivateKey as _;
+
     use super::*;
+
+    /// Every key form the configuration accepts becomes a lettre key.
+    #[test]
+    fn every_accepted_key_form_signs() {
+        let rsa = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).expect("RSA keygen");
+        let ed25519 = KeypairBytes {
+            secret_key: rand::random(),
+            public_key: None,
+        };
+        let pems = [
+            rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_pem(&rsa, LineEnding::LF)
+                .unwrap()
+                .to_string(),
+            rsa.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+            ed25519.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+        ];
+        for pem in pems {
+            let key = config::DkimKey::parse(&pem).unwrap();
+            signing_key(&key).unwrap_or_else(|e| panic!("{key}: {e:#}"));
+        }
+    }
 
     fn kind(e: SendError) -> &'static str {
         match e {

@@ -16,7 +16,7 @@ use crate::deliver::Engine;
 use crate::domain::Edition;
 use crate::domain::{Frequency, NewStory, SubscriberStatus, SubscriberUpdate};
 use crate::import::{Record, StoryFormat, read_stories, read_subscribers_csv};
-use crate::store::{Store, SubscriberDefaults};
+use crate::store::Store;
 
 const SAMPLE_STORIES: &[u8] = include_bytes!("../../examples/stories.json");
 const SAMPLE_SUBSCRIBERS: &[u8] = include_bytes!("../../examples/subscribers.csv");
@@ -32,13 +32,9 @@ pub async fn run(overrides: &Overrides, args: DemoArgs) -> anyhow::Result<ExitCo
     let stories = sample_stories()?;
     let story_counts = store.upsert_stories(&stories).await?;
     let subscribers = sample_subscribers()?;
-    let defaults = SubscriberDefaults {
-        timezone: config.subscribers.default_timezone,
-        send_hour: config.subscribers.default_send_hour,
-        frequency: Frequency::Daily,
-        status: SubscriberStatus::Active,
-    };
-    let sub_counts = store.upsert_subscribers(&subscribers, defaults).await?;
+    let sub_counts = store
+        .upsert_subscribers(&subscribers, config.subscribers.defaults())
+        .await?;
 
     println!("Herald demo: store at {}", db_path.display());
     println!(

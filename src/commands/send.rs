@@ -16,10 +16,7 @@ pub async fn send(config: &Config, store: Store, args: SendArgs) -> anyhow::Resu
     let engine = Engine::new(config, store.clone())?;
     let now = args.now.unwrap_or_else(Utc::now);
     if args.due {
-        let rules = crate::schedule::ScheduleRules {
-            grace: chrono::Duration::from_std(config.schedule.grace).unwrap_or(chrono::Duration::hours(6)),
-            weekly_day: config.schedule.weekly_day,
-        };
+        let rules = config.schedule.rules();
         let started = std::time::Instant::now();
         let tick = crate::daemon::tick(&store, &engine, &rules, now, &crate::shutdown::on_signal()).await?;
         if tick.editions.is_empty() {

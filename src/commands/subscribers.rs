@@ -11,9 +11,9 @@ use super::ingest;
 use super::output::{JsonArray, print_table, table};
 use crate::cli::{AddArgs, ExportFormat, ListFormat, ShowFormat, SubscribersCommand};
 use crate::config::Config;
-use crate::domain::{Frequency, NewSubscriber, Subscriber, SubscriberStatus, SubscriberUpdate};
+use crate::domain::{NewSubscriber, Subscriber, SubscriberStatus, SubscriberUpdate};
 use crate::import::{SUBSCRIBER_COLUMNS, read_subscribers_csv};
-use crate::store::{AddOutcome, Store, SubscriberDefaults, UpsertCounts};
+use crate::store::{AddOutcome, Store, UpsertCounts};
 
 const PAGE: i64 = 1000;
 
@@ -71,12 +71,7 @@ pub async fn run(config: &Config, store: &Store, cmd: SubscribersCommand) -> any
         }
         SubscribersCommand::Import { file, dry_run } => {
             let input = ingest::open_input(&file)?;
-            let defaults = SubscriberDefaults {
-                timezone: config.subscribers.default_timezone,
-                send_hour: config.subscribers.default_send_hour,
-                frequency: Frequency::Daily,
-                status: SubscriberStatus::Active,
-            };
+            let defaults = config.subscribers.defaults();
             let reader = input.reader;
             let summary = ingest::run(
                 &input.name,

@@ -443,3 +443,45 @@ fn help_describes_every_command() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn config_check_accepts_a_pkcs8_rsa_dkim_key_and_names_it() {
+    use rsa::pkcs8::EncodePrivateKey;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("dkim.pem");
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).expect("RSA keygen");
+    let pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap();
+    std::fs::write(&key_file, pem.as_bytes()).unwrap();
+    let file = dir.path().join("herald.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[mail.dkim]\ndomain = \"example.com\"\nselector = \"herald\"\nkey_file = \"{}\"\n",
+            key_file.display()
+        ),
+    )
+    .unwrap();
+    bare_herald(dir.path())
+        .args(["--config", file.to_str().unwrap(), "config", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "# mail.dkim key: RSA 1024-bit (PKCS#8) from {} (value redacted)",
+            key_file.display()
+        )))
+        .stdout(predicate::str::contains("PRIVATE KEY").not());
+}
+
+#[test]
+fn config_check_rejects_an_unknown_tls_value_naming_key_and_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    bare_herald(dir.path())
+        .args(["config", "check"])
+        .env("HERALD_MAIL__SMTP_URL", "smtp://relay.example.com:587?tls=bogus")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "config key mail.smtp_url (from environment variable HERALD_MAIL__SMTP_URL)",
+        ))
+        .stderr(predicate::str::contains("tls=bogus is not understood"));
+}

@@ -1,0 +1,297 @@
+//! Configuration: layers the built-in defaults (`config/herald.toml`, compiled
+//! in), a TOML file, `HERALD_<SECTION>__<KEY>` environment variables and
+//! command-line flags, then validates every value once into a typed
+//! [`Config`]: a value that loads is one the rest of Herald can use, so
+//! `herald config check` catches every mistake and names the key and the
+//! layer it came from. Secrets are read here from the environment or from
+//! files named in the configuration and kept in [`SecretString`](secrecy::SecretString)s; nothing
+//! else in Herald reads the environment. This module does no logging of
+//! values.
+//!
+//! The rooms: `raw` (the serde structs), `layers` (file, environment,
+//! flags; secrets), `check` (the validator each section uses), `values`,
+//! `smtp` and `dkim` (value types), and one `from_raw` per section in
+//! `mail` and `sections`.
+
+mod check;
+mod dkim;
+mod layers;
+mod mail;
+mod raw;
+mod sections;
+mod smtp;
+mod values;
+
+use std::path::PathBuf;
+
+pub use dkim::{DkimAlgorithm, DkimKey, KeyFormat};
+pub use mail::{DkimConfig, MailConfig, Transport};
+pub use sections::{
+    DatabaseConfig, DeliveryConfig, DigestConfig, FeedsConfig, HttpConfig, ScheduleConfig, SiteConfig,
+    SubscribersConfig,
+};
+pub use smtp::{Security, SmtpUrl};
+pub use values::{DatabaseUrl, Mailbox, redact_url};
+
+use check::Check;
+use raw::RawConfig;
+
+/// The defaults: the commented example file shipped in `config/`.
+pub const DEFAULTS_TOML: &str = include_str!("../../config/herald.toml");
+
+/// Where the file layer is looked up when neither `--config` nor
+/// `HERALD_CONFIG` names one.
+pub const DEFAULT_CONFIG_PATH: &str = "config/herald.toml";
+
+/// A configuration problem: the process exits with status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// What the command line contributes to the configuration.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--config PATH`.
+    pub config_path: Option<PathBuf>,
+    /// `--database-url URL`.
+    pub database_url: Option<String>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub mail: MailConfig,
+    pub site: SiteConfig,
+    pub subscribers: SubscribersConfig,
+    pub digest: DigestConfig,
+    pub delivery: DeliveryConfig,
+    pub schedule: ScheduleConfig,
+    pub http: HttpConfig,
+    pub feeds: FeedsConfig,
+    /// Which file, if any, was layered over the defaults.
+    pub source_file: Option<PathBuf>,
+    /// The printable copy: the raw form with the database URL redacted.
+    raw: RawConfig,
+}
+
+impl Config {
+    /// Loads the layers from the process environment.
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(overrides, &env)
+    }
+
+    /// Loads the layers with an explicit environment (for tests), then
+    /// checks each section in file order, so the first bad value reported
+    /// is the first in the file.
+    pub fn load_from(overrides: &Overrides, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let layers = layers::load(overrides, env)?;
+        let c = Check::new(&layers.figment, env);
+        let mut raw = layers.raw;
+        let database = DatabaseConfig::from_raw(&raw.database, &c)?;
+        let config = Config {
+            mail: MailConfig::from_raw(&raw.mail, &c)?,
+            site: SiteConfig::from_raw(&raw.site, &c)?,
+            subscribers: SubscribersConfig::from_raw(&raw.subscribers, &c)?,
+            digest: DigestConfig::from_raw(&raw.digest, &c)?,
+            delivery: DeliveryConfig::from_raw(&raw.delivery, &c)?,
+            schedule: ScheduleConfig::from_raw(&raw.schedule, &c)?,
+            http: HttpConfig::from_raw(&raw.http, &c)?,
+            feeds: FeedsConfig::from_raw(&raw.feeds, &c)?,
+            source_file: layers.file,
+            raw: {
+                // Keep only the redacted URL in the printable copy.
+                raw.database.url = database.url.to_string();
+                raw
+            },
+            database,
+        };
+        Ok(config)
+    }
+
+    /// The effective configuration as TOML, with secrets and passwords
+    /// redacted, for `herald config check`.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut out = toml::to_string_pretty(&self.raw).unwrap_or_else(|e| format!("# cannot print: {e}\n"));
+        if let Some(dkim) = &self.mail.dkim {
+            out.push_str(&format!(
+                "\n# mail.dkim key: {} from {} (value redacted)\n",
+                dkim.key,
+                dkim.key_file.display()
+            ));
+        }
+        if self.mail.smtp_password.is_some() {
+            out.push_str("\n# mail.smtp_password is set (value redacted)\n");
+        }
+        if self.http.api_token.is_some() {
+            out.push_str("\n# http.api_token is set (value redacted)\n");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::load_from(
+            &Overrides {
+                config_path: Some(PathBuf::from("config/herald.toml")),
+                database_url: None,
+            },
+            &env,
+        )
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.database.url.expose(), "sqlite://herald.db");
+        assert_eq!(c.mail.transport, Transport::File);
+        assert_eq!(c.subscribers.default_send_hour.get(), 7);
+        assert!(c.mail.reply_to.is_none());
+    }
+
+    #[test]
+    fn env_overrides_and_errors_name_key() {
+        let c = load(&[("HERALD_DATABASE__MAX_CONNECTIONS", "9")]).unwrap();
+        assert_eq!(c.database.max_connections, 9);
+        let e = load(&[("HERALD_DATABASE__MAX_CONNECTIONS", "many")])
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("database.max_connections") && e.contains("many"),
+            "{e}"
+        );
+        let e = load(&[("HERALD_DATABASE__URLX", "x")]).unwrap_err().0;
+        assert!(e.contains("urlx"), "{e}");
+        let e = load(&[("HERALD_SUBSCRIBERS__DEFAULT_SEND_HOUR", "25")])
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("subscribers.default_send_hour") && e.contains("25"),
+            "{e}"
+        );
+        assert!(e.contains("HERALD_SUBSCRIBERS__DEFAULT_SEND_HOUR"), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = load(&[
+            ("HERALD_MAIL__SMTP_PASSWORD", "hunter2"),
+            ("HERALD_DATABASE__URL", "postgres://u:pw@db/herald"),
+        ])
+        .unwrap();
+        assert_eq!(c.mail.smtp_password(), Some("hunter2"));
+        let printed = format!("{}\n{:?}", c.to_redacted_toml(), c);
+        assert!(
+            !printed.contains("hunter2") && !printed.contains("pw@"),
+            "{printed}"
+        );
+        assert!(printed.contains("postgres://u:[redacted]@db/herald"), "{printed}");
+    }
+
+    #[test]
+    fn bad_smtp_url_parameters_name_the_key_and_layer() {
+        let e = load(&[("HERALD_MAIL__SMTP_URL", "smtp://relay.example.com?tls=bogus")])
+            .unwrap_err()
+            .0;
+        assert!(
+            e.starts_with("config key mail.smtp_url (from environment variable HERALD_MAIL__SMTP_URL): ")
+                && e.contains("tls=bogus is not understood"),
+            "{e}"
+        );
+        let e = load(&[("HERALD_MAIL__SMTP_URL", "smtp://relay.example.com?port=587")])
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("mail.smtp_url") && e.contains("unknown parameter \"port\""),
+            "{e}"
+        );
+        let c = load(&[(
+            "HERALD_MAIL__SMTP_URL",
+            "smtps://me%40example.com@relay.example.com",
+        )])
+        .unwrap();
+        assert_eq!(c.mail.smtp_url.security(), Security::Implicit);
+        assert_eq!(c.mail.smtp_url.user(), Some("me@example.com"));
+    }
+
+    #[test]
+    fn a_password_without_a_user_is_refused_for_smtp_only() {
+        let password = ("HERALD_MAIL__SMTP_PASSWORD", "hunter2");
+        assert!(load(&[password]).is_ok(), "the file transport does not log in");
+        let e = load(&[password, ("HERALD_MAIL__TRANSPORT", "smtp")])
+            .unwrap_err()
+            .0;
+        assert!(e.contains("mail.smtp_url") && e.contains("names no user"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        let c = load(&[
+            password,
+            ("HERALD_MAIL__TRANSPORT", "smtp"),
+            ("HERALD_MAIL__SMTP_URL", "smtp://digest@relay.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(c.mail.smtp_url.user(), Some("digest"));
+    }
+
+    #[test]
+    fn cron_expressions_are_checked_by_the_schedulers_parser() {
+        let e = load(&[("HERALD_SCHEDULE__TICK", "*/5 * * * *")]).unwrap_err().0;
+        assert!(
+            e.contains("schedule.tick (from environment variable HERALD_SCHEDULE__TICK)")
+                && e.contains("\"*/5 * * * *\" is not a cron expression")
+                && e.contains("e.g. \"0 */5 * * * *\""),
+            "{e}"
+        );
+        // Six fields, so counting fields would let these through.
+        for bad in ["0 */5 * * * frobday", "0 61 * * * *", "0 0 25 * * *"] {
+            let e = load(&[("HERALD_FEEDS__SCHEDULE", bad)]).unwrap_err().0;
+            assert!(
+                e.contains("feeds.schedule") && e.contains("e.g. \"0 */15 * * * *\""),
+                "{bad}: {e}"
+            );
+            assert!(!e.ends_with('.'), "{e}");
+        }
+        let c = load(&[("HERALD_SCHEDULE__TICK", "0 0 7 * * MON-FRI")]).unwrap();
+        assert_eq!(c.schedule.tick, "0 0 7 * * MON-FRI");
+    }
+
+    #[test]
+    fn the_dkim_key_is_parsed_at_load_and_described() {
+        use rsa::pkcs8::EncodePrivateKey as _;
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("dkim.pem");
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        std::fs::write(
+            &key_file,
+            key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap().as_bytes(),
+        )
+        .unwrap();
+        let path = key_file.to_str().unwrap();
+        let dkim = [
+            ("HERALD_MAIL__DKIM__DOMAIN", "example.com"),
+            ("HERALD_MAIL__DKIM__SELECTOR", "herald"),
+            ("HERALD_MAIL__DKIM__KEY_FILE", path),
+        ];
+        let c = load(&dkim).unwrap();
+        let printed = c.to_redacted_toml();
+        assert!(
+            printed.contains(&format!(
+                "# mail.dkim key: RSA 1024-bit (PKCS#8) from {path} (value redacted)"
+            )),
+            "{printed}"
+        );
+        assert!(!printed.contains("PRIVATE KEY"), "{printed}");
+        std::fs::write(&key_file, "not a key").unwrap();
+        let e = load(&dkim).unwrap_err().0;
+        assert!(
+            e.contains("mail.dkim.key_file (from environment variable HERALD_MAIL__DKIM__KEY_FILE)")
+                && e.contains("is not a PEM private key"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! The raw, layered form of the configuration: exactly the keys an operator
+//! may write, as serde structs. Every struct denies unknown fields so a typo
+//! stops the start. Values here are unchecked (numbers may be negative,
+//! strings anything); the sections turn them into typed values. Secrets have
+//! no field here, only the paths of files that hold them, so this form can be
+//! printed.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub database: RawDatabase,
+    pub mail: RawMail,
+    pub site: RawSite,
+    pub subscribers: RawSubscribers,
+    pub digest: RawDigest,
+    pub delivery: RawDelivery,
+    pub schedule: RawSchedule,
+    pub http: RawHttp,
+    pub feeds: RawFeeds,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFeeds {
+    pub schedule: String,
+    pub timeout: f64,
+    pub max_bytes: i64,
+    pub max_redirects: i64,
+    pub summary_chars: i64,
+    pub concurrency: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSchedule {
+    pub tick: String,
+    pub grace: f64,
+    pub weekly_day: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttp {
+    pub listen: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDelivery {
+    pub concurrency: i64,
+    pub rate_per_second: i64,
+    pub connect_timeout: f64,
+    pub command_timeout: f64,
+    pub max_attempts: i64,
+    pub max_age: f64,
+    pub retry_base: f64,
+    pub retry_max: f64,
+    pub linger: f64,
+    pub bounce_threshold: i64,
+    pub lease: f64,
+    pub shutdown_timeout: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDigest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templates_dir: Option<PathBuf>,
+    pub comment_weight: f64,
+    pub gravity: f64,
+    pub max_stories: i64,
+    pub max_blog_posts: i64,
+    pub max_per_author: i64,
+    pub max_html_bytes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDkim {
+    pub domain: String,
+    pub selector: String,
+    pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDatabase {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMail {
+    pub from: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    pub transport: String,
+    pub outbox_dir: PathBuf,
+    pub smtp_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_password_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dkim: Option<RawDkim>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSite {
+    pub name: String,
+    pub postal_address: String,
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSubscribers {
+    pub default_timezone: String,
+    pub default_send_hour: i64,
+}

@@ -1,0 +1,278 @@
+//! Every section but `mail` (which has its own file): the typed settings and
+//! one `from_raw` each, turning the raw serde form into checked values
+//! through [`Check`], plus the small values other modules build from a
+//! section (`ScheduleConfig::rules`, `SubscribersConfig::defaults`) so they
+//! are built in one place. Reads only the API token file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::ConfigError;
+use super::check::Check;
+use super::raw::{
+    RawDatabase, RawDelivery, RawDigest, RawFeeds, RawHttp, RawSchedule, RawSite, RawSubscribers,
+};
+use super::values::DatabaseUrl;
+use crate::domain::{Frequency, HeaderSafe, SendHour, SubscriberStatus, TimeZone};
+use crate::schedule::ScheduleRules;
+use crate::store::SubscriberDefaults;
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct SiteConfig {
+    pub name: HeaderSafe,
+    pub postal_address: String,
+    pub public_url: url::Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct SubscribersConfig {
+    pub default_timezone: TimeZone,
+    pub default_send_hour: SendHour,
+}
+
+#[derive(Debug, Clone)]
+pub struct DigestConfig {
+    pub templates_dir: Option<PathBuf>,
+    pub comment_weight: f64,
+    pub gravity: f64,
+    pub max_stories: usize,
+    pub max_blog_posts: usize,
+    pub max_per_author: usize,
+    pub max_html_bytes: usize,
+}
+
+/// How the delivery engine sends.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub concurrency: usize,
+    pub rate_per_second: Option<u32>,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    pub max_attempts: u32,
+    pub max_age: Duration,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub linger: Duration,
+    pub bounce_threshold: u32,
+    pub lease: Duration,
+    pub shutdown_timeout: Duration,
+}
+
+/// When the daemon sends.
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    /// Cron with seconds, checked with the scheduler's own parser.
+    pub tick: String,
+    pub grace: Duration,
+    pub weekly_day: chrono::Weekday,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub listen: std::net::SocketAddr,
+    /// The bearer token `POST /api/stories` requires; unset disables the
+    /// endpoint.
+    pub api_token: Option<SecretString>,
+}
+
+/// How Herald pulls RSS, Atom and JSON feeds.
+#[derive(Debug, Clone)]
+pub struct FeedsConfig {
+    /// When the daemon fetches every feed (cron with seconds).
+    pub schedule: String,
+    /// Whole-request limit for one feed, connection included.
+    pub timeout: Duration,
+    pub max_bytes: u64,
+    pub max_redirects: usize,
+    pub summary_chars: usize,
+    /// Feeds fetched at once.
+    pub concurrency: usize,
+}
+
+impl DatabaseConfig {
+    pub(super) fn from_raw(raw: &RawDatabase, c: &Check) -> Result<Self, ConfigError> {
+        if raw.max_connections == 0 {
+            return Err(c.bad(
+                "database.max_connections",
+                "0 is out of range; expected at least 1",
+            ));
+        }
+        Ok(DatabaseConfig {
+            url: DatabaseUrl::parse(&raw.url).map_err(|m| c.bad("database.url", m))?,
+            max_connections: raw.max_connections,
+        })
+    }
+}
+
+impl SiteConfig {
+    pub(super) fn from_raw(raw: &RawSite, c: &Check) -> Result<Self, ConfigError> {
+        let name = HeaderSafe::parse(&raw.name, 100)
+            .map_err(|e| c.bad("site.name", format!("{:?} {e}", raw.name)))?;
+        let postal_address = raw.postal_address.trim();
+        if postal_address.is_empty() {
+            return Err(c.bad(
+                "site.postal_address",
+                "is empty; bulk mail must carry a postal address",
+            ));
+        }
+        let public_url = url::Url::parse(&raw.public_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                c.bad(
+                    "site.public_url",
+                    format!(
+                        "{:?} is not an absolute http(s) URL; expected e.g. https://news.example.com",
+                        raw.public_url
+                    ),
+                )
+            })?;
+        Ok(SiteConfig {
+            name,
+            postal_address: postal_address.to_owned(),
+            public_url,
+        })
+    }
+}
+
+impl SubscribersConfig {
+    pub(super) fn from_raw(raw: &RawSubscribers, c: &Check) -> Result<Self, ConfigError> {
+        Ok(SubscribersConfig {
+            default_timezone: TimeZone::parse(&raw.default_timezone)
+                .map_err(|e| c.bad("subscribers.default_timezone", e.to_string()))?,
+            default_send_hour: SendHour::new(raw.default_send_hour)
+                .map_err(|e| c.bad("subscribers.default_send_hour", e.to_string()))?,
+        })
+    }
+
+    /// What an import gives a new subscriber whose row leaves a value out:
+    /// this section's zone and hour, a daily digest, active.
+    pub fn defaults(&self) -> SubscriberDefaults {
+        SubscriberDefaults {
+            timezone: self.default_timezone,
+            send_hour: self.default_send_hour,
+            frequency: Frequency::Daily,
+            status: SubscriberStatus::Active,
+        }
+    }
+}
+
+impl DigestConfig {
+    pub(super) fn from_raw(d: &RawDigest, c: &Check) -> Result<Self, ConfigError> {
+        Ok(DigestConfig {
+            templates_dir: d.templates_dir.clone(),
+            comment_weight: c.number("digest.comment_weight", d.comment_weight, 0.0, 100.0)?,
+            gravity: c.number("digest.gravity", d.gravity, 0.0, 10.0)?,
+            max_stories: c.count("digest.max_stories", d.max_stories, 100)?,
+            max_blog_posts: c.count_or_zero("digest.max_blog_posts", d.max_blog_posts, 100)?,
+            max_per_author: c.count("digest.max_per_author", d.max_per_author, 100)?,
+            max_html_bytes: c.count("digest.max_html_bytes", d.max_html_bytes, 10_000_000)?,
+        })
+    }
+}
+
+impl DeliveryConfig {
+    pub(super) fn from_raw(r: &RawDelivery, c: &Check) -> Result<Self, ConfigError> {
+        const DAY: f64 = 86400.0;
+        Ok(DeliveryConfig {
+            concurrency: c.count("delivery.concurrency", r.concurrency, 256)?,
+            rate_per_second: match c.count_or_zero(
+                "delivery.rate_per_second",
+                r.rate_per_second,
+                1_000_000,
+            )? {
+                0 => None,
+                n => Some(n as u32),
+            },
+            connect_timeout: c.seconds("delivery.connect_timeout", r.connect_timeout, 0.1, 600.0)?,
+            command_timeout: c.seconds("delivery.command_timeout", r.command_timeout, 0.1, 3600.0)?,
+            max_attempts: c.count("delivery.max_attempts", r.max_attempts, 100)? as u32,
+            max_age: c.seconds("delivery.max_age", r.max_age, 1.0, 30.0 * DAY)?,
+            retry_base: c.seconds("delivery.retry_base", r.retry_base, 0.01, DAY)?,
+            retry_max: c.seconds("delivery.retry_max", r.retry_max, 0.01, 7.0 * DAY)?,
+            linger: c.seconds("delivery.linger", r.linger, 0.0, DAY)?,
+            bounce_threshold: c.count("delivery.bounce_threshold", r.bounce_threshold, 100)? as u32,
+            lease: c.seconds("delivery.lease", r.lease, 0.5, DAY)?,
+            shutdown_timeout: c.seconds("delivery.shutdown_timeout", r.shutdown_timeout, 0.0, 3600.0)?,
+        })
+    }
+}
+
+impl ScheduleConfig {
+    pub(super) fn from_raw(sc: &RawSchedule, c: &Check) -> Result<Self, ConfigError> {
+        Ok(ScheduleConfig {
+            tick: c.cron("schedule.tick", &sc.tick, "0 */5 * * * *")?,
+            grace: c.seconds("schedule.grace", sc.grace, 60.0, 7.0 * 86400.0)?,
+            weekly_day: sc.weekly_day.parse().map_err(|_| {
+                c.bad(
+                    "schedule.weekly_day",
+                    format!("{:?} is not a day; expected e.g. monday", sc.weekly_day),
+                )
+            })?,
+        })
+    }
+
+    /// The rules `schedule::due_for` applies, built from this section.
+    pub fn rules(&self) -> ScheduleRules {
+        ScheduleRules {
+            // `grace` is at most seven days (checked at load), so the
+            // conversion cannot fail; the fallback is the default.
+            grace: chrono::Duration::from_std(self.grace).unwrap_or(chrono::Duration::hours(6)),
+            weekly_day: self.weekly_day,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The API token, for the HTTP module's constant-time check only.
+    pub fn api_token(&self) -> Option<&str> {
+        self.api_token.as_ref().map(|s| s.expose_secret())
+    }
+
+    pub(super) fn from_raw(raw: &RawHttp, c: &Check) -> Result<Self, ConfigError> {
+        let listen = raw.listen.parse().map_err(|_| {
+            c.bad(
+                "http.listen",
+                format!("{:?} is not an address; expected e.g. 127.0.0.1:8080", raw.listen),
+            )
+        })?;
+        let api_token = c.secret(
+            "HERALD_HTTP__API_TOKEN",
+            "http.api_token_file",
+            raw.api_token_file.as_deref(),
+        )?;
+        if let Some(token) = &api_token
+            && token.expose_secret().len() < 16
+        {
+            return Err(c.bad(
+                "http.api_token",
+                format!(
+                    "is {} characters long; expected at least 16 (e.g. from `openssl rand -hex 32`)",
+                    token.expose_secret().len()
+                ),
+            ));
+        }
+        Ok(HttpConfig { listen, api_token })
+    }
+}
+
+impl FeedsConfig {
+    pub(super) fn from_raw(f: &RawFeeds, c: &Check) -> Result<Self, ConfigError> {
+        Ok(FeedsConfig {
+            schedule: c.cron("feeds.schedule", &f.schedule, "0 */15 * * * *")?,
+            timeout: c.seconds("feeds.timeout", f.timeout, 0.1, 600.0)?,
+            max_bytes: c.count("feeds.max_bytes", f.max_bytes, 1_000_000_000)? as u64,
+            max_redirects: c.count_or_zero("feeds.max_redirects", f.max_redirects, 20)?,
+            summary_chars: c.count("feeds.summary_chars", f.summary_chars, 2000)?,
+            concurrency: c.count("feeds.concurrency", f.concurrency, 256)?,
+        })
+    }
+}
