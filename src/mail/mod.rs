@@ -1,0 +1,66 @@
+//! Mail: the only module that imports lettre. [`compose`] turns a rendered
+//! digest into a standards-clean message (multipart/alternative,
+//! List-Unsubscribe with one-click, deterministic Message-ID, optional DKIM);
+//! [`smtp`] hands it to a transport (SMTP, or `.eml` files in an outbox
+//! directory), one mail transaction command by command; [`classify`] sorts
+//! each refusal into a retry, the recipient's permanent refusal, or a fault
+//! of Herald's own setup. It knows nothing about the store or the schedule.
+
+mod classify;
+mod compose;
+mod smtp;
+
+pub use compose::{Composer, Outgoing};
+pub use smtp::{Mailer, Session, SmtpSettings};
+
+/// Why a message was not accepted.
+///
+/// Only [`SendError::Rejected`] is about the recipient. A fault of the
+/// sender's own setup (the relay's address or TLS, authentication, the
+/// envelope sender, a relay that refuses to relay or takes no message of
+/// this size) would be the same for every subscriber, so it is
+/// [`SendError::Setup`]: the engine stops the run and charges no one.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying later: 4xx replies, connection errors, timeouts.
+    /// `throttle` is set for 421 and 450, which ask the sender to slow down.
+    #[error("transient failure: {message}")]
+    Transient { throttle: bool, message: String },
+    /// A permanent refusal of this one recipient: a 5xx reply to its RCPT,
+    /// or at the end of DATA of its single-recipient message.
+    #[error("permanent failure: {0}")]
+    Rejected(String),
+    /// A permanent fault of Herald's own setup, the same for every
+    /// recipient; `setting` names what to check.
+    #[error("{message}; check {setting}")]
+    Setup { setting: &'static str, message: String },
+}
+
+impl SendError {
+    pub fn is_throttle(&self) -> bool {
+        matches!(self, SendError::Transient { throttle: true, .. })
+    }
+}
+
+/// A composed (and, when configured, signed) message ready to send, already
+/// in wire format: serializing happens where it was composed (on a
+/// rendering thread), not on the async runtime that sends it.
+#[derive(Debug, Clone)]
+pub struct Email {
+    envelope: lettre::address::Envelope,
+    bytes: Vec<u8>,
+}
+
+impl Email {
+    fn new(message: &lettre::Message) -> Email {
+        Email {
+            envelope: message.envelope().clone(),
+            bytes: message.formatted(),
+        }
+    }
+
+    /// The message in wire format (CRLF line endings), as an .eml file holds it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.bytes.clone()
+    }
+}
