@@ -96,97 +96,27 @@ pub async fn tick(
     Ok(summary)
 }
 
-/// `herald run`: the scheduler (ticks and purges) plus the HTTP server,
+/// `herald run`: the scheduler (ticks, purges, feeds) plus the HTTP server,
 /// until SIGTERM or Ctrl-C.
 pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result<()> {
     let engine = Arc::new(engine);
-    let rules = config.schedule.rules();
     let shutdown = crate::shutdown::on_signal();
-
-    let listener = tokio::net::TcpListener::bind(config.http.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (http.listen)", config.http.listen))?;
-    let local = listener.local_addr()?;
-    let (mailer, composer) = engine.mail();
-    let state = crate::http::AppState::new(store.clone(), engine.metrics().clone(), &config)?
-        .with_mail(mailer, composer);
-    let http_shutdown = shutdown.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            crate::http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-        .await
-    });
-    tracing::info!(listen = %local, tick = %config.schedule.tick, feeds = %config.feeds.schedule, "herald is running");
+    let server = serve_http(&config, &store, &engine, &shutdown).await?;
 
     let mut scheduler = JobScheduler::new().await.context("starting the scheduler")?;
     // One tick at a time in this process; other processes are kept apart
     // by the ledger.
     let busy = Arc::new(tokio::sync::Mutex::new(()));
-    {
-        let (store, engine, shutdown, busy) = (store.clone(), engine.clone(), shutdown.clone(), busy.clone());
-        let job = Job::new_async(config.schedule.tick.as_str(), move |_, _| {
-            let (store, engine, shutdown, busy) = (store.clone(), engine.clone(), shutdown.clone(), busy.clone());
-            Box::pin(async move {
-                let Ok(_guard) = busy.try_lock() else {
-                    tracing::info!("previous tick still running; skipping this one");
-                    return;
-                };
-                match tick(&store, &engine, &rules, Utc::now(), &shutdown).await {
-                    Ok(t) => {
-                        for (edition, s) in &t.editions {
-                            tracing::info!(edition = %edition.key(), sent = s.sent, skipped = s.skipped, failed = s.failed, deferred = s.deferred, "tick");
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %format!("{e:#}"), "tick failed"),
-                }
-            })
-        })
-        .map_err(|e| anyhow::anyhow!("schedule.tick {:?}: {e}", config.schedule.tick))?;
-        scheduler.add(job).await.context("adding the tick job")?;
-    }
-    {
-        let store = store.clone();
-        let job = Job::new_async("0 17 * * * *", move |_, _| {
-            let store = store.clone();
-            Box::pin(async move {
-                match store
-                    .purge_unconfirmed(Utc::now() - Duration::days(PENDING_TTL_DAYS))
-                    .await
-                {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(purged = n, "unconfirmed signups erased"),
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "purging unconfirmed signups failed")
-                    }
-                }
-            })
-        })
-        .map_err(|e| anyhow::anyhow!("purge job: {e}"))?;
-        scheduler.add(job).await.context("adding the purge job")?;
-    }
-    {
-        let ingester = Arc::new(crate::feeds::Ingester::new(&config, store.clone())?);
-        let fetching = Arc::new(tokio::sync::Mutex::new(()));
-        let job = Job::new_async(config.feeds.schedule.as_str(), move |_, _| {
-            let (ingester, fetching) = (ingester.clone(), fetching.clone());
-            Box::pin(async move {
-                let Ok(_guard) = fetching.try_lock() else {
-                    tracing::info!("previous feed fetch still running; skipping this one");
-                    return;
-                };
-                // Feed failures are recorded per feed; only a store
-                // failure ends up here.
-                if let Err(e) = ingester.fetch_all().await {
-                    tracing::error!(error = %format!("{e:#}"), "fetching feeds failed");
-                }
-            })
-        })
-        .map_err(|e| anyhow::anyhow!("feeds.schedule {:?}: {e}", config.feeds.schedule))?;
-        scheduler.add(job).await.context("adding the feeds job")?;
-    }
+    let tick = tick_job(&config, &store, &engine, &shutdown, &busy)?;
+    scheduler.add(tick).await.context("adding the tick job")?;
+    scheduler
+        .add(purge_job(&store)?)
+        .await
+        .context("adding the purge job")?;
+    scheduler
+        .add(feeds_job(&config, &store)?)
+        .await
+        .context("adding the feeds job")?;
     scheduler.start().await.context("starting the scheduler")?;
 
     shutdown.cancelled().await;
@@ -200,4 +130,105 @@ pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result
     }
     tracing::info!("herald stopped");
     Ok(())
+}
+
+/// Binds `http.listen` and serves the subscriber pages until shutdown.
+async fn serve_http(
+    config: &Config,
+    store: &Store,
+    engine: &Engine,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (http.listen)", config.http.listen))?;
+    let local = listener.local_addr()?;
+    let (mailer, composer) = engine.mail();
+    let state = crate::http::AppState::new(store.clone(), engine.metrics().clone(), config)?
+        .with_mail(mailer, composer);
+    let http_shutdown = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            crate::http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+        .await
+    });
+    tracing::info!(listen = %local, tick = %config.schedule.tick, feeds = %config.feeds.schedule, "herald is running");
+    Ok(server)
+}
+
+/// The scheduler tick on `schedule.tick`; skipped while the previous one
+/// (holding `busy`) still runs.
+fn tick_job(
+    config: &Config,
+    store: &Store,
+    engine: &Arc<Engine>,
+    shutdown: &CancellationToken,
+    busy: &Arc<tokio::sync::Mutex<()>>,
+) -> anyhow::Result<Job> {
+    let rules = config.schedule.rules();
+    let (store, engine, shutdown, busy) = (store.clone(), engine.clone(), shutdown.clone(), busy.clone());
+    Job::new_async(config.schedule.tick.as_str(), move |_, _| {
+        let (store, engine, shutdown, busy) = (store.clone(), engine.clone(), shutdown.clone(), busy.clone());
+        Box::pin(async move {
+            let Ok(_guard) = busy.try_lock() else {
+                tracing::info!("previous tick still running; skipping this one");
+                return;
+            };
+            match tick(&store, &engine, &rules, Utc::now(), &shutdown).await {
+                Ok(t) => {
+                    for (edition, s) in &t.editions {
+                        tracing::info!(edition = %edition.key(), sent = s.sent, skipped = s.skipped, failed = s.failed, deferred = s.deferred, "tick");
+                    }
+                }
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "tick failed"),
+            }
+        })
+    })
+    .map_err(|e| anyhow::anyhow!("schedule.tick {:?}: {e}", config.schedule.tick))
+}
+
+/// Hourly: erases signups left unconfirmed for `PENDING_TTL_DAYS`.
+fn purge_job(store: &Store) -> anyhow::Result<Job> {
+    let store = store.clone();
+    Job::new_async("0 17 * * * *", move |_, _| {
+        let store = store.clone();
+        Box::pin(async move {
+            match store
+                .purge_unconfirmed(Utc::now() - Duration::days(PENDING_TTL_DAYS))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "unconfirmed signups erased"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "purging unconfirmed signups failed")
+                }
+            }
+        })
+    })
+    .map_err(|e| anyhow::anyhow!("purge job: {e}"))
+}
+
+/// Feed fetching on `feeds.schedule`; skipped while the previous fetch
+/// still runs.
+fn feeds_job(config: &Config, store: &Store) -> anyhow::Result<Job> {
+    let ingester = Arc::new(crate::feeds::Ingester::new(config, store.clone())?);
+    let fetching = Arc::new(tokio::sync::Mutex::new(()));
+    Job::new_async(config.feeds.schedule.as_str(), move |_, _| {
+        let (ingester, fetching) = (ingester.clone(), fetching.clone());
+        Box::pin(async move {
+            let Ok(_guard) = fetching.try_lock() else {
+                tracing::info!("previous feed fetch still running; skipping this one");
+                return;
+            };
+            // Feed failures are recorded per feed; only a store
+            // failure ends up here.
+            if let Err(e) = ingester.fetch_all().await {
+                tracing::error!(error = %format!("{e:#}"), "fetching feeds failed");
+            }
+        })
+    })
+    .map_err(|e| anyhow::anyhow!("feeds.schedule {:?}: {e}", config.feeds.schedule))
 }

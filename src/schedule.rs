@@ -1,11 +1,11 @@
 //! Scheduling: when each subscriber is due. Pure code with an explicit
 //! clock: given a subscriber's IANA zone, local send hour and frequency, and
-//! an instant `now`, [`due`] says which edition (frequency + local date) they
+//! an instant `now`, [`due_for`] says which edition (frequency + local date) they
 //! should get, or that it is too late. Daylight-saving changes are handled
 //! here: a send hour that does not exist on a spring-forward day moves to the
 //! first instant after the gap; one that happens twice on a fall-back day
-//! counts once, at its first occurrence. The daemon's jobs live in
-//! `commands::run`; this module does no IO.
+//! counts once, at its first occurrence. The jobs that act on it live in
+//! `daemon`; this module does no IO.
 
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone as _, Utc, Weekday};
 
