@@ -15,9 +15,9 @@ use super::raw::{
     RawDatabase, RawDelivery, RawDigest, RawFeeds, RawHttp, RawSchedule, RawSite, RawSubscribers,
 };
 use super::values::DatabaseUrl;
+use crate::domain::SubscriberDefaults;
 use crate::domain::{Frequency, HeaderSafe, SendHour, SubscriberStatus, TimeZone};
 use crate::schedule::ScheduleRules;
-use crate::store::SubscriberDefaults;
 
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {

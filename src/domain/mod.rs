@@ -22,7 +22,8 @@ pub use feed::{FeedItem, FetchResult};
 pub use links::Links;
 pub use story::{HttpUrl, NewStory, Story, StoryKind};
 pub use subscriber::{
-    Frequency, NewSubscriber, SendHour, Subscriber, SubscriberStatus, SubscriberUpdate, TimeZone, Topics,
+    Frequency, NewSubscriber, SendHour, Subscriber, SubscriberDefaults, SubscriberStatus, SubscriberUpdate,
+    TimeZone, Topics,
 };
 pub use text::HeaderSafe;
 pub use token::Token;

@@ -276,6 +276,30 @@ pub struct SubscriberUpdate {
     pub topics: Option<Topics>,
 }
 
+/// Values given to a new subscriber when an import row leaves them out.
+#[derive(Debug, Clone, Copy)]
+pub struct SubscriberDefaults {
+    pub timezone: TimeZone,
+    pub send_hour: SendHour,
+    pub frequency: Frequency,
+    pub status: SubscriberStatus,
+}
+
+impl SubscriberUpdate {
+    /// The subscriber this row creates when no one has its address yet.
+    pub fn with_defaults(&self, d: SubscriberDefaults) -> NewSubscriber {
+        NewSubscriber {
+            email: self.email.clone(),
+            name: self.name.clone().unwrap_or_default(),
+            status: self.status.unwrap_or(d.status),
+            timezone: self.timezone.unwrap_or(d.timezone),
+            frequency: self.frequency.unwrap_or(d.frequency),
+            send_hour: self.send_hour.unwrap_or(d.send_hour),
+            topics: self.topics.clone().unwrap_or_default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ use crate::config::DatabaseConfig;
 pub use deliveries::DeliveryRow;
 pub use feeds::Feed;
 pub use stories::{StoryFilter, UpsertCounts};
-pub use subscribers::{AddOutcome, SubscriberDefaults};
+pub use subscribers::AddOutcome;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -8,18 +8,9 @@ use sqlx::QueryBuilder;
 
 use super::{Store, bad_row, now, with_pool};
 use crate::domain::{
-    Frequency, NewSubscriber, SendHour, Subscriber, SubscriberEmail, SubscriberStatus, SubscriberUpdate,
-    TimeZone, Token, Topics,
+    Frequency, NewSubscriber, SendHour, Subscriber, SubscriberDefaults, SubscriberEmail, SubscriberStatus,
+    SubscriberUpdate, TimeZone, Token, Topics,
 };
-
-/// Values given to a new subscriber when an import row leaves them out.
-#[derive(Debug, Clone, Copy)]
-pub struct SubscriberDefaults {
-    pub timezone: TimeZone,
-    pub send_hour: SendHour,
-    pub frequency: Frequency,
-    pub status: SubscriberStatus,
-}
 
 /// What `insert_subscriber` did.
 #[derive(Debug)]
@@ -441,7 +432,7 @@ impl Store {
                     .iter()
                     .map(|u| match existing.get(u.email.as_str()) {
                         Some(old) => Write::merge(old, u, at),
-                        None => Write::new(&with_defaults(u, defaults), at),
+                        None => Write::new(&u.with_defaults(defaults), at),
                     })
                     .collect();
                 let mut qb = QueryBuilder::new(format!("INSERT INTO subscribers ({INSERT_COLUMNS}) "));
@@ -484,18 +475,6 @@ impl Store {
             found.extend(page);
         }
         Ok(found)
-    }
-}
-
-fn with_defaults(u: &SubscriberUpdate, d: SubscriberDefaults) -> NewSubscriber {
-    NewSubscriber {
-        email: u.email.clone(),
-        name: u.name.clone().unwrap_or_default(),
-        status: u.status.unwrap_or(d.status),
-        timezone: u.timezone.unwrap_or(d.timezone),
-        frequency: u.frequency.unwrap_or(d.frequency),
-        send_hour: u.send_hour.unwrap_or(d.send_hour),
-        topics: u.topics.clone().unwrap_or_default(),
     }
 }
 
