@@ -8,6 +8,7 @@
 
 mod deliveries;
 mod feeds;
+mod finish;
 mod stories;
 mod subscribers;
 

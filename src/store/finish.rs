@@ -1,0 +1,178 @@
+//! Recording outcomes on the ledger: one group commit finishes a batch of
+//! claimed rows with `UPDATE … FROM (VALUES …)` (one statement per 500
+//! rows) and, in the same transaction, counts bounces and clears them.
+//! Only rows still `sending` are touched, so a row another process claimed
+//! after a lease expiry is not overwritten.
+
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+
+use super::{Store, now, with_pool};
+use crate::domain::Outcome;
+
+impl Store {
+    /// Records how claimed deliveries ended, in one transaction. Only rows
+    /// still in `sending` are touched, so a row another worker re-claimed
+    /// after a lease expiry is not overwritten with stale news.
+    ///
+    /// A permanent refusal adds one to the subscriber's `bounce_count` and
+    /// marks them bounced when it reaches `bounce_threshold`; a delivery
+    /// resets it.
+    pub async fn finish(&self, results: &[(i64, i64, Outcome)], bounce_threshold: u32) -> anyhow::Result<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        let bounced: Vec<i64> = results
+            .iter()
+            .filter(|(_, _, o)| matches!(o, Outcome::Failed { bounce: true, .. }))
+            .map(|(_, s, _)| *s)
+            .collect();
+        let cleared: Vec<i64> = results
+            .iter()
+            .filter(|(_, _, o)| {
+                matches!(
+                    o,
+                    Outcome::Sent {
+                        clears_bounces: true,
+                        ..
+                    }
+                )
+            })
+            .map(|(_, s, _)| *s)
+            .collect();
+        let rows: Vec<FinishRow> = results.iter().map(|(id, _, o)| FinishRow::new(*id, o)).collect();
+        with_pool!(self, pool => {
+            // One statement per chunk; a transaction only when subscribers
+            // change too. Group commits are what keep the ledger in step
+            // with the relay, so each one costs as few round trips as it can.
+            if bounced.is_empty() && cleared.is_empty() && rows.len() <= FINISH_ROWS_PER_STATEMENT {
+                finish_statement(&rows, at).build().execute(pool).await?;
+                return Ok(());
+            }
+            let mut tx = pool.begin().await?;
+            for chunk in rows.chunks(FINISH_ROWS_PER_STATEMENT) {
+                finish_statement(chunk, at).build().execute(&mut *tx).await?;
+            }
+            if !bounced.is_empty() {
+                let mut qb = QueryBuilder::new("UPDATE subscribers SET bounce_count = bounce_count + 1, status = CASE WHEN bounce_count + 1 >= ");
+                qb.push_bind(bounce_threshold as i32)
+                    .push(" AND status = 'active' THEN 'bounced' ELSE status END, updated_at = ")
+                    .push_bind(at)
+                    .push(" WHERE id IN (");
+                let mut sep = qb.separated(", ");
+                for id in &bounced {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+            }
+            if !cleared.is_empty() {
+                let mut qb = QueryBuilder::new("UPDATE subscribers SET bounce_count = 0 WHERE bounce_count > 0 AND id IN (");
+                let mut sep = qb.separated(", ");
+                for id in &cleared {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
+/// Rows per `UPDATE … FROM (VALUES …)` in [`Store::finish`]: 8 parameters
+/// each, well under SQLite's limit of 32,766.
+const FINISH_ROWS_PER_STATEMENT: usize = 500;
+
+/// One outcome as the columns it writes.
+struct FinishRow<'a> {
+    id: i64,
+    status: &'static str,
+    message_id: Option<&'a str>,
+    story_ids: String,
+    sent_at: Option<DateTime<Utc>>,
+    error: Option<&'a str>,
+    retry_at: Option<DateTime<Utc>>,
+    window_end: Option<DateTime<Utc>>,
+}
+
+impl<'a> FinishRow<'a> {
+    fn new(id: i64, outcome: &'a Outcome) -> Self {
+        let mut row = FinishRow {
+            id,
+            status: outcome.status().as_str(),
+            message_id: None,
+            story_ids: String::new(),
+            sent_at: None,
+            error: None,
+            retry_at: None,
+            window_end: None,
+        };
+        match outcome {
+            Outcome::Sent {
+                message_id,
+                story_ids,
+                at,
+                window_end,
+                ..
+            } => {
+                let ids: Vec<String> = story_ids.iter().map(i64::to_string).collect();
+                row.message_id = Some(message_id);
+                row.story_ids = ids.join(",");
+                row.sent_at = Some(*at);
+                row.window_end = Some(*window_end);
+            }
+            Outcome::Skipped { reason } => row.error = Some(reason),
+            Outcome::Deferred {
+                message_id,
+                error,
+                retry_at,
+            } => {
+                row.message_id = message_id.as_deref();
+                row.error = Some(error);
+                row.retry_at = Some(*retry_at);
+            }
+            Outcome::Failed {
+                message_id, error, ..
+            } => {
+                row.message_id = message_id.as_deref();
+                row.error = Some(error);
+            }
+        }
+        row
+    }
+}
+
+/// `UPDATE deliveries … FROM (VALUES …)`: the outcomes of many rows in one
+/// statement (both backends name a `VALUES` list's columns `column1`,
+/// `column2`, …). Only rows still in `sending` are touched.
+fn finish_statement<DB>(rows: &[FinishRow<'_>], at: DateTime<Utc>) -> QueryBuilder<DB>
+where
+    DB: sqlx::Database,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> &'t str: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<&'t str>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<DateTime<Utc>>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let mut qb = QueryBuilder::new(
+        "UPDATE deliveries SET status = v.column2, message_id = COALESCE(v.column3, deliveries.message_id), \
+         story_ids = v.column4, sent_at = v.column5, last_error = v.column6, next_attempt_at = v.column7, \
+         window_end = v.column8, lease_until = NULL, updated_at = ",
+    );
+    qb.push_bind(at).push(" FROM (");
+    qb.push_values(rows, |mut b, r| {
+        b.push_bind(r.id)
+            .push_bind(r.status)
+            .push_bind(r.message_id)
+            .push_bind(r.story_ids.as_str())
+            .push_bind(r.sent_at)
+            .push_bind(r.error)
+            .push_bind(r.retry_at)
+            .push_bind(r.window_end);
+    });
+    qb.push(") AS v WHERE deliveries.id = v.column1 AND deliveries.status = 'sending'");
+    qb
+}
