@@ -1,3 +1,7 @@
+//! [`SubscriberEmail`]: an address validated with the email_address crate
+//! and normalized (trimmed, domain lower-cased) so that one person is one
+//! row. Pure; no IO.
+
 use std::fmt;
 
 use email_address::{EmailAddress, Options};

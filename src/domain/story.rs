@@ -1,3 +1,7 @@
+//! Stories: [`Story`] as stored, [`NewStory`] as validated at an import
+//! boundary, [`StoryKind`] (news article or blog post) and [`HttpUrl`], an
+//! absolute http(s) URL. Pure; no IO.
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,3 +1,8 @@
+//! Subscribers: [`Subscriber`] as stored, [`NewSubscriber`] and
+//! [`SubscriberUpdate`] as validated at a boundary, the defaults an import
+//! fills in, and the values a subscriber chooses ([`Frequency`],
+//! [`SubscriberStatus`], [`TimeZone`], [`SendHour`], [`Topics`]). Pure; no IO.
+
 use std::fmt;
 use std::str::FromStr;
 

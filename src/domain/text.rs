@@ -1,3 +1,9 @@
+//! Text rules shared by every boundary: [`HeaderSafe`] (no CR, LF or other
+//! control characters, for anything that may reach a mail header), the
+//! longest accepted names, titles, authors, sections and summaries, and the
+//! one `collapse` (whitespace runs to one space) and `cut` (at a word
+//! boundary, with an ellipsis). Pure; no IO.
+
 use std::fmt;
 
 use super::Invalid;

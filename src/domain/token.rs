@@ -1,3 +1,8 @@
+//! [`Token`]: a subscriber's secret link token, 160 random bits from a
+//! CSPRNG behind a 32-bit creation-time prefix; its `Debug` hides it.
+//! No IO apart from drawing the randomness and reading the clock for the
+//! prefix.
+
 use std::fmt;
 
 use base64::Engine;
