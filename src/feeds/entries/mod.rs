@@ -1,18 +1,29 @@
-//! Turning a parsed feed into stories: pure code, no IO. Owns the mapping
-//! rules (canonical URL, plain-text title and summary, summary cut, date,
-//! author, section, image, comment count) and the small XML pass that
-//! reads what feed-rs does not keep: `slash:comments`, `thr:total`, and
-//! item-level `media:thumbnail`.
+//! Turning a parsed feed into stories: pure code, no IO. This module owns
+//! the mapping rules (plain-text title and summary, summary cut, date,
+//! author, section, and which extras belong to which entry) and skips an
+//! entry with a reason rather than failing the feed. Its rooms: `parse`
+//! reads the body with feed-rs (loosening JSON Feed where feed-rs is
+//! strict), `links` picks and canonicalises an entry's URL and image,
+//! `html` makes text plain, and `extras` is the small XML pass for what
+//! feed-rs does not keep (`slash:comments`, `thr:total`, item-level
+//! `media:thumbnail`).
+
+mod extras;
+mod html;
+mod links;
+mod parse;
 
 use chrono::Datelike;
 use chrono::{DateTime, SubsecRound, Utc};
-use feed_rs::model::{Entry, Feed, FeedType, Link, Text};
-use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
+use feed_rs::model::{Entry, Feed, FeedType, Text};
 
-use crate::domain::text::{self, cut};
+use crate::domain::text::cut;
 use crate::domain::text::{MAX_AUTHOR, MAX_SECTION, MAX_TITLE};
 use crate::domain::{FeedItem, HeaderSafe, HttpUrl, NewStory, StoryKind};
+pub use extras::{ItemExtras, item_extras};
+pub use html::plain_text;
+pub use links::canonical_url;
+pub use parse::parse;
 
 /// What the mapping needs to know about the feed an entry came from.
 pub struct Source<'a> {
@@ -33,50 +44,6 @@ pub struct Source<'a> {
 pub struct Mapped {
     pub items: Vec<FeedItem>,
     pub skipped: Vec<String>,
-}
-
-/// Parses a feed body (RSS 0.9x, 1.0, 2.0, Atom or JSON Feed).
-pub fn parse(body: &[u8], base: &url::Url) -> Result<Feed, String> {
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(base.as_str()))
-        .build();
-    match parser.parse(body) {
-        Ok(feed) => Ok(feed),
-        // feed-rs reads JSON Feed with strict types: one item with a
-        // numeric id (which JSON Feed 1.1 tells readers to accept) or an
-        // odd attachment would sink the whole feed. Loosen and retry.
-        Err(e) => match loosen_json_feed(body) {
-            Some(loose) => parser.parse(loose.as_slice()),
-            None => Err(e),
-        }
-        .map_err(|e| format!("not a valid RSS, Atom or JSON feed: {e}")),
-    }
-}
-
-/// A JSON Feed with ids made strings and, in each item, non-string tags and
-/// attachments without a string `url` and `mime_type` dropped; `None` when
-/// the body is not a JSON object.
-fn loosen_json_feed(body: &[u8]) -> Option<Vec<u8>> {
-    use serde_json::Value;
-    if !body.trim_ascii_start().starts_with(b"{") {
-        return None;
-    }
-    let mut feed: Value = serde_json::from_slice(body).ok()?;
-    for item in feed.get_mut("items")?.as_array_mut()? {
-        let Some(item) = item.as_object_mut() else {
-            continue;
-        };
-        if let Some(id) = item.get("id").filter(|v| v.is_number()).map(|v| v.to_string()) {
-            item.insert("id".into(), Value::String(id));
-        }
-        if let Some(Value::Array(tags)) = item.get_mut("tags") {
-            tags.retain(Value::is_string);
-        }
-        if let Some(Value::Array(attachments)) = item.get_mut("attachments") {
-            attachments.retain(|a| a["url"].is_string() && a["mime_type"].is_string());
-        }
-    }
-    serde_json::to_vec(&feed).ok()
 }
 
 /// Maps every entry; `extras` holds what the XML pass found for each entry
@@ -135,6 +102,8 @@ fn describe(entry: &Entry) -> String {
         .unwrap_or_else(|| format!("id {}", entry.id))
 }
 
+/// One entry as a story, or why it cannot be one: the first check that
+/// fails (link, then title, author, section) is the reason given.
 fn map_entry(
     entry: &Entry,
     extras: &ItemExtras,
@@ -142,61 +111,13 @@ fn map_entry(
     rss: bool,
     source: &Source<'_>,
 ) -> Result<FeedItem, String> {
-    // Plain text stays as written (an Atom title "Vec<T> vs Box<T>" keeps
-    // its brackets); HTML, and anything from RSS, is stripped.
-    let text = |t: &Text| {
-        if !rss && t.content_type.essence().to_string() == "text/plain" {
-            collapse(&t.content)
-        } else {
-            plain_text(&t.content)
-        }
-    };
-    let link = entry_link(entry).ok_or("has no http(s) link")?;
+    let link = links::entry_link(entry).ok_or("has no http(s) link")?;
     let url = canonical_url(link, source.url)?;
-    let raw_title = entry.title.as_ref().map(text).unwrap_or_default();
-    if raw_title.is_empty() {
-        return Err("has no title".into());
-    }
-    let title =
-        HeaderSafe::parse(&cut(&raw_title, MAX_TITLE), MAX_TITLE).map_err(|e| format!("title {e}"))?;
-    let summary = entry
-        .summary
-        .as_ref()
-        .map(text)
-        .or_else(|| {
-            entry
-                .content
-                .as_ref()
-                .and_then(|c| c.body.as_deref())
-                .map(plain_text)
-        })
-        .unwrap_or_default();
-    let summary = cut(&summary, source.summary_chars);
-    let author = entry
-        .authors
-        .first()
-        .and_then(person_name)
-        .unwrap_or_else(|| feed_author.to_owned());
-    let author =
-        HeaderSafe::parse(&cut(&author, MAX_AUTHOR), MAX_AUTHOR).map_err(|e| format!("author {e}"))?;
-    let section = if source.section.is_empty() {
-        entry
-            .categories
-            .first()
-            .map(|c| plain_text(c.label.as_deref().unwrap_or(&c.term)))
-            .unwrap_or_default()
-    } else {
-        source.section.to_owned()
-    };
-    let section =
-        HeaderSafe::parse(&cut(&section, MAX_SECTION), MAX_SECTION).map_err(|e| format!("category {e}"))?;
-    // A date in the future or a placeholder (Go's zero time, the epoch)
-    // is no date: the entry keeps the time it was first seen, so that it
-    // neither looks new at every fetch nor sinks out of sight.
-    let date = entry
-        .published
-        .or(entry.updated)
-        .filter(|d| *d <= source.fetched_at && d.year() >= 1995);
+    let title = title(entry, rss)?;
+    let summary = summary(entry, rss, source.summary_chars);
+    let author = author(entry, feed_author)?;
+    let section = section(entry, source)?;
+    let date = date(entry, source.fetched_at);
     let published_at = date.unwrap_or(source.fetched_at).trunc_subsecs(0);
     Ok(FeedItem {
         story: NewStory {
@@ -206,7 +127,7 @@ fn map_entry(
             summary,
             author,
             section,
-            image_url: image(entry, source.url).or_else(|| {
+            image_url: links::image(entry, source.url).or_else(|| {
                 let raw = extras.image.as_deref()?;
                 HttpUrl::parse(source.url.join(raw).ok()?.as_str()).ok()
             }),
@@ -219,125 +140,75 @@ fn map_entry(
     })
 }
 
-/// The entry's page: its first link that is a page (not comments, a
-/// comments feed, `self`, `replies` or an attachment), else a
-/// permalink-looking id. Nothing else: a story must not point at an mp3.
-fn entry_link(entry: &Entry) -> Option<&str> {
-    let page = |l: &&Link| {
-        l.target.is_none()
-            && l.rel.as_deref().is_none_or(|r| r == "alternate")
-            && l.media_type.as_deref().is_none_or(|t| t.contains("html"))
-    };
-    entry
-        .links
-        .iter()
-        .find(page)
-        .map(|l| l.href.as_str())
+/// A title or summary as plain text. Plain text stays as written (an Atom
+/// title "Vec<T> vs Box<T>" keeps its brackets); HTML, and anything from
+/// RSS, is stripped.
+fn text(t: &Text, rss: bool) -> String {
+    if !rss && t.content_type.essence().to_string() == "text/plain" {
+        html::collapse(&t.content)
+    } else {
+        plain_text(&t.content)
+    }
+}
+
+fn title(entry: &Entry, rss: bool) -> Result<HeaderSafe, String> {
+    let raw = entry.title.as_ref().map(|t| text(t, rss)).unwrap_or_default();
+    if raw.is_empty() {
+        return Err("has no title".into());
+    }
+    HeaderSafe::parse(&cut(&raw, MAX_TITLE), MAX_TITLE).map_err(|e| format!("title {e}"))
+}
+
+/// The entry's summary, else the text of its content, cut at a word.
+fn summary(entry: &Entry, rss: bool, chars: usize) -> String {
+    let summary = entry
+        .summary
+        .as_ref()
+        .map(|t| text(t, rss))
         .or_else(|| {
-            (entry.id.starts_with("http://") || entry.id.starts_with("https://")).then_some(entry.id.as_str())
+            entry
+                .content
+                .as_ref()
+                .and_then(|c| c.body.as_deref())
+                .map(plain_text)
         })
+        .unwrap_or_default();
+    cut(&summary, chars)
 }
 
-/// Query parameters that only track the reader and never select content.
-const TRACKING: &[&str] = &[
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid",
-    "_hsenc", "_hsmi", "mkt_tok", "ref_src",
-];
-
-/// The URL a story is known by: resolved against the feed, http or https
-/// only, without a fragment or tracking parameters (`utm_*` and the click
-/// ids in [`TRACKING`]); every other parameter is kept as it was written.
-pub fn canonical_url(raw: &str, base: &url::Url) -> Result<HttpUrl, String> {
-    let mut url = base
-        .join(raw.trim())
-        .map_err(|e| format!("link {raw:?} is not a URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "link {raw:?} has scheme {:?}; only http and https are kept",
-            url.scheme()
-        ));
-    }
-    url.set_fragment(None);
-    if let Some(query) = url.query() {
-        let kept: Vec<&str> = query
-            .split('&')
-            .filter(|pair| {
-                let key = pair.split('=').next().unwrap_or_default().to_ascii_lowercase();
-                !key.is_empty() && !key.starts_with("utm_") && !TRACKING.contains(&key.as_str())
-            })
-            .collect();
-        let kept = kept.join("&");
-        url.set_query((!kept.is_empty()).then_some(kept.as_str()));
-    }
-    HttpUrl::parse(url.as_str()).map_err(|e| format!("link {e}"))
+/// The entry's first author, else the feed's.
+fn author(entry: &Entry, feed_author: &str) -> Result<HeaderSafe, String> {
+    let author = entry
+        .authors
+        .first()
+        .and_then(person_name)
+        .unwrap_or_else(|| feed_author.to_owned());
+    HeaderSafe::parse(&cut(&author, MAX_AUTHOR), MAX_AUTHOR).map_err(|e| format!("author {e}"))
 }
 
-/// HTML (or text with entities) as one line of plain text: tags removed
-/// (the content of `script` and `style` too) by ammonia, entities decoded,
-/// whitespace runs collapsed. Block boundaries become spaces.
-pub fn plain_text(html: &str) -> String {
-    if !html.contains(['<', '&']) {
-        return collapse(html);
-    }
-    let spaced = space_blocks(html);
-    let cleaned = ammonia::Builder::empty().clean(&spaced).to_string();
-    collapse(&html_escape::decode_html_entities(&cleaned))
+/// The section given at `feeds add`, else the entry's first category.
+fn section(entry: &Entry, source: &Source<'_>) -> Result<HeaderSafe, String> {
+    let section = if source.section.is_empty() {
+        entry
+            .categories
+            .first()
+            .map(|c| plain_text(c.label.as_deref().unwrap_or(&c.term)))
+            .unwrap_or_default()
+    } else {
+        source.section.to_owned()
+    };
+    HeaderSafe::parse(&cut(&section, MAX_SECTION), MAX_SECTION).map_err(|e| format!("category {e}"))
 }
 
-/// Whitespace collapsed, control characters dropped.
-fn collapse(s: &str) -> String {
-    text::collapse(s).chars().filter(|c| !c.is_control()).collect()
-}
-
-/// Puts a space before block-level tags so that `<p>One</p><p>Two</p>`
-/// reads "One Two", not "OneTwo".
-fn space_blocks(html: &str) -> String {
-    const BLOCKS: &[&str] = &[
-        "p",
-        "br",
-        "div",
-        "li",
-        "ul",
-        "ol",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "blockquote",
-        "tr",
-        "td",
-        "th",
-        "table",
-        "hr",
-        "pre",
-        "figure",
-        "figcaption",
-        "section",
-        "article",
-        "dd",
-        "dt",
-    ];
-    let mut out = String::with_capacity(html.len() + 16);
-    let mut rest = html;
-    while let Some(at) = rest.find('<') {
-        out.push_str(&rest[..at]);
-        let tag = &rest[at + 1..];
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if BLOCKS.contains(&name.as_str()) {
-            out.push(' ');
-        }
-        out.push('<');
-        rest = tag;
-    }
-    out.push_str(rest);
-    out
+/// The entry's date, if it has a believable one. A date in the future or a
+/// placeholder (Go's zero time, the epoch) is no date: the entry keeps the
+/// time it was first seen, so that it neither looks new at every fetch nor
+/// sinks out of sight.
+fn date(entry: &Entry, fetched_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    entry
+        .published
+        .or(entry.updated)
+        .filter(|d| *d <= fetched_at && d.year() >= 1995)
 }
 
 /// A person's display name: RSS writes "jane@example.com (Jane Doe)".
@@ -355,229 +226,9 @@ fn person_name(p: &feed_rs::model::Person) -> Option<String> {
     Some(raw)
 }
 
-/// The first image the entry carries (Media RSS thumbnail or content, an
-/// image enclosure, JSON Feed's image), if its URL is http(s).
-fn image(entry: &Entry, base: &url::Url) -> Option<HttpUrl> {
-    let candidates = entry.media.iter().flat_map(|m| {
-        m.thumbnails.iter().map(|t| t.image.uri.as_str()).chain(
-            m.content
-                .iter()
-                .filter(|c| {
-                    c.content_type
-                        .as_ref()
-                        .is_some_and(|t| t.ty().as_str().eq_ignore_ascii_case("image"))
-                })
-                .filter_map(|c| c.url.as_ref().map(|u| u.as_str())),
-        )
-    });
-    for raw in candidates {
-        if let Ok(url) = base.join(raw)
-            && let Ok(url) = HttpUrl::parse(url.as_str())
-        {
-            return Some(url);
-        }
-    }
-    None
-}
-
-const SLASH_NS: &str = "http://purl.org/rss/1.0/modules/slash/";
-const THREAD_NS: &str = "http://purl.org/syndication/thread/1.0";
-const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
-
-/// What an item says beyond feed-rs's model.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ItemExtras {
-    /// `slash:comments`, else `thr:total`, else a `replies` link's
-    /// `thr:count`.
-    pub comments: Option<i64>,
-    /// An item-level `media:thumbnail` (feed-rs keeps thumbnails only
-    /// next to `media:content`), else an image `enclosure`.
-    pub image: Option<String>,
-}
-
-/// The extras of each `item` (RSS) or `entry` (Atom), in document order.
-/// Empty when the body is not XML (JSON Feed has no such fields) or cannot
-/// be read.
-pub fn item_extras(body: &[u8]) -> Vec<ItemExtras> {
-    if body.trim_ascii_start().starts_with(b"{") {
-        return json_feed_extras(body);
-    }
-    let mut reader = quick_xml::reader::NsReader::from_reader(body);
-    let mut buf = Vec::new();
-    let mut counts: Vec<ItemExtras> = Vec::new();
-    // Depth of the open item, and whether we are inside a count element.
-    let mut depth = 0usize;
-    let mut item_depth: Option<usize> = None;
-    let mut in_count = false;
-    loop {
-        let event = match reader.read_resolved_event_into(&mut buf) {
-            Ok((ns, event)) => {
-                let ns = match ns {
-                    ResolveResult::Bound(n) => Some(n.as_ref().to_owned()),
-                    _ => None,
-                };
-                (ns, event.into_owned())
-            }
-            Err(_) => return Vec::new(),
-        };
-        match event {
-            (_, Event::Eof) => break,
-            (ns, Event::Start(e)) => {
-                depth += 1;
-                let local = e.local_name();
-                let local = local.as_ref();
-                if item_depth.is_none() && (local == "item" || local == "entry") {
-                    item_depth = Some(depth);
-                    counts.push(ItemExtras::default());
-                } else if item_depth.is_some() {
-                    in_count = matches!(
-                        (ns.as_deref(), local),
-                        (Some(SLASH_NS), "comments") | (Some(THREAD_NS), "total")
-                    );
-                    image_of(&reader, &e, ns.as_deref(), counts.last_mut());
-                }
-            }
-            (ns, Event::Empty(e)) => {
-                if item_depth.is_some() {
-                    image_of(&reader, &e, ns.as_deref(), counts.last_mut());
-                }
-                // <link rel="replies" thr:count="12" …/>
-                if item_depth.is_some() && e.local_name().as_ref() == "link" {
-                    let mut replies = false;
-                    let mut count = None;
-                    for attr in e.attributes().flatten() {
-                        let (ns, local) = reader.resolver().resolve_attribute(attr.key);
-                        let value = attr.value.trim().to_owned();
-                        match (ns, local.as_ref()) {
-                            (ResolveResult::Unbound, "rel") => replies = value == "replies",
-                            (ResolveResult::Bound(n), "count") if n.as_ref() == THREAD_NS => {
-                                count = value.parse::<i64>().ok().filter(|n| *n >= 0);
-                            }
-                            _ => {}
-                        }
-                    }
-                    if replies
-                        && let (Some(n), Some(slot)) = (count, counts.last_mut())
-                        && slot.comments.is_none()
-                    {
-                        slot.comments = Some(n);
-                    }
-                }
-            }
-            (_, Event::Text(t)) if in_count => {
-                let text: &str = t.as_ref();
-                if let (Ok(n), Some(slot)) = (text.trim().parse::<i64>(), counts.last_mut())
-                    && n >= 0
-                {
-                    // slash:comments wins over thr:total: take the first.
-                    slot.comments.get_or_insert(n);
-                }
-            }
-            (_, Event::End(_)) => {
-                if item_depth == Some(depth) {
-                    item_depth = None;
-                }
-                in_count = false;
-                depth = depth.saturating_sub(1);
-            }
-            _ => {}
-        }
-        buf.clear();
-    }
-    counts
-}
-
-/// JSON Feed's `image` (else `banner_image`) of each item, which feed-rs
-/// does not keep.
-fn json_feed_extras(body: &[u8]) -> Vec<ItemExtras> {
-    let Ok(feed) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return Vec::new();
-    };
-    let Some(items) = feed.get("items").and_then(|i| i.as_array()) else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .map(|item| ItemExtras {
-            comments: None,
-            image: ["image", "banner_image"]
-                .iter()
-                .find_map(|k| item.get(*k).and_then(|v| v.as_str()))
-                .map(str::to_owned),
-        })
-        .collect()
-}
-
-/// Records `<media:thumbnail url=…>` or `<enclosure type="image/…" url=…>`
-/// as the item's image unless it has one.
-fn image_of<R>(
-    reader: &quick_xml::reader::NsReader<R>,
-    e: &quick_xml::events::BytesStart<'_>,
-    ns: Option<&str>,
-    slot: Option<&mut ItemExtras>,
-) {
-    let Some(slot) = slot.filter(|s| s.image.is_none()) else {
-        return;
-    };
-    let local = e.local_name();
-    let thumbnail = ns == Some(MEDIA_NS) && local.as_ref() == "thumbnail";
-    let enclosure = ns.is_none() && local.as_ref() == "enclosure";
-    if !thumbnail && !enclosure {
-        return;
-    }
-    let mut url = None;
-    let mut is_image = thumbnail;
-    for attr in e.attributes().flatten() {
-        let (_, name) = reader.resolver().resolve_attribute(attr.key);
-        match name.as_ref() {
-            "url" => url = Some(attr.value.trim().to_owned()),
-            "type" => is_image |= attr.value.trim().starts_with("image/"),
-            _ => {}
-        }
-    }
-    if is_image {
-        slot.image = url;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn base() -> url::Url {
-        url::Url::parse("https://news.example.com/feeds/main.xml").unwrap()
-    }
-
-    #[test]
-    fn canonical_urls_drop_tracking_and_fragments_only() {
-        let c = |raw: &str| canonical_url(raw, &base()).map(|u| u.as_str().to_owned());
-        assert_eq!(
-            c("https://news.example.com/a?id=7&utm_source=rss&UTM_Medium=x#top").unwrap(),
-            "https://news.example.com/a?id=7"
-        );
-        assert_eq!(
-            c("/b?utm_campaign=z&fbclid=1").unwrap(),
-            "https://news.example.com/b"
-        );
-        assert_eq!(
-            c("c/d?q=a%20b&page=2").unwrap(),
-            "https://news.example.com/feeds/c/d?q=a%20b&page=2"
-        );
-        assert!(c("javascript:alert(1)").is_err());
-        assert!(c("mailto:x@example.com").is_err());
-    }
-
-    #[test]
-    fn plain_text_strips_tags_and_decodes_entities() {
-        assert_eq!(plain_text("<p>One &amp; two</p><p>Three</p>"), "One & two Three");
-        assert_eq!(plain_text("Caf&eacute; &#8220;Zo&euml;&#8221;"), "Café “Zoë”");
-        assert_eq!(
-            plain_text("<script>alert(1)</script>Safe <b>bold</b>"),
-            "Safe bold"
-        );
-        assert_eq!(plain_text("x &lt; y"), "x < y");
-        assert_eq!(plain_text("  a \n\t b  "), "a b");
-    }
 
     #[test]
     fn cut_stops_at_a_word() {
@@ -585,31 +236,5 @@ mod tests {
         assert_eq!(cut("the quick brown fox jumps", 12), "the quick…");
         assert_eq!(cut("abcdefghijklmnop", 5), "abcd…");
         assert!(cut(&"word ".repeat(100), 300).chars().count() <= 300);
-    }
-
-    #[test]
-    fn extras_follow_document_order() {
-        let rss = br#"<rss xmlns:slash="http://purl.org/rss/1.0/modules/slash/"><channel>
-            <item><title>a</title><slash:comments>12</slash:comments></item>
-            <item><title>b</title></item>
-            <item><title>c</title><comments>http://x/c</comments><slash:comments> 3 </slash:comments></item>
-            </channel></rss>"#;
-        let comments = |body: &[u8]| {
-            item_extras(body)
-                .into_iter()
-                .map(|e| e.comments)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(comments(rss), vec![Some(12), None, Some(3)]);
-        let atom =
-            br#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:thr="http://purl.org/syndication/thread/1.0">
-            <entry><title>a</title><thr:total>5</thr:total></entry>
-            <entry><title>b</title><link rel="replies" href="http://x" thr:count="9"/></entry>
-            </feed>"#;
-        assert_eq!(comments(atom), vec![Some(5), Some(9)]);
-        assert!(item_extras(b"{\"version\": \"https://jsonfeed.org/version/1.1\"}").is_empty());
-        let json = br#"{"items": [{"id": "1", "image": "/a.png"}, {"id": "2"}]}"#;
-        let images: Vec<_> = item_extras(json).into_iter().map(|e| e.image).collect();
-        assert_eq!(images, vec![Some("/a.png".to_owned()), None]);
     }
 }
