@@ -195,55 +195,8 @@ async fn write_list(
     mut out: impl Write,
 ) -> anyhow::Result<u64> {
     let n = match format {
-        ListFormat::Table => {
-            // An aligned table needs every width first; people list
-            // thousands, not millions, so one table is fine here.
-            let mut t = table(&[
-                "email",
-                "name",
-                "status",
-                "frequency",
-                "send_hour",
-                "timezone",
-                "topics",
-            ]);
-            let n = for_each(store, status, |s| {
-                t.add_row(vec![
-                    s.email.to_string(),
-                    s.name.clone(),
-                    s.status.to_string(),
-                    s.frequency.to_string(),
-                    s.send_hour.to_string(),
-                    s.timezone.to_string(),
-                    s.topics.join(','),
-                ]);
-                Ok(())
-            })
-            .await?;
-            print_table(&mut out, &t)?;
-            n
-        }
-        ListFormat::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(SUBSCRIBER_COLUMNS)?;
-            let n = for_each(store, status, |s| {
-                let hour = s.send_hour.to_string();
-                let topics = s.topics.join(';');
-                w.write_record([
-                    s.email.as_str(),
-                    &s.name,
-                    s.timezone.name(),
-                    s.frequency.as_str(),
-                    &hour,
-                    &topics,
-                    s.status.as_str(),
-                ])?;
-                Ok(())
-            })
-            .await?;
-            w.flush()?;
-            n
-        }
+        ListFormat::Table => write_table(store, status, &mut out).await?,
+        ListFormat::Csv => write_csv(store, status, &mut out).await?,
         ListFormat::Json => {
             let mut arr = JsonArray::new(&mut out)?;
             let n = for_each(store, status, |s| arr.push(s)).await?;
@@ -252,6 +205,62 @@ async fn write_list(
         }
     };
     out.flush()?;
+    Ok(n)
+}
+
+async fn write_table(
+    store: &Store,
+    status: Option<SubscriberStatus>,
+    mut out: impl Write,
+) -> anyhow::Result<u64> {
+    // An aligned table needs every width first; people list thousands, not
+    // millions, so one table is fine here.
+    let mut t = table(&[
+        "email",
+        "name",
+        "status",
+        "frequency",
+        "send_hour",
+        "timezone",
+        "topics",
+    ]);
+    let n = for_each(store, status, |s| {
+        t.add_row(vec![
+            s.email.to_string(),
+            s.name.clone(),
+            s.status.to_string(),
+            s.frequency.to_string(),
+            s.send_hour.to_string(),
+            s.timezone.to_string(),
+            s.topics.join(','),
+        ]);
+        Ok(())
+    })
+    .await?;
+    print_table(&mut out, &t)?;
+    Ok(n)
+}
+
+/// The CSV `subscribers import` reads (same columns, topics joined by `;`).
+async fn write_csv(store: &Store, status: Option<SubscriberStatus>, out: impl Write) -> anyhow::Result<u64> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(SUBSCRIBER_COLUMNS)?;
+    let n = for_each(store, status, |s| {
+        let hour = s.send_hour.to_string();
+        let topics = s.topics.join(';');
+        w.write_record([
+            s.email.as_str(),
+            &s.name,
+            s.timezone.name(),
+            s.frequency.as_str(),
+            &hour,
+            &topics,
+            s.status.as_str(),
+        ])?;
+        Ok(())
+    })
+    .await?;
+    w.flush()?;
     Ok(n)
 }
 
