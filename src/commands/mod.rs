@@ -3,6 +3,7 @@
 //! stdout as aligned tables, for scripts as CSV or JSON; diagnostics go to
 //! stderr. Business rules live in the library modules, not here.
 
+mod deliveries;
 mod demo;
 mod feeds;
 mod ingest;
@@ -25,77 +26,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config_path: cli.config.clone(),
         database_url: cli.database_url.clone(),
     };
+    let o = &overrides;
     match cli.command {
-        Command::Demo(args) => demo::run(&overrides, args).await,
-        Command::Config(ConfigCommand::Check) => {
-            let config = Config::load(&overrides)?;
-            match &config.source_file {
-                Some(path) => println!(
-                    "# configuration OK: defaults + {} + environment + flags\n",
-                    path.display()
-                ),
-                None => println!("# configuration OK: defaults + environment + flags\n"),
-            }
-            print!("{}", config.to_redacted_toml());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Migrate => {
-            let config = Config::load(&overrides)?;
-            let store = Store::connect(&config.database).await?;
-            let applied = store.migrate().await?;
-            println!("applied {applied} migration(s) to {}", config.database.url);
-            store.close().await;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Run => {
-            let (config, store) = open(&overrides).await?;
-            let engine = crate::deliver::Engine::new(&config, store.clone())?;
-            crate::daemon::run(config, store.clone(), engine).await?;
-            store.close().await;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Send(args) => {
-            let (config, store) = open(&overrides).await?;
-            let code = send::send(&config, store.clone(), args).await;
-            store.close().await;
-            code
-        }
+        Command::Demo(args) => demo::run(o, args).await,
+        Command::Config(ConfigCommand::Check) => config_check(o),
+        Command::Migrate => migrate(o).await,
+        Command::Run => daemon(o).await,
+        Command::Send(args) => with_store(o, async |c, store| send::send(c, store.clone(), args).await).await,
         Command::Preview(args) => {
-            let (config, store) = open(&overrides).await?;
-            let code = send::preview(&config, store.clone(), args).await;
-            store.close().await;
-            code
+            with_store(o, async |c, store| send::preview(c, store.clone(), args).await).await
         }
         Command::UnsubscribeMail { file } => {
-            let (_config, store) = open(&overrides).await?;
-            let code = unsubscribe_mail(&store, &file).await;
-            store.close().await;
-            code
+            with_store(o, async |_, store| unsubscribe_mail(store, &file).await).await
         }
-        Command::Deliveries(cmd) => {
-            let (_config, store) = open(&overrides).await?;
-            let code = deliveries(&store, cmd).await;
-            store.close().await;
-            code
-        }
+        Command::Deliveries(cmd) => with_store(o, async |_, store| deliveries::run(store, cmd).await).await,
         Command::Subscribers(cmd) => {
-            let (config, store) = open(&overrides).await?;
-            let code = subscribers::run(&config, &store, cmd).await;
-            store.close().await;
-            code
+            with_store(o, async |c, store| subscribers::run(c, store, cmd).await).await
         }
-        Command::Stories(cmd) => {
-            let (_config, store) = open(&overrides).await?;
-            let code = stories::run(&store, cmd).await;
-            store.close().await;
-            code
-        }
-        Command::Feeds(cmd) => {
-            let (config, store) = open(&overrides).await?;
-            let code = feeds::run(&config, &store, cmd).await;
-            store.close().await;
-            code
-        }
+        Command::Stories(cmd) => with_store(o, async |_, store| stories::run(store, cmd).await).await,
+        Command::Feeds(cmd) => with_store(o, async |c, store| feeds::run(c, store, cmd).await).await,
     }
 }
 
@@ -108,52 +57,50 @@ async fn open(overrides: &Overrides) -> anyhow::Result<(Config, Store)> {
     Ok((config, store))
 }
 
-async fn deliveries(store: &Store, cmd: crate::cli::DeliveriesCommand) -> anyhow::Result<ExitCode> {
-    use crate::cli::{DeliveriesCommand, TableOrJson};
-    match cmd {
-        DeliveriesCommand::List {
-            edition,
-            status,
-            limit,
-            format,
-        } => {
-            let rows = store
-                .list_deliveries(edition.as_ref(), status, limit.into())
-                .await?;
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            match format {
-                TableOrJson::Json => {
-                    let mut arr = output::JsonArray::new(&mut out)?;
-                    for r in &rows {
-                        arr.push(r)?;
-                    }
-                    arr.finish()?;
-                }
-                TableOrJson::Table => {
-                    let mut t =
-                        output::table(&["edition", "email", "status", "attempts", "sent_at", "error"]);
-                    for r in &rows {
-                        t.add_row(vec![
-                            r.edition.clone(),
-                            r.email.clone(),
-                            r.status.clone(),
-                            r.attempts.to_string(),
-                            r.sent_at.map_or_else(|| "-".into(), |t| t.to_rfc3339()),
-                            crate::domain::text::cut(r.last_error.as_deref().unwrap_or(""), 60),
-                        ]);
-                    }
-                    output::print_table(&mut out, &t)?;
-                }
-            }
-            std::io::Write::flush(&mut out)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        DeliveriesCommand::Retry { edition } => {
-            let n = store.retry_failed(&edition).await?;
-            println!("{edition}: {n} failed deliveries queued again; the next send delivers them");
-            Ok(ExitCode::SUCCESS)
-        }
+/// Runs `command` with the configuration and the migrated store, and closes
+/// the store afterwards whether the command succeeded or not.
+async fn with_store(
+    overrides: &Overrides,
+    command: impl AsyncFnOnce(&Config, &Store) -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    let (config, store) = open(overrides).await?;
+    let code = command(&config, &store).await;
+    store.close().await;
+    code
+}
+
+/// `config check`: the merged configuration, secrets redacted, after a line
+/// naming the layers it came from. Loading is the check: a bad value fails
+/// before anything is printed.
+fn config_check(overrides: &Overrides) -> anyhow::Result<ExitCode> {
+    let config = Config::load(overrides)?;
+    match &config.source_file {
+        Some(path) => println!(
+            "# configuration OK: defaults + {} + environment + flags\n",
+            path.display()
+        ),
+        None => println!("# configuration OK: defaults + environment + flags\n"),
     }
+    print!("{}", config.to_redacted_toml());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate(overrides: &Overrides) -> anyhow::Result<ExitCode> {
+    let config = Config::load(overrides)?;
+    let store = Store::connect(&config.database).await?;
+    let applied = store.migrate().await?;
+    println!("applied {applied} migration(s) to {}", config.database.url);
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `herald run`: the daemon, until SIGTERM or Ctrl-C.
+async fn daemon(overrides: &Overrides) -> anyhow::Result<ExitCode> {
+    let (config, store) = open(overrides).await?;
+    let engine = crate::deliver::Engine::new(&config, store.clone())?;
+    crate::daemon::run(config, store.clone(), engine).await?;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Reads a message sent to the List-Unsubscribe mailto: address and

@@ -1,4 +1,8 @@
-//! `herald send` and `herald preview`.
+//! `herald send` and `herald preview`: one edition sent (or dry-run, or sent
+//! once to a test address), the editions due now sent as the scheduler
+//! would, and one subscriber's digest previewed (with `--explain`, why each
+//! story was taken or left out). The engine selects, renders and sends;
+//! this picks the edition, prints and sets the exit status.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,36 +12,15 @@ use chrono::Utc;
 
 use crate::cli::{PreviewArgs, PreviewFormat, SendArgs};
 use crate::config::Config;
-use crate::deliver::{Engine, RunSummary};
-use crate::domain::{Edition, SubscriberEmail};
+use crate::deliver::{Engine, Preview, RunSummary};
+use crate::domain::{Edition, Subscriber, SubscriberEmail};
 use crate::store::Store;
 
 pub async fn send(config: &Config, store: Store, args: SendArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine::new(config, store.clone())?;
     let now = args.now.unwrap_or_else(Utc::now);
     if args.due {
-        let rules = config.schedule.rules();
-        let started = std::time::Instant::now();
-        let tick = crate::daemon::tick(&store, &engine, &rules, now, &crate::shutdown::on_signal()).await?;
-        if tick.editions.is_empty() {
-            println!("nobody is due at {}", now.to_rfc3339());
-        }
-        let mut failed = 0;
-        for (edition, summary) in &tick.editions {
-            print_summary(edition, summary, started.elapsed(), false);
-            failed += summary.failed;
-        }
-        if tick.skipped_late > 0 {
-            println!(
-                "skipped {} digest(s) more than schedule.grace late",
-                tick.skipped_late
-            );
-        }
-        return Ok(if failed > 0 {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        });
+        return send_due(config, &store, &engine, now).await;
     }
     let edition = Edition {
         frequency: args.frequency.unwrap_or(crate::domain::Frequency::Daily),
@@ -55,6 +38,37 @@ pub async fn send(config: &Config, store: Store, args: SendArgs) -> anyhow::Resu
     };
     print_summary(&edition, &summary, started.elapsed(), args.dry_run);
     Ok(if summary.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `send --due`: one scheduler tick at `now`, as `herald run` would do it.
+async fn send_due(
+    config: &Config,
+    store: &Store,
+    engine: &Engine,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<ExitCode> {
+    let rules = config.schedule.rules();
+    let started = std::time::Instant::now();
+    let tick = crate::daemon::tick(store, engine, &rules, now, &crate::shutdown::on_signal()).await?;
+    if tick.editions.is_empty() {
+        println!("nobody is due at {}", now.to_rfc3339());
+    }
+    let mut failed = 0;
+    for (edition, summary) in &tick.editions {
+        print_summary(edition, summary, started.elapsed(), false);
+        failed += summary.failed;
+    }
+    if tick.skipped_late > 0 {
+        println!(
+            "skipped {} digest(s) more than schedule.grace late",
+            tick.skipped_late
+        );
+    }
+    Ok(if failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -128,43 +142,7 @@ pub async fn preview(config: &Config, store: Store, args: PreviewArgs) -> anyhow
         None => Box::new(std::io::stdout().lock()),
     };
     if args.explain {
-        writeln!(
-            out,
-            "{} for {} ({}, topics: {}), window {} to {}",
-            edition.key(),
-            s.email,
-            s.timezone,
-            if s.topics.is_empty() {
-                "all".to_owned()
-            } else {
-                s.topics.join(',')
-            },
-            p.digest.window_start.to_rfc3339(),
-            p.digest.window_end.to_rfc3339()
-        )?;
-        let mut t = super::output::table(&[
-            "score",
-            "kind",
-            "section",
-            "author",
-            "published",
-            "title",
-            "verdict",
-        ]);
-        for (i, verdict) in &p.verdicts {
-            let sc = p.pool.get(*i);
-            t.add_row(vec![
-                format!("{:.4}", sc.score),
-                sc.story.kind.to_string(),
-                sc.story.section.clone(),
-                sc.story.author.clone(),
-                sc.story.published_at.format("%Y-%m-%d %H:%M").to_string(),
-                crate::domain::text::cut(&sc.story.title, 50),
-                verdict.describe().to_owned(),
-            ]);
-        }
-        super::output::print_table(&mut out, &t)?;
-        writeln!(out)?;
+        explain(&mut out, &s, &edition, &p)?;
     }
     match &p.rendered {
         None => writeln!(
@@ -187,4 +165,47 @@ pub async fn preview(config: &Config, store: Store, args: PreviewArgs) -> anyhow
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `preview --explain`: the edition's window, then every candidate story
+/// with its score and why it was taken or left out.
+fn explain(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "{} for {} ({}, topics: {}), window {} to {}",
+        edition.key(),
+        s.email,
+        s.timezone,
+        if s.topics.is_empty() {
+            "all".to_owned()
+        } else {
+            s.topics.join(',')
+        },
+        p.digest.window_start.to_rfc3339(),
+        p.digest.window_end.to_rfc3339()
+    )?;
+    let mut t = super::output::table(&[
+        "score",
+        "kind",
+        "section",
+        "author",
+        "published",
+        "title",
+        "verdict",
+    ]);
+    for (i, verdict) in &p.verdicts {
+        let sc = p.pool.get(*i);
+        t.add_row(vec![
+            format!("{:.4}", sc.score),
+            sc.story.kind.to_string(),
+            sc.story.section.clone(),
+            sc.story.author.clone(),
+            sc.story.published_at.format("%Y-%m-%d %H:%M").to_string(),
+            crate::domain::text::cut(&sc.story.title, 50),
+            verdict.describe().to_owned(),
+        ]);
+    }
+    super::output::print_table(out, &t)?;
+    writeln!(out)?;
+    Ok(())
 }

@@ -1,8 +1,12 @@
-//! `herald subscribers …`
+//! `herald subscribers …`: add, remove, unsubscribe, show, list, export and
+//! import subscribers. The rules (defaults, upsert by address, what removal
+//! deletes) live in `config`, `import` and the store; this turns arguments
+//! into calls, prints a table, CSV or JSON, and sets the exit status.
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -11,7 +15,7 @@ use super::ingest;
 use super::output::{JsonArray, print_table, table};
 use crate::cli::{AddArgs, ExportFormat, ListFormat, ShowFormat, SubscribersCommand};
 use crate::config::Config;
-use crate::domain::{NewSubscriber, Subscriber, SubscriberStatus, SubscriberUpdate};
+use crate::domain::{NewSubscriber, Subscriber, SubscriberEmail, SubscriberStatus, SubscriberUpdate};
 use crate::import::{SUBSCRIBER_COLUMNS, read_subscribers_csv};
 use crate::store::{AddOutcome, Store, UpsertCounts};
 
@@ -20,94 +24,109 @@ const PAGE: i64 = 1000;
 pub async fn run(config: &Config, store: &Store, cmd: SubscribersCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         SubscribersCommand::Add(args) => add(config, store, args).await,
-        SubscribersCommand::Remove { email } => {
-            if store.remove_subscriber(&email).await? {
-                println!("removed {email} and their personal data");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                anyhow::bail!("no subscriber with address {email}")
-            }
-        }
-        SubscribersCommand::Unsubscribe { email } => match store.unsubscribe(&email).await? {
-            Some(_) => {
-                println!("unsubscribed {email}");
-                Ok(ExitCode::SUCCESS)
-            }
-            None => anyhow::bail!("no subscriber with address {email}"),
-        },
-        SubscribersCommand::Show { email, format } => {
-            let s = store
-                .find_subscriber(&email)
-                .await?
-                .with_context(|| format!("no subscriber with address {email}"))?;
-            match format {
-                ShowFormat::Json => println!("{}", serde_json::to_string_pretty(&s)?),
-                ShowFormat::Text => print_details(&s),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        SubscribersCommand::Remove { email } => remove(store, &email).await,
+        SubscribersCommand::Unsubscribe { email } => unsubscribe(store, &email).await,
+        SubscribersCommand::Show { email, format } => show(store, &email, format).await,
         SubscribersCommand::List { status, format } => {
             let stdout = std::io::stdout().lock();
-            list(store, status, format, BufWriter::new(stdout)).await?;
+            write_list(store, status, format, BufWriter::new(stdout)).await?;
             Ok(ExitCode::SUCCESS)
         }
-        SubscribersCommand::Export { format, out } => {
-            let format = match format {
-                ExportFormat::Csv => ListFormat::Csv,
-                ExportFormat::Json => ListFormat::Json,
-            };
-            match out {
-                Some(path) => {
-                    let file =
-                        File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-                    let n = list(store, None, format, BufWriter::new(file)).await?;
-                    eprintln!("exported {n} subscriber(s) to {}", path.display());
-                }
-                None => {
-                    list(store, None, format, BufWriter::new(std::io::stdout().lock())).await?;
-                }
-            }
+        SubscribersCommand::Export { format, out } => export(store, format, out.as_deref()).await,
+        SubscribersCommand::Import { file, dry_run } => import(config, store, &file, dry_run).await,
+    }
+}
+
+async fn remove(store: &Store, email: &SubscriberEmail) -> anyhow::Result<ExitCode> {
+    if store.remove_subscriber(email).await? {
+        println!("removed {email} and their personal data");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        anyhow::bail!("no subscriber with address {email}")
+    }
+}
+
+async fn unsubscribe(store: &Store, email: &SubscriberEmail) -> anyhow::Result<ExitCode> {
+    match store.unsubscribe(email).await? {
+        Some(_) => {
+            println!("unsubscribed {email}");
             Ok(ExitCode::SUCCESS)
         }
-        SubscribersCommand::Import { file, dry_run } => {
-            let input = ingest::open_input(&file)?;
-            let defaults = config.subscribers.defaults();
-            let reader = input.reader;
-            let summary = ingest::run(
-                &input.name,
-                input.progress,
-                move |sink| read_subscribers_csv(reader, sink),
-                |u: &SubscriberUpdate| u.email.as_str().to_owned(),
-                async |batch: &[SubscriberUpdate]| {
-                    if dry_run {
-                        let emails: Vec<&str> = batch.iter().map(|u| u.email.as_str()).collect();
-                        let known: HashSet<String> = store.existing_emails(&emails).await?;
-                        Ok(UpsertCounts {
-                            inserted: (batch.len() - known.len()) as u64,
-                            updated: known.len() as u64,
-                        })
-                    } else {
-                        store.upsert_subscribers(batch, defaults).await
-                    }
-                },
-            )
-            .await?;
-            let prefix = if dry_run {
-                "dry run, nothing written: would have "
-            } else {
-                ""
-            };
-            println!(
-                "{prefix}imported {}, updated {}, rejected {}",
-                summary.imported, summary.updated, summary.rejected
-            );
-            Ok(if summary.rejected > 0 {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            })
+        None => anyhow::bail!("no subscriber with address {email}"),
+    }
+}
+
+async fn show(store: &Store, email: &SubscriberEmail, format: ShowFormat) -> anyhow::Result<ExitCode> {
+    let s = store
+        .find_subscriber(email)
+        .await?
+        .with_context(|| format!("no subscriber with address {email}"))?;
+    match format {
+        ShowFormat::Json => println!("{}", serde_json::to_string_pretty(&s)?),
+        ShowFormat::Text => print_details(&s),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every subscriber as CSV or JSON, to a file (with a count on stderr) or
+/// to stdout.
+async fn export(store: &Store, format: ExportFormat, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let format = match format {
+        ExportFormat::Csv => ListFormat::Csv,
+        ExportFormat::Json => ListFormat::Json,
+    };
+    match out {
+        Some(path) => {
+            let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            let n = write_list(store, None, format, BufWriter::new(file)).await?;
+            eprintln!("exported {n} subscriber(s) to {}", path.display());
+        }
+        None => {
+            write_list(store, None, format, BufWriter::new(std::io::stdout().lock())).await?;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `subscribers import`: a CSV of subscribers upserted by address (or, on a
+/// dry run, only counted). Any rejected record makes the exit status 1.
+async fn import(config: &Config, store: &Store, file: &Path, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let input = ingest::open_input(file)?;
+    let defaults = config.subscribers.defaults();
+    let reader = input.reader;
+    let summary = ingest::run(
+        &input.name,
+        input.progress,
+        move |sink| read_subscribers_csv(reader, sink),
+        |u: &SubscriberUpdate| u.email.as_str().to_owned(),
+        async |batch: &[SubscriberUpdate]| {
+            if dry_run {
+                let emails: Vec<&str> = batch.iter().map(|u| u.email.as_str()).collect();
+                let known: HashSet<String> = store.existing_emails(&emails).await?;
+                Ok(UpsertCounts {
+                    inserted: (batch.len() - known.len()) as u64,
+                    updated: known.len() as u64,
+                })
+            } else {
+                store.upsert_subscribers(batch, defaults).await
+            }
+        },
+    )
+    .await?;
+    let prefix = if dry_run {
+        "dry run, nothing written: would have "
+    } else {
+        ""
+    };
+    println!(
+        "{prefix}imported {}, updated {}, rejected {}",
+        summary.imported, summary.updated, summary.rejected
+    );
+    Ok(if summary.rejected > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn add(config: &Config, store: &Store, args: AddArgs) -> anyhow::Result<ExitCode> {
@@ -169,84 +188,100 @@ fn print_details(s: &Subscriber) {
 
 /// Writes every subscriber (optionally of one status) page by page; returns
 /// how many were written.
-pub(super) async fn list(
+async fn write_list(
     store: &Store,
     status: Option<SubscriberStatus>,
     format: ListFormat,
     mut out: impl Write,
 ) -> anyhow::Result<u64> {
-    let mut after = 0;
-    let mut n = 0u64;
-    match format {
-        ListFormat::Table => {
-            // An aligned table needs every width first; people list
-            // thousands, not millions, so one table is fine here.
-            let mut t = table(&[
-                "email",
-                "name",
-                "status",
-                "frequency",
-                "send_hour",
-                "timezone",
-                "topics",
-            ]);
-            loop {
-                let page = store.list_subscribers(status, after, PAGE).await?;
-                let Some(last) = page.last() else { break };
-                after = last.id;
-                for s in &page {
-                    t.add_row(vec![
-                        s.email.to_string(),
-                        s.name.clone(),
-                        s.status.to_string(),
-                        s.frequency.to_string(),
-                        s.send_hour.to_string(),
-                        s.timezone.to_string(),
-                        s.topics.join(','),
-                    ]);
-                    n += 1;
-                }
-            }
-            print_table(&mut out, &t)?;
-        }
-        ListFormat::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(SUBSCRIBER_COLUMNS)?;
-            loop {
-                let page = store.list_subscribers(status, after, PAGE).await?;
-                let Some(last) = page.last() else { break };
-                after = last.id;
-                for s in &page {
-                    let hour = s.send_hour.to_string();
-                    let topics = s.topics.join(';');
-                    w.write_record([
-                        s.email.as_str(),
-                        &s.name,
-                        s.timezone.name(),
-                        s.frequency.as_str(),
-                        &hour,
-                        &topics,
-                        s.status.as_str(),
-                    ])?;
-                    n += 1;
-                }
-            }
-            w.flush()?;
-        }
+    let n = match format {
+        ListFormat::Table => write_table(store, status, &mut out).await?,
+        ListFormat::Csv => write_csv(store, status, &mut out).await?,
         ListFormat::Json => {
             let mut arr = JsonArray::new(&mut out)?;
-            loop {
-                let page = store.list_subscribers(status, after, PAGE).await?;
-                let Some(last) = page.last() else { break };
-                after = last.id;
-                for s in &page {
-                    arr.push(s)?;
-                    n += 1;
-                }
-            }
+            let n = for_each(store, status, |s| arr.push(s)).await?;
             arr.finish()?;
+            n
+        }
+    };
+    out.flush()?;
+    Ok(n)
+}
+
+async fn write_table(
+    store: &Store,
+    status: Option<SubscriberStatus>,
+    mut out: impl Write,
+) -> anyhow::Result<u64> {
+    // An aligned table needs every width first; people list thousands, not
+    // millions, so one table is fine here.
+    let mut t = table(&[
+        "email",
+        "name",
+        "status",
+        "frequency",
+        "send_hour",
+        "timezone",
+        "topics",
+    ]);
+    let n = for_each(store, status, |s| {
+        t.add_row(vec![
+            s.email.to_string(),
+            s.name.clone(),
+            s.status.to_string(),
+            s.frequency.to_string(),
+            s.send_hour.to_string(),
+            s.timezone.to_string(),
+            s.topics.join(','),
+        ]);
+        Ok(())
+    })
+    .await?;
+    print_table(&mut out, &t)?;
+    Ok(n)
+}
+
+/// The CSV `subscribers import` reads (same columns, topics joined by `;`).
+async fn write_csv(store: &Store, status: Option<SubscriberStatus>, out: impl Write) -> anyhow::Result<u64> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(SUBSCRIBER_COLUMNS)?;
+    let n = for_each(store, status, |s| {
+        let hour = s.send_hour.to_string();
+        let topics = s.topics.join(';');
+        w.write_record([
+            s.email.as_str(),
+            &s.name,
+            s.timezone.name(),
+            s.frequency.as_str(),
+            &hour,
+            &topics,
+            s.status.as_str(),
+        ])?;
+        Ok(())
+    })
+    .await?;
+    w.flush()?;
+    Ok(n)
+}
+
+/// Calls `each` on every subscriber (optionally of one status) in id order,
+/// reading `PAGE` rows at a time so that an export of millions streams;
+/// returns how many there were.
+async fn for_each(
+    store: &Store,
+    status: Option<SubscriberStatus>,
+    mut each: impl FnMut(&Subscriber) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    let mut after = 0;
+    let mut n = 0u64;
+    loop {
+        let page = store.list_subscribers(status, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for s in &page {
+            each(s)?;
+            n += 1;
         }
     }
-    out.flush()?;
     Ok(n)
 }

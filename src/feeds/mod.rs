@@ -120,19 +120,15 @@ impl Ingester {
         }
     }
 
+    /// Fetches, parses and stores one feed: each step either hands its
+    /// result to the next or ends with the feed's outcome.
     async fn try_fetch_one(&self, feed: &Feed) -> anyhow::Result<FeedOutcome> {
         let fetched = self
             .fetcher
             .fetch(&feed.url, feed.etag.as_deref(), feed.last_modified.as_deref())
             .await;
         let (bytes, url, etag, last_modified) = match fetched {
-            Ok(Fetched::NotModified) => {
-                self.store
-                    .record_fetch(feed.id, &FetchResult::NotModified)
-                    .await?;
-                tracing::debug!(feed_id = feed.id, feed = %redacted(&feed.url), "not modified");
-                return Ok(FeedOutcome::NotModified);
-            }
+            Ok(Fetched::NotModified) => return self.not_modified(feed).await,
             Ok(Fetched::Body {
                 bytes,
                 url,
@@ -141,11 +137,33 @@ impl Ingester {
             }) => (bytes, url, etag, last_modified),
             Err(error) => return self.failed(feed, error).await,
         };
-        // Parsing and mapping are CPU work: off the async thread.
+        let parsed = match self.parse(feed, bytes, url).await? {
+            Ok(parsed) => parsed,
+            Err(error) => return self.failed(feed, error).await,
+        };
+        self.save(feed, parsed, etag, last_modified).await
+    }
+
+    async fn not_modified(&self, feed: &Feed) -> anyhow::Result<FeedOutcome> {
+        self.store
+            .record_fetch(feed.id, &FetchResult::NotModified)
+            .await?;
+        tracing::debug!(feed_id = feed.id, feed = %redacted(&feed.url), "not modified");
+        Ok(FeedOutcome::NotModified)
+    }
+
+    /// Parses and maps a body off the async thread (it is CPU work). The
+    /// inner error is the feed's failure: it is not a feed, or the parser
+    /// panicked on it.
+    async fn parse(
+        &self,
+        feed: &Feed,
+        bytes: Vec<u8>,
+        url: url::Url,
+    ) -> anyhow::Result<Result<Parsed, String>> {
         let (kind, section, summary_chars) = (feed.kind, feed.section.clone(), self.summary_chars);
         let parsed = tokio::task::spawn_blocking(move || {
             let parsed = entries::parse(&bytes, &url)?;
-            let extras = entries::item_extras(&bytes);
             let source = Source {
                 url: &url,
                 kind,
@@ -153,31 +171,32 @@ impl Ingester {
                 summary_chars,
                 fetched_at: crate::store::now(),
             };
-            let title = parsed
-                .title
-                .as_ref()
-                .map(|t| entries::plain_text(&t.content))
-                .unwrap_or_default();
-            Ok::<_, String>((
-                title,
-                parsed.entries.len(),
-                entries::map_feed(&parsed, &extras, &source),
-            ))
+            Ok(Parsed::new(&parsed, &bytes, &source))
         })
         .await;
-        let (title, entry_count, mapped) = match parsed {
-            Ok(Ok(p)) => p,
-            Ok(Err(error)) => return self.failed(feed, error).await,
-            Err(e) if e.is_panic() => {
-                return self
-                    .failed(
-                        feed,
-                        "the feed parser crashed on this feed (malformed input)".into(),
-                    )
-                    .await;
-            }
-            Err(e) => return Err(e.into()),
-        };
+        match parsed {
+            Ok(parsed) => Ok(parsed),
+            Err(e) if e.is_panic() => Ok(Err(
+                "the feed parser crashed on this feed (malformed input)".into()
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Upserts a feed's stories and records the fetch with the validators
+    /// for the next conditional GET.
+    async fn save(
+        &self,
+        feed: &Feed,
+        parsed: Parsed,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    ) -> anyhow::Result<FeedOutcome> {
+        let Parsed {
+            title,
+            entries: entry_count,
+            mapped,
+        } = parsed;
         for why in &mapped.skipped {
             tracing::warn!(feed_id = feed.id, feed = %redacted(&feed.url), "skipped {}", clean_error(why));
         }
@@ -218,6 +237,32 @@ impl Ingester {
             .record_fetch(feed.id, &FetchResult::Failed { error: error.clone() })
             .await?;
         Ok(FeedOutcome::Failed { error })
+    }
+}
+
+/// A feed body read and mapped: the feed's title, how many entries it
+/// had, and the stories made of them.
+struct Parsed {
+    title: String,
+    entries: usize,
+    mapped: entries::Mapped,
+}
+
+impl Parsed {
+    /// Maps a parsed feed; `body` is what it was parsed from, for the
+    /// extras pass.
+    fn new(feed: &feed_rs::model::Feed, body: &[u8], source: &Source<'_>) -> Parsed {
+        let extras = entries::item_extras(body);
+        let title = feed
+            .title
+            .as_ref()
+            .map(|t| entries::plain_text(&t.content))
+            .unwrap_or_default();
+        Parsed {
+            title,
+            entries: feed.entries.len(),
+            mapped: entries::map_feed(feed, &extras, source),
+        }
     }
 }
 
