@@ -132,6 +132,13 @@ fn map_header(
     Ok(columns)
 }
 
+/// A CSV row the reader could not read (bad UTF-8, a wrong field count):
+/// that line's rejection, so the rows around it still count.
+fn row_rejection(e: &csv::Error) -> Rejection {
+    let line = e.position().map_or(0, |p| p.line());
+    rejection(Location::Line(line), "", csv_error(e).to_string())
+}
+
 fn csv_error(e: &csv::Error) -> anyhow::Error {
     let at = e
         .position()

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use serde::de::{self, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::{Errors, FieldError, Location, Rejection, Sink, csv_error, map_header, rejection};
+use super::{Errors, FieldError, Location, Rejection, Sink, csv_error, map_header, rejection, row_rejection};
 use crate::domain::text::{MAX_AUTHOR, MAX_SECTION, MAX_SUMMARY, MAX_TITLE};
 use crate::domain::{HeaderSafe, HttpUrl, Invalid, NewStory, StoryKind, timestamp};
 
@@ -100,12 +100,7 @@ fn read_stories_csv(input: impl Read, mut sink: impl Sink<NewStory>) -> anyhow::
             Ok(false) => return Ok(()),
             Ok(true) => {}
             Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
-                let line = e.position().map_or(0, |p| p.line());
-                if !sink(Err(rejection(
-                    Location::Line(line),
-                    "",
-                    csv_error(&e).to_string(),
-                ))) {
+                if !sink(Err(row_rejection(&e))) {
                     return Ok(());
                 }
                 continue;

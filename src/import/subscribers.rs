@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use super::{Errors, FieldError, Location, Rejection, Sink, csv_error, map_header, rejection};
+use super::{Errors, FieldError, Location, Rejection, Sink, csv_error, map_header, rejection, row_rejection};
 use crate::domain::text::MAX_NAME;
 use crate::domain::{HeaderSafe, Invalid, SendHour, SubscriberEmail, SubscriberUpdate, TimeZone, Topics};
 
@@ -36,12 +36,7 @@ pub fn read_subscribers_csv(input: impl Read, mut sink: impl Sink<SubscriberUpda
                     csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
                 ) =>
             {
-                let line = e.position().map_or(0, |p| p.line());
-                if !sink(Err(rejection(
-                    Location::Line(line),
-                    "",
-                    csv_error(&e).to_string(),
-                ))) {
+                if !sink(Err(row_rejection(&e))) {
                     return Ok(());
                 }
                 continue;
