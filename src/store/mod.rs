@@ -9,6 +9,7 @@
 mod deliveries;
 mod feeds;
 mod finish;
+mod signups;
 mod stories;
 mod subscribers;
 

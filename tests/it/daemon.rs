@@ -200,9 +200,13 @@ fn send_due_does_one_tick() {
     let sink = SmtpSink::start();
     let settings = Settings::smtp(&sink);
     let edition = format!("daily-{}", Utc::now().date_naive());
+    // The later subscriber's hour may have passed today more than
+    // schedule.grace ago (then the tick records their digest as skipped,
+    // which is right): what matters is that only the due one is sent.
     let sent = || -> Vec<String> {
         let rows = block_on(env.ledger(&edition));
         rows.into_iter()
+            .filter(|r| r.status != "skipped" || r.email != "later@example.com")
             .map(|r| format!("{} {}", r.email, r.status))
             .collect()
     };
