@@ -227,7 +227,9 @@ impl Engine {
         };
         let claimed = run.claim_all().await;
         drop(run);
-        let (tally, released) = pipeline.finish(self, shutdown).await?;
+        let finished = pipeline.finish(self, shutdown).await;
+        progress.finish();
+        let (tally, released) = finished?;
         claimed?;
         let deferred = self
             .store
@@ -235,7 +237,6 @@ impl Engine {
             .await?
             .get(DeliveryStatus::Deferred);
         let summary = RunSummary::new(tally, deferred.max(0) as u64);
-        progress.finish();
         let secs = started.elapsed().as_secs_f64();
         tracing::info!(
             edition = %edition,
