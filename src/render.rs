@@ -56,6 +56,7 @@ impl EditionBlocks {
 pub struct Renderer {
     tera: Tera,
     site: Site,
+    links: Links,
     max_html_bytes: usize,
 }
 
@@ -116,6 +117,7 @@ impl Renderer {
         site.url = site.url.trim_end_matches('/').to_owned();
         let renderer = Renderer {
             tera,
+            links: Links::new(&site.url),
             site,
             max_html_bytes,
         };
@@ -127,6 +129,11 @@ impl Renderer {
 
     pub fn site(&self) -> &Site {
         &self.site
+    }
+
+    /// The site's public links (built once, from `site.url`).
+    pub fn links(&self) -> &Links {
+        &self.links
     }
 
     /// Prepares the shared story blocks for one edition.
@@ -203,9 +210,8 @@ impl Renderer {
         ctx.insert("subject", &subject);
         ctx.insert("name", to.name);
         ctx.insert("email", to.email);
-        let links = Links::new(&self.site.url);
-        ctx.insert("unsubscribe_url", &links.unsubscribe(to.token));
-        ctx.insert("preferences_url", &links.preferences(to.token));
+        ctx.insert("unsubscribe_url", &self.links.unsubscribe(to.token));
+        ctx.insert("preferences_url", &self.links.preferences(to.token));
         ctx.insert("preheader", &preheader(&blocks.pool, digest));
         ctx.insert("top_stories", &top_html);
         ctx.insert("blog_posts", &blog_html);

@@ -42,7 +42,7 @@ pub use preview::Preview;
 pub use retry::RetryPolicy;
 
 use crate::config::{Config, DeliveryConfig};
-use crate::domain::{Claim, DeliveryStatus, Edition, Links, Outcome, Subscriber, Tally};
+use crate::domain::{Claim, DeliveryStatus, Edition, Outcome, Subscriber, Tally};
 use crate::mail::{Composer, Email, Mailer, Outgoing};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
@@ -290,16 +290,12 @@ impl Engine {
         to: &str,
     ) -> anyhow::Result<Email> {
         let subject = format!("[TEST] {}", rendered.subject);
-        let unsubscribe_url = Links::new(&self.renderer.site().url).unsubscribe(&s.token);
+        let unsubscribe_url = self.renderer.links().unsubscribe(&s.token);
         self.composer.compose(&Outgoing {
             to_email: to,
             to_name: "",
             subject: &subject,
-            html: &rendered.html,
-            text: &rendered.text,
-            message_id,
-            unsubscribe_url: &unsubscribe_url,
-            token: &s.token,
+            ..outgoing(s, rendered, message_id, &unsubscribe_url)
         })
     }
 
@@ -434,17 +430,27 @@ fn compose(
     rendered: &Rendered,
     message_id: &str,
 ) -> anyhow::Result<Email> {
-    let unsubscribe_url = Links::new(&renderer.site().url).unsubscribe(&s.token);
-    composer.compose(&Outgoing {
+    let unsubscribe_url = renderer.links().unsubscribe(&s.token);
+    composer.compose(&outgoing(s, rendered, message_id, &unsubscribe_url))
+}
+
+/// The message for `s`, as the digest goes to them.
+fn outgoing<'a>(
+    s: &'a Subscriber,
+    rendered: &'a Rendered,
+    message_id: &'a str,
+    unsubscribe_url: &'a str,
+) -> Outgoing<'a> {
+    Outgoing {
         to_email: s.email.as_str(),
         to_name: &s.name,
         subject: &rendered.subject,
         html: &rendered.html,
         text: &rendered.text,
         message_id,
-        unsubscribe_url: &unsubscribe_url,
+        unsubscribe_url,
         token: &s.token,
-    })
+    }
 }
 
 fn recipient(s: &Subscriber) -> Recipient<'_> {
