@@ -1,6 +1,7 @@
 //! Herald: an email digest daemon for news sites. See ARCHITECTURE.md for the
 //! map; data flows store → select → render → send → record.
 
+pub mod bounce;
 pub mod cli;
 pub mod commands;
 pub mod config;

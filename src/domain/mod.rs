@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 
+mod bounce;
 mod delivery;
 mod edition;
 mod email;
@@ -15,6 +16,7 @@ mod subscriber;
 pub mod text;
 mod token;
 
+pub use bounce::{Category, ReportType, Source};
 pub use delivery::{Claim, DeliveryStatus, History, Outcome, StatusCounts, Tally};
 pub use edition::Edition;
 pub use email::SubscriberEmail;
