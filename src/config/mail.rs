@@ -31,6 +31,9 @@ pub struct MailConfig {
     pub smtp_password: Option<SecretString>,
     pub feedback_id: Option<HeaderSafe>,
     pub unsubscribe_address: SubscriberEmail,
+    /// The VERP envelope sender template (`bounces+{id}@…`); unset: the
+    /// envelope sender is `from`'s address.
+    pub return_path: Option<String>,
     pub dkim: Option<DkimConfig>,
 }
 
@@ -88,6 +91,7 @@ impl MailConfig {
         };
         Ok(MailConfig {
             unsubscribe_address: unsubscribe_address(c, raw, &from)?,
+            return_path: super::bounces::return_path(raw.return_path.as_deref(), c)?,
             dkim: raw
                 .dkim
                 .as_ref()

@@ -13,6 +13,7 @@
 //! `smtp` and `dkim` (value types), and one `from_raw` per section in
 //! `mail` and `sections`.
 
+mod bounces;
 mod check;
 mod dkim;
 mod layers;
@@ -24,6 +25,7 @@ mod values;
 
 use std::path::PathBuf;
 
+pub use bounces::{BouncesConfig, GuardConfig, ImapConfig};
 pub use dkim::{DkimAlgorithm, DkimKey, KeyFormat};
 pub use mail::{DkimConfig, MailConfig, Transport};
 pub use sections::{
@@ -69,6 +71,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub http: HttpConfig,
     pub feeds: FeedsConfig,
+    pub bounces: BouncesConfig,
+    pub guard: GuardConfig,
     /// Which file, if any, was layered over the defaults.
     pub source_file: Option<PathBuf>,
     /// The printable copy: the raw form with the database URL redacted.
@@ -99,6 +103,8 @@ impl Config {
             schedule: ScheduleConfig::from_raw(&raw.schedule, &c)?,
             http: HttpConfig::from_raw(&raw.http, &c)?,
             feeds: FeedsConfig::from_raw(&raw.feeds, &c)?,
+            bounces: BouncesConfig::from_raw(&raw.bounces, &c)?,
+            guard: GuardConfig::from_raw(&raw.guard, &c)?,
             source_file: layers.file,
             raw: {
                 // Keep only the redacted URL in the printable copy.

@@ -21,6 +21,8 @@ pub(super) struct RawConfig {
     pub schedule: RawSchedule,
     pub http: RawHttp,
     pub feeds: RawFeeds,
+    pub bounces: super::bounces::RawBounces,
+    pub guard: super::bounces::RawGuard,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,6 +112,8 @@ pub(super) struct RawMail {
     pub feedback_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsubscribe_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dkim: Option<RawDkim>,
 }
