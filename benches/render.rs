@@ -88,7 +88,7 @@ fn bench(c: &mut Criterion) {
     .unwrap();
     let composer =
         herald::mail::Composer::new(&config.mail, "Example News", &config.site.public_url).unwrap();
-    let message_id = composer.message_id(&edition, &s.token);
+    let message_id = composer.message_id(&edition, s.id, &s.token);
     let unsubscribe_url = herald::domain::Links::new("https://news.example.com").unsubscribe(&s.token);
     g.bench_function("compose + serialize the MIME message", |b| {
         b.iter(|| {
@@ -102,6 +102,7 @@ fn bench(c: &mut Criterion) {
                     message_id: &message_id,
                     unsubscribe_url: &unsubscribe_url,
                     token: &s.token,
+                    return_path: None,
                 })
                 .unwrap();
             black_box(email.to_bytes())

@@ -9,7 +9,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::{
-    DeliveryStatus, Edition, Frequency, HeaderSafe, HttpUrl, SendHour, StoryKind, SubscriberEmail,
+    Category, DeliveryStatus, Edition, Frequency, HeaderSafe, HttpUrl, SendHour, StoryKind, SubscriberEmail,
     SubscriberStatus, TimeZone, Topics,
 };
 use crate::import::StoryFormat;
@@ -72,6 +72,12 @@ pub enum Command {
     /// Inspect and repair the delivery ledger
     #[command(subcommand)]
     Deliveries(DeliveriesCommand),
+    /// Bounces and complaints: read them from mail, see what Herald makes of them, list what was recorded
+    #[command(subcommand)]
+    Bounces(BouncesCommand),
+    /// Editions: counts and rates by category and domain; resume one the guard paused
+    #[command(subcommand)]
+    Editions(EditionsCommand),
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -162,6 +168,71 @@ pub enum DeliveriesCommand {
         /// The edition, e.g. daily-2026-03-10
         #[arg(long, value_name = "EDITION")]
         edition: Edition,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BouncesCommand {
+    /// Read bounce and complaint messages and act on them: one message on standard input (-, for a
+    /// Postfix pipe transport), a file, or every message in a directory or a Maildir (new/ and cur/)
+    Ingest {
+        /// Files, directories or Maildirs; - reads one message from standard input
+        #[arg(required = true, value_name = "FILE|DIR|-")]
+        paths: Vec<PathBuf>,
+        /// The address the message was delivered to (e.g. Postfix's ${original_recipient}), tried
+        /// first as the VERP return path
+        #[arg(long, value_name = "ADDRESS")]
+        recipient: Option<String>,
+        /// Delete a Maildir's messages once processed instead of moving them to cur/ flagged seen
+        #[arg(long)]
+        remove: bool,
+        /// Output format of the summary
+        #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+        format: ShowFormat,
+    },
+    /// Show what Herald makes of messages, changing nothing
+    Inspect {
+        /// Files, directories or Maildirs; - reads one message from standard input
+        #[arg(required = true, value_name = "FILE|DIR|-")]
+        paths: Vec<PathBuf>,
+        /// text for people; json prints JSON Lines, one object per report and recipient
+        #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+        format: ShowFormat,
+    },
+    /// List recorded bounces and complaints, newest first
+    List {
+        /// Only events received since this instant (RFC 3339) or this long ago (e.g. 24h, 7d)
+        #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only this category
+        #[arg(long, value_parser = bounce_category())]
+        category: Option<Category>,
+        /// At most this many events
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+        format: TableOrJson,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EditionsCommand {
+    /// An edition's deliveries, bounces and complaints, with rates, by category and by recipient domain
+    Show {
+        /// The edition, e.g. daily-2026-03-10
+        edition: Edition,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+        format: ShowFormat,
+    },
+    /// Lift the guard's pause of an edition (every pause, or one domain's); the next send goes on
+    Resume {
+        /// The edition, e.g. daily-2026-03-10
+        edition: Edition,
+        /// Only this recipient domain's pause
+        #[arg(long, value_name = "DOMAIN")]
+        domain: Option<String>,
     },
 }
 
@@ -408,6 +479,29 @@ fn subscriber_status() -> impl TypedValueParser<Value = SubscriberStatus> {
 
 fn story_kind() -> impl TypedValueParser<Value = StoryKind> {
     names_of(&StoryKind::ALL, |k| k.as_str())
+}
+
+fn bounce_category() -> impl TypedValueParser<Value = Category> {
+    names_of(&Category::ALL, |c| c.as_str())
+}
+
+/// An RFC 3339 instant, or a span back from now: `90m`, `24h`, `7d`.
+fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let t = s.trim();
+    let span = t
+        .strip_suffix('d')
+        .map(|n| (n, 86400))
+        .or_else(|| t.strip_suffix('h').map(|n| (n, 3600)))
+        .or_else(|| t.strip_suffix('m').map(|n| (n, 60)));
+    if let Some((n, unit)) = span
+        && let Ok(n) = n.parse::<i64>()
+        && (0..=36500 * 86400 / unit).contains(&n)
+    {
+        return Ok(crate::store::now() - chrono::Duration::seconds(n * unit));
+    }
+    crate::domain::timestamp(t).map_err(|_| {
+        format!("{s:?} is neither an RFC 3339 instant nor a span; expected e.g. 2026-03-10T00:00:00Z or 7d")
+    })
 }
 
 fn delivery_status() -> impl TypedValueParser<Value = DeliveryStatus> {

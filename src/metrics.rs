@@ -6,13 +6,27 @@
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::domain::{DeliveryStatus, Outcome};
+use crate::domain::{Category, DeliveryStatus, Outcome, Source};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BounceLabels {
+    source: &'static str,
+    category: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScopeLabels {
+    /// "edition" or "domain".
+    scope: &'static str,
+}
 
 pub struct Metrics {
     registry: Registry,
@@ -23,6 +37,9 @@ pub struct Metrics {
     queue_depth: Gauge,
     last_tick: Gauge<f64, AtomicU64>,
     send_seconds: Histogram,
+    bounces: Family<BounceLabels, Counter>,
+    guard_pauses: Family<ScopeLabels, Counter>,
+    guard_paused: Family<ScopeLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -77,7 +94,28 @@ impl Metrics {
             "Time to hand one message to the SMTP relay",
             send_seconds.clone(),
         );
+        let bounces = Family::<BounceLabels, Counter>::default();
+        registry.register(
+            "bounces",
+            "Bounces and complaints recorded, by source (smtp, mail, imap, ses, sendgrid, mailgun, postmark) and category (hard, soft, policy, complaint, none)",
+            bounces.clone(),
+        );
+        let guard_pauses = Family::<ScopeLabels, Counter>::default();
+        registry.register(
+            "guard_pauses",
+            "Times the guard paused an edition or one of its recipient domains",
+            guard_pauses.clone(),
+        );
+        let guard_paused = Family::<ScopeLabels, Gauge>::default();
+        registry.register(
+            "guard_paused",
+            "Editions (scope edition) and recipient domains (scope domain) paused by the guard and not resumed, as of the last tick",
+            guard_paused.clone(),
+        );
         Metrics {
+            bounces,
+            guard_pauses,
+            guard_paused,
             registry,
             sent,
             skipped,
@@ -100,6 +138,27 @@ impl Metrics {
         counter.inc();
     }
 
+    /// One recorded bounce or complaint.
+    pub fn bounce(&self, source: Source, category: Category) {
+        self.bounces
+            .get_or_create(&BounceLabels {
+                source: source.as_str(),
+                category: category.as_str(),
+            })
+            .inc();
+    }
+
+    /// The guard paused an edition (`whole`) or one domain of one.
+    pub fn guard_paused(&self, whole: bool) {
+        self.guard_pauses.get_or_create(&scope(whole)).inc();
+    }
+
+    /// Pauses in force: editions and domains.
+    pub fn set_guard_paused(&self, editions: i64, domains: i64) {
+        self.guard_paused.get_or_create(&scope(true)).set(editions);
+        self.guard_paused.get_or_create(&scope(false)).set(domains);
+    }
+
     pub fn observe_send(&self, took: Duration) {
         self.send_seconds.observe(took.as_secs_f64());
     }
@@ -118,5 +177,11 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);
         out
+    }
+}
+
+fn scope(whole: bool) -> ScopeLabels {
+    ScopeLabels {
+        scope: if whole { "edition" } else { "domain" },
     }
 }

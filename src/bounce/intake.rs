@@ -1,27 +1,44 @@
 //! Where every source of bounces and complaints meets: `bounces ingest`,
 //! the IMAP mailbox and the provider webhooks hand a [`Report`] to
-//! [`Intake::accept`], which maps it to its delivery (VERP first, then the
-//! quoted Message-ID, then the failed recipient's address), records one
-//! event per finding (a report seen twice is recorded once), acts on the
-//! subscriber and feeds the guard. The SQL is the store's.
+//! [`Intake::accept`], which maps it to its delivery, records one event per
+//! finding (a report seen twice is recorded once), acts on the subscriber
+//! (through the store, by [`BounceRules`]) and lets the guard judge the
+//! edition. No SQL here.
+//!
+//! Mapping, most trusted first: the VERP return path the report was sent
+//! to (its HMAC tag proves Herald made it); the Message-ID of the original
+//! it quotes (unguessable, and compared with the one on the ledger); the
+//! failed recipient's address. A match by address alone is recorded but
+//! changes no subscriber when it came by mail while VERP is on: anyone can
+//! mail a bounce naming anyone, and a real bounce comes back to the VERP
+//! address. Provider webhooks are authenticated by their signatures, so
+//! their addresses are trusted.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 
-use super::{Report, Verp};
-use crate::domain::Source;
+use super::guard::Guard;
+use super::{Finding, Report, Verp};
+use crate::config::Config;
+use crate::domain::{BounceRules, Category, EventAction, NewEvent, Source};
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Store, Target};
 
 /// What accepting one report did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Accepted {
     /// Events newly recorded.
     pub recorded: usize,
     /// Findings already recorded from an earlier copy of the same report.
     pub duplicates: usize,
-    /// Findings that name no subscriber Herald knows (recorded without one).
+    /// Findings that are not failures (auto-replies, delay notices, not a
+    /// report at all): nothing recorded.
+    pub ignored: usize,
+    /// Events recorded that name no subscriber Herald knows, or that were
+    /// not trusted to change one.
     pub unmatched: usize,
     /// Subscribers this report marked bounced.
     pub bounced: usize,
@@ -29,22 +46,261 @@ pub struct Accepted {
     pub unsubscribed: usize,
 }
 
+impl Accepted {
+    pub fn add(&mut self, o: &Accepted) {
+        self.recorded += o.recorded;
+        self.duplicates += o.duplicates;
+        self.ignored += o.ignored;
+        self.unmatched += o.unmatched;
+        self.bounced += o.bounced;
+        self.unsubscribed += o.unsubscribed;
+    }
+}
+
 /// The shared intake; cheap to clone.
 #[derive(Clone)]
 pub struct Intake {
     store: Store,
     verp: Option<Verp>,
+    rules: BounceRules,
+    guard: Guard,
     metrics: Arc<Metrics>,
 }
 
+/// A report's delivery, and how far it is trusted.
+struct Match {
+    target: Option<Target>,
+    subscriber_id: Option<i64>,
+    trusted: bool,
+}
+
 impl Intake {
-    pub fn new(store: Store, verp: Option<Verp>, metrics: Arc<Metrics>) -> Intake {
-        Intake { store, verp, metrics }
+    pub fn new(
+        store: Store,
+        verp: Option<Verp>,
+        rules: BounceRules,
+        guard: Guard,
+        metrics: Arc<Metrics>,
+    ) -> Intake {
+        Intake {
+            store,
+            verp,
+            rules,
+            guard,
+            metrics,
+        }
+    }
+
+    /// The intake for this configuration: the VERP key is the store's.
+    pub async fn open(config: &Config, store: Store, metrics: Arc<Metrics>) -> anyhow::Result<Intake> {
+        let verp = match &config.mail.return_path {
+            None => None,
+            Some(template) => {
+                let key = store.secret(crate::deliver::VERP_SECRET).await?;
+                Some(Verp::new(template, &key))
+            }
+        };
+        let guard = Guard::new(store.clone(), config.guard, metrics.clone());
+        Ok(Intake::new(
+            store,
+            verp,
+            crate::deliver::bounce_rules(config),
+            guard,
+            metrics,
+        ))
     }
 
     /// Maps, records and acts on one report.
-    pub async fn accept(&self, report: &Report, source: Source, at: DateTime<Utc>) -> anyhow::Result<Accepted> {
-        let _ = (report, source, at, &self.store, &self.verp, &self.metrics);
-        Ok(Accepted::default())
+    pub async fn accept(
+        &self,
+        report: &Report,
+        source: Source,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Accepted> {
+        let mut accepted = Accepted::default();
+        let failures: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.category != Category::None)
+            .collect();
+        accepted.ignored = report.findings.len() - failures.len();
+        if failures.is_empty() {
+            return Ok(accepted);
+        }
+        let whole = self.match_report(report).await?;
+        let mut events = Vec::with_capacity(failures.len());
+        for f in &failures {
+            let m = match &whole {
+                Some(m) => Match {
+                    target: m.target.clone(),
+                    subscriber_id: m.subscriber_id,
+                    trusted: m.trusted,
+                },
+                None => self.match_recipient(f, source).await?,
+            };
+            let recipient = f
+                .recipient
+                .clone()
+                .or_else(|| m.target.as_ref().map(|t| t.email.clone()));
+            events.push(NewEvent {
+                at,
+                source,
+                category: f.category,
+                status: f.status.clone(),
+                reason: f.reason.clone(),
+                diagnostic: f.diagnostic.clone().unwrap_or_default(),
+                subscriber_id: m.subscriber_id,
+                delivery_id: m.target.as_ref().map(|t| t.delivery_id),
+                edition_id: m.target.as_ref().map(|t| t.edition_id),
+                report_key: Some(report_key(report, source, f)),
+                recipient,
+                firm: true,
+                act: m.trusted,
+            });
+            if m.subscriber_id.is_none() || !m.trusted {
+                accepted.unmatched += 1;
+            }
+        }
+        let actions = self.store.record_events(&events, &self.rules).await?;
+        let mut editions = BTreeSet::new();
+        for (ev, action) in events.iter().zip(&actions) {
+            match action {
+                EventAction::Duplicate => {
+                    accepted.duplicates += 1;
+                    if ev.subscriber_id.is_none() || !ev.act {
+                        accepted.unmatched -= 1;
+                    }
+                    continue;
+                }
+                EventAction::Bounced => accepted.bounced += 1,
+                EventAction::Unsubscribed => accepted.unsubscribed += 1,
+                EventAction::None | EventAction::Counted => {}
+            }
+            accepted.recorded += 1;
+            self.metrics.bounce(source, ev.category);
+            if let (Some(e), Category::Hard | Category::Complaint) = (ev.edition_id, ev.category) {
+                editions.insert(e);
+            }
+        }
+        for edition_id in editions {
+            self.guard.check_edition(edition_id).await?;
+        }
+        Ok(accepted)
+    }
+
+    /// The delivery the whole report is about, by VERP or Message-ID.
+    async fn match_report(&self, report: &Report) -> anyhow::Result<Option<Match>> {
+        if let Some(verp) = &self.verp {
+            for address in &report.return_paths {
+                if let Some(delivery) = verp.delivery(address)
+                    && let Some(t) = self.store.target_by_delivery(delivery).await?
+                {
+                    return Ok(Some(trusted(t)));
+                }
+            }
+        }
+        for id in &report.message_ids {
+            let Some((edition, subscriber)) = parse_message_id(id) else {
+                continue;
+            };
+            if let Some(t) = self.store.target_by_edition(edition, subscriber).await?
+                && t.message_id.as_deref().is_some_and(|m| same_message_id(m, id))
+            {
+                return Ok(Some(trusted(t)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The subscriber a finding names by address.
+    async fn match_recipient(&self, f: &Finding, source: Source) -> anyhow::Result<Match> {
+        // An address alone is evidence enough from an authenticated webhook,
+        // or when no VERP address could have been used instead.
+        let trusted = !matches!(source, Source::Mail | Source::Imap) || self.verp.is_none();
+        let Some(r) = &f.recipient else {
+            return Ok(Match {
+                target: None,
+                subscriber_id: None,
+                trusted,
+            });
+        };
+        if let Some(t) = self.store.target_by_address(r).await? {
+            return Ok(Match {
+                subscriber_id: Some(t.subscriber_id),
+                target: Some(t),
+                trusted,
+            });
+        }
+        Ok(Match {
+            target: None,
+            subscriber_id: self.store.subscriber_by_address(r).await?,
+            trusted,
+        })
+    }
+}
+
+fn trusted(t: Target) -> Match {
+    Match {
+        subscriber_id: Some(t.subscriber_id),
+        target: Some(t),
+        trusted: true,
+    }
+}
+
+/// The edition key and subscriber id in one of Herald's Message-IDs,
+/// `<daily-2026-03-10.42.<hash>@example.com>`.
+fn parse_message_id(id: &str) -> Option<(&str, i64)> {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    let (local, _) = id.rsplit_once('@')?;
+    let mut parts = local.rsplitn(3, '.');
+    let _hash = parts.next()?;
+    let subscriber = parts.next()?.parse().ok()?;
+    let edition = parts.next()?;
+    (edition.starts_with("daily-") || edition.starts_with("weekly-")).then_some((edition, subscriber))
+}
+
+fn same_message_id(a: &str, b: &str) -> bool {
+    let bare = |s: &str| s.trim().trim_start_matches('<').trim_end_matches('>').to_owned();
+    bare(a) == bare(b)
+}
+
+/// The key that makes a report's finding recorded once: the source, the
+/// report's own id (or, when it has none, a digest of what it says), and
+/// the recipient.
+fn report_key(report: &Report, source: Source, f: &Finding) -> String {
+    let mut h = Sha256::new();
+    match &report.id {
+        Some(id) => h.update(id.as_bytes()),
+        None => {
+            h.update(b"content\0");
+            for m in &report.message_ids {
+                h.update(m.as_bytes());
+            }
+            h.update(f.status.as_deref().unwrap_or("").as_bytes());
+            h.update(f.diagnostic.as_deref().unwrap_or("").as_bytes());
+        }
+    }
+    h.update([0]);
+    h.update(f.recipient.as_deref().unwrap_or("").as_bytes());
+    format!("{source}:{}", hex::encode(&h.finalize()[..16]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_name_edition_and_subscriber() {
+        assert_eq!(
+            parse_message_id("<daily-2026-03-10.42.0a1b2c3d4e5f60718293a4b5@example.com>"),
+            Some(("daily-2026-03-10", 42))
+        );
+        assert_eq!(
+            parse_message_id("weekly-2026-03-09.7.ff@news.example.com"),
+            Some(("weekly-2026-03-09", 7))
+        );
+        assert_eq!(parse_message_id("<CAF=abc@mail.gmail.com>"), None);
+        assert_eq!(parse_message_id("<daily-2026-03-10.0a1b@example.com>"), None);
+        assert!(same_message_id("<a.b@c>", " a.b@c "));
     }
 }

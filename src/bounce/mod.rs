@@ -10,6 +10,7 @@
 //! feeds the guard, through the store.
 
 pub mod classify;
+pub mod guard;
 pub mod intake;
 pub mod parse;
 pub mod verp;

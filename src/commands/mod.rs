@@ -3,8 +3,10 @@
 //! stdout as aligned tables, for scripts as CSV or JSON; diagnostics go to
 //! stderr. Business rules live in the library modules, not here.
 
+mod bounces;
 mod deliveries;
 mod demo;
+mod editions;
 mod feeds;
 mod ingest;
 mod output;
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{BouncesCommand, Cli, Command, ConfigCommand};
 use crate::config::{Config, Overrides};
 use crate::store::Store;
 
@@ -40,6 +42,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             with_store(o, async |_, store| unsubscribe_mail(store, &file).await).await
         }
         Command::Deliveries(cmd) => with_store(o, async |_, store| deliveries::run(store, cmd).await).await,
+        Command::Bounces(BouncesCommand::Inspect { paths, format }) => bounces::inspect(&paths, format),
+        Command::Bounces(cmd) => with_store(o, async |c, store| bounces::run(c, store, cmd).await).await,
+        Command::Editions(cmd) => with_store(o, async |c, store| editions::run(c, store, cmd).await).await,
         Command::Subscribers(cmd) => {
             with_store(o, async |c, store| subscribers::run(c, store, cmd).await).await
         }

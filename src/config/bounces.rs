@@ -166,8 +166,11 @@ impl GuardConfig {
             complaint_rate: c.number("guard.complaint_rate", g.complaint_rate, 0.0, 1.0)?,
             bounce_rate: c.number("guard.bounce_rate", g.bounce_rate, 0.0, 1.0)?,
             min_sample: c.count("guard.min_sample", g.min_sample, 100_000_000)? as u64,
-            domain_policy_blocks: c.count_or_zero("guard.domain_policy_blocks", g.domain_policy_blocks, 100_000)?
-                as u32,
+            domain_policy_blocks: c.count_or_zero(
+                "guard.domain_policy_blocks",
+                g.domain_policy_blocks,
+                100_000,
+            )? as u32,
         })
     }
 }
@@ -178,7 +181,12 @@ pub(super) fn return_path(raw: Option<&str>, c: &Check) -> Result<Option<String>
     let Some(t) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    let bad = |m: &str| c.bad("mail.return_path", format!("{t:?} {m}; expected e.g. bounces+{{id}}@bounces.example.com"));
+    let bad = |m: &str| {
+        c.bad(
+            "mail.return_path",
+            format!("{t:?} {m}; expected e.g. bounces+{{id}}@bounces.example.com"),
+        )
+    };
     if t.matches("{id}").count() != 1 {
         return Err(bad("must hold {id} exactly once"));
     }

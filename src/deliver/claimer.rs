@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{CLAIM_PER_WORKER, Engine, Job, Prepared, RECORD_QUEUE, Record};
+use crate::bounce::Verp;
 use crate::domain::{Claim, Edition, History, Outcome, Subscriber, SubscriberStatus};
 use crate::mail::Composer;
 use crate::render::{EditionBlocks, Renderer};
@@ -124,6 +125,7 @@ impl Run<'_> {
             .histories(&ids, frequency, self.now - frequency.period() * 2)
             .await?;
         let kit = Arc::new(Kit {
+            verp: self.engine.verp().await?,
             renderer: self.engine.renderer.clone(),
             composer: self.engine.composer.clone(),
             rules: self.engine.rules,
@@ -154,6 +156,7 @@ impl Run<'_> {
 
 /// Everything a rendering thread needs for a batch of claims.
 struct Kit {
+    verp: Option<Verp>,
     renderer: Arc<Renderer>,
     composer: Arc<Composer>,
     rules: Rules,
@@ -172,6 +175,7 @@ impl Kit {
             Prepared::Done(Record {
                 delivery_id: claim.delivery_id,
                 subscriber_id: claim.subscriber_id,
+                domain: String::new(),
                 outcome,
                 ack: None,
             })
@@ -197,21 +201,30 @@ impl Kit {
                 reason: "nothing new".into(),
             });
         }
-        let message_id = self.composer.message_id(&self.edition, &s.token);
+        let message_id = self.composer.message_id(&self.edition, s.id, &s.token);
         let failed = |what: &str, e: anyhow::Error| Outcome::Failed {
             message_id: Some(message_id.clone()),
             error: format!("{what}: {e:#}"),
-            bounce: false,
+            refusal: None,
         };
+        let return_path = self.verp.as_ref().map(|v| v.address(claim.delivery_id));
         let rendered = match self.renderer.render(&self.blocks, &digest, super::recipient(s)) {
             Ok(r) => r,
             Err(e) => return done(failed("rendering", e)),
         };
-        let email = match super::compose(&self.composer, &self.renderer, s, &rendered, &message_id) {
+        let email = match super::compose(
+            &self.composer,
+            &self.renderer,
+            s,
+            &rendered,
+            &message_id,
+            return_path.as_deref(),
+        ) {
             Ok(m) => m,
             Err(e) => return done(failed("composing", e)),
         };
         Prepared::Send(Box::new(Job {
+            domain: s.email.domain().to_owned(),
             message_id,
             story_ids: rendered.story_ids,
             window_end: digest.window_end,

@@ -41,8 +41,10 @@ use tokio_util::sync::CancellationToken;
 pub use preview::Preview;
 pub use retry::RetryPolicy;
 
-use crate::config::{Config, DeliveryConfig};
-use crate::domain::{Claim, DeliveryStatus, Edition, Outcome, Subscriber, Tally};
+use crate::bounce::Verp;
+use crate::bounce::guard::{Guard, PolicyStreaks};
+use crate::config::{Config, DeliveryConfig, GuardConfig};
+use crate::domain::{BounceRules, Claim, DeliveryStatus, Edition, Outcome, Subscriber, Tally};
 use crate::mail::{Composer, Email, Mailer, Outgoing};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
@@ -102,12 +104,20 @@ pub struct Engine {
     rules: Rules,
     delivery: DeliveryConfig,
     metrics: Arc<Metrics>,
+    /// What refusals do to subscribers.
+    bounce_rules: BounceRules,
+    guard: GuardConfig,
+    /// `mail.return_path`; the key comes from the store on the first run.
+    return_path: Option<String>,
+    verp: tokio::sync::OnceCell<Option<Verp>>,
 }
 
 /// A composed message waiting for a worker.
 #[derive(Debug)]
 struct Job {
     claim: Claim,
+    /// The recipient's domain, for the guard's policy-block runs.
+    domain: String,
     message_id: String,
     story_ids: Vec<i64>,
     window_end: DateTime<Utc>,
@@ -120,6 +130,8 @@ struct Job {
 struct Record {
     delivery_id: i64,
     subscriber_id: i64,
+    /// The recipient's domain when a message was sent; empty otherwise.
+    domain: String,
     outcome: Outcome,
     ack: Option<oneshot::Sender<()>>,
 }
@@ -160,7 +172,33 @@ impl Engine {
             rules,
             delivery: config.delivery.clone(),
             metrics: Arc::new(Metrics::new()),
+            bounce_rules: bounce_rules(config),
+            guard: config.guard,
+            return_path: config.mail.return_path.clone(),
+            verp: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// The VERP address builder, when `mail.return_path` is set (its key
+    /// is the store's, shared by every instance).
+    pub async fn verp(&self) -> anyhow::Result<Option<Verp>> {
+        let verp = self
+            .verp
+            .get_or_try_init(|| async {
+                match &self.return_path {
+                    None => Ok::<_, anyhow::Error>(None),
+                    Some(template) => {
+                        let key = self
+                            .store
+                            .secret(VERP_SECRET)
+                            .await
+                            .context("loading the VERP key")?;
+                        Ok(Some(Verp::new(template, &key)))
+                    }
+                }
+            })
+            .await?;
+        Ok(verp.clone())
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -213,7 +251,7 @@ impl Engine {
         let blocks = Arc::new(self.renderer.edition(pool, edition));
         let progress = Progress::new(pending.max(0) as u64, edition.key());
 
-        let pipeline = Pipeline::start(self, progress.clone(), shutdown);
+        let pipeline = Pipeline::start(self, edition_id, progress.clone(), shutdown);
         let run = claimer::Run {
             engine: self,
             edition_id,
@@ -277,7 +315,7 @@ impl Engine {
 
     /// Composes a subscriber's message as the engine sends it.
     pub fn compose(&self, s: &Subscriber, rendered: &Rendered, message_id: &str) -> anyhow::Result<Email> {
-        compose(&self.composer, &self.renderer, s, rendered, message_id)
+        compose(&self.composer, &self.renderer, s, rendered, message_id, None)
     }
 
     /// Composes a test copy of a subscriber's message for `to`: the subject
@@ -315,7 +353,7 @@ struct Pipeline {
 }
 
 impl Pipeline {
-    fn start(engine: &Engine, progress: Progress, shutdown: &CancellationToken) -> Pipeline {
+    fn start(engine: &Engine, edition_id: i64, progress: Progress, shutdown: &CancellationToken) -> Pipeline {
         let concurrency = engine.delivery.concurrency;
         // Room for a whole claimed batch, so that the workers keep sending
         // while the claimer renders the next one (with a quarter batch the
@@ -327,7 +365,10 @@ impl Pipeline {
             recorder::Recorder {
                 store: engine.store.clone(),
                 records: record_rx,
-                bounce_threshold: engine.delivery.bounce_threshold,
+                edition_id,
+                rules: engine.bounce_rules,
+                guard: Guard::new(engine.store.clone(), engine.guard, engine.metrics.clone()),
+                streaks: PolicyStreaks::new(engine.guard.domain_policy_blocks),
                 in_flight: in_flight.clone(),
                 progress,
                 metrics: engine.metrics.clone(),
@@ -429,9 +470,26 @@ fn compose(
     s: &Subscriber,
     rendered: &Rendered,
     message_id: &str,
+    return_path: Option<&str>,
 ) -> anyhow::Result<Email> {
     let unsubscribe_url = renderer.links().unsubscribe(&s.token);
-    composer.compose(&outgoing(s, rendered, message_id, &unsubscribe_url))
+    composer.compose(&Outgoing {
+        return_path,
+        ..outgoing(s, rendered, message_id, &unsubscribe_url)
+    })
+}
+
+/// The name of the VERP key in the store's secrets.
+pub const VERP_SECRET: &str = "verp";
+
+/// The thresholds of `delivery` and `bounces`, as the store applies them.
+pub fn bounce_rules(config: &Config) -> BounceRules {
+    BounceRules {
+        smtp_threshold: config.delivery.bounce_threshold,
+        hard_threshold: config.bounces.hard_threshold,
+        soft_limit: config.bounces.soft_limit,
+        soft_window: Duration::from_std(config.bounces.soft_window).unwrap_or(Duration::days(30)),
+    }
 }
 
 /// The message for `s`, as the digest goes to them.
@@ -450,6 +508,7 @@ fn outgoing<'a>(
         message_id,
         unsubscribe_url,
         token: &s.token,
+        return_path: None,
     }
 }
 

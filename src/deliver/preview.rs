@@ -80,7 +80,7 @@ impl Engine {
             let blocks = self.renderer.edition(pool.clone(), edition);
             Some(self.renderer.render(&blocks, &digest, recipient(s))?)
         };
-        let message_id = self.composer.message_id(&edition, &s.token);
+        let message_id = self.composer.message_id(&edition, s.id, &s.token);
         Ok(Preview {
             pool,
             digest,

@@ -11,7 +11,8 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 
 use super::Record;
-use crate::domain::{Outcome, Tally};
+use crate::bounce::guard::{Guard, PolicyStreaks};
+use crate::domain::{BounceRules, Category, Outcome, Source, Tally};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
 use crate::store::Store;
@@ -22,7 +23,11 @@ const MAX_BATCH: usize = 1000;
 pub(super) struct Recorder {
     pub store: Store,
     pub records: mpsc::Receiver<Record>,
-    pub bounce_threshold: u32,
+    pub edition_id: i64,
+    pub rules: BounceRules,
+    /// Judges the edition after refusals, and pauses it or a domain.
+    pub guard: Guard,
+    pub streaks: PolicyStreaks,
     /// Claimed rows not yet recorded or released, shared with the claimer.
     pub in_flight: Arc<AtomicU64>,
     pub progress: Progress,
@@ -47,9 +52,10 @@ impl Recorder {
                 .map(|r| (r.delivery_id, r.subscriber_id, r.outcome.clone()))
                 .collect();
             self.store
-                .finish(&rows, self.bounce_threshold)
+                .finish(&rows, &self.rules)
                 .await
                 .context("recording delivery outcomes")?;
+            self.watch(&batch).await?;
             for r in batch.drain(..) {
                 tally.add(&r.outcome);
                 self.progress.record(&r.outcome);
@@ -64,5 +70,38 @@ impl Recorder {
             self.in_flight.fetch_sub(rows.len() as u64, Ordering::AcqRel);
         }
         Ok(tally)
+    }
+
+    /// Counts the batch's refusals and lets the guard judge: a run of
+    /// policy blocks pauses that domain, a hard-bounce rate over the limit
+    /// the edition.
+    async fn watch(&mut self, batch: &[Record]) -> anyhow::Result<()> {
+        let mut judge = false;
+        for r in batch {
+            let refusal = match &r.outcome {
+                Outcome::Failed {
+                    refusal: Some(refusal),
+                    ..
+                } => Some(refusal.category),
+                Outcome::Sent { .. } => None,
+                _ => continue,
+            };
+            if let Some(category) = refusal {
+                self.metrics.bounce(Source::Smtp, category);
+                judge |= category == Category::Hard;
+            }
+            if !r.domain.is_empty() && self.streaks.observe(&r.domain, refusal == Some(Category::Policy)) {
+                let limit = self.guard.config().domain_policy_blocks;
+                let reason = format!(
+                    "{} answered {limit} messages in a row with policy blocks (guard.domain_policy_blocks)",
+                    r.domain
+                );
+                self.guard.pause(self.edition_id, &r.domain, &reason).await?;
+            }
+        }
+        if judge {
+            self.guard.check_edition(self.edition_id).await?;
+        }
+        Ok(())
     }
 }

@@ -58,7 +58,7 @@ impl RetryPolicy {
             return Outcome::Failed {
                 message_id: Some(message_id),
                 error: format!("gave up after {} attempt(s), {why}: {error}", claim.attempts),
-                bounce: false,
+                refusal: None,
             };
         }
         let delay = self.backoff(claim.attempts, jitter);
@@ -116,7 +116,7 @@ mod tests {
         let spent = p.after_transient(&claim(3, queued), now, 0.5, "<m>".into(), "450".into());
         assert_eq!(spent.status(), DeliveryStatus::Failed);
         assert!(
-            matches!(&spent, Outcome::Failed { error, bounce: false, .. } if error.contains("max_attempts"))
+            matches!(&spent, Outcome::Failed { error, refusal: None, .. } if error.contains("max_attempts"))
         );
         let old = p.after_transient(
             &claim(1, now - Duration::days(2)),

@@ -51,6 +51,7 @@ impl Worker {
     pub(super) async fn run(mut self) {
         while let Some(job) = self.next_job().await {
             let (delivery_id, subscriber_id) = (job.claim.delivery_id, job.claim.subscriber_id);
+            let domain = job.domain.clone();
             let Some(outcome) = self.send(*job).await else {
                 continue;
             };
@@ -58,6 +59,7 @@ impl Worker {
             let record = Record {
                 delivery_id,
                 subscriber_id,
+                domain,
                 outcome,
                 ack: Some(ack),
             };
@@ -104,10 +106,10 @@ impl Worker {
                     clears_bounces: job.clears_bounces,
                 }
             }
-            Err(e @ SendError::Rejected(_)) => Outcome::Failed {
+            Err(SendError::Rejected { refusal, message }) => Outcome::Failed {
                 message_id: Some(job.message_id),
-                error: e.to_string(),
-                bounce: true,
+                error: format!("permanent failure: {message}"),
+                refusal: Some(refusal),
             },
             Err(e @ SendError::Transient { .. }) => {
                 if e.is_throttle() {

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
+
 use super::Invalid;
 
 /// What a failure says about the address, and so what Herald does about it.
@@ -107,6 +109,114 @@ impl Source {
             Source::Postmark => "postmark",
         }
     }
+}
+
+/// The relay's permanent refusal of one recipient during a send, judged
+/// like a bounce report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub category: Category,
+    /// The enhanced status code, when the reply carried one.
+    pub status: Option<String>,
+    pub reason: String,
+}
+
+/// What a failure does to a subscriber, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct BounceRules {
+    /// Hard bounces without firm evidence (an SMTP 5xx with no enhanced
+    /// code) that bounce an address: `delivery.bounce_threshold`.
+    pub smtp_threshold: u32,
+    /// Hard bounces with firm evidence (a report, an enhanced code):
+    /// `bounces.hard_threshold`.
+    pub hard_threshold: u32,
+    /// Soft bounces within `soft_window` that bounce an address.
+    pub soft_limit: u32,
+    pub soft_window: chrono::Duration,
+}
+
+impl Default for BounceRules {
+    fn default() -> Self {
+        BounceRules {
+            smtp_threshold: 3,
+            hard_threshold: 1,
+            soft_limit: 5,
+            soft_window: chrono::Duration::days(30),
+        }
+    }
+}
+
+/// One bounce or complaint to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub at: DateTime<Utc>,
+    pub source: Source,
+    pub category: Category,
+    pub status: Option<String>,
+    pub reason: String,
+    pub diagnostic: String,
+    pub subscriber_id: Option<i64>,
+    pub delivery_id: Option<i64>,
+    pub edition_id: Option<i64>,
+    /// The failed recipient, when the report names one: its domain is
+    /// kept, and its fingerprint suppressed after a hard bounce or a
+    /// complaint even when no subscriber has it (any more).
+    pub recipient: Option<String>,
+    /// Source, report id and recipient: the same report is recorded once.
+    pub report_key: Option<String>,
+    /// The evidence is firm (a report, or an enhanced status code), so a
+    /// hard bounce counts against `hard_threshold`.
+    pub firm: bool,
+    /// Whether the event may change the subscriber: false for a report
+    /// matched only by the address it names while VERP is on (a forged
+    /// bounce must not unsubscribe anyone).
+    pub act: bool,
+}
+
+/// What recording an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventAction {
+    /// Recorded only (policy, none, an unmatched or untrusted report).
+    None,
+    /// Counted towards a threshold not yet reached.
+    Counted,
+    /// The subscriber is now bounced.
+    Bounced,
+    /// The subscriber is now unsubscribed (a complaint).
+    Unsubscribed,
+    /// Seen before: nothing recorded.
+    Duplicate,
+}
+
+impl EventAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventAction::None => "",
+            EventAction::Counted => "counted",
+            EventAction::Bounced => "bounced",
+            EventAction::Unsubscribed => "unsubscribed",
+            EventAction::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// A recorded event, as `bounces list` and `subscribers show` print it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BounceEvent {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    pub source: String,
+    pub category: String,
+    pub status: Option<String>,
+    pub reason: String,
+    pub diagnostic: String,
+    /// The subscriber's address, while they exist.
+    pub email: Option<String>,
+    /// The edition key, e.g. `daily-2026-03-10`.
+    pub edition: Option<String>,
+    pub delivery_id: Option<i64>,
+    pub domain: String,
+    pub action: String,
 }
 
 macro_rules! name_enum {

@@ -148,9 +148,11 @@ pub enum Outcome {
     Failed {
         message_id: Option<String>,
         error: String,
-        /// A permanent refusal of the address: counts towards the
-        /// subscriber's bounce threshold.
-        bounce: bool,
+        /// The relay refused this recipient, judged like a bounce (hard
+        /// counts towards a threshold, policy never charges the
+        /// subscriber); `None` for a failure that is Herald's own (attempts
+        /// or age used up).
+        refusal: Option<super::Refusal>,
     },
 }
 

@@ -55,10 +55,24 @@ impl SubscriberEmail {
         &self.0
     }
 
+    /// The suppression list's key: SHA-256 of the whole address
+    /// lower-cased, in hex. Kept when the subscriber is erased, so the
+    /// address itself is not.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.0)
+    }
+
     /// The domain part, for logs that must not show whole addresses.
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
     }
+}
+
+/// [`SubscriberEmail::fingerprint`] of an address taken from a report,
+/// which may not be one Herald would accept as a subscriber's.
+pub fn fingerprint(address: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(address.trim().to_lowercase().as_bytes()))
 }
 
 impl fmt::Display for SubscriberEmail {

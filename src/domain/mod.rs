@@ -16,10 +16,10 @@ mod subscriber;
 pub mod text;
 mod token;
 
-pub use bounce::{Category, ReportType, Source};
+pub use bounce::{BounceEvent, BounceRules, Category, EventAction, NewEvent, Refusal, ReportType, Source};
 pub use delivery::{Claim, DeliveryStatus, History, Outcome, StatusCounts, Tally};
 pub use edition::Edition;
-pub use email::SubscriberEmail;
+pub use email::{SubscriberEmail, fingerprint};
 pub use feed::{FeedItem, FetchResult};
 pub use links::Links;
 pub use story::{HttpUrl, NewStory, Story, StoryKind};

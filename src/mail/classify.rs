@@ -6,6 +6,7 @@
 //! check.
 
 use super::SendError;
+use crate::domain::{Category, Refusal};
 
 /// Where in the SMTP conversation a reply came.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +68,7 @@ fn permanent(stage: Stage, code: u16, text: &str) -> SendError {
     }
     // 5.1.x (addressing) and 5.2.x (mailbox) are about this recipient.
     if enhanced.is_some_and(|c| c.starts_with("5.1.") || c.starts_with("5.2.")) {
-        return SendError::Rejected(text.to_owned());
+        return rejected(code, text);
     }
     if wants_auth {
         return setup(AUTH_SETTING);
@@ -83,7 +84,27 @@ fn permanent(stage: Stage, code: u16, text: &str) -> SendError {
     if enhanced == Some("5.3.4") || SIZE_WORDS.iter().any(|w| lower.contains(w)) {
         return setup("digest.max_html_bytes and the relay's message size limit");
     }
-    SendError::Rejected(text.to_owned())
+    rejected(code, text)
+}
+
+/// The recipient's refusal, judged by the same classifier as bounce
+/// reports. A refusal the classifier cannot place is taken as hard, but
+/// without an enhanced code it is not firm: it counts towards
+/// `delivery.bounce_threshold`, not `bounces.hard_threshold`.
+fn rejected(code: u16, text: &str) -> SendError {
+    let verdict = crate::bounce::judge(Some(code), None, text);
+    let category = match verdict.category {
+        Category::None | Category::Complaint => Category::Hard,
+        c => c,
+    };
+    SendError::Rejected {
+        refusal: Refusal {
+            category,
+            status: verdict.status,
+            reason: verdict.reason,
+        },
+        message: text.to_owned(),
+    }
 }
 
 const AUTH_SETTING: &str =
@@ -165,7 +186,7 @@ mod tests {
     fn kind(e: SendError) -> &'static str {
         match e {
             SendError::Transient { .. } => "transient",
-            SendError::Rejected(_) => "rejected",
+            SendError::Rejected { .. } => "rejected",
             SendError::Setup { .. } => "setup",
         }
     }

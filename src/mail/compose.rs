@@ -31,6 +31,9 @@ pub struct Outgoing<'a> {
     pub unsubscribe_url: &'a str,
     /// The token, for the mailto: unsubscribe subject line.
     pub token: &'a Token,
+    /// The envelope sender (a VERP address naming this delivery); `None`:
+    /// the address of From.
+    pub return_path: Option<&'a str>,
 }
 
 /// Builds messages with the site's headers and optional DKIM signature.
@@ -103,18 +106,22 @@ impl Composer {
         })
     }
 
-    /// The Message-ID of one subscriber's copy of one edition: the same on
-    /// every attempt, so a resend after a crash is recognisably the same
-    /// message, and derived from the secret token so it reveals nothing.
-    pub fn message_id(&self, edition: &Edition, token: &Token) -> String {
+    /// The Message-ID of one subscriber's copy of one edition:
+    /// `<edition.subscriber.hash@domain>`. The same on every attempt, so a
+    /// resend after a crash is recognisably the same message; the edition
+    /// and subscriber let a bounce that quotes it find its delivery, and the
+    /// hash, derived from the secret token, makes it unguessable (the
+    /// intake compares it with the one on the ledger).
+    pub fn message_id(&self, edition: &Edition, subscriber_id: i64, token: &Token) -> String {
         let mut h = Sha256::new();
         h.update(edition.key().as_bytes());
         h.update([0]);
         h.update(token.as_str().as_bytes());
         let digest = h.finalize();
         format!(
-            "<{}.{}@{}>",
+            "<{}.{}.{}@{}>",
             edition.key(),
+            subscriber_id,
             hex::encode(&digest[..12]),
             self.message_id_domain
         )
@@ -166,8 +173,17 @@ impl Composer {
             "mailto:{}?subject=unsubscribe%20{}",
             self.unsubscribe_address, o.token
         );
-        let mut builder = Message::builder()
-            .from(self.from.clone())
+        let mut builder = Message::builder().from(self.from.clone());
+        if let Some(return_path) = o.return_path {
+            // The envelope only: Return-Path is written by the final MTA.
+            let sender: lettre::Address = return_path
+                .parse()
+                .with_context(|| format!("return path {return_path}"))?;
+            let envelope = lettre::address::Envelope::new(Some(sender), vec![address.clone()])
+                .context("the envelope")?;
+            builder = builder.envelope(envelope);
+        }
+        let mut builder = builder
             .to(Mailbox::new(name, address))
             .subject(o.subject)
             .date(SystemTime::now())

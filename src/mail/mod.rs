@@ -27,9 +27,14 @@ pub enum SendError {
     #[error("transient failure: {message}")]
     Transient { throttle: bool, message: String },
     /// A permanent refusal of this one recipient: a 5xx reply to its RCPT,
-    /// or at the end of DATA of its single-recipient message.
-    #[error("permanent failure: {0}")]
-    Rejected(String),
+    /// or at the end of DATA of its single-recipient message, judged like
+    /// a bounce (`refusal.category`: a dead address, a full mailbox, or a
+    /// policy block that is the sender's problem, not the subscriber's).
+    #[error("permanent failure: {message}")]
+    Rejected {
+        refusal: crate::domain::Refusal,
+        message: String,
+    },
     /// A permanent fault of Herald's own setup, the same for every
     /// recipient; `setting` names what to check.
     #[error("{message}; check {setting}")]

@@ -285,7 +285,10 @@ impl SmtpSettings {
                 setting,
                 message: format!("{relay}: {message}"),
             },
-            SendError::Rejected(message) => SendError::Rejected(format!("{relay}: {message}")),
+            SendError::Rejected { refusal, message } => SendError::Rejected {
+                refusal,
+                message: format!("{relay}: {message}"),
+            },
         }
     }
 }

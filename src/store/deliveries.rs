@@ -62,6 +62,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<u64> {
         let at = super::now();
+        // The address's domain (already lower-cased by SubscriberEmail).
+        let domain_of_email = match self.backend() {
+            Backend::Sqlite => "substr(email, instr(email, '@') + 1)",
+            Backend::Postgres => "split_part(email, '@', 2)",
+        };
         let mut added = 0;
         let chunks: Vec<Option<&[i64]>> = match only {
             None => vec![None],
@@ -70,10 +75,12 @@ impl Store {
         for chunk in chunks {
             added += with_pool!(self, pool => {
                 let mut qb = QueryBuilder::new(
-                    "INSERT INTO deliveries (edition_id, subscriber_id, status, created_at, updated_at) SELECT ",
+                    "INSERT INTO deliveries (edition_id, subscriber_id, domain, status, created_at, updated_at) SELECT ",
                 );
                 qb.push_bind(edition_id)
-                    .push(", id, 'queued', ")
+                    .push(", id, ")
+                    .push(domain_of_email)
+                    .push(", 'queued', ")
                     .push_bind(at)
                     .push(", ")
                     .push_bind(at)
@@ -135,13 +142,17 @@ impl Store {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        // The guard's pauses: none of a paused edition, nothing for a
+        // paused domain of it.
+        let unpaused = "NOT EXISTS (SELECT 1 FROM edition_pauses p WHERE p.edition_id = $3 \
+             AND p.resumed_at IS NULL AND (p.domain = '' OR p.domain = deliveries.domain))";
         let sql = format!(
             "UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
-             WHERE id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' \
+             WHERE id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' AND {unpaused} \
                ORDER BY id LIMIT $4{lock}) \
              OR id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND status IN ('deferred', 'sending') \
                AND ((status = 'deferred' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until < $2)) \
-               ORDER BY id LIMIT $4{lock}) \
+               AND {unpaused} ORDER BY id LIMIT $4{lock}) \
              RETURNING id, subscriber_id, attempts, created_at"
         );
         let rows: Vec<(i64, i64, i32, DateTime<Utc>)> = with_pool!(self, pool => {

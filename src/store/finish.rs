@@ -7,26 +7,48 @@
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
+use super::bounces::record_event;
 use super::{Store, now, with_pool};
-use crate::domain::Outcome;
+use crate::domain::{BounceRules, Category, EventAction, NewEvent, Outcome, Source, fingerprint};
 
 impl Store {
     /// Records how claimed deliveries ended, in one transaction. Only rows
     /// still in `sending` are touched, so a row another worker re-claimed
     /// after a lease expiry is not overwritten with stale news.
     ///
-    /// A permanent refusal adds one to the subscriber's `bounce_count` and
-    /// marks them bounced when it reaches `bounce_threshold`; a delivery
-    /// resets it.
-    pub async fn finish(&self, results: &[(i64, i64, Outcome)], bounce_threshold: u32) -> anyhow::Result<()> {
+    /// A permanent refusal is recorded as a bounce event of source `smtp`
+    /// and applied to the subscriber by `rules` (a hard refusal counts
+    /// towards a threshold, a policy block changes nothing); a delivery
+    /// resets the bounce count.
+    pub async fn finish(&self, results: &[(i64, i64, Outcome)], rules: &BounceRules) -> anyhow::Result<()> {
         if results.is_empty() {
             return Ok(());
         }
         let at = now();
-        let bounced: Vec<i64> = results
+        let refusals: Vec<NewEvent> = results
             .iter()
-            .filter(|(_, _, o)| matches!(o, Outcome::Failed { bounce: true, .. }))
-            .map(|(_, s, _)| *s)
+            .filter_map(|(delivery, subscriber, o)| match o {
+                Outcome::Failed {
+                    refusal: Some(r),
+                    error,
+                    ..
+                } => Some(NewEvent {
+                    at,
+                    source: Source::Smtp,
+                    category: r.category,
+                    status: r.status.clone(),
+                    reason: r.reason.clone(),
+                    diagnostic: error.clone(),
+                    subscriber_id: Some(*subscriber),
+                    delivery_id: Some(*delivery),
+                    edition_id: None,
+                    recipient: None,
+                    report_key: None,
+                    firm: r.status.is_some(),
+                    act: true,
+                }),
+                _ => None,
+            })
             .collect();
         let cleared: Vec<i64> = results
             .iter()
@@ -46,7 +68,7 @@ impl Store {
             // One statement per chunk; a transaction only when subscribers
             // change too. Group commits are what keep the ledger in step
             // with the relay, so each one costs as few round trips as it can.
-            if bounced.is_empty() && cleared.is_empty() && rows.len() <= FINISH_ROWS_PER_STATEMENT {
+            if refusals.is_empty() && cleared.is_empty() && rows.len() <= FINISH_ROWS_PER_STATEMENT {
                 finish_statement(&rows, at).build().execute(pool).await?;
                 return Ok(());
             }
@@ -54,18 +76,10 @@ impl Store {
             for chunk in rows.chunks(FINISH_ROWS_PER_STATEMENT) {
                 finish_statement(chunk, at).build().execute(&mut *tx).await?;
             }
-            if !bounced.is_empty() {
-                let mut qb = QueryBuilder::new("UPDATE subscribers SET bounce_count = bounce_count + 1, status = CASE WHEN bounce_count + 1 >= ");
-                qb.push_bind(bounce_threshold as i32)
-                    .push(" AND status = 'active' THEN 'bounced' ELSE status END, updated_at = ")
-                    .push_bind(at)
-                    .push(" WHERE id IN (");
-                let mut sep = qb.separated(", ");
-                for id in &bounced {
-                    sep.push_bind(*id);
-                }
-                qb.push(")");
-                qb.build().execute(&mut *tx).await?;
+            // The relay's refusals are events like any bounce report, applied
+            // to the subscriber in the same transaction as the ledger.
+            for ev in &refusals {
+                let _ = record_event!(tx, ev, rules);
             }
             if !cleared.is_empty() {
                 let mut qb = QueryBuilder::new("UPDATE subscribers SET bounce_count = 0 WHERE bounce_count > 0 AND id IN (");

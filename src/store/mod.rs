@@ -6,6 +6,7 @@
 //! validate business rules beyond what the schema enforces, and it never
 //! logs personal data.
 
+mod bounces;
 mod deliveries;
 mod feeds;
 mod finish;
@@ -24,6 +25,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::config::DatabaseConfig;
 
+pub use bounces::{GuardCounts, Pause, Target};
 pub use deliveries::DeliveryRow;
 pub use feeds::Feed;
 pub use stories::{StoryFilter, UpsertCounts};

@@ -125,7 +125,7 @@ fn digest(composer: &Composer, to_email: &str, to_name: &str) -> Vec<u8> {
         frequency: Frequency::Daily,
         date: NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
     };
-    let message_id = composer.message_id(&edition, &token);
+    let message_id = composer.message_id(&edition, 1, &token);
     let unsubscribe_url = format!("https://news.example.com/unsubscribe/{token}");
     let long_url = format!(
         "https://news.example.com/2026/03/10/city-council-approves-the-new-tram-line-after-a-decade-of-debate?utm_source=herald&utm_medium=email&utm_campaign=daily-2026-03-10&utm_content=story-1&subscriber={token}"
@@ -164,6 +164,7 @@ fn digest(composer: &Composer, to_email: &str, to_name: &str) -> Vec<u8> {
             message_id: &message_id,
             unsubscribe_url: &unsubscribe_url,
             token: &token,
+            return_path: None,
         })
         .expect("composes");
     email.to_bytes()

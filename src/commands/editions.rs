@@ -1,0 +1,184 @@
+//! `herald editions …`: one edition's deliveries, bounces and complaints
+//! with their rates, overall and by recipient domain, and the guard's
+//! pauses (`show`); lifting a pause (`resume`). The counts and the pauses
+//! are the store's; the rates are plain division.
+
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::output::{print_table, table};
+use crate::cli::{EditionsCommand, ShowFormat};
+use crate::config::Config;
+use crate::domain::{DeliveryStatus, Edition};
+use crate::store::{GuardCounts, Store};
+
+pub async fn run(config: &Config, store: &Store, cmd: EditionsCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        EditionsCommand::Show { edition, format } => show(config, store, &edition, format).await,
+        EditionsCommand::Resume { edition, domain } => resume(store, &edition, domain.as_deref()).await,
+    }
+}
+
+async fn edition_id(store: &Store, edition: &Edition) -> anyhow::Result<i64> {
+    store
+        .edition_id(&edition.key())
+        .await?
+        .with_context(|| format!("there is no edition {edition} (it starts with its first send)"))
+}
+
+/// `n` per message sent, as a percentage.
+fn rate(n: u64, sent: u64) -> f64 {
+    if sent == 0 {
+        0.0
+    } else {
+        n as f64 * 100.0 / sent as f64
+    }
+}
+
+async fn show(
+    config: &Config,
+    store: &Store,
+    edition: &Edition,
+    format: ShowFormat,
+) -> anyhow::Result<ExitCode> {
+    let id = edition_id(store, edition).await?;
+    let statuses = store.edition_counts(id).await?;
+    let all = store.guard_counts(id, None, None).await?;
+    let domains = store.guard_counts_by_domain(id).await?;
+    let pauses = store.pauses(id).await?;
+    let g = &config.guard;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if format == ShowFormat::Json {
+        let deliveries: serde_json::Map<String, serde_json::Value> = DeliveryStatus::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), statuses.get(*s).into()))
+            .collect();
+        let with_rates = |c: &GuardCounts| {
+            serde_json::json!({
+                "sent": c.sent, "hard": c.hard, "soft": c.soft, "policy": c.policy, "complaint": c.complaint,
+                "hard_rate": rate(c.hard, c.sent) / 100.0, "soft_rate": rate(c.soft, c.sent) / 100.0,
+                "policy_rate": rate(c.policy, c.sent) / 100.0, "complaint_rate": rate(c.complaint, c.sent) / 100.0,
+            })
+        };
+        let v = serde_json::json!({
+            "edition": edition.key(),
+            "deliveries": deliveries,
+            "bounces": with_rates(&all),
+            "domains": domains.iter().map(|(d, c)| {
+                let mut v = with_rates(c);
+                v["domain"] = d.clone().into();
+                v
+            }).collect::<Vec<_>>(),
+            "pauses": pauses,
+            "guard": {"complaint_rate": g.complaint_rate, "bounce_rate": g.bounce_rate, "min_sample": g.min_sample,
+                      "domain_policy_blocks": g.domain_policy_blocks},
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "edition {edition}")?;
+    let parts: Vec<String> = DeliveryStatus::ALL
+        .iter()
+        .map(|s| format!("{} {}", s.as_str(), statuses.get(*s)))
+        .collect();
+    writeln!(out, "deliveries: {}", parts.join(", "))?;
+    writeln!(
+        out,
+        "per message sent: hard {} ({:.2}%), soft {} ({:.2}%), policy {} ({:.2}%), complaint {} ({:.2}%)",
+        all.hard,
+        rate(all.hard, all.sent),
+        all.soft,
+        rate(all.soft, all.sent),
+        all.policy,
+        rate(all.policy, all.sent),
+        all.complaint,
+        rate(all.complaint, all.sent)
+    )?;
+    writeln!(
+        out,
+        "guard: pauses over {:.2}% complaints or {:.2}% hard bounces after {} messages, or {} policy blocks in a row from one domain",
+        g.complaint_rate * 100.0,
+        g.bounce_rate * 100.0,
+        g.min_sample,
+        g.domain_policy_blocks
+    )?;
+    let live: Vec<_> = pauses.iter().filter(|p| p.resumed_at.is_none()).collect();
+    if live.is_empty() {
+        writeln!(out, "paused: no")?;
+    }
+    for p in &pauses {
+        let scope = if p.domain.is_empty() {
+            "the edition".to_owned()
+        } else {
+            format!("domain {}", p.domain)
+        };
+        match p.resumed_at {
+            None => writeln!(
+                out,
+                "PAUSED {scope} since {}: {}",
+                p.paused_at.to_rfc3339(),
+                p.reason
+            )?,
+            Some(r) => writeln!(
+                out,
+                "resumed {scope} at {} (paused {}: {})",
+                r.to_rfc3339(),
+                p.paused_at.to_rfc3339(),
+                p.reason
+            )?,
+        }
+    }
+    if !live.is_empty() {
+        writeln!(
+            out,
+            "resume with: herald editions resume {edition} [--domain DOMAIN]"
+        )?;
+    }
+    writeln!(out)?;
+    let mut t = table(&[
+        "domain",
+        "sent",
+        "hard",
+        "soft",
+        "policy",
+        "complaint",
+        "hard %",
+        "complaint %",
+    ]);
+    for (d, c) in &domains {
+        t.add_row(vec![
+            if d.is_empty() { "-".into() } else { d.clone() },
+            c.sent.to_string(),
+            c.hard.to_string(),
+            c.soft.to_string(),
+            c.policy.to_string(),
+            c.complaint.to_string(),
+            format!("{:.2}", rate(c.hard, c.sent)),
+            format!("{:.2}", rate(c.complaint, c.sent)),
+        ]);
+    }
+    print_table(&mut out, &t)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn resume(store: &Store, edition: &Edition, domain: Option<&str>) -> anyhow::Result<ExitCode> {
+    let id = edition_id(store, edition).await?;
+    let domain = domain.map(|d| d.trim().to_ascii_lowercase());
+    let n = store.resume_edition(id, domain.as_deref()).await?;
+    if n == 0 {
+        eprintln!(
+            "herald: {edition} has no pause in force{}",
+            domain.map(|d| format!(" for {d}")).unwrap_or_default()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    println!(
+        "{edition}: {n} pause(s) lifted; the next send goes on (only what happens from now on is judged)"
+    );
+    tracing::info!(edition = %edition, lifted = n, "guard pause lifted by an operator");
+    Ok(ExitCode::SUCCESS)
+}
