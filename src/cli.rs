@@ -289,6 +289,9 @@ pub enum SubscribersCommand {
         /// Validate and count without writing anything
         #[arg(long)]
         dry_run: bool,
+        /// Import addresses that bounced hard or complained too (and take them off the suppression list)
+        #[arg(long)]
+        allow_suppressed: bool,
     },
     /// Export all subscribers (the CSV form imports back unchanged)
     Export {
@@ -324,6 +327,9 @@ pub struct AddArgs {
     /// Add as pending (awaiting confirmation) instead of active
     #[arg(long)]
     pub pending: bool,
+    /// Add an address that bounced hard or complained (and take it off the suppression list)
+    #[arg(long)]
+    pub allow_suppressed: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -93,6 +93,8 @@ pub async fn tick(
         summary.editions.push((edition, result));
     }
     engine.update_queue_depth(now).await?;
+    let (editions, domains) = store.active_pauses().await?;
+    engine.metrics().set_guard_paused(editions, domains);
     Ok(summary)
 }
 

@@ -37,11 +37,13 @@ pub async fn send(config: &Config, store: Store, args: SendArgs) -> anyhow::Resu
         engine.run_edition(edition, now, None, &shutdown).await?
     };
     print_summary(&edition, &summary, started.elapsed(), args.dry_run);
-    Ok(if summary.failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(
+        if summary.failed > 0 || summary.paused || summary.paused_domains > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 /// `send --due`: one scheduler tick at `now`, as `herald run` would do it.
@@ -61,6 +63,9 @@ async fn send_due(
     for (edition, summary) in &tick.editions {
         print_summary(edition, summary, started.elapsed(), false);
         failed += summary.failed;
+        if summary.paused || summary.paused_domains > 0 {
+            failed += 1;
+        }
     }
     if tick.skipped_late > 0 {
         println!(
@@ -92,6 +97,20 @@ pub fn print_summary(edition: &Edition, s: &RunSummary, elapsed: std::time::Dura
         s.failed,
         s.retries
     );
+    if s.paused || s.paused_domains > 0 {
+        let what = if s.paused {
+            "the edition".to_owned()
+        } else {
+            format!("{} recipient domain(s)", s.paused_domains)
+        };
+        println!(
+            "{}: PAUSED by the guard: {what}, {} message(s) held; see `herald editions show {}`, then `herald editions resume {}`",
+            edition.key(),
+            s.held,
+            edition.key(),
+            edition.key()
+        );
+    }
 }
 
 async fn send_test(

@@ -33,7 +33,11 @@ pub async fn run(config: &Config, store: &Store, cmd: SubscribersCommand) -> any
             Ok(ExitCode::SUCCESS)
         }
         SubscribersCommand::Export { format, out } => export(store, format, out.as_deref()).await,
-        SubscribersCommand::Import { file, dry_run } => import(config, store, &file, dry_run).await,
+        SubscribersCommand::Import {
+            file,
+            dry_run,
+            allow_suppressed,
+        } => import(config, store, &file, dry_run, allow_suppressed).await,
     }
 }
 
@@ -61,9 +65,28 @@ async fn show(store: &Store, email: &SubscriberEmail, format: ShowFormat) -> any
         .find_subscriber(email)
         .await?
         .with_context(|| format!("no subscriber with address {email}"))?;
+    let events = store.list_bounce_events(None, None, Some(s.id), 100).await?;
+    let suppression = store.suppression(&s.email.fingerprint()).await?;
     match format {
-        ShowFormat::Json => println!("{}", serde_json::to_string_pretty(&s)?),
-        ShowFormat::Text => print_details(&s),
+        ShowFormat::Json => {
+            let mut v = serde_json::to_value(&s)?;
+            v["bounces"] = serde_json::to_value(&events)?;
+            v["suppressed"] = suppression.as_ref().map(|(reason, _)| reason.clone()).into();
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        ShowFormat::Text => {
+            print_details(&s);
+            if let Some((reason, since)) = &suppression {
+                println!("suppressed:   yes ({reason}, since {})", since.format("%Y-%m-%d"));
+            }
+            if events.is_empty() {
+                println!("bounces:      none recorded");
+            } else {
+                println!("\nbounces and complaints (newest first):");
+                let mut out = std::io::stdout().lock();
+                super::output::print_table(&mut out, &super::bounces::events_table(&events))?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -90,16 +113,27 @@ async fn export(store: &Store, format: ExportFormat, out: Option<&Path>) -> anyh
 
 /// `subscribers import`: a CSV of subscribers upserted by address (or, on a
 /// dry run, only counted). Any rejected record makes the exit status 1.
-async fn import(config: &Config, store: &Store, file: &Path, dry_run: bool) -> anyhow::Result<ExitCode> {
+async fn import(
+    config: &Config,
+    store: &Store,
+    file: &Path,
+    dry_run: bool,
+    allow_suppressed: bool,
+) -> anyhow::Result<ExitCode> {
     let input = ingest::open_input(file)?;
     let defaults = config.subscribers.defaults();
     let reader = input.reader;
-    let summary = ingest::run(
+    let name = input.name.clone();
+    let suppressed = std::cell::Cell::new(0u64);
+    let mut summary = ingest::run(
         &input.name,
         input.progress,
         move |sink| read_subscribers_csv(reader, sink),
         |u: &SubscriberUpdate| u.email.as_str().to_owned(),
         async |batch: &[SubscriberUpdate]| {
+            let kept = unsuppressed(store, batch, allow_suppressed, dry_run, &name).await?;
+            suppressed.set(suppressed.get() + (batch.len() - kept.len()) as u64);
+            let batch = &kept[..];
             if dry_run {
                 let emails: Vec<&str> = batch.iter().map(|u| u.email.as_str()).collect();
                 let known: HashSet<String> = store.existing_emails(&emails).await?;
@@ -113,6 +147,7 @@ async fn import(config: &Config, store: &Store, file: &Path, dry_run: bool) -> a
         },
     )
     .await?;
+    summary.rejected += suppressed.get();
     let prefix = if dry_run {
         "dry run, nothing written: would have "
     } else {
@@ -129,7 +164,58 @@ async fn import(config: &Config, store: &Store, file: &Path, dry_run: bool) -> a
     })
 }
 
+/// The records of `batch` whose address is not suppressed (all of them
+/// with `allow`, which also lifts their suppression unless on a dry run);
+/// each suppressed one is reported as rejected.
+async fn unsuppressed(
+    store: &Store,
+    batch: &[SubscriberUpdate],
+    allow: bool,
+    dry_run: bool,
+    input: &str,
+) -> anyhow::Result<Vec<SubscriberUpdate>> {
+    let prints: Vec<String> = batch.iter().map(|u| u.email.fingerprint()).collect();
+    let hits = store.suppressed(&prints).await?;
+    if hits.is_empty() {
+        return Ok(batch.to_vec());
+    }
+    if allow {
+        if !dry_run {
+            let lifted: Vec<String> = hits.into_iter().collect();
+            store.lift_suppressions(&lifted).await?;
+        }
+        return Ok(batch.to_vec());
+    }
+    let mut kept = Vec::with_capacity(batch.len());
+    for (u, print) in batch.iter().zip(&prints) {
+        if hits.contains(print) {
+            eprintln!(
+                "rejected: {input}: {}: the address is suppressed (it bounced hard or complained); --allow-suppressed imports it",
+                u.email
+            );
+        } else {
+            kept.push(u.clone());
+        }
+    }
+    Ok(kept)
+}
+
 async fn add(config: &Config, store: &Store, args: AddArgs) -> anyhow::Result<ExitCode> {
+    if let Some((reason, since)) = store.suppression(&args.email.fingerprint()).await? {
+        if !args.allow_suppressed {
+            let why = if reason == "complaint" {
+                "complained (reported the digest as spam)"
+            } else {
+                "bounced hard"
+            };
+            anyhow::bail!(
+                "{} is suppressed: it {why} on {}; --allow-suppressed adds it anyway",
+                args.email,
+                since.format("%Y-%m-%d")
+            );
+        }
+        store.lift_suppressions(&[args.email.fingerprint()]).await?;
+    }
     let new = NewSubscriber {
         email: args.email,
         name: args.name.unwrap_or_default(),

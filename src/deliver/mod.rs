@@ -71,6 +71,12 @@ pub struct RunSummary {
     pub failed: u64,
     /// Transient failures met during the run (each one deferred a row).
     pub retries: u64,
+    /// The guard paused the whole edition (`herald editions resume`).
+    pub paused: bool,
+    /// Recipient domains of the edition the guard paused.
+    pub paused_domains: u64,
+    /// Rows still queued when the run ended: held by a pause.
+    pub held: u64,
 }
 
 impl RunSummary {
@@ -81,6 +87,9 @@ impl RunSummary {
             deferred: still_deferred,
             failed: tally.failed,
             retries: tally.retries,
+            paused: false,
+            paused_domains: 0,
+            held: 0,
         }
     }
 }
@@ -269,12 +278,21 @@ impl Engine {
         progress.finish();
         let (tally, released) = finished?;
         claimed?;
-        let deferred = self
-            .store
-            .edition_counts(edition_id)
-            .await?
-            .get(DeliveryStatus::Deferred);
-        let summary = RunSummary::new(tally, deferred.max(0) as u64);
+        let counts = self.store.edition_counts(edition_id).await?;
+        let mut summary = RunSummary::new(tally, counts.get(DeliveryStatus::Deferred).max(0) as u64);
+        for p in self.store.pauses(edition_id).await? {
+            if p.resumed_at.is_none() {
+                if p.domain.is_empty() {
+                    summary.paused = true;
+                } else {
+                    summary.paused_domains += 1;
+                }
+            }
+        }
+        if summary.paused || summary.paused_domains > 0 {
+            summary.held = counts.get(DeliveryStatus::Queued).max(0) as u64;
+            tracing::warn!(edition = %edition, held = summary.held, "the guard holds part of the edition; see `herald editions show`");
+        }
         let secs = started.elapsed().as_secs_f64();
         tracing::info!(
             edition = %edition,

@@ -328,6 +328,23 @@ impl Store {
         Ok(found)
     }
 
+    /// Takes addresses off the suppression list (an operator's decision).
+    pub async fn lift_suppressions(&self, fingerprints: &[String]) -> anyhow::Result<u64> {
+        let mut n = 0;
+        for chunk in fingerprints.chunks(super::ROWS_PER_STATEMENT) {
+            n += with_pool!(self, pool => {
+                let mut qb = QueryBuilder::new("DELETE FROM suppressions WHERE address_hash IN (");
+                let mut sep = qb.separated(", ");
+                for f in chunk {
+                    sep.push_bind(f.as_str());
+                }
+                qb.push(")");
+                qb.build().execute(pool).await?.rows_affected()
+            });
+        }
+        Ok(n)
+    }
+
     /// Why an address is suppressed ("hard" or "complaint"), if it is.
     pub async fn suppression(&self, fingerprint: &str) -> anyhow::Result<Option<(String, DateTime<Utc>)>> {
         Ok(with_pool!(self, pool => {

@@ -142,10 +142,7 @@ impl Store {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        // The guard's pauses: none of a paused edition, nothing for a
-        // paused domain of it.
-        let unpaused = "NOT EXISTS (SELECT 1 FROM edition_pauses p WHERE p.edition_id = $3 \
-             AND p.resumed_at IS NULL AND (p.domain = '' OR p.domain = deliveries.domain))";
+        let unpaused = unpaused("$3");
         let sql = format!(
             "UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
              WHERE id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' AND {unpaused} \
@@ -248,12 +245,16 @@ impl Store {
     /// When the next row of the edition becomes claimable, if any: a
     /// deferred row's retry time or the lease expiry of a row another
     /// (possibly dead) process holds.
+    /// Rows the guard holds (a paused edition or domain) never become
+    /// claimable, so they are not counted.
     pub async fn next_retry(&self, edition_id: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let sql = format!(
+            "SELECT MIN(CASE WHEN status = 'deferred' THEN next_attempt_at ELSE lease_until END) \
+             FROM deliveries WHERE edition_id = $1 AND status IN ('deferred', 'sending') AND {}",
+            unpaused("$1")
+        );
         Ok(with_pool!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT MIN(CASE WHEN status = 'deferred' THEN next_attempt_at ELSE lease_until END) \
-                 FROM deliveries WHERE edition_id = $1 AND status IN ('deferred', 'sending')",
-            )
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(edition_id)
             .fetch_one(pool)
             .await?
@@ -377,6 +378,16 @@ impl Store {
         });
         Ok(rows)
     }
+}
+
+/// The condition that a row of `deliveries` is not held by the guard:
+/// its edition (numbered by the placeholder `edition`) is not paused, nor
+/// its recipient's domain in that edition.
+fn unpaused(edition: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM edition_pauses p WHERE p.edition_id = {edition} \
+         AND p.resumed_at IS NULL AND (p.domain = '' OR p.domain = deliveries.domain))"
+    )
 }
 
 /// Who receives an edition of `frequency` at `now`: active, of that

@@ -273,13 +273,27 @@ impl Store {
 
     /// Erases a subscriber's row (and with it their personal data); returns
     /// whether there was one.
+    ///
+    /// Their bounce events stay (an edition's rates still count them) but
+    /// lose the link and the remote server's words, which quote the
+    /// address; the suppression list keeps only a fingerprint.
     pub async fn remove_subscriber(&self, email: &SubscriberEmail) -> anyhow::Result<bool> {
         let n = with_pool!(self, pool => {
-            sqlx::query("DELETE FROM subscribers WHERE email = $1")
+            let mut tx = pool.begin_with(self.begin_write()).await?;
+            sqlx::query(
+                "UPDATE bounce_events SET diagnostic = '', subscriber_id = NULL \
+                 WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = $1)",
+            )
+            .bind(email.as_str())
+            .execute(&mut *tx)
+            .await?;
+            let n = sqlx::query("DELETE FROM subscribers WHERE email = $1")
                 .bind(email.as_str())
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            tx.commit().await?;
+            n
         });
         Ok(n > 0)
     }

@@ -1,0 +1,331 @@
+//! The return path end to end, on SQLite and PostgreSQL: an edition sent
+//! with a VERP envelope sender to the test's SMTP server, then what comes
+//! back: a DSN to one VERP address through `herald bounces ingest -`
+//! (the subscriber bounces, no one else changes; ingesting it again
+//! changes nothing; a forged tag changes nothing), an ARF complaint that
+//! quotes the Message-ID (unsubscribed, suppressed even after erasure, and
+//! refused by a later import), the relay's own refusals judged by category
+//! during the send, and the guard pausing an edition that a stream of
+//! complaints pushes over the limit, then resuming it without duplicates.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use herald::testing::{at, daily};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::smtp::{Policy, Received, Reply, SmtpSink};
+use crate::support::{Settings, TestEnv, stdout_of};
+
+const NOW: &str = "2026-03-10T07:00:00Z";
+const DATE: &str = "2026-03-10";
+const EDITION: &str = "daily-2026-03-10";
+
+/// One story and `n` daily subscribers reader0@example.com….
+fn seed(env: &TestEnv, n: usize) {
+    let story = env.write(
+        "story.jsonl",
+        "{\"title\": \"Council approves night buses\", \"url\": \"https://news.example.com/a\", \"published_at\": \"2026-03-10T06:00:00Z\", \"votes\": 10}\n",
+    );
+    env.herald(&["stories", "import", story.to_str().unwrap()])
+        .assert()
+        .success();
+    let mut csv = String::from("email,name\n");
+    for i in 0..n {
+        csv.push_str(&format!("reader{i}@example.com,Reader {i}\n"));
+    }
+    let file = env.write("subscribers.csv", &csv);
+    env.herald(&["subscribers", "import", file.to_str().unwrap()])
+        .assert()
+        .success();
+}
+
+fn settings(sink: &SmtpSink) -> Settings {
+    Settings::smtp(sink).set("HERALD_MAIL__RETURN_PATH", "bounces+{id}@bounces.example.com")
+}
+
+async fn run_edition(env: &TestEnv, settings: &Settings) -> herald::deliver::RunSummary {
+    env.engine(settings)
+        .await
+        .run_edition(daily(DATE), at(NOW), None, &CancellationToken::new())
+        .await
+        .expect("the edition runs")
+}
+
+fn to(m: &Received) -> &str {
+    &m.rcpt_to[0]
+}
+
+fn header<'a>(m: &'a Received, name: &str) -> String {
+    let text = m.text();
+    let prefix = format!("{name}: ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+        .unwrap_or_else(|| panic!("no {name} header in {text}"))
+}
+
+/// `herald bounces ingest -` with `message` on standard input.
+fn ingest(env: &TestEnv, settings: &Settings, message: &str) -> (bool, String) {
+    let mut cmd = env.herald_std(&["bounces", "ingest", "-"]);
+    cmd.envs(settings.vars())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(message.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        format!("{}{}", stdout_of(&out), String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
+/// A DSN as Postfix writes it, for `rcpt`, sent to the envelope sender
+/// `return_path`, quoting the original's headers.
+fn postfix_dsn(return_path: &str, rcpt: &str, status: &str, diagnostic: &str, message_id: &str) -> String {
+    format!(
+        "Return-Path: <>\r\n\
+         Delivered-To: {return_path}\r\n\
+         From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\n\
+         To: {return_path}\r\n\
+         Auto-Submitted: auto-replied\r\n\
+         Message-Id: <20260310070102.4F2A31@mx.example.net>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\r\n\
+         \r\n\
+         --B1\r\n\
+         Content-Type: text/plain; charset=us-ascii\r\n\
+         \r\n\
+         This is the mail system at host mx.example.net.\r\n\
+         \r\n\
+         I'm sorry to have to inform you that your message could not\r\n\
+         be delivered to one or more recipients.\r\n\
+         \r\n\
+         <{rcpt}>: host mail.example.com[192.0.2.25] said: {diagnostic}\r\n\
+         \r\n\
+         --B1\r\n\
+         Content-Type: message/delivery-status\r\n\
+         \r\n\
+         Reporting-MTA: dns; mx.example.net\r\n\
+         Arrival-Date: Tue, 10 Mar 2026 07:01:00 +0000 (UTC)\r\n\
+         \r\n\
+         Final-Recipient: rfc822; {rcpt}\r\n\
+         Original-Recipient: rfc822;{rcpt}\r\n\
+         Action: failed\r\n\
+         Status: {status}\r\n\
+         Remote-MTA: dns; mail.example.com\r\n\
+         Diagnostic-Code: smtp; {diagnostic}\r\n\
+         \r\n\
+         --B1\r\n\
+         Content-Type: text/rfc822-headers\r\n\
+         \r\n\
+         Return-Path: <{return_path}>\r\n\
+         From: Herald Digest <digest@example.com>\r\n\
+         To: <{rcpt}>\r\n\
+         Subject: Your daily digest\r\n\
+         Message-ID: {message_id}\r\n\
+         \r\n\
+         --B1--\r\n"
+    )
+}
+
+/// An ARF complaint report (RFC 5965) as a feedback loop sends it: to the
+/// site's own feedback address, not VERP, quoting the original.
+fn arf_complaint(rcpt: &str, message_id: &str, report_id: &str) -> String {
+    format!(
+        "From: Feedback Loop <fbl@feedback.example.net>\r\n\
+         To: fbl@example.com\r\n\
+         Subject: FW: Your daily digest\r\n\
+         Message-ID: <{report_id}@feedback.example.net>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=feedback-report; boundary=\"F1\"\r\n\
+         \r\n\
+         --F1\r\n\
+         Content-Type: text/plain\r\n\
+         \r\n\
+         This is an email abuse report for an email message received from IP 192.0.2.10.\r\n\
+         \r\n\
+         --F1\r\n\
+         Content-Type: message/feedback-report\r\n\
+         \r\n\
+         Feedback-Type: abuse\r\n\
+         User-Agent: ExampleFBL/1.0\r\n\
+         Version: 1\r\n\
+         Original-Mail-From: <bounces+1-00@bounces.example.com>\r\n\
+         Original-Rcpt-To: <{rcpt}>\r\n\
+         Arrival-Date: Tue, 10 Mar 2026 07:02:00 +0000\r\n\
+         Source-IP: 192.0.2.10\r\n\
+         \r\n\
+         --F1\r\n\
+         Content-Type: message/rfc822\r\n\
+         \r\n\
+         From: Herald Digest <digest@example.com>\r\n\
+         To: <{rcpt}>\r\n\
+         Subject: Your daily digest\r\n\
+         Message-ID: {message_id}\r\n\
+         \r\n\
+         The digest.\r\n\
+         \r\n\
+         --F1--\r\n"
+    )
+}
+
+fn status_of(env: &TestEnv, email: &str) -> String {
+    env.show(email)["status"].as_str().unwrap().to_owned()
+}
+
+both_backends! {
+    async fn a_dsn_to_a_verp_address_bounces_that_subscriber_only(env: &TestEnv) {
+        seed(env, 3);
+        let sink = SmtpSink::start();
+        let settings = settings(&sink);
+        let summary = run_edition(env, &settings).await;
+        assert_eq!(summary.sent, 3, "{summary:?}");
+        let messages = sink.wait_for(3, std::time::Duration::from_secs(5));
+        let senders: std::collections::HashSet<&str> = messages.iter().map(|m| m.mail_from.as_str()).collect();
+        assert_eq!(senders.len(), 3, "one VERP envelope sender per delivery: {senders:?}");
+        let m = messages.iter().find(|m| to(m) == "reader1@example.com").unwrap();
+        assert!(m.mail_from.starts_with("bounces+") && m.mail_from.ends_with("@bounces.example.com"), "{}", m.mail_from);
+        assert!(!m.text().contains("bounces+"), "the VERP address is envelope only");
+
+        // A forged tag names nothing: nobody changes.
+        let forged = m.mail_from.replacen('-', "-f", 1);
+        let dsn = postfix_dsn(&forged, "reader1@example.com", "5.1.1", "550 5.1.1 <reader1@example.com>: Recipient address rejected: User unknown", "<forged@example.com>");
+        let (ok, out) = ingest(env, &settings, &dsn);
+        assert!(ok, "{out}");
+        assert_eq!(status_of(env, "reader1@example.com"), "active", "{out}");
+
+        let message_id = header(m, "Message-ID");
+        let dsn = postfix_dsn(&m.mail_from, "reader1@example.com", "5.1.1", "550 5.1.1 <reader1@example.com>: Recipient address rejected: User unknown", &message_id);
+        let (ok, out) = ingest(env, &settings, &dsn);
+        assert!(ok, "{out}");
+        assert!(out.contains("1 bounced"), "{out}");
+        assert_eq!(status_of(env, "reader1@example.com"), "bounced");
+        assert_eq!(status_of(env, "reader0@example.com"), "active");
+        assert_eq!(status_of(env, "reader2@example.com"), "active");
+
+        // The same DSN again (a pipe transport retried): recorded once.
+        let (ok, out) = ingest(env, &settings, &dsn);
+        assert!(ok && out.contains("1 already seen"), "{out}");
+        let events: Vec<serde_json::Value> = env.json(&["bounces", "list", "--format", "json", "--category", "hard"]);
+        let hard: Vec<_> = events.iter().filter(|e| e["source"] == "mail").collect();
+        assert_eq!(hard.len(), 1, "{events:?}");
+        assert_eq!(hard[0]["email"], "reader1@example.com");
+        assert_eq!(hard[0]["edition"], EDITION);
+        assert_eq!(hard[0]["status"], "5.1.1");
+        assert_eq!(hard[0]["action"], "bounced");
+        let shown = env.show("reader1@example.com");
+        assert_eq!(shown["bounces"].as_array().unwrap().len(), 1, "{shown}");
+        assert_eq!(shown["suppressed"], "hard");
+
+        // A bounced address is not mailed again, and an import does not
+        // bring it back once it is erased.
+        env.herald(&["subscribers", "remove", "reader1@example.com"]).assert().success();
+        let file = env.write("again.csv", "email\nreader1@example.com\nreader9@example.com\n");
+        let out = env.herald(&["subscribers", "import", file.to_str().unwrap()]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "a rejected row fails the import");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("reader1@example.com") && err.contains("suppressed"), "{err}");
+        assert!(stdout_of(&out).contains("imported 1, updated 0, rejected 1"), "{}", stdout_of(&out));
+        env.herald(&["subscribers", "import", "--allow-suppressed", file.to_str().unwrap()]).assert().success();
+        assert_eq!(status_of(env, "reader1@example.com"), "active");
+    }
+
+    async fn a_complaint_quoting_the_message_id_unsubscribes_at_once(env: &TestEnv) {
+        seed(env, 2);
+        let sink = SmtpSink::start();
+        let settings = settings(&sink);
+        run_edition(env, &settings).await;
+        let messages = sink.wait_for(2, std::time::Duration::from_secs(5));
+        let m = messages.iter().find(|m| to(m) == "reader0@example.com").unwrap();
+        let message_id = header(m, "Message-ID");
+        let (ok, out) = ingest(env, &settings, &arf_complaint("reader0@example.com", &message_id, "r1"));
+        assert!(ok && out.contains("1 unsubscribed"), "{out}");
+        assert_eq!(status_of(env, "reader0@example.com"), "unsubscribed");
+        assert_eq!(status_of(env, "reader1@example.com"), "active");
+        assert_eq!(env.show("reader0@example.com")["suppressed"], "complaint");
+
+        // A report naming an address only, by mail while VERP is on, is
+        // recorded but changes no one (anyone can mail one).
+        let (ok, out) = ingest(env, &settings, &arf_complaint("reader1@example.com", "<unknown@example.com>", "r2"));
+        assert!(ok && out.contains("1 unmatched"), "{out}");
+        assert_eq!(status_of(env, "reader1@example.com"), "active");
+
+        let out = env.herald(&["subscribers", "add", "reader0@example.com"]).output().unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("complained"), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    async fn the_relays_refusals_are_judged_by_category(env: &TestEnv) {
+        seed(env, 4);
+        let sink = SmtpSink::start_with(
+            Policy::new()
+                .on_rcpt("reader0@example.com", Reply::Text(550, "5.1.1 <reader0@example.com>: Recipient address rejected: User unknown"))
+                .on_rcpt("reader1@example.com", Reply::Text(552, "5.2.2 <reader1@example.com>: mailbox full"))
+                .on_rcpt("reader2@example.com", Reply::Text(550, "5.7.1 Message rejected as spam by content filter")),
+        );
+        let summary = run_edition(env, &settings(&sink)).await;
+        assert_eq!((summary.sent, summary.failed), (1, 3), "{summary:?}");
+        assert_eq!(status_of(env, "reader0@example.com"), "bounced", "a 5.1.1 is firm: hard_threshold 1");
+        assert_eq!(status_of(env, "reader1@example.com"), "active", "a full mailbox is soft");
+        assert_eq!(status_of(env, "reader2@example.com"), "active", "a policy block is the sender's problem");
+        let events: Vec<serde_json::Value> = env.json(&["bounces", "list", "--format", "json"]);
+        let cat = |email: &str| {
+            events.iter().find(|e| e["email"] == email).map(|e| e["category"].as_str().unwrap().to_owned())
+        };
+        assert_eq!(cat("reader0@example.com").as_deref(), Some("hard"));
+        assert_eq!(cat("reader1@example.com").as_deref(), Some("soft"));
+        assert_eq!(cat("reader2@example.com").as_deref(), Some("policy"));
+        let show = env.herald(&["editions", "show", EDITION]).output().unwrap();
+        let text = stdout_of(&show);
+        assert!(text.contains("hard 1") && text.contains("soft 1") && text.contains("policy 1"), "{text}");
+        assert!(text.contains("example.com"), "{text}");
+    }
+
+    async fn complaints_over_the_rate_pause_the_edition_until_resumed(env: &TestEnv) {
+        seed(env, 30);
+        let sink = SmtpSink::start();
+        let settings = settings(&sink)
+            .set("HERALD_GUARD__MIN_SAMPLE", "5")
+            .set("HERALD_DELIVERY__CONCURRENCY", "1");
+        // The first part of the edition goes out.
+        let only: Vec<i64> = (1..=10).collect();
+        let engine = env.engine(&settings).await;
+        let first = engine
+            .run_edition(daily(DATE), at(NOW), Some(&only), &CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(first.sent, 10, "{first:?}");
+        let messages = sink.wait_for(10, std::time::Duration::from_secs(5));
+        // One complaint in ten messages is far over 0.3%: the guard pauses.
+        let m = &messages[0];
+        let (ok, out) = ingest(env, &settings, &arf_complaint(to(m), &header(m, "Message-ID"), "g1"));
+        assert!(ok, "{out}");
+        let show = stdout_of(&env.herald(&["editions", "show", EDITION]).output().unwrap());
+        assert!(show.contains("PAUSED the edition") && show.contains("complaint rate"), "{show}");
+
+        // The rest of the edition is held: nothing is sent.
+        let mut send = env.herald_std(&["send", "--date", DATE, "--now", NOW]);
+        send.envs(settings.vars());
+        let out = send.output().unwrap();
+        let text = stdout_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains("PAUSED by the guard") && text.contains("20 message(s) held"), "{text}");
+        assert_eq!(sink.messages().len(), 10);
+
+        // Resumed: the rest goes out, and nobody gets a second copy.
+        env.herald(&["editions", "resume", EDITION]).assert().success();
+        let mut send = env.herald_std(&["send", "--date", DATE, "--now", NOW]);
+        send.envs(settings.vars());
+        let out = send.output().unwrap();
+        assert!(out.status.success(), "{}", stdout_of(&out));
+        let all = sink.wait_for(30, std::time::Duration::from_secs(10));
+        let mut rcpts: Vec<&str> = all.iter().map(to).collect();
+        rcpts.sort_unstable();
+        let before = rcpts.len();
+        rcpts.dedup();
+        assert_eq!(before, rcpts.len(), "a duplicate was sent");
+        assert_eq!(rcpts.len(), 30, "everyone once: {rcpts:?}");
+    }
+}
