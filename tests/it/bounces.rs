@@ -56,7 +56,7 @@ fn to(m: &Received) -> &str {
     &m.rcpt_to[0]
 }
 
-fn header<'a>(m: &'a Received, name: &str) -> String {
+fn header(m: &Received, name: &str) -> String {
     let text = m.text();
     let prefix = format!("{name}: ");
     text.lines()
