@@ -178,6 +178,9 @@ impl Intake {
             }
             accepted.recorded += 1;
             self.metrics.bounce(source, ev.category);
+            if ev.category == Category::Policy {
+                tracing::warn!(source = %source, status = ev.status.as_deref().unwrap_or("-"), reason = %ev.reason, "a bounce for policy reasons: the sender's problem (blocklist, content, rate or authentication), not the subscriber's");
+            }
             if let (Some(e), Category::Hard | Category::Complaint) = (ev.edition_id, ev.category) {
                 editions.insert(e);
             }

@@ -89,6 +89,13 @@ impl Recorder {
             if let Some(category) = refusal {
                 self.metrics.bounce(Source::Smtp, category);
                 judge |= category == Category::Hard;
+                if category == Category::Policy
+                    && let Outcome::Failed { error, .. } = &r.outcome
+                {
+                    // The sender's problem, not the subscriber's: said to the
+                    // operator, charged to no one.
+                    tracing::warn!(domain = %r.domain, error = %error, "the recipient's server refused the message for policy reasons (blocklist, content, rate or authentication)");
+                }
             }
             if !r.domain.is_empty() && self.streaks.observe(&r.domain, refusal == Some(Category::Policy)) {
                 let limit = self.guard.config().domain_policy_blocks;
