@@ -11,7 +11,7 @@
 //! The rooms: `raw` (the serde structs), `layers` (file, environment,
 //! flags; secrets), `check` (the validator each section uses), `values`,
 //! `smtp` and `dkim` (value types), and one `from_raw` per section in
-//! `mail` and `sections`.
+//! `mail`, `webhooks` and `sections`.
 
 mod check;
 mod dkim;
@@ -21,6 +21,7 @@ mod raw;
 mod sections;
 mod smtp;
 mod values;
+mod webhooks;
 
 use std::path::PathBuf;
 
@@ -32,6 +33,7 @@ pub use sections::{
 };
 pub use smtp::{Security, SmtpUrl};
 pub use values::{DatabaseUrl, Mailbox, redact_url};
+pub use webhooks::{PostmarkAuth, WebhooksConfig};
 
 use check::Check;
 use raw::RawConfig;
@@ -69,6 +71,7 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub http: HttpConfig,
     pub feeds: FeedsConfig,
+    pub webhooks: WebhooksConfig,
     /// Which file, if any, was layered over the defaults.
     pub source_file: Option<PathBuf>,
     /// The printable copy: the raw form with the database URL redacted.
@@ -99,6 +102,7 @@ impl Config {
             schedule: ScheduleConfig::from_raw(&raw.schedule, &c)?,
             http: HttpConfig::from_raw(&raw.http, &c)?,
             feeds: FeedsConfig::from_raw(&raw.feeds, &c)?,
+            webhooks: WebhooksConfig::from_raw(&raw.webhooks, &c)?,
             source_file: layers.file,
             raw: {
                 // Keep only the redacted URL in the printable copy.
@@ -127,6 +131,7 @@ impl Config {
         if self.http.api_token.is_some() {
             out.push_str("\n# http.api_token is set (value redacted)\n");
         }
+        out.push_str(&self.webhooks.redaction_notes());
         out
     }
 }

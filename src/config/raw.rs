@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub(super) use super::webhooks::RawWebhooks;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
@@ -21,6 +23,7 @@ pub(super) struct RawConfig {
     pub schedule: RawSchedule,
     pub http: RawHttp,
     pub feeds: RawFeeds,
+    pub webhooks: RawWebhooks,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
