@@ -18,6 +18,7 @@
 //! - `setup_faults`: relay refusals of Herald's own setup stop the run and
 //!   charge no subscriber.
 //! - `smtp_sink`: the test SMTP server itself.
+//! - `webhooks`: the provider webhooks, signed with keys made in the test.
 
 #[macro_use]
 mod support;
@@ -32,3 +33,4 @@ mod http;
 mod render;
 mod setup_faults;
 mod smtp_sink;
+mod webhooks;

@@ -217,9 +217,8 @@ async fn handle(
         Source::Sendgrid => on(&hooks.sendgrid)?.receive(headers, &read(body)?, now)?,
         Source::Mailgun => {
             let mailgun = on(&hooks.mailgun)?;
-            // The token is spent only once the event is handed over, so
-            // that the provider's retry after a failure here is not taken
-            // for a replay.
+            // The token is spent by `receive` and given back if handing
+            // over fails, so that Mailgun's retry is not taken for a replay.
             let (token, reports) = mailgun.receive(&read(body)?, now)?;
             let answer = hooks.hand_over(&reports, source, now).await;
             if answer.is_err() {
@@ -398,7 +397,7 @@ fn report(
     findings: Vec<Finding>,
 ) -> Option<Report> {
     let findings: Vec<Finding> = findings.into_iter().filter(|f| f.recipient.is_some()).collect();
-    (!findings.is_empty()).then(|| Report {
+    (!findings.is_empty()).then_some(Report {
         kind,
         id,
         return_paths,
@@ -407,7 +406,7 @@ fn report(
     })
 }
 
-/// Unix seconds within `FRESHNESS` of `now`, either side (clocks drift).
+/// Unix seconds within `FRESHNESS_SECONDS` of `now`, either side (clocks drift).
 fn fresh(timestamp: &str, now: DateTime<Utc>) -> bool {
     timestamp
         .trim()
