@@ -13,6 +13,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::bounce::intake::Intake;
 use crate::deliver::{Engine, RunSummary};
 use crate::domain::Edition;
 use crate::domain::SubscriberStatus;
@@ -146,8 +147,10 @@ async fn serve_http(
         .with_context(|| format!("cannot listen on {} (http.listen)", config.http.listen))?;
     let local = listener.local_addr()?;
     let (mailer, composer) = engine.mail();
+    let intake = Intake::open(config, store.clone(), engine.metrics().clone()).await?;
     let state = crate::http::AppState::new(store.clone(), engine.metrics().clone(), config)?
-        .with_mail(mailer, composer);
+        .with_mail(mailer, composer)
+        .with_webhooks(crate::http::Webhooks::new(&config.webhooks, intake)?);
     let http_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
         axum::serve(

@@ -21,6 +21,8 @@ use super::{ConfigError, DEFAULT_CONFIG_PATH, DEFAULTS_TOML, Overrides};
 const SECRET_ENV: &[(&str, &str)] = &[
     ("HERALD_MAIL__SMTP_PASSWORD", "mail.smtp_password"),
     ("HERALD_HTTP__API_TOKEN", "http.api_token"),
+    super::webhooks::SECRET_ENV[0],
+    super::webhooks::SECRET_ENV[1],
 ];
 
 /// The merged layers.

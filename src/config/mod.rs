@@ -11,7 +11,7 @@
 //! The rooms: `raw` (the serde structs), `layers` (file, environment,
 //! flags; secrets), `check` (the validator each section uses), `values`,
 //! `smtp` and `dkim` (value types), and one `from_raw` per section in
-//! `mail` and `sections`.
+//! `mail`, `webhooks` and `sections`.
 
 mod bounces;
 mod check;
@@ -22,6 +22,7 @@ mod raw;
 mod sections;
 mod smtp;
 mod values;
+mod webhooks;
 
 use std::path::PathBuf;
 
@@ -34,6 +35,7 @@ pub use sections::{
 };
 pub use smtp::{Security, SmtpUrl};
 pub use values::{DatabaseUrl, Mailbox, redact_url};
+pub use webhooks::{PostmarkAuth, WebhooksConfig};
 
 use check::Check;
 use raw::RawConfig;
@@ -73,6 +75,7 @@ pub struct Config {
     pub feeds: FeedsConfig,
     pub bounces: BouncesConfig,
     pub guard: GuardConfig,
+    pub webhooks: WebhooksConfig,
     /// Which file, if any, was layered over the defaults.
     pub source_file: Option<PathBuf>,
     /// The printable copy: the raw form with the database URL redacted.
@@ -105,6 +108,7 @@ impl Config {
             feeds: FeedsConfig::from_raw(&raw.feeds, &c)?,
             bounces: BouncesConfig::from_raw(&raw.bounces, &c)?,
             guard: GuardConfig::from_raw(&raw.guard, &c)?,
+            webhooks: WebhooksConfig::from_raw(&raw.webhooks, &c)?,
             source_file: layers.file,
             raw: {
                 // Keep only the redacted URL in the printable copy.
@@ -133,6 +137,7 @@ impl Config {
         if self.http.api_token.is_some() {
             out.push_str("\n# http.api_token is set (value redacted)\n");
         }
+        out.push_str(&self.webhooks.redaction_notes());
         out
     }
 }

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub(super) use super::webhooks::RawWebhooks;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
@@ -23,6 +25,7 @@ pub(super) struct RawConfig {
     pub feeds: RawFeeds,
     pub bounces: super::bounces::RawBounces,
     pub guard: super::bounces::RawGuard,
+    pub webhooks: RawWebhooks,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -2,7 +2,9 @@
 //! `unsubscribe` (RFC 8058 one-click POST and its page; a GET never changes
 //! anything, as mail scanners prefetch links), `signup` (double opt-in and
 //! confirmation), `preferences`, `ops` (health check and Prometheus metrics)
-//! and `api` (`POST /api/stories` for the site, behind a bearer token).
+//! `api` (`POST /api/stories` for the site, behind a bearer token) and
+//! `webhooks` (`POST /webhooks/{provider}`: bounces and complaints from
+//! SES, SendGrid, Mailgun and Postmark, each verified its own way).
 //! `form` reads form bodies and `page` renders every HTML answer. This file
 //! holds the shared state, the router (`app(state)`, so tests drive it with
 //! `oneshot`) and `Reply`, which lets handlers use `?`: an internal error
@@ -23,6 +25,7 @@ mod page;
 mod preferences;
 mod signup;
 mod unsubscribe;
+mod webhooks;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -40,6 +43,8 @@ use crate::mail::{Composer, Mailer};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::templates::TemplateSources;
+
+pub use webhooks::{Aws, Webhooks};
 
 /// Largest request body the subscriber pages accept.
 const MAX_BODY: usize = 16 * 1024;
@@ -66,6 +71,8 @@ pub struct AppState {
     per_address: Arc<DefaultKeyedRateLimiter<String>>,
     /// The bearer token of `POST /api/stories`, if the API is enabled.
     api_token: Option<Arc<str>>,
+    /// The provider webhooks and the intake they feed, if set up.
+    webhooks: Option<Arc<Webhooks>>,
 }
 
 impl AppState {
@@ -86,12 +93,20 @@ impl AppState {
             per_ip: Arc::new(RateLimiter::keyed(per_hour(SIGNUPS_PER_IP_PER_HOUR))),
             per_address: Arc::new(RateLimiter::keyed(per_hour(SIGNUPS_PER_ADDRESS_PER_HOUR))),
             api_token: config.http.api_token().map(Arc::from),
+            webhooks: None,
         })
     }
 
     /// Lets signups send their confirmation mail.
     pub fn with_mail(mut self, mailer: Mailer, composer: Arc<Composer>) -> AppState {
         self.mail = Some((mailer, composer));
+        self
+    }
+
+    /// Turns on `POST /webhooks/{provider}` for the providers `webhooks`
+    /// has configured; without this every provider answers 404.
+    pub fn with_webhooks(mut self, webhooks: Webhooks) -> AppState {
+        self.webhooks = Some(Arc::new(webhooks));
         self
     }
 }
@@ -101,6 +116,10 @@ fn per_hour(n: u32) -> Quota {
 }
 
 pub fn app(state: AppState) -> Router {
+    let webhook_limit = state
+        .webhooks
+        .as_ref()
+        .map_or(webhooks::DEFAULT_MAX_BODY, |w| w.max_body());
     Router::new()
         .route(
             "/unsubscribe/{token}",
@@ -127,6 +146,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/stories",
             post(api::stories).layer(DefaultBodyLimit::max(api::MAX_BODY)),
+        )
+        .route(
+            "/webhooks/{provider}",
+            post(webhooks::receive).layer(DefaultBodyLimit::max(webhook_limit)),
         )
         .with_state(state)
 }

@@ -20,6 +20,7 @@
 //! - `setup_faults`: relay refusals of Herald's own setup stop the run and
 //!   charge no subscriber.
 //! - `smtp_sink`: the test SMTP server itself.
+//! - `webhooks`: the provider webhooks, signed with keys made in the test.
 
 #[macro_use]
 mod support;
@@ -35,3 +36,4 @@ mod http;
 mod render;
 mod setup_faults;
 mod smtp_sink;
+mod webhooks;
