@@ -7,6 +7,8 @@
 //! `support::smtp` on port 0. Stories and subscribers come from the
 //! library's builders (`herald::testing`).
 //!
+//! - `bounce_corpus`: the corpus of bounces, complaints and non-reports in
+//!   tests/fixtures/bounces, against its table of expected findings.
 //! - `cli`: every admin command and its bad-input cases.
 //! - `daemon`: `herald run` and `send --due` end to end.
 //! - `delivery`: retries, bounces, timeouts, kill -9, two processes, SIGTERM.
@@ -22,6 +24,7 @@
 #[macro_use]
 mod support;
 
+mod bounce_corpus;
 mod cli;
 mod daemon;
 mod delivery;
