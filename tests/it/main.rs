@@ -7,6 +7,8 @@
 //! `support::smtp` on port 0. Stories and subscribers come from the
 //! library's builders (`herald::testing`).
 //!
+//! - `bounce_corpus`: the corpus of bounces, complaints and non-reports in
+//!   tests/fixtures/bounces, against its table of expected findings.
 //! - `bounces`: VERP, DSNs and complaints through `bounces ingest`, the
 //!   relay's refusals by category, suppression, the guard.
 //! - `cli`: every admin command and its bad-input cases.
@@ -25,6 +27,7 @@
 #[macro_use]
 mod support;
 
+mod bounce_corpus;
 mod bounces;
 mod cli;
 mod daemon;
