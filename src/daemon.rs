@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
 use crate::bounce::intake::Intake;
+use crate::config::Config;
 use crate::deliver::{Engine, RunSummary};
 use crate::domain::Edition;
 use crate::domain::SubscriberStatus;
