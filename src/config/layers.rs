@@ -21,6 +21,7 @@ use super::{ConfigError, DEFAULT_CONFIG_PATH, DEFAULTS_TOML, Overrides};
 const SECRET_ENV: &[(&str, &str)] = &[
     ("HERALD_MAIL__SMTP_PASSWORD", "mail.smtp_password"),
     ("HERALD_HTTP__API_TOKEN", "http.api_token"),
+    ("HERALD_BOUNCES__IMAP_PASSWORD", "bounces.imap_password"),
 ];
 
 /// The merged layers.
