@@ -43,12 +43,7 @@ impl Intake {
     }
 
     /// Maps, records and acts on one report.
-    pub async fn accept(
-        &self,
-        report: &Report,
-        source: Source,
-        at: DateTime<Utc>,
-    ) -> anyhow::Result<Accepted> {
+    pub async fn accept(&self, report: &Report, source: Source, at: DateTime<Utc>) -> anyhow::Result<Accepted> {
         let _ = (report, source, at, &self.store, &self.verp, &self.metrics);
         Ok(Accepted::default())
     }

@@ -41,13 +41,7 @@ impl Verp {
 
     /// The envelope sender for one delivery.
     pub fn address(&self, delivery_id: i64) -> String {
-        format!(
-            "{}{}-{}{}",
-            self.prefix,
-            delivery_id,
-            self.tag(delivery_id),
-            self.suffix
-        )
+        format!("{}{}-{}{}", self.prefix, delivery_id, self.tag(delivery_id), self.suffix)
     }
 
     /// The delivery an address names, if it is one of ours and its tag is
@@ -55,10 +49,7 @@ impl Verp {
     /// tolerant of angle brackets and a `rfc822;` prefix.
     pub fn delivery(&self, address: &str) -> Option<i64> {
         let a = address.trim().trim_start_matches("rfc822;").trim();
-        let a = a
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .to_ascii_lowercase();
+        let a = a.trim_start_matches('<').trim_end_matches('>').to_ascii_lowercase();
         let id = a.strip_prefix(&self.prefix)?.strip_suffix(&self.suffix)?;
         let (number, tag) = id.split_once('-')?;
         let delivery: i64 = number.parse().ok().filter(|n| *n > 0)?;
@@ -79,10 +70,7 @@ mod tests {
     use super::*;
 
     fn verp() -> Verp {
-        Verp::new(
-            "Bounces+{id}@Bounces.Example.com",
-            b"0123456789abcdef0123456789abcdef",
-        )
+        Verp::new("Bounces+{id}@Bounces.Example.com", b"0123456789abcdef0123456789abcdef")
     }
 
     #[test]
