@@ -2,7 +2,9 @@
 //! for each due edition), the periodic jobs on tokio-cron-scheduler, and
 //! `herald run`, which also serves the subscriber-facing HTTP endpoints.
 //! When subscribers are due is decided by `schedule` (pure); sending is the
-//! engine's; this module only wires them to a clock and a scheduler.
+//! engine's; reading the bounce mailbox is `bounce::imap`'s and judging its
+//! messages `bounce::parse`'s and the intake's; this module only wires them
+//! to a clock and a scheduler.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,11 +14,12 @@ use chrono::{DateTime, Duration, Utc};
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
+use crate::bounce::imap::{Limits, read_mailbox};
 use crate::bounce::intake::Intake;
-use crate::config::Config;
+use crate::config::{Config, ImapConfig};
 use crate::deliver::{Engine, RunSummary};
-use crate::domain::Edition;
 use crate::domain::SubscriberStatus;
+use crate::domain::{Edition, Source};
 use crate::schedule::{Due, ScheduleRules, due_for};
 use crate::store::Store;
 
@@ -120,6 +123,13 @@ pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result
         .add(feeds_job(&config, &store)?)
         .await
         .context("adding the feeds job")?;
+    if let Some(imap) = &config.bounces.imap {
+        let intake = Intake::open(&config, store.clone(), engine.metrics().clone()).await?;
+        scheduler
+            .add(imap_job(imap, intake)?)
+            .await
+            .context("adding the bounce mailbox job")?;
+    }
     scheduler.start().await.context("starting the scheduler")?;
 
     shutdown.cancelled().await;
@@ -214,6 +224,58 @@ fn purge_job(store: &Store) -> anyhow::Result<Job> {
         })
     })
     .map_err(|e| anyhow::anyhow!("purge job: {e}"))
+}
+
+/// Reads the bounce mailbox on `bounces.imap_schedule`: each message is
+/// parsed and handed to the intake, and marked processed on the server only
+/// once the intake has taken it. Skipped while the previous read still runs.
+fn imap_job(imap: &ImapConfig, intake: Intake) -> anyhow::Result<Job> {
+    let imap = Arc::new(imap.clone());
+    let intake = Arc::new(intake);
+    let reading = Arc::new(tokio::sync::Mutex::new(()));
+    let schedule = imap.schedule.clone();
+    Job::new_async(schedule.as_str(), move |_, _| {
+        let (imap, intake, reading) = (imap.clone(), intake.clone(), reading.clone());
+        Box::pin(async move {
+            let Ok(_guard) = reading.try_lock() else {
+                tracing::info!("previous bounce mailbox read still running; skipping this one");
+                return;
+            };
+            let read = read_mailbox(&imap, &Limits::default(), |raw| {
+                let intake = intake.clone();
+                async move {
+                    // Parsing is CPU work (MIME, up to 1 MiB): a blocking thread.
+                    let report = tokio::task::spawn_blocking(move || crate::bounce::parse(&raw))
+                        .await
+                        .context("parsing a bounce message")?;
+                    intake.accept(&report, Source::Imap, crate::store::now()).await?;
+                    Ok(())
+                }
+            })
+            .await;
+            match read {
+                Ok(s) if s.failed > 0 => {
+                    tracing::warn!(
+                        seen = s.seen,
+                        processed = s.processed,
+                        failed = s.failed,
+                        "bounce mailbox read"
+                    )
+                }
+                Ok(s) if s.seen > 0 => {
+                    tracing::info!(
+                        seen = s.seen,
+                        processed = s.processed,
+                        failed = s.failed,
+                        "bounce mailbox read"
+                    )
+                }
+                Ok(_) => tracing::debug!("bounce mailbox read: nothing new"),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "reading the bounce mailbox failed"),
+            }
+        })
+    })
+    .map_err(|e| anyhow::anyhow!("bounces.imap_schedule {schedule:?}: {e}"))
 }
 
 /// Feed fetching on `feeds.schedule`; skipped while the previous fetch

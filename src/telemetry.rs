@@ -8,7 +8,11 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::LogFormat;
 
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"))
+        // async-imap traces every line it sends and reads: the IMAP LOGIN
+        // with its password, and whole bounce messages. Never shown.
+        .add_directive("async_imap=off".parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -4,13 +4,15 @@
 //! judges a failure from its enhanced status code and its text, for reports
 //! and for the relay's own replies during a send; [`verp`] builds and checks
 //! the authenticated envelope sender that names each delivery. These three
-//! are pure: no IO, no store, no clock. [`intake`] is where every source
-//! (`bounces ingest`, the IMAP mailbox, the provider webhooks) meets: it maps
-//! a report to its delivery, records the event, acts on the subscriber and
-//! feeds the guard, through the store.
+//! are pure: no IO, no store, no clock. [`imap`] reads the bounce mailbox
+//! over IMAP and hands each raw message to its caller. [`intake`] is where
+//! every source (`bounces ingest`, the IMAP mailbox, the provider webhooks)
+//! meets: it maps a report to its delivery, records the event, acts on the
+//! subscriber and feeds the guard, through the store.
 
 pub mod classify;
 pub mod guard;
+pub mod imap;
 pub mod intake;
 pub mod parse;
 pub mod verp;

@@ -2,11 +2,15 @@
 //! hears bounces and complaints (the VERP template, the IMAP mailbox it
 //! reads), what it does about them (thresholds), and when it stops an
 //! edition (the guard's rates). Checked at load; reads the IMAP password
-//! from the environment or its file. Opens no connection.
+//! from the environment or its file, and the IMAP server's CA certificates
+//! from their file. Opens no connection.
 
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +28,8 @@ pub(super) struct RawBounces {
     pub imap_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imap_password_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imap_ca_file: Option<PathBuf>,
     pub imap_mailbox: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imap_move_to: Option<String>,
@@ -58,6 +64,9 @@ pub struct ImapConfig {
     /// `imaps://user@host[:port]` (or `imap://…` for STARTTLS).
     pub url: url::Url,
     pub password: SecretString,
+    /// The CA certificates that sign the server's certificate, from
+    /// `bounces.imap_ca_file` (a private CA); unset: the public web roots.
+    pub ca: Option<ImapCa>,
     pub mailbox: String,
     /// Where processed messages go; unset: they stay, flagged \Seen and
     /// $HeraldProcessed.
@@ -66,11 +75,62 @@ pub struct ImapConfig {
     pub schedule: String,
 }
 
+/// The certificates of `bounces.imap_ca_file`, read and checked at load.
+#[derive(Clone)]
+pub struct ImapCa {
+    pub file: PathBuf,
+    pub certs: Vec<CertificateDer<'static>>,
+}
+
+impl fmt::Debug for ImapCa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ImapCa({}, {} certificates)",
+            self.file.display(),
+            self.certs.len()
+        )
+    }
+}
+
 impl ImapConfig {
     /// The password, for the IMAP client only.
     pub fn password(&self) -> &str {
         self.password.expose_secret()
     }
+
+    /// The user name of the URL, percent-decoded (checked at load).
+    pub fn user(&self) -> String {
+        decoded_user(&self.url).unwrap_or_default()
+    }
+
+    /// The host as the URL gives it (an IPv6 address without brackets).
+    pub fn host(&self) -> String {
+        match self.url.host() {
+            Some(url::Host::Ipv6(a)) => a.to_string(),
+            Some(h) => h.to_string(),
+            None => String::new(),
+        }
+    }
+
+    /// The port of the URL, else 993 for `imaps` and 143 for `imap`.
+    pub fn port(&self) -> u16 {
+        self.url
+            .port()
+            .unwrap_or(if self.implicit_tls() { 993 } else { 143 })
+    }
+
+    /// `imaps`: TLS from the first byte; `imap`: STARTTLS, always required.
+    pub fn implicit_tls(&self) -> bool {
+        self.url.scheme() == "imaps"
+    }
+}
+
+fn decoded_user(url: &url::Url) -> Option<String> {
+    percent_encoding::percent_decode_str(url.username())
+        .decode_utf8()
+        .ok()
+        .map(|u| u.into_owned())
 }
 
 /// When an edition is paused instead of pushing on.
@@ -118,6 +178,18 @@ impl ImapConfig {
                 "names no user; expected imaps://USER@host (the password comes from HERALD_BOUNCES__IMAP_PASSWORD or bounces.imap_password_file)",
             ));
         }
+        if decoded_user(&url).is_none_or(|u| u.contains(['\r', '\n'])) {
+            return Err(c.bad(
+                "bounces.imap_url",
+                "names a user that is not UTF-8 text on one line",
+            ));
+        }
+        if !url.path().trim_matches('/').is_empty() || url.query().is_some() {
+            return Err(c.bad(
+                "bounces.imap_url",
+                "has a path or query; expected imaps://USER@host[:port] (the folder is bounces.imap_mailbox)",
+            ));
+        }
         if url.password().is_some() {
             return Err(c.bad(
                 "bounces.imap_url",
@@ -150,12 +222,47 @@ impl ImapConfig {
             }
             Some(m) => Some(m.to_owned()),
         };
+        let ca = match &r.imap_ca_file {
+            None => None,
+            Some(file) => Some(ImapCa::read(file).map_err(|m| c.bad("bounces.imap_ca_file", m))?),
+        };
         Ok(ImapConfig {
             url,
             password,
+            ca,
             mailbox: mailbox.to_owned(),
             move_to,
             schedule: c.cron("bounces.imap_schedule", &r.imap_schedule, "0 */5 * * * *")?,
+        })
+    }
+}
+
+impl ImapCa {
+    /// Every certificate of a PEM file, each one usable as a trust anchor.
+    fn read(file: &Path) -> Result<ImapCa, String> {
+        let text = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let certs = CertificateDer::pem_slice_iter(&text)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{} is not a PEM file of certificates: {e}", file.display()))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "{} holds no certificate; expected the PEM of the CA that signs the IMAP server's certificate",
+                file.display()
+            ));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        for (i, cert) in certs.iter().enumerate() {
+            roots.add(cert.clone()).map_err(|e| {
+                format!(
+                    "{}: certificate {} is not usable as a CA: {e}",
+                    file.display(),
+                    i + 1
+                )
+            })?;
+        }
+        Ok(ImapCa {
+            file: file.to_owned(),
+            certs,
         })
     }
 }

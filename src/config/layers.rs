@@ -23,6 +23,7 @@ const SECRET_ENV: &[(&str, &str)] = &[
     ("HERALD_HTTP__API_TOKEN", "http.api_token"),
     super::webhooks::SECRET_ENV[0],
     super::webhooks::SECRET_ENV[1],
+    ("HERALD_BOUNCES__IMAP_PASSWORD", "bounces.imap_password"),
 ];
 
 /// The merged layers.

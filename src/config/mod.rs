@@ -26,7 +26,7 @@ mod webhooks;
 
 use std::path::PathBuf;
 
-pub use bounces::{BouncesConfig, GuardConfig, ImapConfig};
+pub use bounces::{BouncesConfig, GuardConfig, ImapCa, ImapConfig};
 pub use dkim::{DkimAlgorithm, DkimKey, KeyFormat};
 pub use mail::{DkimConfig, MailConfig, Transport};
 pub use sections::{
@@ -269,6 +269,67 @@ mod tests {
         }
         let c = load(&[("HERALD_SCHEDULE__TICK", "0 0 7 * * MON-FRI")]).unwrap();
         assert_eq!(c.schedule.tick, "0 0 7 * * MON-FRI");
+    }
+
+    #[test]
+    fn the_imap_mailbox_is_checked_at_load() {
+        let url = ("HERALD_BOUNCES__IMAP_URL", "imap://bounce%2Bbox@imap.example.com");
+        let password = ("HERALD_BOUNCES__IMAP_PASSWORD", "imap-secret-value");
+        let c = load(&[url, password]).unwrap();
+        let imap = c.bounces.imap.as_ref().unwrap();
+        assert_eq!(
+            (
+                imap.user().as_str(),
+                imap.host().as_str(),
+                imap.port(),
+                imap.implicit_tls()
+            ),
+            ("bounce+box", "imap.example.com", 143, false)
+        );
+        assert_eq!(imap.password(), "imap-secret-value");
+        assert!(imap.ca.is_none());
+        let printed = format!("{}\n{:?}", c.to_redacted_toml(), c);
+        assert!(!printed.contains("imap-secret-value"), "{printed}");
+
+        let imaps = load(&[("HERALD_BOUNCES__IMAP_URL", "imaps://b@[::1]"), password]).unwrap();
+        let imaps = imaps.bounces.imap.unwrap();
+        assert_eq!((imaps.host().as_str(), imaps.port()), ("::1", 993));
+
+        let e = load(&[url]).unwrap_err().0;
+        assert!(e.contains("HERALD_BOUNCES__IMAP_PASSWORD"), "{e}");
+        let e = load(&[
+            ("HERALD_BOUNCES__IMAP_URL", "imaps://b@imap.example.com/INBOX"),
+            password,
+        ])
+        .unwrap_err()
+        .0;
+        assert!(
+            e.contains("bounces.imap_url") && e.contains("bounces.imap_mailbox"),
+            "{e}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let ca_var = ("HERALD_BOUNCES__IMAP_CA_FILE", ca.to_str().unwrap());
+        let e = load(&[url, password, ca_var]).unwrap_err().0;
+        assert!(
+            e.contains("bounces.imap_ca_file (from environment variable HERALD_BOUNCES__IMAP_CA_FILE)")
+                && e.contains("cannot read"),
+            "{e}"
+        );
+        std::fs::write(&ca, "no certificate here\n").unwrap();
+        let e = load(&[url, password, ca_var]).unwrap_err().0;
+        assert!(e.contains("holds no certificate"), "{e}");
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let e = load(&[url, password, ca_var]).unwrap_err().0;
+        assert!(
+            e.contains("bounces.imap_ca_file") && e.contains("not usable as a CA"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! - `dkim`: signatures checked by an independent verifier.
 //! - `feeds`: fixture feeds served over HTTP and fetched into the store.
 //! - `http`: the router's handlers, called in process.
+//! - `imap`: the bounce mailbox read from a real Dovecot started by the test.
 //! - `render`: snapshots of the rendered digest, escaping, sizes.
 //! - `setup_faults`: relay refusals of Herald's own setup stop the run and
 //!   charge no subscriber.
@@ -36,6 +37,7 @@ mod digest;
 mod dkim;
 mod feeds;
 mod http;
+mod imap;
 mod render;
 mod setup_faults;
 mod smtp_sink;

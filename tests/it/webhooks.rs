@@ -72,7 +72,9 @@ impl Hooks {
             };
             async move { answer }
         });
-        let intake = Intake::open(&config, store.clone(), metrics.clone()).await.unwrap();
+        let intake = Intake::open(&config, store.clone(), metrics.clone())
+            .await
+            .unwrap();
         let webhooks = Webhooks::new(&config.webhooks, intake).unwrap().with_aws(aws);
         let state = AppState::new(store.clone(), metrics, &config)
             .unwrap()
