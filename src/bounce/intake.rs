@@ -150,8 +150,11 @@ impl Intake {
                 reason: f.reason.clone(),
                 diagnostic: f.diagnostic.clone().unwrap_or_default(),
                 subscriber_id: m.subscriber_id,
-                delivery_id: m.target.as_ref().map(|t| t.delivery_id),
-                edition_id: m.target.as_ref().map(|t| t.edition_id),
+                // An untrusted report is kept for the operator but counts
+                // towards no edition's rates: a forger must not be able to
+                // pause an edition either.
+                delivery_id: m.target.as_ref().filter(|_| m.trusted).map(|t| t.delivery_id),
+                edition_id: m.target.as_ref().filter(|_| m.trusted).map(|t| t.edition_id),
                 report_key: Some(report_key(report, source, f)),
                 recipient,
                 firm: true,

@@ -83,6 +83,8 @@ fn ingest(env: &TestEnv, settings: &Settings, message: &str) -> (bool, String) {
 /// A DSN as Postfix writes it, for `rcpt`, sent to the envelope sender
 /// `return_path`, quoting the original's headers.
 fn postfix_dsn(return_path: &str, rcpt: &str, status: &str, diagnostic: &str, message_id: &str) -> String {
+    // Each DSN its own id, as Postfix's queue ids are.
+    let report_id = format!("{:x}", sha_like(return_path, message_id));
     format!(
         "Return-Path: <>\r\n\
          Delivered-To: {return_path}\r\n\
@@ -90,7 +92,7 @@ fn postfix_dsn(return_path: &str, rcpt: &str, status: &str, diagnostic: &str, me
          Subject: Undelivered Mail Returned to Sender\r\n\
          To: {return_path}\r\n\
          Auto-Submitted: auto-replied\r\n\
-         Message-Id: <20260310070102.4F2A31@mx.example.net>\r\n\
+         Message-Id: <20260310070102.{report_id}@mx.example.net>\r\n\
          MIME-Version: 1.0\r\n\
          Content-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\r\n\
          \r\n\
@@ -128,6 +130,13 @@ fn postfix_dsn(return_path: &str, rcpt: &str, status: &str, diagnostic: &str, me
          \r\n\
          --B1--\r\n"
     )
+}
+
+fn sha_like(a: &str, b: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (a, b).hash(&mut h);
+    h.finish()
 }
 
 /// An ARF complaint report (RFC 5965) as a feedback loop sends it: to the
@@ -209,14 +218,19 @@ both_backends! {
         let (ok, out) = ingest(env, &settings, &dsn);
         assert!(ok && out.contains("1 already seen"), "{out}");
         let events: Vec<serde_json::Value> = env.json(&["bounces", "list", "--format", "json", "--category", "hard"]);
-        let hard: Vec<_> = events.iter().filter(|e| e["source"] == "mail").collect();
+        let hard: Vec<_> = events.iter().filter(|e| e["source"] == "mail" && e["action"] == "bounced").collect();
         assert_eq!(hard.len(), 1, "{events:?}");
+        // The forged one is kept for the operator, acted on by no one and
+        // counted in no edition.
+        let forged: Vec<_> = events.iter().filter(|e| e["action"] == "").collect();
+        assert_eq!(forged.len(), 1, "{events:?}");
+        assert_eq!(forged[0]["edition"], serde_json::Value::Null);
         assert_eq!(hard[0]["email"], "reader1@example.com");
         assert_eq!(hard[0]["edition"], EDITION);
         assert_eq!(hard[0]["status"], "5.1.1");
         assert_eq!(hard[0]["action"], "bounced");
         let shown = env.show("reader1@example.com");
-        assert_eq!(shown["bounces"].as_array().unwrap().len(), 1, "{shown}");
+        assert_eq!(shown["bounces"].as_array().unwrap().len(), 2, "{shown}");
         assert_eq!(shown["suppressed"], "hard");
 
         // A bounced address is not mailed again, and an import does not

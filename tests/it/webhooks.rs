@@ -42,6 +42,30 @@ struct Hooks {
 }
 
 impl Hooks {
+    /// Through the intake to the store: `source`'s events were recorded in
+    /// this order of categories, and the complaint unsubscribed ana.
+    async fn recorded(&self, source: &str, categories: &[&str]) {
+        let mut events = self
+            .store
+            .list_bounce_events(None, None, None, 100)
+            .await
+            .unwrap();
+        events.reverse();
+        let got: Vec<&str> = events
+            .iter()
+            .filter(|e| e.source == source)
+            .map(|e| e.category.as_str())
+            .collect();
+        assert_eq!(got, categories, "{events:?}");
+        assert!(
+            events
+                .iter()
+                .all(|e| e.email.as_deref() == Some("ana@example.com")),
+            "{events:?}"
+        );
+        assert_eq!(self.ana().await, SubscriberStatus::Unsubscribed);
+    }
+
     async fn new(settings: Settings) -> Hooks {
         let env = TestEnv::sqlite();
         let config = env.config(&settings);
@@ -325,6 +349,7 @@ async fn ses_confirms_the_subscription_then_takes_bounces_and_complaints() {
         assert_eq!(status, StatusCode::OK, "{answer}");
         assert_eq!(reports(&answer), 1, "{answer}");
     }
+    h.recorded("ses", &["hard", "complaint"]).await;
     // A delivery notification is genuine but not a report.
     let delivery =
         json!({"notificationType": "Delivery", "mail": {}, "delivery": {"recipients": ["ana@example.com"]}});
@@ -487,6 +512,7 @@ async fn sendgrid_takes_a_signed_batch() {
         2,
         "the bounce and the spam report, not the delivery: {answer}"
     );
+    h.recorded("sendgrid", &["hard", "complaint"]).await;
 }
 
 #[tokio::test]
@@ -614,6 +640,7 @@ async fn mailgun_takes_signed_events_once() {
     // The same signed call again is a replay.
     let (status, _, answer) = h.post("mailgun", &[], failed).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    h.recorded("mailgun", &["hard", "complaint"]).await;
 }
 
 #[tokio::test]
@@ -650,7 +677,11 @@ async fn mailgun_refuses_bad_signatures_and_stale_timestamps() {
     let second = mailgun_call(MAILGUN_KEY, t, "t4", mailgun_complained());
     assert_eq!(h.post("mailgun", &[], first).await.0, StatusCode::OK);
     assert_eq!(h.post("mailgun", &[], second).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(h.ana().await, SubscriberStatus::Active);
+    assert_eq!(
+        h.ana().await,
+        SubscriberStatus::Bounced,
+        "the signed failure counts; the replayed complaint does not"
+    );
 }
 
 // ---- Postmark ----
@@ -706,6 +737,7 @@ async fn postmark_takes_bounces_and_complaints_with_basic_auth() {
         .post("postmark", &basic("postmark", POSTMARK_PASSWORD), delivery)
         .await;
     assert_eq!((status, reports(&answer)), (StatusCode::OK, 0));
+    h.recorded("postmark", &["hard", "complaint"]).await;
 }
 
 #[tokio::test]

@@ -410,9 +410,9 @@ impl SinkHandler {
                     self.signal.set(Signal::Resync);
                 }
                 let text = match code {
-                    421 => "Service not available, closing connection (test policy)",
-                    400..=499 => "Temporary failure (test policy)",
-                    _ => "Permanent failure (test policy)",
+                    421 => "Service not available, closing connection (test sink)",
+                    400..=499 => "Temporary failure (test sink)",
+                    _ => "Permanent failure (test sink)",
                 };
                 Response::custom(code, text.to_owned())
             }
