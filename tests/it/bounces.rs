@@ -343,3 +343,110 @@ both_backends! {
         assert_eq!(rcpts.len(), 30, "everyone once: {rcpts:?}");
     }
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bounces")
+        .join(name)
+}
+
+#[test]
+fn inspect_prints_one_json_line_per_report_and_recipient() {
+    let env = TestEnv::sqlite();
+    let multi = fixture("rfc3464/multi-recipient.eml");
+    let normal = fixture("none/reader-reply.eml");
+    let missing = env.path("missing.eml");
+    let out = env
+        .herald_std(&[
+            "bounces",
+            "inspect",
+            "--format",
+            "json",
+            multi.to_str().unwrap(),
+            normal.to_str().unwrap(),
+            missing.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "an unreadable file fails the run");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing.eml"),
+        "the file is named"
+    );
+    let lines: Vec<serde_json::Value> = stdout_of(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "three recipients, then the non-report: {lines:?}");
+    assert_eq!(lines[0]["file"], multi.to_str().unwrap());
+    assert_eq!(lines[0]["type"], "bounce");
+    assert_eq!(lines[0]["recipient"], "arathib@vnet.example.com");
+    assert_eq!(lines[0]["category"], "hard");
+    assert_eq!(lines[0]["status"], "5.1.1");
+    assert_eq!(lines[1]["category"], "soft");
+    assert_eq!(lines[3]["type"], "none");
+    assert_eq!(lines[3]["category"], "none");
+    assert_eq!(lines[3]["recipient"], serde_json::Value::Null);
+    for l in &lines {
+        let keys: Vec<&String> = l.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 6, "{l}");
+    }
+    // No store was created: inspect changes nothing.
+    assert!(!env.path("herald.db").exists());
+}
+
+both_backends! {
+    async fn a_maildir_is_ingested_once_and_its_messages_moved_to_cur(env: &TestEnv) {
+        seed(env, 2);
+        let sink = SmtpSink::start();
+        let settings = settings(&sink);
+        run_edition(env, &settings).await;
+        let messages = sink.wait_for(2, std::time::Duration::from_secs(5));
+        let m = messages.iter().find(|m| to(m) == "reader0@example.com").unwrap();
+        let maildir = env.path("Maildir");
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::create_dir_all(maildir.join(sub)).unwrap();
+        }
+        let dsn = postfix_dsn(&m.mail_from, "reader0@example.com", "5.1.1", "550 5.1.1 user unknown", &header(m, "Message-ID"));
+        std::fs::write(maildir.join("new/1700000000.1.host"), dsn).unwrap();
+        std::fs::copy(fixture("autoreply/rfc3834-vacation.eml"), maildir.join("new/1700000001.2.host")).unwrap();
+        // Read by a person already: flagged seen, left alone.
+        std::fs::write(maildir.join("cur/1699999999.0.host:2,S"), "Subject: old\r\n\r\nseen\r\n").unwrap();
+        let mut cmd = env.herald_std(&["bounces", "ingest", "--format", "json", maildir.to_str().unwrap()]);
+        cmd.envs(settings.vars());
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let summary: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+        assert_eq!((summary["messages"].as_u64(), summary["bounced"].as_u64(), summary["ignored"].as_u64()), (Some(2), Some(1), Some(1)), "{summary}");
+        assert_eq!(status_of(env, "reader0@example.com"), "bounced");
+        assert_eq!(status_of(env, "reader1@example.com"), "active");
+        let new: Vec<_> = std::fs::read_dir(maildir.join("new")).unwrap().collect();
+        assert!(new.is_empty(), "processed messages leave new/");
+        let mut cur: Vec<String> = std::fs::read_dir(maildir.join("cur")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        cur.sort();
+        assert_eq!(cur, ["1699999999.0.host:2,S", "1700000000.1.host:2,S", "1700000001.2.host:2,S"]);
+        // A second run finds nothing to do.
+        let mut cmd = env.herald_std(&["bounces", "ingest", "--format", "json", maildir.to_str().unwrap()]);
+        cmd.envs(settings.vars());
+        let summary: serde_json::Value = serde_json::from_str(stdout_of(&cmd.output().unwrap()).trim()).unwrap();
+        assert_eq!(summary["messages"].as_u64(), Some(0), "{summary}");
+    }
+
+    async fn a_long_run_of_soft_bounces_bounces_the_address(env: &TestEnv) {
+        seed(env, 1);
+        let sink = SmtpSink::start();
+        let settings = settings(&sink).set("HERALD_BOUNCES__SOFT_LIMIT", "3");
+        run_edition(env, &settings).await;
+        let m = sink.wait_for(1, std::time::Duration::from_secs(5)).remove(0);
+        for i in 0..3 {
+            // Three distinct reports (each DSN its own id) of a full mailbox.
+            let dsn = postfix_dsn(&m.mail_from, "reader0@example.com", "5.2.2", &format!("552 5.2.2 mailbox full ({i})"), &header(&m, "Message-ID"))
+                .replace("Message-Id: <20260310070102.", &format!("Message-Id: <{i}.20260310070102."));
+            let (ok, out) = ingest(env, &settings, &dsn);
+            assert!(ok, "{out}");
+            let expected = if i < 2 { "active" } else { "bounced" };
+            assert_eq!(status_of(env, "reader0@example.com"), expected, "after {} soft bounce(s): {out}", i + 1);
+        }
+        assert_eq!(env.show("reader0@example.com")["suppressed"], serde_json::Value::Null, "a soft run does not suppress");
+    }
+}
