@@ -16,6 +16,8 @@
 //! - `dkim`: signatures checked by an independent verifier.
 //! - `feeds`: fixture feeds served over HTTP and fetched into the store.
 //! - `http`: the router's handlers, called in process.
+//! - `postfix`: a real Postfix between Herald and the SMTP server, its DSNs
+//!   piped into `bounces ingest -` (skipped without Postfix or root).
 //! - `render`: snapshots of the rendered digest, escaping, sizes.
 //! - `setup_faults`: relay refusals of Herald's own setup stop the run and
 //!   charge no subscriber.
@@ -32,6 +34,7 @@ mod digest;
 mod dkim;
 mod feeds;
 mod http;
+mod postfix;
 mod render;
 mod setup_faults;
 mod smtp_sink;
