@@ -1,16 +1,19 @@
 //! Turns on the PostgreSQL variants of the integration tests when
-//! HERALD_TEST_POSTGRES_URL is set at build time, and the IMAP tests when
-//! Dovecot is installed (/usr/sbin/dovecot, Debian's dovecot-imapd);
-//! without them they are compiled as ignored tests, so `cargo test` lists
-//! them as skipped, with the reason.
+//! HERALD_TEST_POSTGRES_URL is set at build time, the IMAP tests when
+//! Dovecot is installed (/usr/sbin/dovecot, Debian's dovecot-imapd) and the
+//! Postfix end-to-end test when Postfix is (/usr/sbin/postfix, Debian's
+//! postfix); without them they are compiled as ignored tests, so
+//! `cargo test` lists them as skipped, with the reason.
 
 use std::path::Path;
 
 const DOVECOT: &str = "/usr/sbin/dovecot";
+const POSTFIX: &str = "/usr/sbin/postfix";
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(herald_postgres_tests)");
     println!("cargo::rustc-check-cfg=cfg(herald_dovecot_tests)");
+    println!("cargo::rustc-check-cfg=cfg(herald_postfix_tests)");
     println!("cargo::rerun-if-env-changed=HERALD_TEST_POSTGRES_URL");
     println!("cargo::rerun-if-changed=migrations");
     if std::env::var_os("HERALD_TEST_POSTGRES_URL").is_some_and(|v| !v.is_empty()) {
@@ -24,5 +27,8 @@ fn main() {
     }
     if Path::new(DOVECOT).is_file() {
         println!("cargo::rustc-cfg=herald_dovecot_tests");
+    }
+    if Path::new(POSTFIX).is_file() {
+        println!("cargo::rustc-cfg=herald_postfix_tests");
     }
 }

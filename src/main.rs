@@ -1,6 +1,7 @@
 //! The `herald` binary: parse the command line, start logging, hand off to
 //! `commands::run`, and turn its outcome into an exit status (0 success,
-//! 1 failure, 2 usage or configuration error). Nothing else lives here.
+//! 1 failure, 2 usage or configuration error; `bounces ingest -` says 75
+//! for any failure, for a pipe transport). Nothing else lives here.
 
 use std::process::ExitCode;
 

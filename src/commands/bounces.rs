@@ -23,6 +23,23 @@ use crate::store::Store;
 /// EX_TEMPFAIL).
 const EX_TEMPFAIL: u8 = 75;
 
+/// Whether `cmd` is `ingest` with `-` among its paths.
+pub fn reads_stdin(cmd: &BouncesCommand) -> bool {
+    matches!(cmd, BouncesCommand::Ingest { paths, .. } if paths.iter().any(|p| p.as_os_str() == "-"))
+}
+
+/// `ingest -` as a pipe transport's or a procmail rule's command: the
+/// message exists only on standard input, and pipe(8) keeps it and tries
+/// again on EX_TEMPFAIL alone (any other failing status bounces it, and a
+/// bounce of a bounce is lost). So every failure, a store that cannot be
+/// opened, a configuration that cannot be read, exits 75, after saying why.
+pub fn tempfail_on_error(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(EX_TEMPFAIL)
+    })
+}
+
 pub async fn run(config: &Config, store: &Store, cmd: BouncesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BouncesCommand::Ingest {

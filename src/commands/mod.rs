@@ -43,6 +43,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Deliveries(cmd) => with_store(o, async |_, store| deliveries::run(store, cmd).await).await,
         Command::Bounces(BouncesCommand::Inspect { paths, format }) => bounces::inspect(&paths, format),
+        Command::Bounces(cmd) if bounces::reads_stdin(&cmd) => {
+            let result = with_store(o, async |c, store| bounces::run(c, store, cmd).await).await;
+            Ok(bounces::tempfail_on_error(result))
+        }
         Command::Bounces(cmd) => with_store(o, async |c, store| bounces::run(c, store, cmd).await).await,
         Command::Editions(cmd) => with_store(o, async |c, store| editions::run(c, store, cmd).await).await,
         Command::Subscribers(cmd) => {

@@ -19,6 +19,8 @@
 //! - `feeds`: fixture feeds served over HTTP and fetched into the store.
 //! - `http`: the router's handlers, called in process.
 //! - `imap`: the bounce mailbox read from a real Dovecot started by the test.
+//! - `postfix`: a real Postfix between Herald and the SMTP server, its DSNs
+//!   piped into `bounces ingest -` (skipped without Postfix or root).
 //! - `render`: snapshots of the rendered digest, escaping, sizes.
 //! - `setup_faults`: relay refusals of Herald's own setup stop the run and
 //!   charge no subscriber.
@@ -38,6 +40,7 @@ mod dkim;
 mod feeds;
 mod http;
 mod imap;
+mod postfix;
 mod render;
 mod setup_faults;
 mod smtp_sink;

@@ -84,6 +84,12 @@ impl TestEnv {
         }
     }
 
+    /// The store's URL (`sqlite://…` or `postgres://…`), for a herald run
+    /// that a test does not start itself (a Postfix pipe transport).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
