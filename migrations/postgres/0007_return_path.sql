@@ -57,3 +57,10 @@ ALTER TABLE deliveries ADD COLUMN domain TEXT NOT NULL DEFAULT '';
 -- Why an unsubscribed subscriber left: NULL for their own click, else e.g.
 -- 'complaint (ses)'.
 ALTER TABLE subscribers ADD COLUMN unsubscribe_reason TEXT;
+
+-- Reports and webhooks find subscribers by address, case-insensitively.
+CREATE INDEX subscribers_email_lower ON subscribers (lower(email));
+
+-- Rows still to send get their domain (later rows get it at enqueue).
+UPDATE deliveries SET domain = (SELECT split_part(email, '@', 2) FROM subscribers s WHERE s.id = deliveries.subscriber_id)
+WHERE status IN ('queued', 'deferred', 'sending');

@@ -8,11 +8,12 @@
 //! Mapping, most trusted first: the VERP return path the report was sent
 //! to (its HMAC tag proves Herald made it); the Message-ID of the original
 //! it quotes (unguessable, and compared with the one on the ledger); the
-//! failed recipient's address. A match by address alone is recorded but
-//! changes no subscriber when it came by mail while VERP is on: anyone can
-//! mail a bounce naming anyone, and a real bounce comes back to the VERP
-//! address. Provider webhooks are authenticated by their signatures, so
-//! their addresses are trusted.
+//! failed recipient's address. A match by address alone is recorded, tied
+//! to no one, when it came by mail and is a complaint or VERP is on: anyone
+//! can mail a report naming anyone, a real bounce comes back to the VERP
+//! address and a real feedback report quotes the Message-ID. Provider
+//! webhooks are authenticated by their signatures, so their addresses are
+//! trusted.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -136,7 +137,7 @@ impl Intake {
                     subscriber_id: m.subscriber_id,
                     trusted: m.trusted,
                 },
-                None => self.match_recipient(f, source).await?,
+                None => self.match_recipient(f, source, report).await?,
             };
             let recipient = f
                 .recipient
@@ -149,10 +150,11 @@ impl Intake {
                 status: f.status.clone(),
                 reason: f.reason.clone(),
                 diagnostic: f.diagnostic.clone().unwrap_or_default(),
-                subscriber_id: m.subscriber_id,
-                // An untrusted report is kept for the operator but counts
-                // towards no edition's rates: a forger must not be able to
-                // pause an edition either.
+                // An untrusted report is kept for the operator but tied to
+                // no one: it counts towards no subscriber's soft run and no
+                // edition's rates (a forger must not pause an edition
+                // either).
+                subscriber_id: m.subscriber_id.filter(|_| m.trusted),
                 delivery_id: m.target.as_ref().filter(|_| m.trusted).map(|t| t.delivery_id),
                 edition_id: m.target.as_ref().filter(|_| m.trusted).map(|t| t.edition_id),
                 report_key: Some(report_key(report, source, f)),
@@ -162,6 +164,9 @@ impl Intake {
             });
             if m.subscriber_id.is_none() || !m.trusted {
                 accepted.unmatched += 1;
+                if m.subscriber_id.is_some() {
+                    tracing::info!(source = %source, category = %f.category, "a report names a subscriber only by address, by mail: recorded, not acted on");
+                }
             }
         }
         let actions = self.store.record_events(&events, &self.rules).await?;
@@ -219,10 +224,15 @@ impl Intake {
     }
 
     /// The subscriber a finding names by address.
-    async fn match_recipient(&self, f: &Finding, source: Source) -> anyhow::Result<Match> {
-        // An address alone is evidence enough from an authenticated webhook,
-        // or when no VERP address could have been used instead.
-        let trusted = !matches!(source, Source::Mail | Source::Imap) || self.verp.is_none();
+    async fn match_recipient(&self, f: &Finding, source: Source, report: &Report) -> anyhow::Result<Match> {
+        // An address alone is evidence enough from an authenticated webhook.
+        // By mail, anyone can send a report naming anyone: it is trusted
+        // only for a bounce while VERP is off (a genuine bounce would
+        // otherwise have come back to its VERP address), never for a
+        // complaint (a genuine feedback report quotes the Message-ID).
+        let by_mail = matches!(source, Source::Mail | Source::Imap);
+        let trusted =
+            !by_mail || (self.verp.is_none() && report.kind != crate::domain::ReportType::Complaint);
         let Some(r) = &f.recipient else {
             return Ok(Match {
                 target: None,

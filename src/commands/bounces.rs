@@ -58,11 +58,13 @@ pub async fn run(config: &Config, store: &Store, cmd: BouncesCommand) -> anyhow:
     }
 }
 
-/// One message found under the paths given.
+/// One message found under the paths given; a file is read only when its
+/// turn comes, so a large Maildir is never held in memory at once.
 struct Found {
     /// The path as given or found (`-` for standard input).
     name: String,
-    raw: Vec<u8>,
+    /// Standard input's bytes, or `None` for the file at `name`.
+    stdin: Option<Vec<u8>>,
     /// A Maildir message still in new/ or unseen in cur/: moved (or
     /// removed) once processed.
     maildir: Option<PathBuf>,
@@ -83,7 +85,7 @@ fn collect(
                 .context("reading the message from standard input")?;
             each(Found {
                 name: "-".into(),
-                raw,
+                stdin: Some(raw),
                 maildir: None,
             })?;
             continue;
@@ -115,28 +117,32 @@ fn collect(
                     if maildir && in_cur && seen(&file) {
                         continue;
                     }
-                    match std::fs::read(&file) {
-                        Ok(raw) => each(Found {
-                            name: file.display().to_string(),
-                            raw,
-                            maildir: maildir.then(|| file.clone()),
-                        })?,
-                        Err(e) => unreadable.push(format!("{}: {e}", file.display())),
-                    }
+                    each(Found {
+                        name: file.display().to_string(),
+                        stdin: None,
+                        maildir: maildir.then(|| file.clone()),
+                    })?;
                 }
             }
             continue;
         }
-        match std::fs::read(path) {
-            Ok(raw) => each(Found {
-                name: path.display().to_string(),
-                raw,
-                maildir: None,
-            })?,
-            Err(e) => unreadable.push(format!("{}: {e}", path.display())),
-        }
+        each(Found {
+            name: path.display().to_string(),
+            stdin: None,
+            maildir: None,
+        })?;
     }
     Ok(unreadable)
+}
+
+impl Found {
+    /// The message's bytes; the error names the file.
+    fn read(&mut self) -> Result<Vec<u8>, String> {
+        match self.stdin.take() {
+            Some(raw) => Ok(raw),
+            None => std::fs::read(&self.name).map_err(|e| format!("{}: {e}", self.name)),
+        }
+    }
 }
 
 /// A Maildir file already flagged seen (`:2,…S…`): processed before.
@@ -176,14 +182,21 @@ async fn ingest(
 ) -> anyhow::Result<ExitCode> {
     let intake = Intake::open(config, store.clone(), std::sync::Arc::new(Metrics::new())).await?;
     let mut found = Vec::new();
-    let unreadable = collect(paths, |f| {
+    let mut unreadable = collect(paths, |f| {
         found.push(f);
         Ok(())
     })?;
     let mut total = Accepted::default();
     let mut messages = 0usize;
-    for f in found {
-        let mut report = crate::bounce::parse(&f.raw);
+    for mut f in found {
+        let raw = match f.read() {
+            Ok(raw) => raw,
+            Err(e) => {
+                unreadable.push(e);
+                continue;
+            }
+        };
+        let mut report = crate::bounce::parse(&raw);
         if let Some(r) = recipient {
             report.return_paths.insert(0, r.to_owned());
         }
@@ -231,8 +244,16 @@ async fn ingest(
 /// `bounces inspect`: no store, no configuration, nothing changed.
 pub fn inspect(paths: &[PathBuf], format: ShowFormat) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(std::io::stdout().lock());
-    let unreadable = collect(paths, |f| {
-        let report = crate::bounce::parse(&f.raw);
+    let mut failed = Vec::new();
+    let mut unreadable = collect(paths, |mut f| {
+        let raw = match f.read() {
+            Ok(raw) => raw,
+            Err(e) => {
+                failed.push(e);
+                return Ok(());
+            }
+        };
+        let report = crate::bounce::parse(&raw);
         for finding in &report.findings {
             match format {
                 ShowFormat::Json => {
@@ -260,6 +281,7 @@ pub fn inspect(paths: &[PathBuf], format: ShowFormat) -> anyhow::Result<ExitCode
         }
         Ok(())
     })?;
+    unreadable.extend(failed);
     out.flush()?;
     for u in &unreadable {
         eprintln!("herald: cannot read {u}");

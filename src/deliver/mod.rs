@@ -387,6 +387,8 @@ impl Pipeline {
                 rules: engine.bounce_rules,
                 guard: Guard::new(engine.store.clone(), engine.guard, engine.metrics.clone()),
                 streaks: PolicyStreaks::new(engine.guard.domain_policy_blocks),
+                judge_due: false,
+                last_judged: None,
                 in_flight: in_flight.clone(),
                 progress,
                 metrics: engine.metrics.clone(),

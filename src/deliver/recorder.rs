@@ -17,6 +17,9 @@ use crate::metrics::Metrics;
 use crate::progress::Progress;
 use crate::store::Store;
 
+/// How often, at most, the guard judges the edition during a run.
+const GUARD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Most outcomes written in one group commit.
 const MAX_BATCH: usize = 1000;
 
@@ -28,6 +31,9 @@ pub(super) struct Recorder {
     /// Judges the edition after refusals, and pauses it or a domain.
     pub guard: Guard,
     pub streaks: PolicyStreaks,
+    /// A hard refusal came since the guard last judged the edition.
+    pub judge_due: bool,
+    pub last_judged: Option<std::time::Instant>,
     /// Claimed rows not yet recorded or released, shared with the claimer.
     pub in_flight: Arc<AtomicU64>,
     pub progress: Progress,
@@ -69,6 +75,9 @@ impl Recorder {
             }
             self.in_flight.fetch_sub(rows.len() as u64, Ordering::AcqRel);
         }
+        if self.judge_due {
+            self.judge_now().await?;
+        }
         Ok(tally)
     }
 
@@ -106,9 +115,19 @@ impl Recorder {
                 self.guard.pause(self.edition_id, &r.domain, &reason).await?;
             }
         }
-        if judge {
-            self.guard.check_edition(self.edition_id).await?;
+        self.judge_due |= judge;
+        // Each judgement counts the edition's rows, so at most one every
+        // GUARD_EVERY (and one more when the run ends): not one per batch.
+        if self.judge_due && self.last_judged.is_none_or(|t| t.elapsed() >= GUARD_EVERY) {
+            self.judge_now().await?;
         }
+        Ok(())
+    }
+
+    async fn judge_now(&mut self) -> anyhow::Result<()> {
+        self.judge_due = false;
+        self.last_judged = Some(std::time::Instant::now());
+        self.guard.check_edition(self.edition_id).await?;
         Ok(())
     }
 }

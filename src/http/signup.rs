@@ -83,6 +83,12 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
     {
         return Ok(done);
     }
+    // An address that bounced hard or complained is not mailed at a
+    // stranger's request; the answer is the same, so it reveals nothing.
+    if state.store.suppression(&email.fingerprint()).await?.is_some() {
+        tracing::info!("signup for a suppressed address: no confirmation sent");
+        return Ok(done);
+    }
     let new = NewSubscriber {
         email,
         name,

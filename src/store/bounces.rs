@@ -27,6 +27,8 @@ pub struct Target {
 /// An edition's (or one of its domains') counts, as the guard judges them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct GuardCounts {
+    /// Messages the relay took or refused (ledger rows `sent` or `failed`):
+    /// the denominator of every rate.
     pub sent: u64,
     pub hard: u64,
     pub soft: u64,
@@ -111,82 +113,93 @@ macro_rules! record_event {
         match inserted {
             None => EventAction::Duplicate,
             Some(event_id) => {
-                let subscriber: Option<(String, String, i32)> = match ev.subscriber_id {
-                    Some(id) if ev.act => {
-                        sqlx::query_as("SELECT email, status, bounce_count FROM subscribers WHERE id = $1")
-                            .bind(id)
-                            .fetch_optional(&mut *$tx)
-                            .await?
-                    }
-                    _ => None,
-                };
+                // Each change is one conditional statement on the row as it
+                // is now (an unsubscribe or another report may have landed
+                // since): nobody is brought back, nothing is counted twice.
                 let mut action = EventAction::None;
                 let mut suppress: Option<(String, &'static str)> = None;
-                if ev.act {
-                    match (ev.category, &subscriber, ev.subscriber_id) {
-                        (Category::Hard, Some((email, status, count)), Some(id)) => {
-                            let threshold = if ev.firm { rules.hard_threshold } else { rules.smtp_threshold };
-                            let reached = (*count as i64 + 1) >= threshold as i64;
-                            let live = status == "active" || status == "pending";
-                            sqlx::query(
-                                "UPDATE subscribers SET bounce_count = bounce_count + 1, status = $1, updated_at = $2 WHERE id = $3",
-                            )
-                            .bind(if reached && live { "bounced" } else { status.as_str() })
-                            .bind(ev.at)
-                            .bind(id)
-                            .execute(&mut *$tx)
-                            .await?;
-                            action = if reached && live { EventAction::Bounced } else { EventAction::Counted };
-                            if reached {
-                                suppress = Some((fingerprint(email), "hard"));
-                            }
-                        }
-                        (Category::Soft, Some((_, status, _)), Some(id)) => {
-                            let since = ev.at - rules.soft_window;
-                            let n: i64 = sqlx::query_scalar(
-                                "SELECT COUNT(*) FROM bounce_events WHERE subscriber_id = $1 AND category = 'soft' AND received_at >= $2",
-                            )
-                            .bind(id)
-                            .bind(since)
-                            .fetch_one(&mut *$tx)
-                            .await?;
-                            if n >= rules.soft_limit as i64 && (status == "active" || status == "pending") {
-                                sqlx::query("UPDATE subscribers SET status = 'bounced', updated_at = $1 WHERE id = $2")
-                                    .bind(ev.at)
-                                    .bind(id)
-                                    .execute(&mut *$tx)
-                                    .await?;
-                                action = EventAction::Bounced;
-                            } else {
-                                action = EventAction::Counted;
-                            }
-                        }
-                        (Category::Complaint, Some((email, status, _)), Some(id)) => {
-                            if status != "unsubscribed" {
-                                sqlx::query(
-                                    "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = $1, \
-                                     unsubscribe_reason = $2, updated_at = $1 WHERE id = $3",
+                match (ev.act, ev.category, ev.subscriber_id) {
+                    (true, Category::Hard, Some(id)) => {
+                        let threshold = if ev.firm { rules.hard_threshold } else { rules.smtp_threshold };
+                        let counted: Option<(String, i32)> = sqlx::query_as(
+                            "UPDATE subscribers SET bounce_count = bounce_count + 1, updated_at = $1 WHERE id = $2 \
+                             RETURNING email, bounce_count",
+                        )
+                        .bind(ev.at)
+                        .bind(id)
+                        .fetch_optional(&mut *$tx)
+                        .await?;
+                        if let Some((email, count)) = counted {
+                            action = EventAction::Counted;
+                            if count as i64 >= threshold as i64 {
+                                let changed = sqlx::query(
+                                    "UPDATE subscribers SET status = 'bounced', updated_at = $1 \
+                                     WHERE id = $2 AND status IN ('active', 'pending')",
                                 )
                                 .bind(ev.at)
-                                .bind(format!("complaint ({})", ev.source))
                                 .bind(id)
                                 .execute(&mut *$tx)
-                                .await?;
-                                action = EventAction::Unsubscribed;
+                                .await?
+                                .rows_affected();
+                                if changed > 0 {
+                                    action = EventAction::Bounced;
+                                }
+                                suppress = Some((fingerprint(&email), "hard"));
                             }
-                            suppress = Some((fingerprint(email), "complaint"));
                         }
-                        // No subscriber (unknown, or erased since): the
-                        // address is still suppressed on firm evidence, so
-                        // a later import cannot bring it back.
-                        (Category::Hard, None, _) if ev.firm => {
-                            suppress = ev.recipient.as_deref().map(|r| (fingerprint(r), "hard"));
-                        }
-                        (Category::Complaint, None, _) => {
-                            suppress = ev.recipient.as_deref().map(|r| (fingerprint(r), "complaint"));
-                        }
-                        _ => {}
                     }
+                    (true, Category::Soft, Some(id)) => {
+                        let since = ev.at - rules.soft_window;
+                        let changed = sqlx::query(
+                            "UPDATE subscribers SET status = 'bounced', updated_at = $1 \
+                             WHERE id = $2 AND status IN ('active', 'pending') AND \
+                             (SELECT COUNT(*) FROM bounce_events WHERE subscriber_id = $2 AND category = 'soft' \
+                              AND received_at >= $3) >= $4",
+                        )
+                        .bind(ev.at)
+                        .bind(id)
+                        .bind(since)
+                        .bind(rules.soft_limit as i64)
+                        .execute(&mut *$tx)
+                        .await?
+                        .rows_affected();
+                        action = if changed > 0 { EventAction::Bounced } else { EventAction::Counted };
+                    }
+                    (true, Category::Complaint, Some(id)) => {
+                        let changed: Option<String> = sqlx::query_scalar(
+                            "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = $1, \
+                             unsubscribe_reason = $2, updated_at = $1 WHERE id = $3 AND status <> 'unsubscribed' \
+                             RETURNING email",
+                        )
+                        .bind(ev.at)
+                        .bind(format!("complaint ({})", ev.source))
+                        .bind(id)
+                        .fetch_optional(&mut *$tx)
+                        .await?;
+                        if changed.is_some() {
+                            action = EventAction::Unsubscribed;
+                        }
+                        let email: Option<String> = match changed {
+                            Some(e) => Some(e),
+                            None => {
+                                sqlx::query_scalar("SELECT email FROM subscribers WHERE id = $1")
+                                    .bind(id)
+                                    .fetch_optional(&mut *$tx)
+                                    .await?
+                            }
+                        };
+                        suppress = email.map(|e| (fingerprint(&e), "complaint"));
+                    }
+                    // No subscriber (unknown, or erased since): the address
+                    // is still suppressed on firm evidence, so a later
+                    // import cannot bring it back.
+                    (true, Category::Hard, None) if ev.firm => {
+                        suppress = ev.recipient.as_deref().map(|r| (fingerprint(r), "hard"));
+                    }
+                    (true, Category::Complaint, None) => {
+                        suppress = ev.recipient.as_deref().map(|r| (fingerprint(r), "complaint"));
+                    }
+                    _ => {}
                 }
                 if let Some((hash, reason)) = suppress {
                     sqlx::query(
@@ -399,16 +412,6 @@ impl Store {
             .collect())
     }
 
-    /// Bounces and complaints recorded since `since`, by source and
-    /// category: for the metrics' starting values.
-    pub async fn bounce_totals(&self) -> anyhow::Result<Vec<(String, String, i64)>> {
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as("SELECT source, category, COUNT(*) FROM bounce_events GROUP BY source, category")
-                .fetch_all(pool)
-                .await?
-        }))
-    }
-
     /// What the guard judges for an edition (or one of its domains): the
     /// messages sent and the events by category, counting only what
     /// happened at or after `since` (the last resume) when given.
@@ -420,17 +423,20 @@ impl Store {
     ) -> anyhow::Result<GuardCounts> {
         let (sent, rows): (i64, Vec<(String, i64)>) = with_pool!(self, pool => {
             let sent: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM deliveries WHERE edition_id = $1 AND status = 'sent' \
-                 AND ($2 IS NULL OR domain = $2) AND ($3 IS NULL OR sent_at >= $3)",
+                "SELECT COUNT(*) FROM deliveries WHERE edition_id = $1 AND status IN ('sent', 'failed') \
+                 AND ($2 IS NULL OR domain = $2) AND ($3 IS NULL OR COALESCE(sent_at, updated_at) >= $3)",
             )
             .bind(edition_id)
             .bind(domain)
             .bind(since)
             .fetch_one(pool)
             .await?;
+            // Events by when their message went out, so that a late report
+            // about a message sent before a resume is not judged after it.
             let rows = sqlx::query_as(
-                "SELECT category, COUNT(*) FROM bounce_events WHERE edition_id = $1 \
-                 AND ($2 IS NULL OR domain = $2) AND ($3 IS NULL OR received_at >= $3) GROUP BY category",
+                "SELECT b.category, COUNT(*) FROM bounce_events b LEFT JOIN deliveries d ON d.id = b.delivery_id \
+                 WHERE b.edition_id = $1 AND ($2 IS NULL OR b.domain = $2) \
+                 AND ($3 IS NULL OR COALESCE(d.sent_at, d.updated_at, b.received_at) >= $3) GROUP BY b.category",
             )
             .bind(edition_id)
             .bind(domain)
@@ -458,7 +464,7 @@ impl Store {
         type Counted = (Vec<(String, i64)>, Vec<(String, String, i64)>);
         let (sent, events): Counted = with_pool!(self, pool => {
             let sent = sqlx::query_as(
-                "SELECT domain, COUNT(*) FROM deliveries WHERE edition_id = $1 AND status = 'sent' GROUP BY domain",
+                "SELECT domain, COUNT(*) FROM deliveries WHERE edition_id = $1 AND status IN ('sent', 'failed') GROUP BY domain",
             )
             .bind(edition_id)
             .fetch_all(pool)

@@ -44,7 +44,8 @@ impl Store {
                     edition_id: None,
                     recipient: None,
                     report_key: None,
-                    firm: r.status.is_some(),
+                    // A vague code (5.0.0) is no firmer than none.
+                    firm: r.status.as_deref().is_some_and(|c| !c.ends_with(".0.0")),
                     act: true,
                 }),
                 _ => None,
@@ -73,12 +74,18 @@ impl Store {
                 return Ok(());
             }
             let mut tx = pool.begin().await?;
+            let mut touched = std::collections::HashSet::new();
             for chunk in rows.chunks(FINISH_ROWS_PER_STATEMENT) {
-                finish_statement(chunk, at).build().execute(&mut *tx).await?;
+                let mut qb = finish_statement(chunk, at);
+                qb.push(" RETURNING deliveries.id");
+                let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                touched.extend(ids);
             }
             // The relay's refusals are events like any bounce report, applied
-            // to the subscriber in the same transaction as the ledger.
-            for ev in &refusals {
+            // to the subscriber in the same transaction as the ledger; only
+            // for rows this run still held (a row re-claimed by another
+            // process after its lease expired is that process's news).
+            for ev in refusals.iter().filter(|e| e.delivery_id.is_some_and(|d| touched.contains(&d))) {
                 let _ = record_event!(tx, ev, rules);
             }
             if !cleared.is_empty() {
