@@ -185,3 +185,28 @@ fn scope(whole: bool) -> ScopeLabels {
         scope: if whole { "edition" } else { "domain" },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounces_and_the_guard_are_exported() {
+        let m = Metrics::new();
+        m.bounce(Source::Ses, Category::Complaint);
+        m.bounce(Source::Ses, Category::Complaint);
+        m.bounce(Source::Smtp, Category::Policy);
+        m.guard_paused(true);
+        m.set_guard_paused(1, 2);
+        let text = m.encode();
+        for line in [
+            "herald_bounces_total{source=\"ses\",category=\"complaint\"} 2",
+            "herald_bounces_total{source=\"smtp\",category=\"policy\"} 1",
+            "herald_guard_pauses_total{scope=\"edition\"} 1",
+            "herald_guard_paused{scope=\"edition\"} 1",
+            "herald_guard_paused{scope=\"domain\"} 2",
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
+    }
+}
