@@ -255,9 +255,9 @@ fn signing_cert(bytes: &[u8]) -> Option<SigningCert> {
     let cert = Certificate::from_pem(bytes)
         .or_else(|_| Certificate::from_der(bytes))
         .ok()?;
-    let tbs = cert.tbs_certificate();
-    let spki = tbs.subject_public_key_info().to_der().ok()?;
-    let validity = tbs.validity();
+    let tbs = &cert.tbs_certificate;
+    let spki = tbs.subject_public_key_info.to_der().ok()?;
+    let validity = &tbs.validity;
     Some(SigningCert {
         key: RsaPublicKey::from_public_key_der(&spki).ok()?,
         not_before: validity.not_before.to_unix_duration().as_secs() as i64,
