@@ -25,6 +25,7 @@ CREATE TABLE bounce_events (
 CREATE INDEX bounce_events_received ON bounce_events (received_at);
 CREATE INDEX bounce_events_subscriber ON bounce_events (subscriber_id, category, received_at);
 CREATE INDEX bounce_events_edition ON bounce_events (edition_id, category);
+CREATE INDEX bounce_events_domain ON bounce_events (edition_id, domain, id);
 
 CREATE TABLE suppressions (
     -- SHA-256 of the lower-cased address, hex.

@@ -115,6 +115,25 @@ impl Guard {
         self.pause(edition_id, "", &reason).await
     }
 
+    /// After a policy bounce reported later (a DSN or a webhook): when the
+    /// latest `guard.domain_policy_blocks` reports about the domain's
+    /// recipients in this edition are all policy blocks, the domain pauses.
+    /// (During a send the run counts the relay's own replies instead.)
+    pub async fn check_domain(&self, edition_id: i64, domain: &str) -> anyhow::Result<Option<String>> {
+        let n = self.config.domain_policy_blocks;
+        if n == 0 || domain.is_empty() {
+            return Ok(None);
+        }
+        let latest = self.store.latest_categories(edition_id, domain, n.into()).await?;
+        if latest.len() < n as usize || latest.iter().any(|c| c != "policy") {
+            return Ok(None);
+        }
+        let reason = format!(
+            "the latest {n} reports about {domain} recipients are policy blocks (guard.domain_policy_blocks)"
+        );
+        self.pause(edition_id, domain, &reason).await
+    }
+
     /// Pauses one domain of an edition (`""`: the whole edition).
     pub async fn pause(&self, edition_id: i64, domain: &str, reason: &str) -> anyhow::Result<Option<String>> {
         if !self.store.pause_edition(edition_id, domain, reason).await? {

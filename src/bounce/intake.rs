@@ -171,6 +171,7 @@ impl Intake {
         }
         let actions = self.store.record_events(&events, &self.rules).await?;
         let mut editions = BTreeSet::new();
+        let mut domains = BTreeSet::new();
         for (ev, action) in events.iter().zip(&actions) {
             match action {
                 EventAction::Duplicate => {
@@ -189,12 +190,23 @@ impl Intake {
             if ev.category == Category::Policy {
                 tracing::warn!(source = %source, status = ev.status.as_deref().unwrap_or("-"), reason = %ev.reason, "a bounce for policy reasons: the sender's problem (blocklist, content, rate or authentication), not the subscriber's");
             }
-            if let (Some(e), Category::Hard | Category::Complaint) = (ev.edition_id, ev.category) {
-                editions.insert(e);
+            match (ev.edition_id, ev.category) {
+                (Some(e), Category::Hard | Category::Complaint) => {
+                    editions.insert(e);
+                }
+                (Some(e), Category::Policy) => {
+                    if let Some(d) = ev.recipient.as_deref().and_then(|r| r.rsplit_once('@')) {
+                        domains.insert((e, d.1.to_ascii_lowercase()));
+                    }
+                }
+                _ => {}
             }
         }
         for edition_id in editions {
             self.guard.check_edition(edition_id).await?;
+        }
+        for (edition_id, domain) in domains {
+            self.guard.check_domain(edition_id, &domain).await?;
         }
         Ok(accepted)
     }

@@ -36,6 +36,8 @@ pub(super) struct Run<'a> {
     pub in_flight: Arc<AtomicU64>,
     /// Shutdown, or a setup fault met by a worker.
     pub halt: CancellationToken,
+    /// The guard's pauses, refreshed before each claim for the workers.
+    pub held: Arc<super::Held>,
 }
 
 impl Run<'_> {
@@ -47,6 +49,7 @@ impl Run<'_> {
         let lease = Duration::from_std(delivery.lease).unwrap_or_default();
         let batch = (delivery.concurrency * CLAIM_PER_WORKER).min(RECORD_QUEUE) as i64;
         while !self.halt.is_cancelled() {
+            self.held.set(&store.pauses(self.edition_id).await?);
             let claims = store.claim(self.edition_id, batch, Utc::now() + lease).await?;
             if claims.is_empty() {
                 if self.wait_for_more().await? {

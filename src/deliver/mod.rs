@@ -271,6 +271,7 @@ impl Engine {
             records: pipeline.records.clone(),
             in_flight: pipeline.crew.in_flight.clone(),
             halt: pipeline.crew.halt.clone(),
+            held: pipeline.crew.held.clone(),
         };
         let claimed = run.claim_all().await;
         drop(run);
@@ -361,6 +362,51 @@ impl Engine {
     }
 }
 
+/// What the guard holds back in this run: the whole edition, or some
+/// recipient domains. Set by the recorder when it pauses, refreshed from
+/// the store by the claimer before each claim (a pause from the intake or
+/// another process), and read by the workers before each message, so that
+/// rows already claimed go back to the queue instead of out.
+#[derive(Debug, Default)]
+struct Held {
+    edition: std::sync::atomic::AtomicBool,
+    domains: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl Held {
+    fn holds(&self, domain: &str) -> bool {
+        self.edition.load(std::sync::atomic::Ordering::Acquire)
+            || self.domains.lock().expect("not poisoned").contains(domain)
+    }
+
+    fn hold(&self, domain: &str) {
+        if domain.is_empty() {
+            self.edition.store(true, std::sync::atomic::Ordering::Release);
+        } else {
+            self.domains
+                .lock()
+                .expect("not poisoned")
+                .insert(domain.to_owned());
+        }
+    }
+
+    /// The pauses in force, as the store has them.
+    fn set(&self, pauses: &[crate::store::Pause]) {
+        let live = pauses.iter().filter(|p| p.resumed_at.is_none());
+        let mut domains = self.domains.lock().expect("not poisoned");
+        domains.clear();
+        let mut edition = false;
+        for p in live {
+            if p.domain.is_empty() {
+                edition = true;
+            } else {
+                domains.insert(p.domain.clone());
+            }
+        }
+        self.edition.store(edition, std::sync::atomic::Ordering::Release);
+    }
+}
+
 /// The workers and the recorder of one run, and the channels between them.
 struct Pipeline {
     jobs: mpsc::Sender<Box<Job>>,
@@ -379,6 +425,7 @@ impl Pipeline {
         let (jobs, job_rx) = mpsc::channel::<Box<Job>>(concurrency * CLAIM_PER_WORKER);
         let (records, record_rx) = mpsc::channel::<Record>(RECORD_QUEUE);
         let in_flight = Arc::new(AtomicU64::new(0));
+        let held = Arc::new(Held::default());
         let recorder = tokio::spawn(
             recorder::Recorder {
                 store: engine.store.clone(),
@@ -389,6 +436,7 @@ impl Pipeline {
                 streaks: PolicyStreaks::new(engine.guard.domain_policy_blocks),
                 judge_due: false,
                 last_judged: None,
+                held: held.clone(),
                 in_flight: in_flight.clone(),
                 progress,
                 metrics: engine.metrics.clone(),
@@ -411,6 +459,7 @@ impl Pipeline {
             in_flight,
             fault: std::sync::Mutex::new(None),
             returned: std::sync::Mutex::new(Vec::new()),
+            held,
         });
         let workers = (0..concurrency)
             .map(|index| {

@@ -34,6 +34,8 @@ pub(super) struct Recorder {
     /// A hard refusal came since the guard last judged the edition.
     pub judge_due: bool,
     pub last_judged: Option<std::time::Instant>,
+    /// Told of every pause this recorder makes, for the workers.
+    pub held: Arc<super::Held>,
     /// Claimed rows not yet recorded or released, shared with the claimer.
     pub in_flight: Arc<AtomicU64>,
     pub progress: Progress,
@@ -113,6 +115,7 @@ impl Recorder {
                     r.domain
                 );
                 self.guard.pause(self.edition_id, &r.domain, &reason).await?;
+                self.held.hold(&r.domain);
             }
         }
         self.judge_due |= judge;
@@ -127,7 +130,9 @@ impl Recorder {
     async fn judge_now(&mut self) -> anyhow::Result<()> {
         self.judge_due = false;
         self.last_judged = Some(std::time::Instant::now());
-        self.guard.check_edition(self.edition_id).await?;
+        if self.guard.check_edition(self.edition_id).await?.is_some() {
+            self.held.hold("");
+        }
         Ok(())
     }
 }

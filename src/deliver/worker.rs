@@ -38,6 +38,8 @@ pub(super) struct Crew {
     /// The first setup fault met, and the rows handed back because of it.
     pub fault: std::sync::Mutex<Option<SetupFault>>,
     pub returned: std::sync::Mutex<Vec<i64>>,
+    /// What the guard holds back: such a job goes back to the queue.
+    pub held: Arc<super::Held>,
 }
 
 pub(super) struct Worker {
@@ -51,6 +53,13 @@ impl Worker {
     pub(super) async fn run(mut self) {
         while let Some(job) = self.next_job().await {
             let (delivery_id, subscriber_id) = (job.claim.delivery_id, job.claim.subscriber_id);
+            if self.crew.held.holds(&job.domain) {
+                // Paused by the guard since it was claimed: back to the
+                // queue, unsent and uncharged.
+                self.crew.returned.lock().expect("not poisoned").push(delivery_id);
+                self.crew.in_flight.fetch_sub(1, Ordering::AcqRel);
+                continue;
+            }
             let domain = job.domain.clone();
             let Some(outcome) = self.send(*job).await else {
                 continue;

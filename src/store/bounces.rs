@@ -489,6 +489,29 @@ impl Store {
         Ok(list)
     }
 
+    /// The categories of the latest `n` reports about one domain's
+    /// recipients in an edition, newest first (for the guard's run of
+    /// policy blocks when the relay said 250 and the blocks came back as
+    /// reports).
+    pub async fn latest_categories(
+        &self,
+        edition_id: i64,
+        domain: &str,
+        n: i64,
+    ) -> anyhow::Result<Vec<String>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT category FROM bounce_events WHERE edition_id = $1 AND domain = $2 \
+                 ORDER BY id DESC LIMIT $3",
+            )
+            .bind(edition_id)
+            .bind(domain)
+            .bind(n)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// Pauses an edition (`domain` empty) or one domain of it; false when
     /// it already was paused.
     pub async fn pause_edition(&self, edition_id: i64, domain: &str, reason: &str) -> anyhow::Result<bool> {

@@ -451,3 +451,42 @@ both_backends! {
         assert_eq!(env.show("reader0@example.com")["suppressed"], serde_json::Value::Null, "a soft run does not suppress");
     }
 }
+
+both_backends! {
+    async fn a_run_of_policy_blocks_pauses_that_domain(env: &TestEnv) {
+        seed(env, 8);
+        // During the send: the relay's own 5.7.1 answers, one after another.
+        let sink = SmtpSink::start_with(
+            Policy::new().on_rcpt("*", Reply::Text(550, "5.7.1 Service unavailable; client host blocked using zen.spamhaus.org")),
+        );
+        let settings = settings(&sink)
+            .set("HERALD_GUARD__DOMAIN_POLICY_BLOCKS", "3")
+            .set("HERALD_DELIVERY__CONCURRENCY", "1");
+        let summary = run_edition(env, &settings).await;
+        assert_eq!(summary.failed, 3, "three blocks, then the domain is held: {summary:?}");
+        assert_eq!(summary.paused_domains, 1, "{summary:?}");
+        assert_eq!(summary.held, 5, "{summary:?}");
+        let show = stdout_of(&env.herald(&["editions", "show", EDITION]).output().unwrap());
+        assert!(show.contains("PAUSED domain example.com") && show.contains("policy 3"), "{show}");
+        for i in 0..8 {
+            assert_eq!(status_of(env, &format!("reader{i}@example.com")), "active", "policy blocks charge no one");
+        }
+        env.herald(&["editions", "resume", EDITION, "--domain", "example.com"]).assert().success();
+        assert!(stdout_of(&env.herald(&["editions", "show", EDITION]).output().unwrap()).contains("paused: no"));
+    }
+
+    async fn policy_bounces_reported_later_pause_that_domain(env: &TestEnv) {
+        seed(env, 4);
+        let sink = SmtpSink::start();
+        let settings = settings(&sink).set("HERALD_GUARD__DOMAIN_POLICY_BLOCKS", "3");
+        run_edition(env, &settings).await;
+        let messages = sink.wait_for(4, std::time::Duration::from_secs(5));
+        for m in &messages[..3] {
+            let dsn = postfix_dsn(&m.mail_from, to(m), "5.7.1", "554 5.7.1 Message rejected as spam by content filter", &header(m, "Message-ID"));
+            let (ok, out) = ingest(env, &settings, &dsn);
+            assert!(ok, "{out}");
+        }
+        let show = stdout_of(&env.herald(&["editions", "show", EDITION]).output().unwrap());
+        assert!(show.contains("PAUSED domain example.com") && show.contains("latest 3 reports"), "{show}");
+    }
+}
