@@ -278,6 +278,10 @@ impl Store {
     /// lose the link and the remote server's words, which quote the
     /// address; the suppression list keeps only a fingerprint.
     pub async fn remove_subscriber(&self, email: &SubscriberEmail) -> anyhow::Result<bool> {
+        let find = match self.backend() {
+            super::Backend::Sqlite => "instr",
+            super::Backend::Postgres => "strpos",
+        };
         let n = with_pool!(self, pool => {
             let mut tx = pool.begin_with(self.begin_write()).await?;
             sqlx::query(
@@ -287,6 +291,15 @@ impl Store {
             .bind(email.as_str())
             .execute(&mut *tx)
             .await?;
+            // Reports tied to no one (untrusted, or from before they
+            // subscribed) may quote the address too: found by the words.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE bounce_events SET diagnostic = '' WHERE domain = $1 AND {find}(lower(diagnostic), lower($2)) > 0"
+            )))
+            .bind(email.domain())
+                .bind(email.as_str())
+                .execute(&mut *tx)
+                .await?;
             let n = sqlx::query("DELETE FROM subscribers WHERE email = $1")
                 .bind(email.as_str())
                 .execute(&mut *tx)

@@ -237,6 +237,12 @@ both_backends! {
         // A bounced address is not mailed again, and an import does not
         // bring it back once it is erased.
         env.herald(&["subscribers", "remove", "reader1@example.com"]).assert().success();
+        let events: Vec<serde_json::Value> = env.json(&["bounces", "list", "--format", "json"]);
+        assert_eq!(events.len(), 2, "the events stay for the rates: {events:?}");
+        assert!(
+            events.iter().all(|e| e["email"].is_null() && !e["diagnostic"].as_str().unwrap().contains("reader1")),
+            "erasure leaves no trace of the address: {events:?}"
+        );
         let file = env.write("again.csv", "email\nreader1@example.com\nreader9@example.com\n");
         let out = env.herald(&["subscribers", "import", file.to_str().unwrap()]).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "a rejected row fails the import");
