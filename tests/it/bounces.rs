@@ -21,25 +21,6 @@ const NOW: &str = "2026-03-10T07:00:00Z";
 const DATE: &str = "2026-03-10";
 const EDITION: &str = "daily-2026-03-10";
 
-/// One story and `n` daily subscribers reader0@example.com….
-fn seed(env: &TestEnv, n: usize) {
-    let story = env.write(
-        "story.jsonl",
-        "{\"title\": \"Council approves night buses\", \"url\": \"https://news.example.com/a\", \"published_at\": \"2026-03-10T06:00:00Z\", \"votes\": 10}\n",
-    );
-    env.herald(&["stories", "import", story.to_str().unwrap()])
-        .assert()
-        .success();
-    let mut csv = String::from("email,name\n");
-    for i in 0..n {
-        csv.push_str(&format!("reader{i}@example.com,Reader {i}\n"));
-    }
-    let file = env.write("subscribers.csv", &csv);
-    env.herald(&["subscribers", "import", file.to_str().unwrap()])
-        .assert()
-        .success();
-}
-
 fn settings(sink: &SmtpSink) -> Settings {
     Settings::smtp(sink).set("HERALD_MAIL__RETURN_PATH", "bounces+{id}@bounces.example.com")
 }
@@ -186,7 +167,7 @@ fn status_of(env: &TestEnv, email: &str) -> String {
 
 both_backends! {
     async fn a_dsn_to_a_verp_address_bounces_that_subscriber_only(env: &TestEnv) {
-        seed(env, 3);
+        env.seed_readers(3);
         let sink = SmtpSink::start();
         let settings = settings(&sink);
         let summary = run_edition(env, &settings).await;
@@ -254,7 +235,7 @@ both_backends! {
     }
 
     async fn a_complaint_quoting_the_message_id_unsubscribes_at_once(env: &TestEnv) {
-        seed(env, 2);
+        env.seed_readers(2);
         let sink = SmtpSink::start();
         let settings = settings(&sink);
         run_edition(env, &settings).await;
@@ -279,7 +260,7 @@ both_backends! {
     }
 
     async fn the_relays_refusals_are_judged_by_category(env: &TestEnv) {
-        seed(env, 4);
+        env.seed_readers(4);
         let sink = SmtpSink::start_with(
             Policy::new()
                 .on_rcpt("reader0@example.com", Reply::Text(550, "5.1.1 <reader0@example.com>: Recipient address rejected: User unknown"))
@@ -305,7 +286,7 @@ both_backends! {
     }
 
     async fn complaints_over_the_rate_pause_the_edition_until_resumed(env: &TestEnv) {
-        seed(env, 30);
+        env.seed_readers(30);
         let sink = SmtpSink::start();
         let settings = settings(&sink)
             .set("HERALD_GUARD__MIN_SAMPLE", "5")
@@ -404,7 +385,7 @@ fn inspect_prints_one_json_line_per_report_and_recipient() {
 
 both_backends! {
     async fn a_maildir_is_ingested_once_and_its_messages_moved_to_cur(env: &TestEnv) {
-        seed(env, 2);
+        env.seed_readers(2);
         let sink = SmtpSink::start();
         let settings = settings(&sink);
         run_edition(env, &settings).await;
@@ -440,7 +421,7 @@ both_backends! {
     }
 
     async fn a_long_run_of_soft_bounces_bounces_the_address(env: &TestEnv) {
-        seed(env, 1);
+        env.seed_readers(1);
         let sink = SmtpSink::start();
         let settings = settings(&sink).set("HERALD_BOUNCES__SOFT_LIMIT", "3");
         run_edition(env, &settings).await;
@@ -460,7 +441,7 @@ both_backends! {
 
 both_backends! {
     async fn a_run_of_policy_blocks_pauses_that_domain(env: &TestEnv) {
-        seed(env, 8);
+        env.seed_readers(8);
         // During the send: the relay's own 5.7.1 answers, one after another.
         let sink = SmtpSink::start_with(
             Policy::new().on_rcpt("*", Reply::Text(550, "5.7.1 Service unavailable; client host blocked using zen.spamhaus.org")),
@@ -482,7 +463,7 @@ both_backends! {
     }
 
     async fn policy_bounces_reported_later_pause_that_domain(env: &TestEnv) {
-        seed(env, 4);
+        env.seed_readers(4);
         let sink = SmtpSink::start();
         let settings = settings(&sink).set("HERALD_GUARD__DOMAIN_POLICY_BLOCKS", "3");
         run_edition(env, &settings).await;

@@ -389,25 +389,6 @@ fn open_store_to_pipe_user(env: &TestEnv) {
     }
 }
 
-/// One story and `n` daily subscribers reader0@example.com….
-fn seed(env: &TestEnv, n: usize) {
-    let story = env.write(
-        "story.jsonl",
-        "{\"title\": \"Council approves night buses\", \"url\": \"https://news.example.com/a\", \"published_at\": \"2026-03-10T06:00:00Z\", \"votes\": 10}\n",
-    );
-    env.herald(&["stories", "import", story.to_str().unwrap()])
-        .assert()
-        .success();
-    let mut csv = String::from("email,name\n");
-    for i in 0..n {
-        csv.push_str(&format!("reader{i}@example.com,Reader {i}\n"));
-    }
-    let file = env.write("subscribers.csv", &csv);
-    env.herald(&["subscribers", "import", file.to_str().unwrap()])
-        .assert()
-        .success();
-}
-
 /// The address of a DSN's Final-Recipient field.
 fn final_recipient(dsn: &str) -> Option<&str> {
     dsn.lines()
@@ -466,7 +447,7 @@ mod postfix_dsns_piped_into_herald_bounce_only_the_dead_addresses {
 }
 
 async fn body(env: &TestEnv) {
-    seed(env, 5);
+    env.seed_readers(5);
     open_store_to_pipe_user(env);
     // The "remote" mailbox host Postfix relays example.com to: reader1
     // and reader4 do not exist, reader2's mailbox is full, reader3's

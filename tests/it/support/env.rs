@@ -116,6 +116,26 @@ impl TestEnv {
         cmd
     }
 
+    /// Imports one story of 2026-03-10 and `n` daily subscribers
+    /// reader0@example.com… (the return-path tests' edition).
+    pub fn seed_readers(&self, n: usize) {
+        let story = self.write(
+            "story.jsonl",
+            "{\"title\": \"Council approves night buses\", \"url\": \"https://news.example.com/a\", \"published_at\": \"2026-03-10T06:00:00Z\", \"votes\": 10}\n",
+        );
+        self.herald(&["stories", "import", story.to_str().unwrap()])
+            .assert()
+            .success();
+        let mut csv = String::from("email,name\n");
+        for i in 0..n {
+            csv.push_str(&format!("reader{i}@example.com,Reader {i}\n"));
+        }
+        let file = self.write("subscribers.csv", &csv);
+        self.herald(&["subscribers", "import", file.to_str().unwrap()])
+            .assert()
+            .success();
+    }
+
     /// `herald subscribers show EMAIL --format json`, parsed.
     pub fn show(&self, email: &str) -> serde_json::Value {
         self.json(&["subscribers", "show", email, "--format", "json"])
