@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration as StdDuration;
 
 use anyhow::Context;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -38,6 +38,8 @@ pub(super) struct Run<'a> {
     pub halt: CancellationToken,
     /// The guard's pauses, refreshed before each claim for the workers.
     pub held: Arc<super::Held>,
+    /// The wait for retries has been logged once already.
+    pub said_waiting: std::sync::atomic::AtomicBool,
 }
 
 impl Run<'_> {
@@ -75,8 +77,20 @@ impl Run<'_> {
         let linger = Duration::from_std(self.engine.delivery.linger).unwrap_or_default();
         match self.engine.store.next_retry(self.edition_id).await? {
             Some(at) if at <= Utc::now() + linger => {
+                // The claim compares with the store's clock, whole seconds:
+                // a row due at 12:00:00.7 is claimable from 12:00:01, so
+                // wait for that second instead of polling until it comes.
+                let at = if at.timestamp_subsec_nanos() > 0 {
+                    at.trunc_subsecs(0) + Duration::seconds(1)
+                } else {
+                    at
+                };
                 let wait = (at - Utc::now()).to_std().unwrap_or_default() + StdDuration::from_millis(5);
-                tracing::info!(retry_in = ?wait, "waiting for deferred deliveries or expiring leases");
+                if !self.said_waiting.swap(true, Ordering::AcqRel) {
+                    tracing::info!(retry_in = ?wait, "waiting for deferred deliveries or expiring leases");
+                } else {
+                    tracing::debug!(retry_in = ?wait, "waiting for deferred deliveries or expiring leases");
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => Ok(true),
                     _ = self.halt.cancelled() => Ok(false),

@@ -272,6 +272,7 @@ impl Engine {
             in_flight: pipeline.crew.in_flight.clone(),
             halt: pipeline.crew.halt.clone(),
             held: pipeline.crew.held.clone(),
+            said_waiting: std::sync::atomic::AtomicBool::new(false),
         };
         let claimed = run.claim_all().await;
         drop(run);

@@ -120,6 +120,18 @@ both_backends! {
         assert_eq!(r1.attempts, 3);
     }
 
+    fn a_run_waiting_for_retries_sleeps_and_says_so_once(env: &TestEnv) {
+        seed(env, 3);
+        let sink = SmtpSink::start_with(Policy::new().on_rcpt("reader1@example.com", Reply::Code(450)).times(3));
+        let mut cmd = send(env, &settings(sink.port));
+        cmd.env("RUST_LOG", "info");
+        let (code, out) = run(cmd);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(out.contains("sent 3"), "{out}");
+        let said = out.matches("waiting for deferred deliveries").count();
+        assert_eq!(said, 1, "one line for the wait, not a busy loop: {out}");
+    }
+
     async fn permanent_failures_fail_and_bounce_after_the_threshold(env: &TestEnv) {
         seed(env, 3);
         let sink = SmtpSink::start_with(Policy::new().on_rcpt("reader0@example.com", Reply::Code(550)));
