@@ -10,9 +10,9 @@ use anyhow::Context;
 
 use super::output::{print_table, table};
 use crate::cli::{EditionsCommand, ShowFormat};
-use crate::config::Config;
-use crate::domain::{DeliveryStatus, Edition};
-use crate::store::{GuardCounts, Store};
+use crate::config::{Config, GuardConfig};
+use crate::domain::{DeliveryStatus, Edition, StatusCounts};
+use crate::store::{GuardCounts, Pause, Store};
 
 pub async fn run(config: &Config, store: &Store, cmd: EditionsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -37,6 +37,15 @@ fn rate(n: u64, sent: u64) -> f64 {
     }
 }
 
+/// What `editions show` reads about one edition.
+struct Shown {
+    edition: Edition,
+    statuses: StatusCounts,
+    all: GuardCounts,
+    domains: Vec<(String, GuardCounts)>,
+    pauses: Vec<Pause>,
+}
+
 async fn show(
     config: &Config,
     store: &Store,
@@ -44,45 +53,61 @@ async fn show(
     format: ShowFormat,
 ) -> anyhow::Result<ExitCode> {
     let id = edition_id(store, edition).await?;
-    let statuses = store.edition_counts(id).await?;
-    let all = store.guard_counts(id, None, None).await?;
-    let domains = store.guard_counts_by_domain(id).await?;
-    let pauses = store.pauses(id).await?;
-    let g = &config.guard;
+    let shown = Shown {
+        edition: *edition,
+        statuses: store.edition_counts(id).await?,
+        all: store.guard_counts(id, None, None).await?,
+        domains: store.guard_counts_by_domain(id).await?,
+        pauses: store.pauses(id).await?,
+    };
     let mut out = BufWriter::new(std::io::stdout().lock());
-    if format == ShowFormat::Json {
-        let deliveries: serde_json::Map<String, serde_json::Value> = DeliveryStatus::ALL
-            .iter()
-            .map(|s| (s.as_str().to_owned(), statuses.get(*s).into()))
-            .collect();
-        let with_rates = |c: &GuardCounts| {
-            serde_json::json!({
-                "sent": c.sent, "hard": c.hard, "soft": c.soft, "policy": c.policy, "complaint": c.complaint,
-                "hard_rate": rate(c.hard, c.sent) / 100.0, "soft_rate": rate(c.soft, c.sent) / 100.0,
-                "policy_rate": rate(c.policy, c.sent) / 100.0, "complaint_rate": rate(c.complaint, c.sent) / 100.0,
-            })
-        };
-        let v = serde_json::json!({
-            "edition": edition.key(),
-            "deliveries": deliveries,
-            "bounces": with_rates(&all),
-            "domains": domains.iter().map(|(d, c)| {
-                let mut v = with_rates(c);
-                v["domain"] = d.clone().into();
-                v
-            }).collect::<Vec<_>>(),
-            "pauses": pauses,
-            "guard": {"complaint_rate": g.complaint_rate, "bounce_rate": g.bounce_rate, "min_sample": g.min_sample,
-                      "domain_policy_blocks": g.domain_policy_blocks},
-        });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-        out.flush()?;
-        return Ok(ExitCode::SUCCESS);
+    match format {
+        ShowFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&as_json(&shown, &config.guard))?
+        )?,
+        ShowFormat::Text => as_text(&mut out, &shown, &config.guard)?,
     }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Counts with their rates per message sent or refused.
+fn with_rates(c: &GuardCounts) -> serde_json::Value {
+    serde_json::json!({
+        "sent": c.sent, "hard": c.hard, "soft": c.soft, "policy": c.policy, "complaint": c.complaint,
+        "hard_rate": rate(c.hard, c.sent) / 100.0, "soft_rate": rate(c.soft, c.sent) / 100.0,
+        "policy_rate": rate(c.policy, c.sent) / 100.0, "complaint_rate": rate(c.complaint, c.sent) / 100.0,
+    })
+}
+
+fn as_json(s: &Shown, g: &GuardConfig) -> serde_json::Value {
+    let deliveries: serde_json::Map<String, serde_json::Value> = DeliveryStatus::ALL
+        .iter()
+        .map(|st| (st.as_str().to_owned(), s.statuses.get(*st).into()))
+        .collect();
+    serde_json::json!({
+        "edition": s.edition.key(),
+        "deliveries": deliveries,
+        "bounces": with_rates(&s.all),
+        "domains": s.domains.iter().map(|(d, c)| {
+            let mut v = with_rates(c);
+            v["domain"] = d.clone().into();
+            v
+        }).collect::<Vec<_>>(),
+        "pauses": s.pauses,
+        "guard": {"complaint_rate": g.complaint_rate, "bounce_rate": g.bounce_rate, "min_sample": g.min_sample,
+                  "domain_policy_blocks": g.domain_policy_blocks},
+    })
+}
+
+fn as_text(out: &mut impl Write, s: &Shown, g: &GuardConfig) -> anyhow::Result<()> {
+    let (edition, all) = (&s.edition, &s.all);
     writeln!(out, "edition {edition}")?;
     let parts: Vec<String> = DeliveryStatus::ALL
         .iter()
-        .map(|s| format!("{} {}", s.as_str(), statuses.get(*s)))
+        .map(|st| format!("{} {}", st.as_str(), s.statuses.get(*st)))
         .collect();
     writeln!(out, "deliveries: {}", parts.join(", "))?;
     writeln!(
@@ -105,11 +130,40 @@ async fn show(
         g.min_sample,
         g.domain_policy_blocks
     )?;
-    let live: Vec<_> = pauses.iter().filter(|p| p.resumed_at.is_none()).collect();
-    if live.is_empty() {
+    pauses_text(out, edition, &s.pauses)?;
+    writeln!(out)?;
+    let mut t = table(&[
+        "domain",
+        "sent",
+        "hard",
+        "soft",
+        "policy",
+        "complaint",
+        "hard %",
+        "complaint %",
+    ]);
+    for (d, c) in &s.domains {
+        t.add_row(vec![
+            if d.is_empty() { "-".into() } else { d.clone() },
+            c.sent.to_string(),
+            c.hard.to_string(),
+            c.soft.to_string(),
+            c.policy.to_string(),
+            c.complaint.to_string(),
+            format!("{:.2}", rate(c.hard, c.sent)),
+            format!("{:.2}", rate(c.complaint, c.sent)),
+        ]);
+    }
+    print_table(out, &t)?;
+    Ok(())
+}
+
+fn pauses_text(out: &mut impl Write, edition: &Edition, pauses: &[Pause]) -> anyhow::Result<()> {
+    let live = pauses.iter().filter(|p| p.resumed_at.is_none()).count();
+    if live == 0 {
         writeln!(out, "paused: no")?;
     }
-    for p in &pauses {
+    for p in pauses {
         let scope = if p.domain.is_empty() {
             "the edition".to_owned()
         } else {
@@ -131,38 +185,13 @@ async fn show(
             )?,
         }
     }
-    if !live.is_empty() {
+    if live > 0 {
         writeln!(
             out,
             "resume with: herald editions resume {edition} [--domain DOMAIN]"
         )?;
     }
-    writeln!(out)?;
-    let mut t = table(&[
-        "domain",
-        "sent",
-        "hard",
-        "soft",
-        "policy",
-        "complaint",
-        "hard %",
-        "complaint %",
-    ]);
-    for (d, c) in &domains {
-        t.add_row(vec![
-            if d.is_empty() { "-".into() } else { d.clone() },
-            c.sent.to_string(),
-            c.hard.to_string(),
-            c.soft.to_string(),
-            c.policy.to_string(),
-            c.complaint.to_string(),
-            format!("{:.2}", rate(c.hard, c.sent)),
-            format!("{:.2}", rate(c.complaint, c.sent)),
-        ]);
-    }
-    print_table(&mut out, &t)?;
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 async fn resume(store: &Store, edition: &Edition, domain: Option<&str>) -> anyhow::Result<ExitCode> {

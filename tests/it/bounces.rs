@@ -283,6 +283,11 @@ both_backends! {
         let text = stdout_of(&show);
         assert!(text.contains("hard 1") && text.contains("soft 1") && text.contains("policy 1"), "{text}");
         assert!(text.contains("example.com"), "{text}");
+        let v: serde_json::Value = env.json(&["editions", "show", EDITION, "--format", "json"]);
+        assert_eq!((v["bounces"]["sent"].as_u64(), v["bounces"]["hard"].as_u64()), (Some(4), Some(1)), "{v}");
+        assert_eq!(v["bounces"]["hard_rate"].as_f64(), Some(0.25), "{v}");
+        assert_eq!(v["deliveries"]["failed"].as_u64(), Some(3), "{v}");
+        assert_eq!(v["domains"][0]["domain"], "example.com", "{v}");
     }
 
     async fn complaints_over_the_rate_pause_the_edition_until_resumed(env: &TestEnv) {
