@@ -11,12 +11,12 @@ use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::AppState;
+use super::{AppState, json};
 use crate::domain::NewStory;
 use crate::import::{self, Batching, Outcome, Record, Rejection, Repeats, StoryFormat, Writer, read_stories};
 use crate::store::UpsertCounts;
@@ -46,19 +46,6 @@ struct Answer {
     rejections: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
-}
-
-fn json(status: StatusCode, body: &impl Serialize) -> Response {
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::to_vec(body).unwrap_or_default(),
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

@@ -196,3 +196,18 @@ async fn subscriber(state: &AppState, token: &str) -> Result<Subscriber, Reply> 
         .await?
         .ok_or_else(|| Page::not_found().into())
 }
+
+/// A JSON answer that no cache keeps (the story API and the webhooks).
+fn json(status: axum::http::StatusCode, body: &impl serde::Serialize) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(body).unwrap_or_default(),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

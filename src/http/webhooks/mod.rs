@@ -25,13 +25,13 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use ses::Aws;
 
-use super::AppState;
+use super::{AppState, json};
 use crate::bounce::intake::{Accepted, Intake};
 use crate::bounce::{Finding, Report, judge};
 use crate::config::WebhooksConfig;
@@ -273,19 +273,6 @@ fn refuse(provider: &str, refusal: Refusal) -> Response {
             HeaderValue::from_static("Basic realm=\"herald webhooks\""),
         );
     }
-    response
-}
-
-fn json(status: StatusCode, body: &impl Serialize) -> Response {
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::to_vec(body).unwrap_or_default(),
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
