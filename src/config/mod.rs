@@ -26,7 +26,7 @@ mod webhooks;
 
 use std::path::PathBuf;
 
-pub use bounces::{BouncesConfig, GuardConfig, ImapCa, ImapConfig};
+pub use bounces::{BouncesConfig, GuardConfig, ImapConfig};
 pub use dkim::{DkimAlgorithm, DkimKey, KeyFormat};
 pub use mail::{DkimConfig, MailConfig, Transport};
 pub use sections::{
@@ -34,7 +34,7 @@ pub use sections::{
     SubscribersConfig,
 };
 pub use smtp::{Security, SmtpUrl};
-pub use values::{DatabaseUrl, Mailbox, redact_url};
+pub use values::{CaFile, DatabaseUrl, Mailbox, redact_url};
 pub use webhooks::{PostmarkAuth, WebhooksConfig};
 
 use check::Check;
