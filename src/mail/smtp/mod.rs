@@ -72,6 +72,8 @@ pub struct Probe {
     pub relay: String,
     pub greeting: String,
     pub offers: Offers,
+    /// Whether the first EHLO, before any TLS, offered STARTTLS.
+    pub starttls: bool,
     /// Set when the session runs under TLS.
     pub tls: Option<TlsInfo>,
     /// The mechanism Herald logged in with, when a user is configured.
@@ -84,33 +86,34 @@ impl Mailer {
     pub fn new(mail: &MailConfig, delivery: &DeliveryConfig) -> anyhow::Result<Mailer> {
         match mail.transport {
             Transport::File => Mailer::file(&mail.outbox_dir),
-            Transport::Smtp => {
-                let url = &mail.smtp_url;
-                // The configuration refuses a password without a user at
-                // load, so a password here always has a user to go with.
-                let (user, password) = match (url.user(), mail.smtp_password()) {
-                    (Some(user), Some(password)) => {
-                        (Some(user.to_owned()), Some(SecretString::from(password.to_owned())))
-                    }
-                    _ => (None, None),
-                };
-                let tls = match url.security() {
-                    Security::Plain => Tls::new(Security::Plain, None),
-                    security => Tls::new(security, mail.smtp_ca.as_ref()),
-                };
-                Ok(Mailer::Smtp(Arc::new(SmtpSettings {
-                    host: url.host().to_owned(),
-                    port: url.port(),
-                    security: url.security(),
-                    user,
-                    password,
-                    tls,
-                    hello: hello_name(),
-                    connect_timeout: delivery.connect_timeout,
-                    command_timeout: delivery.command_timeout,
-                })))
-            }
+            Transport::Smtp => Ok(Mailer::smtp(mail, delivery)),
         }
+    }
+
+    /// The SMTP transport to `mail.smtp_url`, whatever `mail.transport`
+    /// says (`config check --connect` tries the relay before it is used).
+    pub fn smtp(mail: &MailConfig, delivery: &DeliveryConfig) -> Mailer {
+        let url = &mail.smtp_url;
+        // The configuration refuses a password without a user at
+        // load, so a password here always has a user to go with.
+        let (user, password) = match (url.user(), mail.smtp_password()) {
+            (Some(user), Some(password)) => {
+                (Some(user.to_owned()), Some(SecretString::from(password.to_owned())))
+            }
+            _ => (None, None),
+        };
+        let tls = Tls::new(url.security(), mail.smtp_ca.as_ref());
+        Mailer::Smtp(Arc::new(SmtpSettings {
+            host: url.host().to_owned(),
+            port: url.port(),
+            security: url.security(),
+            user,
+            password,
+            tls,
+            hello: hello_name(),
+            connect_timeout: delivery.connect_timeout,
+            command_timeout: delivery.command_timeout,
+        }))
     }
 
     /// A file transport into `dir` (created if missing).
@@ -153,6 +156,7 @@ impl Mailer {
             relay: format!("{}:{}", settings.host, settings.port),
             greeting: open.greeting,
             offers: open.offers,
+            starttls: open.starttls,
             tls: open.tls,
             authenticated: open.authenticated,
         }))
@@ -171,6 +175,7 @@ struct Open {
     conn: Conn,
     offers: Offers,
     greeting: String,
+    starttls: bool,
     tls: Option<TlsInfo>,
     authenticated: Option<&'static str>,
 }
@@ -301,6 +306,7 @@ impl SmtpSettings {
             return Err(classify(Stage::Greeting, &greeting));
         }
         let mut offers = self.ehlo(&mut conn).await?;
+        let starttls = offers.starttls;
         let wants_tls = match self.security {
             Security::Plain | Security::Implicit => false,
             Security::Required if !offers.starttls => {
@@ -334,6 +340,7 @@ impl SmtpSettings {
             conn,
             offers,
             greeting: greeting.to_string(),
+            starttls,
             tls,
             authenticated,
         })

@@ -55,16 +55,19 @@ impl Tls {
     /// The configuration for `security`. A failure to build it (no CA
     /// certificate in the OS store and no `mail.smtp_ca_file`) is kept and
     /// reported as a setup fault when a handshake needs it, so that
-    /// `tls=none` works on a machine without a trust store.
+    /// opportunistic TLS to a relay that offers none works on a machine
+    /// without a trust store.
     pub(super) fn new(security: Security, ca: Option<&CaFile>) -> Tls {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verification = match security {
             Security::OpportunisticUnverified => Verification::Unverified,
             _ => Verification::Verified,
         };
-        let config = match verification {
-            Verification::Unverified => unverified(provider),
-            Verification::Verified => verified(provider, ca),
+        let config = match (security, verification) {
+            // No handshake ever happens: the trust store is not read.
+            (Security::Plain, _) => Err("tls=none: TLS is off".to_owned()),
+            (_, Verification::Unverified) => unverified(provider),
+            (_, Verification::Verified) => verified(provider, ca),
         };
         Tls {
             config,
