@@ -204,7 +204,9 @@ impl ImapConfig {
         };
         let ca = match &r.imap_ca_file {
             None => None,
-            Some(file) => Some(CaFile::read(file, "the IMAP server").map_err(|m| c.bad("bounces.imap_ca_file", m))?),
+            Some(file) => {
+                Some(CaFile::read(file, "the IMAP server").map_err(|m| c.bad("bounces.imap_ca_file", m))?)
+            }
         };
         Ok(ImapConfig {
             url,

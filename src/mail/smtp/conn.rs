@@ -234,7 +234,11 @@ impl Conn {
         if let (Some(e), Some(first)) = (&enhanced, lines.first_mut()) {
             *first = first[e.len()..].trim_start().to_owned();
         }
-        Ok(Reply { code, enhanced, lines })
+        Ok(Reply {
+            code,
+            enhanced,
+            lines,
+        })
     }
 
     /// The next line without its CRLF (or bare LF).

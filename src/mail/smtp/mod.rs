@@ -30,8 +30,8 @@ use tokio::net::TcpStream;
 
 use self::conn::{Conn, Stream};
 pub use self::conn::{Offers, Reply};
-pub use self::tls::TlsInfo;
 use self::tls::Tls;
+pub use self::tls::TlsInfo;
 use super::classify::{Stage, classify};
 use super::{Email, SendError};
 use crate::config::{DeliveryConfig, MailConfig, Security, Transport};
@@ -62,7 +62,11 @@ pub struct SmtpSettings {
 
 impl std::fmt::Debug for SmtpSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SmtpSettings({}:{}, {:?})", self.host, self.port, self.security)
+        write!(
+            f,
+            "SmtpSettings({}:{}, {:?})",
+            self.host, self.port, self.security
+        )
     }
 }
 
@@ -97,9 +101,10 @@ impl Mailer {
         // The configuration refuses a password without a user at
         // load, so a password here always has a user to go with.
         let (user, password) = match (url.user(), mail.smtp_password()) {
-            (Some(user), Some(password)) => {
-                (Some(user.to_owned()), Some(SecretString::from(password.to_owned())))
-            }
+            (Some(user), Some(password)) => (
+                Some(user.to_owned()),
+                Some(SecretString::from(password.to_owned())),
+            ),
             _ => (None, None),
         };
         let tls = Tls::new(url.security(), mail.smtp_ca.as_ref());
@@ -235,7 +240,8 @@ impl Session {
                 })
             }
         };
-        let stale = matches!(&result, Err(SendError::Transient { message, .. }) if message.starts_with(STALE));
+        let stale =
+            matches!(&result, Err(SendError::Transient { message, .. }) if message.starts_with(STALE));
         if open.conn.broken {
             self.conn = None;
         }
@@ -267,15 +273,18 @@ impl SmtpSettings {
     /// A connection ready for MAIL: TCP (TCP_NODELAY), TLS as configured,
     /// the greeting, EHLO and AUTH.
     async fn connect(&self) -> Result<Open, SendError> {
-        let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect((self.host.as_str(), self.port)))
-            .await
-            .map_err(|_| {
-                self.transient(
-                    "connecting timed out",
-                    &format!("after {:?} (delivery.connect_timeout)", self.connect_timeout),
-                )
-            })?
-            .map_err(|e| self.transient("cannot connect", &e))?;
+        let tcp = tokio::time::timeout(
+            self.connect_timeout,
+            TcpStream::connect((self.host.as_str(), self.port)),
+        )
+        .await
+        .map_err(|_| {
+            self.transient(
+                "connecting timed out",
+                &format!("after {:?} (delivery.connect_timeout)", self.connect_timeout),
+            )
+        })?
+        .map_err(|e| self.transient("cannot connect", &e))?;
         // Without TCP_NODELAY, Nagle's algorithm holds back the short writes
         // (a command, the end of a message) until the relay's delayed ACK:
         // about 40 ms a message (measured: 22 messages/s per connection on
@@ -315,7 +324,9 @@ impl SmtpSettings {
                     message: "the relay does not offer STARTTLS".to_owned(),
                 });
             }
-            Security::Required | Security::Opportunistic | Security::OpportunisticUnverified => offers.starttls,
+            Security::Required | Security::Opportunistic | Security::OpportunisticUnverified => {
+                offers.starttls
+            }
         };
         if wants_tls {
             let reply = conn.command("STARTTLS").await.map_err(|e| lost("STARTTLS", &e))?;
@@ -466,5 +477,9 @@ fn hello_name() -> String {
         && name
             .split('.')
             .all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-    if usable { name.to_owned() } else { "localhost".to_owned() }
+    if usable {
+        name.to_owned()
+    } else {
+        "localhost".to_owned()
+    }
 }

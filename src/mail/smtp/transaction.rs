@@ -34,7 +34,9 @@ pub(super) async fn send(conn: &mut Conn, offers: &Offers, email: &Email) -> Res
         }
         Err(Failed::Io(stage, e)) => return Err(lost(stage, &e)),
     }
-    conn.write(&email.wire).await.map_err(|e| lost(Stage::EndOfData, &e))?;
+    conn.write(&email.wire)
+        .await
+        .map_err(|e| lost(Stage::EndOfData, &e))?;
     let reply = conn.reply().await.map_err(|e| lost(Stage::EndOfData, &e))?;
     if reply.code == 250 {
         return Ok(());

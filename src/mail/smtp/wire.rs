@@ -81,7 +81,12 @@ mod tests {
         ];
         for plain in messages {
             let (wire, added) = stuff(plain);
-            assert_eq!(unstuff(&wire, added), plain, "{:?}", String::from_utf8_lossy(plain));
+            assert_eq!(
+                unstuff(&wire, added),
+                plain,
+                "{:?}",
+                String::from_utf8_lossy(plain)
+            );
         }
     }
 }

@@ -206,6 +206,7 @@ impl Default for Offer {
 struct Shared {
     offer: Offer,
     pipelined_reads: AtomicUsize,
+    connections: AtomicUsize,
     policy: Mutex<Policy>,
     messages: Mutex<Vec<Received>>,
     arrived: Condvar,
@@ -248,6 +249,7 @@ impl SmtpSink {
         let shared = Arc::new(Shared {
             offer,
             pipelined_reads: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
             policy: Mutex::new(policy),
             messages: Mutex::new(Vec::new()),
             arrived: Condvar::new(),
@@ -281,6 +283,11 @@ impl SmtpSink {
     /// does not.
     pub fn pipelined_reads(&self) -> usize {
         self.shared.pipelined_reads.load(Ordering::SeqCst)
+    }
+
+    /// How many connections clients opened so far.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
     }
 
     /// The messages accepted so far, in the order their DATA ended.
@@ -355,6 +362,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             return;
         }
         let Ok(stream) = stream else { continue };
+        shared.connections.fetch_add(1, Ordering::SeqCst);
         let shared = Arc::clone(shared);
         let _ = thread::Builder::new()
             .name("smtp-sink-conn".to_owned())
@@ -432,7 +440,11 @@ fn tls_accept(tcp: TcpStream, config: &Arc<rustls::ServerConfig>, shared: &Share
         }
         match server.complete_io(&mut tcp) {
             Ok(_) => {}
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
             // The client refused the certificate, or hung up.
             Err(e) => return Err(e),
         }
@@ -444,7 +456,9 @@ fn tls_accept(tcp: TcpStream, config: &Arc<rustls::ServerConfig>, shared: &Share
 fn serve_connection(tcp: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
     tcp.set_read_timeout(Some(POLL))?;
     tcp.set_nodelay(true)?;
-    let peer = tcp.peer_addr().map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |a| a.ip());
+    let peer = tcp
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |a| a.ip());
     let tls = shared.offer.tls.clone();
     let mut conn = match &tls {
         Some((TlsMode::Implicit, config)) => tls_accept(tcp, config, shared)?,
@@ -475,7 +489,12 @@ fn serve_connection(tcp: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
             Ok(0) => return Ok(()),
             Ok(n) => n,
             // The read timed out: bytes of a partial line stay in `pending`.
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) =>
+            {
                 continue;
             }
             Err(e) => return Err(e),
@@ -546,7 +565,11 @@ fn is_transaction_command(line: &[u8]) -> bool {
 /// PIPELINING added, 8BITMIME removed, as the test asked.
 fn ehlo_reply(response: &Response, offer: &Offer) -> io::Result<Vec<u8>> {
     let text = String::from_utf8(response.buffer()?).map_err(io::Error::other)?;
-    let mut lines: Vec<String> = text.lines().skip(1).map(|l| l.get(4..).unwrap_or("").to_owned()).collect();
+    let mut lines: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.get(4..).unwrap_or("").to_owned())
+        .collect();
     lines.retain(|l| offer.eight_bit_mime || !l.eq_ignore_ascii_case("8BITMIME"));
     if offer.pipelining {
         lines.insert(0, "PIPELINING".to_owned());

@@ -56,17 +56,23 @@ impl TestCa {
     pub fn new(name: &str) -> TestCa {
         let ca_key = Ed25519::random();
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        // rcgen without a crypto backend cannot pick a serial number itself.
+        ca_params.serial_number = Some(rcgen::SerialNumber::from(rand::random::<u64>()));
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         ca_params
             .distinguished_name
             .push(rcgen::DnType::CommonName, format!("{name} test CA"));
-        ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
         let ca_cert = ca_params.self_signed(&ca_key).unwrap();
         let issuer = rcgen::Issuer::new(ca_params, ca_key);
 
         let server_key = Ed25519::random();
         let mut params =
             rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        params.serial_number = Some(rcgen::SerialNumber::from(rand::random::<u64>()));
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "localhost");
