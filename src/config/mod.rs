@@ -333,6 +333,39 @@ mod tests {
     }
 
     #[test]
+    fn the_smtp_ca_file_is_read_at_load_and_errors_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("relay-ca.pem");
+        let var = ("HERALD_MAIL__SMTP_CA_FILE", ca.to_str().unwrap());
+        let e = load(&[var]).unwrap_err().0;
+        assert!(
+            e.contains("mail.smtp_ca_file (from environment variable HERALD_MAIL__SMTP_CA_FILE)")
+                && e.contains("cannot read"),
+            "{e}"
+        );
+        std::fs::write(&ca, "no certificate here\n").unwrap();
+        let e = load(&[var]).unwrap_err().0;
+        assert!(
+            e.contains("mail.smtp_ca_file")
+                && e.contains("holds no certificate")
+                && e.contains("the SMTP relay"),
+            "{e}"
+        );
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let e = load(&[var]).unwrap_err().0;
+        assert!(
+            e.contains("mail.smtp_ca_file") && e.contains("not usable as a CA"),
+            "{e}"
+        );
+        let c = load(&[]).unwrap();
+        assert!(c.mail.smtp_ca.is_none());
+    }
+
+    #[test]
     fn the_dkim_key_is_parsed_at_load_and_described() {
         use rsa::pkcs8::EncodePrivateKey as _;
         let dir = tempfile::tempdir().unwrap();

@@ -25,7 +25,7 @@ const WAIT: Duration = Duration::from_secs(10);
 /// A text that exercises the wire form: lines that start with dots (one
 /// alone, as the terminator would be), a line of 1,200 characters (which
 /// makes composition choose base64) only when `long` is set, and `extra`.
-fn text(long: bool, extra: &str) -> String {
+pub(crate) fn text(long: bool, extra: &str) -> String {
     let mut t = String::from("Top stories\n.\n.a line that starts with a dot\n..two dots\nend.\n");
     if long {
         t.push_str(&"x".repeat(1200));
@@ -36,7 +36,7 @@ fn text(long: bool, extra: &str) -> String {
 }
 
 /// Messages composed as the engine composes them, for `to`.
-fn compose(env: &TestEnv, to: &str, text: &str) -> herald::mail::Email {
+pub(crate) fn compose(env: &TestEnv, to: &str, text: &str) -> herald::mail::Email {
     let config = env.config(&Settings::default());
     let site = url::Url::parse("https://news.example.com/").unwrap();
     let composer = Composer::new(&config.mail, "News", &site).expect("the composer builds");
