@@ -239,7 +239,12 @@ pub enum EditionsCommand {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate the configuration and print the effective values (secrets redacted)
-    Check,
+    Check {
+        /// Then connect to mail.smtp_url (EHLO, STARTTLS, AUTH), print what
+        /// the relay offers and how TLS went, and QUIT; sends no mail
+        #[arg(long)]
+        connect: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,7 +9,10 @@ use crate::cli::LogFormat;
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"))
+        // rustls-platform-verifier logs every refused certificate at error
+        // level; the SMTP client and the feed fetcher report it themselves,
+        // naming the setting to change.
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,rustls_platform_verifier=off"))
         // async-imap traces every line it sends and reads: the IMAP LOGIN
         // with its password, and whole bounce messages. Never shown.
         .add_directive("async_imap=off".parse().expect("a valid directive"));

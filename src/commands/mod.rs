@@ -31,7 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let o = &overrides;
     match cli.command {
         Command::Demo(args) => demo::run(o, args).await,
-        Command::Config(ConfigCommand::Check) => config_check(o),
+        Command::Config(ConfigCommand::Check { connect }) => config_check(o, connect).await,
         Command::Migrate => migrate(o).await,
         Command::Run => daemon(o).await,
         Command::Send(args) => with_store(o, async |c, store| send::send(c, store.clone(), args).await).await,
@@ -80,8 +80,8 @@ async fn with_store(
 
 /// `config check`: the merged configuration, secrets redacted, after a line
 /// naming the layers it came from. Loading is the check: a bad value fails
-/// before anything is printed.
-fn config_check(overrides: &Overrides) -> anyhow::Result<ExitCode> {
+/// before anything is printed. With `--connect`, then the relay.
+async fn config_check(overrides: &Overrides, connect: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(overrides)?;
     match &config.source_file {
         Some(path) => println!(
@@ -91,7 +91,58 @@ fn config_check(overrides: &Overrides) -> anyhow::Result<ExitCode> {
         None => println!("# configuration OK: defaults + environment + flags\n"),
     }
     print!("{}", config.to_redacted_toml());
+    if connect {
+        connect_check(&config).await?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `config check --connect`: a session with the relay as a run would open
+/// it (EHLO, STARTTLS, AUTH), what it offers, then QUIT. Sends no mail.
+async fn connect_check(config: &Config) -> anyhow::Result<()> {
+    let url = &config.mail.smtp_url;
+    let mailer = crate::mail::Mailer::smtp(&config.mail, &config.delivery);
+    let probe = mailer
+        .probe()
+        .await
+        .expect("an SMTP mailer")
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("config check --connect: {url}"))?;
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    let o = &probe.offers;
+    println!("\n# relay {} ({url})", probe.relay);
+    if config.mail.transport == crate::config::Transport::File {
+        println!("# note: mail.transport is \"file\": digests go to the outbox, not to this relay");
+    }
+    println!("greeting:    {}", probe.greeting);
+    println!("EHLO name:   {}", o.name);
+    println!("STARTTLS:    {}", yes(probe.starttls));
+    match &probe.tls {
+        Some(tls) => {
+            println!("TLS:         {} {}", tls.version, tls.cipher);
+            println!("certificate: {}", tls.verification);
+        }
+        None => println!("TLS:         none (plain text)"),
+    }
+    println!("PIPELINING:  {}", yes(o.pipelining));
+    println!("8BITMIME:    {}", yes(o.eight_bit_mime));
+    println!("SMTPUTF8:    {}", yes(o.smtputf8));
+    match o.size {
+        None => println!("SIZE:        not offered"),
+        Some(0) => println!("SIZE:        no fixed limit"),
+        Some(n) => println!("SIZE:        {n} bytes"),
+    }
+    let mechanisms = if o.auth.is_empty() {
+        "none".to_owned()
+    } else {
+        o.auth.join(" ")
+    };
+    match probe.authenticated {
+        Some(m) => println!("AUTH:        {mechanisms} (logged in with {m})"),
+        None => println!("AUTH:        {mechanisms} (no user in mail.smtp_url: not tried)"),
+    }
+    println!("# connection OK; QUIT sent, no mail sent");
+    Ok(())
 }
 
 async fn migrate(overrides: &Overrides) -> anyhow::Result<ExitCode> {

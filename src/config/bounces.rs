@@ -5,17 +5,15 @@
 //! from the environment or its file, and the IMAP server's CA certificates
 //! from their file. Opens no connection.
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 use super::check::Check;
+use super::values::CaFile;
 use crate::domain::SubscriberEmail;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,31 +64,13 @@ pub struct ImapConfig {
     pub password: SecretString,
     /// The CA certificates that sign the server's certificate, from
     /// `bounces.imap_ca_file` (a private CA); unset: the public web roots.
-    pub ca: Option<ImapCa>,
+    pub ca: Option<CaFile>,
     pub mailbox: String,
     /// Where processed messages go; unset: they stay, flagged \Seen and
     /// $HeraldProcessed.
     pub move_to: Option<String>,
     /// When the daemon reads it (cron with seconds).
     pub schedule: String,
-}
-
-/// The certificates of `bounces.imap_ca_file`, read and checked at load.
-#[derive(Clone)]
-pub struct ImapCa {
-    pub file: PathBuf,
-    pub certs: Vec<CertificateDer<'static>>,
-}
-
-impl fmt::Debug for ImapCa {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "ImapCa({}, {} certificates)",
-            self.file.display(),
-            self.certs.len()
-        )
-    }
 }
 
 impl ImapConfig {
@@ -224,7 +204,9 @@ impl ImapConfig {
         };
         let ca = match &r.imap_ca_file {
             None => None,
-            Some(file) => Some(ImapCa::read(file).map_err(|m| c.bad("bounces.imap_ca_file", m))?),
+            Some(file) => {
+                Some(CaFile::read(file, "the IMAP server").map_err(|m| c.bad("bounces.imap_ca_file", m))?)
+            }
         };
         Ok(ImapConfig {
             url,
@@ -233,36 +215,6 @@ impl ImapConfig {
             mailbox: mailbox.to_owned(),
             move_to,
             schedule: c.cron("bounces.imap_schedule", &r.imap_schedule, "0 */5 * * * *")?,
-        })
-    }
-}
-
-impl ImapCa {
-    /// Every certificate of a PEM file, each one usable as a trust anchor.
-    fn read(file: &Path) -> Result<ImapCa, String> {
-        let text = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let certs = CertificateDer::pem_slice_iter(&text)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("{} is not a PEM file of certificates: {e}", file.display()))?;
-        if certs.is_empty() {
-            return Err(format!(
-                "{} holds no certificate; expected the PEM of the CA that signs the IMAP server's certificate",
-                file.display()
-            ));
-        }
-        let mut roots = rustls::RootCertStore::empty();
-        for (i, cert) in certs.iter().enumerate() {
-            roots.add(cert.clone()).map_err(|e| {
-                format!(
-                    "{}: certificate {} is not usable as a CA: {e}",
-                    file.display(),
-                    i + 1
-                )
-            })?;
-        }
-        Ok(ImapCa {
-            file: file.to_owned(),
-            certs,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! The `mail` section: sender and reply addresses, the transport, the SMTP
-//! relay ([`SmtpUrl`]) and its password, the list headers' addresses and the
-//! DKIM key ([`DkimKey`]), each checked at load. Reads the password and key
-//! files the section names; builds no transport (that is `crate::mail`).
+//! relay ([`SmtpUrl`]), its password and its private CA
+//! (`mail.smtp_ca_file`), the list headers' addresses and the DKIM key
+//! ([`DkimKey`]), each checked at load. Reads the password, CA and key files
+//! the section names; builds no transport (that is `crate::mail`).
 
 use std::path::PathBuf;
 
@@ -12,7 +13,7 @@ use super::check::Check;
 use super::dkim::DkimKey;
 use super::raw::{RawDkim, RawMail};
 use super::smtp::SmtpUrl;
-use super::values::Mailbox;
+use super::values::{CaFile, Mailbox};
 use crate::domain::{HeaderSafe, SubscriberEmail};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,9 @@ pub struct MailConfig {
     pub outbox_dir: PathBuf,
     pub smtp_url: SmtpUrl,
     pub smtp_password: Option<SecretString>,
+    /// `mail.smtp_ca_file`: CA certificates trusted for the relay's
+    /// certificate besides the OS trust store.
+    pub smtp_ca: Option<CaFile>,
     pub feedback_id: Option<HeaderSafe>,
     pub unsubscribe_address: SubscriberEmail,
     /// The VERP envelope sender template (`bounces+{id}@…`); unset: the
@@ -83,6 +87,12 @@ impl MailConfig {
                 format!("an SMTP password is set but {smtp_url} names no user (smtp://USER@host)"),
             ));
         }
+        let smtp_ca = match &raw.smtp_ca_file {
+            None => None,
+            Some(file) => {
+                Some(CaFile::read(file, "the SMTP relay").map_err(|m| c.bad("mail.smtp_ca_file", m))?)
+            }
+        };
         let feedback_id = match &raw.feedback_id {
             Some(f) if !f.trim().is_empty() => {
                 Some(HeaderSafe::parse(f, 200).map_err(|e| c.bad("mail.feedback_id", format!("{f:?} {e}")))?)
@@ -103,6 +113,7 @@ impl MailConfig {
             outbox_dir: raw.outbox_dir.clone(),
             smtp_url,
             smtp_password,
+            smtp_ca,
             feedback_id,
         })
     }

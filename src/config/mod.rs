@@ -26,7 +26,7 @@ mod webhooks;
 
 use std::path::PathBuf;
 
-pub use bounces::{BouncesConfig, GuardConfig, ImapCa, ImapConfig};
+pub use bounces::{BouncesConfig, GuardConfig, ImapConfig};
 pub use dkim::{DkimAlgorithm, DkimKey, KeyFormat};
 pub use mail::{DkimConfig, MailConfig, Transport};
 pub use sections::{
@@ -34,7 +34,7 @@ pub use sections::{
     SubscribersConfig,
 };
 pub use smtp::{Security, SmtpUrl};
-pub use values::{DatabaseUrl, Mailbox, redact_url};
+pub use values::{CaFile, DatabaseUrl, Mailbox, redact_url};
 pub use webhooks::{PostmarkAuth, WebhooksConfig};
 
 use check::Check;
@@ -330,6 +330,39 @@ mod tests {
             e.contains("bounces.imap_ca_file") && e.contains("not usable as a CA"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_smtp_ca_file_is_read_at_load_and_errors_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("relay-ca.pem");
+        let var = ("HERALD_MAIL__SMTP_CA_FILE", ca.to_str().unwrap());
+        let e = load(&[var]).unwrap_err().0;
+        assert!(
+            e.contains("mail.smtp_ca_file (from environment variable HERALD_MAIL__SMTP_CA_FILE)")
+                && e.contains("cannot read"),
+            "{e}"
+        );
+        std::fs::write(&ca, "no certificate here\n").unwrap();
+        let e = load(&[var]).unwrap_err().0;
+        assert!(
+            e.contains("mail.smtp_ca_file")
+                && e.contains("holds no certificate")
+                && e.contains("the SMTP relay"),
+            "{e}"
+        );
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let e = load(&[var]).unwrap_err().0;
+        assert!(
+            e.contains("mail.smtp_ca_file") && e.contains("not usable as a CA"),
+            "{e}"
+        );
+        let c = load(&[]).unwrap();
+        assert!(c.mail.smtp_ca.is_none());
     }
 
     #[test]

@@ -112,6 +112,8 @@ pub(super) struct RawMail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp_password_file: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_ca_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsubscribe_address: Option<String>,

@@ -18,6 +18,13 @@ pub enum Security {
     Opportunistic,
     /// `smtp://…?tls=required`: STARTTLS or fail.
     Required,
+    /// `smtp://…?tls=opportunistic-unverified`: STARTTLS when offered,
+    /// accepting whatever certificate the relay shows. Encrypts against a
+    /// passive listener only: anyone who can intercept the connection can
+    /// present their own certificate. For a relay on loopback or one the
+    /// admin names explicitly (a stock Debian Postfix with its snakeoil
+    /// certificate).
+    OpportunisticUnverified,
     /// `smtps://…`: TLS from the first byte.
     Implicit,
 }
@@ -35,10 +42,10 @@ pub struct SmtpUrl {
 }
 
 const EXPECTED: &str = "expected smtp://host[:port] or smtps://host[:port]";
-const TLS_VALUES: &str = "expected required, opportunistic or none";
+const TLS_VALUES: &str = "expected required, opportunistic, opportunistic-unverified or none";
 
 impl SmtpUrl {
-    /// Parses `smtp://[user@]host[:port][?tls=required|opportunistic|none]`
+    /// Parses `smtp://[user@]host[:port][?tls=required|opportunistic|opportunistic-unverified|none]`
     /// or `smtps://[user@]host[:port]`.
     pub fn parse(raw: &str) -> Result<SmtpUrl, String> {
         let not_smtp = || format!("{:?} is not an SMTP URL; {EXPECTED}", redact_url(raw));
@@ -119,6 +126,7 @@ fn security(url: &url::Url, implicit: bool) -> Result<Security, String> {
         )),
         (false, None | Some("opportunistic")) => Ok(Security::Opportunistic),
         (false, Some("required")) => Ok(Security::Required),
+        (false, Some("opportunistic-unverified")) => Ok(Security::OpportunisticUnverified),
         (false, Some("none")) => Ok(Security::Plain),
         (false, Some(other)) => Err(format!("tls={other} is not understood; {TLS_VALUES}")),
     }
@@ -153,6 +161,11 @@ mod tests {
             (
                 "smtp://relay.example.com?tls=opportunistic",
                 Security::Opportunistic,
+                25,
+            ),
+            (
+                "smtp://127.0.0.1:25?tls=opportunistic-unverified",
+                Security::OpportunisticUnverified,
                 25,
             ),
             ("smtps://relay.example.com", Security::Implicit, 465),

@@ -1,9 +1,14 @@
 //! Value types of the configuration that are more than a number or a path:
 //! the database URL (whose `Display` hides a password) and a mailbox as
-//! written in the file. Each has a `parse` that returns the reason as plain
-//! text; the caller adds the key and the layer. No IO here.
+//! written in the file, and a file of CA certificates. Each has a `parse`
+//! (or `read`) that returns the reason as plain text; the caller adds the
+//! key and the layer. The only IO here is reading the CA file.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 use crate::domain::{HeaderSafe, SubscriberEmail};
 
@@ -120,5 +125,56 @@ mod tests {
         assert_eq!(m.to_string(), "Daily Planet <news@example.com>");
         assert_eq!(Mailbox::parse("news@example.com").unwrap().name, None);
         assert!(Mailbox::parse("Evil\r\nBcc: x <news@example.com>").is_err());
+    }
+}
+
+/// The certificates of a CA file (`bounces.imap_ca_file`,
+/// `mail.smtp_ca_file`), read and checked at load: a PEM file with at least
+/// one certificate, each usable as a trust anchor.
+#[derive(Clone)]
+pub struct CaFile {
+    pub file: PathBuf,
+    pub certs: Vec<CertificateDer<'static>>,
+}
+
+impl fmt::Debug for CaFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "CaFile({}, {} certificates)",
+            self.file.display(),
+            self.certs.len()
+        )
+    }
+}
+
+impl CaFile {
+    /// Every certificate of the PEM file `file`; `server` says whose
+    /// certificate they sign, for the message when there is none.
+    pub fn read(file: &Path, server: &str) -> Result<CaFile, String> {
+        let text = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let certs = CertificateDer::pem_slice_iter(&text)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{} is not a PEM file of certificates: {e}", file.display()))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "{} holds no certificate; expected the PEM of the CA that signs {server}'s certificate",
+                file.display()
+            ));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        for (i, cert) in certs.iter().enumerate() {
+            roots.add(cert.clone()).map_err(|e| {
+                format!(
+                    "{}: certificate {} is not usable as a CA: {e}",
+                    file.display(),
+                    i + 1
+                )
+            })?;
+        }
+        Ok(CaFile {
+            file: file.to_owned(),
+            certs,
+        })
     }
 }

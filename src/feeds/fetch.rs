@@ -32,7 +32,7 @@ pub struct Fetcher {
 impl Fetcher {
     pub fn new(config: &FeedsConfig, user_agent: &str) -> anyhow::Result<Fetcher> {
         // reqwest is built without a bundled crypto provider; use ring, as
-        // lettre and sqlx do (an error means one is installed already).
+        // sqlx and the SMTP client do (an error means one is installed already).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let redirects = match config.max_redirects {
             0 => reqwest::redirect::Policy::none(),

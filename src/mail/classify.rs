@@ -6,6 +6,7 @@
 //! check.
 
 use super::SendError;
+use super::smtp::Reply;
 use crate::domain::{Category, Refusal};
 
 /// Where in the SMTP conversation a reply came.
@@ -23,23 +24,15 @@ pub(super) enum Stage {
     EndOfData,
 }
 
-/// Sorts a lettre error into retry, the recipient's refusal, or a fault of
-/// the setup. 421 and 450 also ask the engine to slow down.
-pub(super) fn classify(stage: Stage, e: &lettre::transport::smtp::Error) -> SendError {
-    let code = e.status().map(|c| c.to_string());
-    if e.is_permanent() {
-        let code = code.as_deref().and_then(|c| c.parse().ok()).unwrap_or(500);
-        return permanent(stage, code, &e.to_string());
-    }
-    if e.is_tls() {
-        return SendError::Setup {
-            setting: "mail.smtp_url (the relay's certificate must be valid for its host name)",
-            message: format!("TLS handshake failed: {e}"),
-        };
+/// Sorts the relay's refusal into retry, the recipient's refusal, or a
+/// fault of the setup. 421 and 450 also ask the engine to slow down.
+pub(super) fn classify(stage: Stage, reply: &Reply) -> SendError {
+    if reply.is_permanent() {
+        return permanent(stage, reply.code, &reply.to_string());
     }
     SendError::Transient {
-        throttle: matches!(code.as_deref(), Some("421" | "450")),
-        message: e.to_string(),
+        throttle: matches!(reply.code, 421 | 450),
+        message: reply.to_string(),
     }
 }
 
@@ -151,7 +144,7 @@ const SIZE_WORDS: &[&str] = &[
 ];
 
 impl Stage {
-    fn describe(self) -> &'static str {
+    pub(super) fn describe(self) -> &'static str {
         match self {
             Stage::Greeting => "the connection",
             Stage::Tls => "STARTTLS",

@@ -1,8 +1,9 @@
 //! Mail: the only module that imports lettre. [`compose`] turns a rendered
 //! digest into a standards-clean message (multipart/alternative,
 //! List-Unsubscribe with one-click, deterministic Message-ID, optional DKIM);
-//! [`smtp`] hands it to a transport (SMTP, or `.eml` files in an outbox
-//! directory), one mail transaction command by command; [`classify`] sorts
+//! [`smtp`] hands it to a transport (Herald's own SMTP client, pipelining
+//! when the relay offers it, or `.eml` files in an outbox directory);
+//! [`classify`] sorts
 //! each refusal into a retry, the recipient's permanent refusal, or a fault
 //! of Herald's own setup. It knows nothing about the store or the schedule.
 
@@ -11,7 +12,7 @@ mod compose;
 mod smtp;
 
 pub use compose::{Composer, Outgoing};
-pub use smtp::{Mailer, Session, SmtpSettings};
+pub use smtp::{Mailer, Offers, Probe, Session, SmtpSettings};
 
 /// Why a message was not accepted.
 ///
@@ -48,24 +49,42 @@ impl SendError {
 }
 
 /// A composed (and, when configured, signed) message ready to send, already
-/// in wire format: serializing happens where it was composed (on a
-/// rendering thread), not on the async runtime that sends it.
+/// in the form the relay reads after DATA: CRLF line ends, dot-stuffed
+/// (RFC 5321 4.5.2), with the terminating `CRLF.CRLF`. That work happens
+/// once, where the message was composed (on a rendering thread), not on
+/// the async runtime that writes it to the relay in one go.
 #[derive(Debug, Clone)]
 pub struct Email {
     envelope: lettre::address::Envelope,
-    bytes: Vec<u8>,
+    wire: Vec<u8>,
+    /// Whether the message has bytes above 127 (then it needs 8BITMIME).
+    eight_bit: bool,
+    /// Whether the message lacked a final CRLF, which `wire` adds before
+    /// the terminating dot (`to_bytes` leaves it out again).
+    added_crlf: bool,
 }
 
 impl Email {
     fn new(message: &lettre::Message) -> Email {
+        Email::from_formatted(message.envelope().clone(), &message.formatted())
+    }
+
+    /// An email from its envelope and its formatted bytes (headers, blank
+    /// line, body).
+    fn from_formatted(envelope: lettre::address::Envelope, bytes: &[u8]) -> Email {
+        let (wire, added_crlf) = smtp::wire::stuff(bytes);
         Email {
-            envelope: message.envelope().clone(),
-            bytes: message.formatted(),
+            envelope,
+            eight_bit: !bytes.is_ascii(),
+            wire,
+            added_crlf,
         }
     }
 
-    /// The message in wire format (CRLF line endings), as an .eml file holds it.
+    /// The message as an .eml file holds it (CRLF line ends, no
+    /// dot-stuffing): what the relay stores once it has undone the
+    /// stuffing.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.bytes.clone()
+        smtp::wire::unstuff(&self.wire, self.added_crlf)
     }
 }

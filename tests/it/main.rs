@@ -26,6 +26,8 @@
 //!   charge no subscriber.
 //! - `smtp_sink`: the test SMTP server itself.
 //! - `webhooks`: the provider webhooks, signed with keys made in the test.
+//! - `wire`: Herald's SMTP client: pipelining or not, 8BITMIME or not,
+//!   byte-correct delivery, RSET after a refusal, `config check --connect`.
 
 #[macro_use]
 mod support;
@@ -45,3 +47,4 @@ mod render;
 mod setup_faults;
 mod smtp_sink;
 mod webhooks;
+mod wire;

@@ -137,6 +137,11 @@ impl Postfix {
     /// piping mail for bounces.example.com into herald, on the store that
     /// [`Postfix::herald_store`] names (none that opens, at first).
     fn start(relay_port: u16) -> Postfix {
+        Postfix::start_with(relay_port, "")
+    }
+
+    /// [`Postfix::start`] with `extra` appended to main.cf.
+    fn start_with(relay_port: u16, extra: &str) -> Postfix {
         let dir = tempfile::tempdir().expect("a temp dir for Postfix");
         let root = dir.path().to_path_buf();
         assert!(
@@ -188,7 +193,7 @@ impl Postfix {
 
         let port = free_port();
         let conf = root.join("conf");
-        std::fs::write(conf.join("main.cf"), main_cf(&root)).expect("main.cf");
+        std::fs::write(conf.join("main.cf"), main_cf(&root) + extra).expect("main.cf");
         std::fs::write(conf.join("master.cf"), master_cf(port, &shim, &config)).expect("master.cf");
         std::fs::write(
             conf.join("transport"),
@@ -617,4 +622,71 @@ fn ingest_from_stdin_exits_75_when_it_cannot_take_the_message() {
         false,
     );
     assert_eq!(code, Some(1), "{err}");
+}
+
+/// Herald's own SMTP client against Postfix's smtpd, with PIPELINING offered
+/// and with it discarded (`smtpd_discard_ehlo_keywords`): each message
+/// Postfix relays to the test server ends with the very .eml Herald
+/// composed (Postfix only adds its Received header), and Postfix never
+/// logs improper pipelining.
+#[test]
+#[cfg_attr(
+    not(herald_postfix_tests),
+    ignore = "needs Postfix: apt-get install postfix (/usr/sbin/postfix was missing when the tests were built)"
+)]
+fn herald_talks_to_postfix_smtpd_with_and_without_pipelining() {
+    if let Some(reason) = unavailable() {
+        skip(&reason);
+        return;
+    }
+    crate::support::block_on(async {
+        let env = TestEnv::sqlite();
+        let sink = SmtpSink::start();
+        let mut expected = 0;
+        for (discard, pipelining) in [("", true), ("pipelining", false)] {
+            let postfix =
+                Postfix::start_with(sink.port, &format!("smtpd_discard_ehlo_keywords = {discard}\n"));
+            let settings = Settings::smtp_port(postfix.port);
+            let config = env.config(&settings);
+            let mailer = herald::mail::Mailer::smtp(&config.mail, &config.delivery);
+            let probe = mailer
+                .probe()
+                .await
+                .expect("an SMTP mailer")
+                .expect("Postfix answers");
+            assert_eq!(probe.offers.pipelining, pipelining, "{probe:?}");
+            assert!(
+                probe.offers.eight_bit_mime && probe.offers.size.is_some(),
+                "{probe:?}"
+            );
+            let emails: Vec<_> = (0..3)
+                .map(|i| {
+                    crate::wire::compose(
+                        &env,
+                        &format!("reader{i}@example.com"),
+                        &crate::wire::text(i == 1, &format!("round {discard:?}\n")),
+                    )
+                })
+                .collect();
+            let mut session = mailer.session();
+            for email in &emails {
+                session
+                    .send(email)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}\n{}", postfix.log()));
+            }
+            session.close().await;
+            expected += emails.len();
+            let got = sink.wait_for_async(expected, PATIENCE).await;
+            for email in &emails {
+                let eml = email.to_bytes();
+                assert!(
+                    got.iter().any(|m| m.data.ends_with(&eml)),
+                    "a relayed message ends with the .eml Herald composed"
+                );
+            }
+            let log = postfix.log();
+            assert!(!log.contains("improper command pipelining"), "{log}");
+        }
+    });
 }

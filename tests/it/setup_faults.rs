@@ -5,11 +5,15 @@
 //! stop `herald send` at once with an error naming the setting to check,
 //! and leave every subscriber active with no bounce counted, edition after
 //! edition; a 550 "user unknown" for one recipient still bounces only that
-//! recipient. On SQLite and PostgreSQL.
+//! recipient. The same for TLS: a relay whose certificate no trust store
+//! vouches for stops the run naming `mail.smtp_ca_file`, and is delivered
+//! to once that file names its CA (STARTTLS and smtps), or with
+//! `tls=opportunistic-unverified`. On SQLite and PostgreSQL.
 
 use std::process::Command;
 
-use crate::support::smtp::{Policy, Reply, SmtpSink, Stage};
+use crate::support::smtp::{Offer, Policy, Reply, SmtpSink, Stage, TlsMode};
+use crate::support::tls::TestCa;
 use crate::support::{TestEnv, stdout_of};
 
 const NOW: &str = "2026-03-10T07:00:00Z";
@@ -34,12 +38,15 @@ fn seed(env: &TestEnv) {
 /// `herald send` of the test edition against the sink at `port`, with
 /// `tls` as the smtp_url's tls parameter.
 fn send(env: &TestEnv, port: u16, tls: &str) -> (Option<i32>, String) {
+    send_to(env, &format!("smtp://127.0.0.1:{port}?tls={tls}"), &[])
+}
+
+/// `herald send` of the test edition to `url`, with extra variables.
+fn send_to(env: &TestEnv, url: &str, vars: &[(&str, &str)]) -> (Option<i32>, String) {
     let mut cmd: Command = env.herald_std(&["send", "--date", DATE, "--now", NOW]);
+    cmd.envs(vars.iter().copied());
     cmd.env("HERALD_MAIL__TRANSPORT", "smtp")
-        .env(
-            "HERALD_MAIL__SMTP_URL",
-            format!("smtp://127.0.0.1:{port}?tls={tls}"),
-        )
+        .env("HERALD_MAIL__SMTP_URL", url)
         .env("HERALD_DELIVERY__CONNECT_TIMEOUT", "2")
         .env("HERALD_DELIVERY__COMMAND_TIMEOUT", "2")
         .env("HERALD_DELIVERY__RETRY_BASE", "0.2")
@@ -160,4 +167,61 @@ both_backends! {
         }
         assert_eq!(sink.messages().len(), 2);
     }
+
+    fn an_untrusted_certificate_stops_the_run_naming_the_ca_file(env: &TestEnv) {
+        let ca = TestCa::new("untrusted");
+        let sink = tls_sink(TlsMode::StartTls, &ca);
+        stops_without_charging(env, &sink, "opportunistic", "mail.smtp_ca_file");
+        let (_, out) = send(env, sink.port, "required");
+        assert_eq!(out.matches("stopping the run").count(), 1, "one error, not one per subscriber: {out}");
+        assert!(out.contains("certificate is not trusted: UnknownIssuer"), "{out}");
+    }
+
+    fn with_its_ca_in_smtp_ca_file_the_relay_gets_every_digest(env: &TestEnv) {
+        seed(env);
+        let ca = TestCa::new("private");
+        let ca_file = env.write("relay-ca.pem", &ca.ca_pem);
+        let vars = [("HERALD_MAIL__SMTP_CA_FILE", ca_file.to_str().unwrap())];
+        let starttls = tls_sink(TlsMode::StartTls, &ca);
+        let (code, out) = send_to(env, &format!("smtp://127.0.0.1:{}?tls=required", starttls.port), &vars);
+        assert_eq!(code, Some(0), "{out}");
+        assert_eq!(starttls.messages().len(), 3, "{out}");
+        // Over smtps, the next edition.
+        let implicit = tls_sink(TlsMode::Implicit, &ca);
+        let mut cmd = env.herald_std(&["send", "--date", "2026-03-11", "--now", "2026-03-11T07:00:00Z"]);
+        cmd.env("HERALD_MAIL__TRANSPORT", "smtp")
+            .env("HERALD_MAIL__SMTP_URL", format!("smtps://127.0.0.1:{}", implicit.port))
+            .env("HERALD_MAIL__SMTP_CA_FILE", &ca_file)
+            .env("HERALD_DELIVERY__CONNECT_TIMEOUT", "2")
+            .env("HERALD_DELIVERY__COMMAND_TIMEOUT", "2");
+        let story = env.write(
+            "story2.jsonl",
+            "{\"title\": \"Tram line opens\", \"url\": \"https://news.example.com/b\", \"published_at\": \"2026-03-11T06:00:00Z\", \"votes\": 10}\n",
+        );
+        env.herald(&["stories", "import", story.to_str().unwrap()]).assert().success();
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}{}", stdout_of(&out), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(implicit.messages().len(), 3);
+    }
+
+    fn opportunistic_unverified_accepts_the_certificate_the_relay_shows(env: &TestEnv) {
+        seed(env);
+        let ca = TestCa::new("snakeoil");
+        let sink = tls_sink(TlsMode::StartTls, &ca);
+        let (code, out) = send(env, sink.port, "opportunistic-unverified");
+        assert_eq!(code, Some(0), "{out}");
+        assert_eq!(sink.messages().len(), 3);
+        assert!(ledger_statuses(env).iter().all(|s| s == "sent"));
+    }
+}
+
+/// A sink that speaks TLS (`mode`) with the certificate `ca` signed.
+fn tls_sink(mode: TlsMode, ca: &TestCa) -> SmtpSink {
+    SmtpSink::start_offering(
+        Offer {
+            tls: Some((mode, ca.server.clone())),
+            ..Offer::default()
+        },
+        Policy::new(),
+    )
 }

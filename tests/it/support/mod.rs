@@ -1,13 +1,14 @@
 //! What every test area shares, and nothing an area needs alone: the
 //! [`TestEnv`] (a temporary store on the backend under test, the real binary
 //! and the in-process engine pointed at it), the SMTP server of `smtp`, the
-//! HTTP client of `http`, the `both_backends!` macro, and small readers of a
+//! HTTP client of `http`, the certificates of `tls`, the `both_backends!` macro, and small readers of a
 //! finished process. The story and subscriber builders are the library's
 //! (`herald::testing`), so that unit tests and benches share them too.
 
 pub mod env;
 pub mod http;
 pub mod smtp;
+pub mod tls;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

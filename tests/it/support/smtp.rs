@@ -20,15 +20,20 @@
 //! assert_eq!(got[0].rcpt_to, ["busy@example.com"]);
 //! ```
 //!
-//! What the server offers: plain SMTP only (EHLO advertises just 8BITMIME:
-//! no STARTTLS, AUTH, PIPELINING, SIZE or SMTPUTF8), and `mailin` refuses a
-//! null sender (`MAIL FROM:<>`) and RCPT parameters with 500.
+//! What the server offers: by default PIPELINING and 8BITMIME (no AUTH,
+//! SIZE or SMTPUTF8) over plain TCP; an [`Offer`] turns either off and adds
+//! TLS (STARTTLS or implicit, with a certificate the test made: rustls's
+//! blocking API around the same socket loop). Input is read in chunks and
+//! split into lines, so several pipelined commands in one read are each
+//! answered in order; [`SmtpSink::pipelined_reads`] counts the reads that
+//! held more than one command. `mailin` refuses a null sender
+//! (`MAIL FROM:<>`) and RCPT parameters with 500.
 
 use std::cell::Cell;
-use std::io::{self, BufRead, BufReader, ErrorKind, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -53,6 +58,8 @@ pub struct Received {
     /// The message as sent after DATA (headers, blank line, body), with its
     /// CRLF line ends and dot-stuffing undone, without the final `.` line.
     pub data: Vec<u8>,
+    /// Whether MAIL FROM said BODY=8BITMIME.
+    pub body_8bit: bool,
 }
 
 impl Received {
@@ -167,8 +174,39 @@ impl Policy {
     }
 }
 
+/// What the server offers in its EHLO reply, and how TLS is spoken.
+#[derive(Clone)]
+pub struct Offer {
+    pub pipelining: bool,
+    pub eight_bit_mime: bool,
+    pub tls: Option<(TlsMode, Arc<rustls::ServerConfig>)>,
+}
+
+/// How the server speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// STARTTLS is offered after the plain greeting.
+    StartTls,
+    /// TLS from the first byte (smtps).
+    Implicit,
+}
+
+impl Default for Offer {
+    /// PIPELINING and 8BITMIME, no TLS.
+    fn default() -> Offer {
+        Offer {
+            pipelining: true,
+            eight_bit_mime: true,
+            tls: None,
+        }
+    }
+}
+
 /// State shared by the test, the accept thread and the connection threads.
 struct Shared {
+    offer: Offer,
+    pipelined_reads: AtomicUsize,
+    connections: AtomicUsize,
     policy: Mutex<Policy>,
     messages: Mutex<Vec<Received>>,
     arrived: Condvar,
@@ -196,6 +234,12 @@ impl SmtpSink {
 
     /// Starts a server that refuses recipients as `policy` says.
     pub fn start_with(policy: Policy) -> SmtpSink {
+        SmtpSink::start_offering(Offer::default(), policy)
+    }
+
+    /// Starts a server that offers what `offer` says and refuses as
+    /// `policy` says.
+    pub fn start_offering(offer: Offer, policy: Policy) -> SmtpSink {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .expect("the test SMTP server cannot bind 127.0.0.1:0");
         let port = listener
@@ -203,6 +247,9 @@ impl SmtpSink {
             .expect("the test SMTP server has no local address")
             .port();
         let shared = Arc::new(Shared {
+            offer,
+            pipelined_reads: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
             policy: Mutex::new(policy),
             messages: Mutex::new(Vec::new()),
             arrived: Condvar::new(),
@@ -229,6 +276,18 @@ impl SmtpSink {
     /// answer they got.
     pub fn set_policy(&self, policy: Policy) {
         *lock(&self.shared.policy) = policy;
+    }
+
+    /// How many reads so far held more than one of MAIL, RCPT and DATA: a
+    /// client that pipelines makes them, one that waits for each reply
+    /// does not.
+    pub fn pipelined_reads(&self) -> usize {
+        self.shared.pipelined_reads.load(Ordering::SeqCst)
+    }
+
+    /// How many connections clients opened so far.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
     }
 
     /// The messages accepted so far, in the order their DATA ended.
@@ -303,6 +362,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             return;
         }
         let Ok(stream) = stream else { continue };
+        shared.connections.fetch_add(1, Ordering::SeqCst);
         let shared = Arc::clone(shared);
         let _ = thread::Builder::new()
             .name("smtp-sink-conn".to_owned())
@@ -325,66 +385,209 @@ enum Signal {
     Resync,
 }
 
+/// The client's byte stream: TCP, or TLS over it.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+impl Conn {
+    fn shutdown(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.shutdown(Shutdown::Both),
+            Conn::Tls(s) => {
+                s.conn.send_close_notify();
+                let _ = s.flush();
+                s.sock.shutdown(Shutdown::Both)
+            }
+        }
+    }
+}
+
+/// The server's side of a TLS handshake on `tcp` (whose reads time out
+/// every [`POLL`], so the handshake is driven by hand).
+fn tls_accept(tcp: TcpStream, config: &Arc<rustls::ServerConfig>, shared: &Shared) -> io::Result<Conn> {
+    let mut server = rustls::ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
+    let mut tcp = tcp;
+    while server.is_handshaking() {
+        if shared.stop.load(Ordering::SeqCst) {
+            return Err(io::Error::other("stopped"));
+        }
+        match server.complete_io(&mut tcp) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
+            // The client refused the certificate, or hung up.
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Conn::Tls(Box::new(rustls::StreamOwned::new(server, tcp))))
+}
+
 /// One client's SMTP session, driven through mailin.
-fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
-    stream.set_read_timeout(Some(POLL))?;
-    stream.set_nodelay(true)?;
-    let peer = stream
+fn serve_connection(tcp: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
+    tcp.set_read_timeout(Some(POLL))?;
+    tcp.set_nodelay(true)?;
+    let peer = tcp
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |a| a.ip());
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
+    let tls = shared.offer.tls.clone();
+    let mut conn = match &tls {
+        Some((TlsMode::Implicit, config)) => tls_accept(tcp, config, shared)?,
+        _ => Conn::Plain(tcp),
+    };
     let signal = Rc::new(Cell::new(Signal::None));
-    let builder = SessionBuilder::new(SERVER_NAME);
+    let mut builder = SessionBuilder::new(SERVER_NAME);
+    if matches!(tls, Some((TlsMode::StartTls, _))) {
+        builder.enable_start_tls();
+    }
     let new_handler = || SinkHandler {
         shared: Arc::clone(shared),
         signal: Rc::clone(&signal),
         mail_from: String::new(),
         rcpt_to: Vec::new(),
         data: Vec::new(),
+        body_8bit: false,
     };
     let mut session = builder.build(peer, new_handler());
-    send(&mut writer, &session.greeting())?;
-    let mut line = Vec::with_capacity(128);
+    send(&mut conn, &session.greeting())?;
+    let mut pending: Vec<u8> = Vec::with_capacity(8192);
+    let mut chunk = vec![0u8; 64 * 1024];
     loop {
         if shared.stop.load(Ordering::SeqCst) {
-            return writer.shutdown(Shutdown::Both);
+            return conn.shutdown();
         }
-        match reader.read_until(b'\n', &mut line) {
+        let n = match conn.read(&mut chunk) {
             Ok(0) => return Ok(()),
-            Ok(_) => {}
-            // The read timed out: bytes of a partial line stay in `line`.
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-        let response = session.process(&line);
-        line.clear();
-        match signal.replace(Signal::None) {
-            Signal::Drop => return writer.shutdown(Shutdown::Both),
-            Signal::Resync if response.action != Action::Close => {
-                send(&mut writer, &response)?;
-                session = builder.build(peer, new_handler());
-                session.process(b"EHLO resync.sink.test\r\n");
+            Ok(n) => n,
+            // The read timed out: bytes of a partial line stay in `pending`.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) =>
+            {
                 continue;
             }
-            Signal::Resync | Signal::None => {}
-        }
-        match response.action {
-            Action::Reply => send(&mut writer, &response)?,
-            Action::NoReply => {}
-            Action::Close | Action::UpgradeTls => {
-                send(&mut writer, &response)?;
-                return writer.shutdown(Shutdown::Both);
+            Err(e) => return Err(e),
+        };
+        pending.extend_from_slice(&chunk[..n]);
+        let mut commands = 0;
+        let mut start = 0;
+        while let Some(at) = pending[start..].iter().position(|&b| b == b'\n') {
+            let line = &pending[start..=start + at];
+            start += at + 1;
+            if is_transaction_command(line) {
+                commands += 1;
             }
+            let is_ehlo = line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"EHLO");
+            let response = session.process(line);
+            match signal.replace(Signal::None) {
+                Signal::Drop => return conn.shutdown(),
+                Signal::Resync if response.action != Action::Close => {
+                    send(&mut conn, &response)?;
+                    session = builder.build(peer, new_handler());
+                    session.process(b"EHLO resync.sink.test\r\n");
+                    continue;
+                }
+                Signal::Resync | Signal::None => {}
+            }
+            match response.action {
+                Action::Reply if is_ehlo && response.code == 250 => {
+                    conn.write_all(&ehlo_reply(&response, &shared.offer)?)?;
+                }
+                Action::Reply => send(&mut conn, &response)?,
+                Action::NoReply => {}
+                Action::UpgradeTls => {
+                    send(&mut conn, &response)?;
+                    if start < pending.len() {
+                        // RFC 3207: nothing may follow STARTTLS before the
+                        // handshake.
+                        return conn.shutdown();
+                    }
+                    let Some((_, config)) = &tls else {
+                        return conn.shutdown();
+                    };
+                    conn = match conn {
+                        Conn::Plain(tcp) => tls_accept(tcp, config, shared)?,
+                        tls @ Conn::Tls(_) => tls,
+                    };
+                    session.tls_active();
+                }
+                Action::Close => {
+                    send(&mut conn, &response)?;
+                    return conn.shutdown();
+                }
+            }
+        }
+        pending.drain(..start);
+        if commands > 1 {
+            shared.pipelined_reads.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
 
+/// MAIL, RCPT or DATA (case-insensitive), the commands PIPELINING groups.
+fn is_transaction_command(line: &[u8]) -> bool {
+    let upper = line.to_ascii_uppercase();
+    upper.starts_with(b"MAIL FROM:") || upper.starts_with(b"RCPT TO:") || upper == b"DATA\r\n"
+}
+
+/// mailin's EHLO reply with the server's name first and the offer applied:
+/// PIPELINING added, 8BITMIME removed, as the test asked.
+fn ehlo_reply(response: &Response, offer: &Offer) -> io::Result<Vec<u8>> {
+    let text = String::from_utf8(response.buffer()?).map_err(io::Error::other)?;
+    let mut lines: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.get(4..).unwrap_or("").to_owned())
+        .collect();
+    lines.retain(|l| offer.eight_bit_mime || !l.eq_ignore_ascii_case("8BITMIME"));
+    if offer.pipelining {
+        lines.insert(0, "PIPELINING".to_owned());
+    }
+    lines.insert(0, format!("{SERVER_NAME} at your service"));
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let sep = if i + 1 == lines.len() { ' ' } else { '-' };
+        out.push_str(&format!("250{sep}{line}\r\n"));
+    }
+    Ok(out.into_bytes())
+}
+
 /// Writes a reply in one piece (`write_to` makes several small writes, which
 /// Nagle's algorithm and delayed ACKs turn into ~40 ms stalls).
-fn send(writer: &mut TcpStream, response: &Response) -> io::Result<()> {
-    writer.write_all(&response.buffer()?)
+fn send(conn: &mut Conn, response: &Response) -> io::Result<()> {
+    conn.write_all(&response.buffer()?)?;
+    conn.flush()
 }
 
 /// mailin's callbacks for one connection: keeps the current transaction and
@@ -395,6 +598,7 @@ struct SinkHandler {
     mail_from: String,
     rcpt_to: Vec<String>,
     data: Vec<u8>,
+    body_8bit: bool,
 }
 
 impl SinkHandler {
@@ -450,8 +654,9 @@ impl Handler for SinkHandler {
         }
     }
 
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+    fn data_start(&mut self, _domain: &str, _from: &str, is8bit: bool, _to: &[String]) -> Response {
         self.data.clear();
+        self.body_8bit = is8bit;
         mailin::response::OK
     }
 
@@ -469,6 +674,7 @@ impl Handler for SinkHandler {
             mail_from: std::mem::take(&mut self.mail_from),
             rcpt_to: std::mem::take(&mut self.rcpt_to),
             data: std::mem::take(&mut self.data),
+            body_8bit: self.body_8bit,
         };
         lock(&self.shared.messages).push(message);
         self.shared.arrived.notify_all();
