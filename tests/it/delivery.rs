@@ -39,14 +39,15 @@ fn seed(env: &TestEnv, n: usize) {
         .success();
 }
 
-/// Mail to the server on `port`, with retries, leases and timeouts short
+/// Mail to the server on `port`, with retries, heartbeats and timeouts short
 /// enough for a test, and a linger that waits for the retries.
 fn settings(port: u16) -> Settings {
     Settings::smtp_port(port)
         .set("HERALD_DELIVERY__RETRY_BASE", "0.2")
         .set("HERALD_DELIVERY__RETRY_MAX", "0.5")
         .set("HERALD_DELIVERY__LINGER", "10")
-        .set("HERALD_DELIVERY__LEASE", "2")
+        .set("HERALD_DELIVERY__HEARTBEAT", "0.2")
+        .set("HERALD_DELIVERY__HEARTBEAT_TIMEOUT", "2")
         .set("HERALD_DELIVERY__CONNECT_TIMEOUT", "2")
         .set("HERALD_DELIVERY__COMMAND_TIMEOUT", "2")
 }
@@ -239,7 +240,9 @@ both_backends! {
         let pid = child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        // Stopped with rows still queued: finished, rows remain.
+        assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout_of(&out).contains("stopped by a signal"), "{}", stdout_of(&out));
         let received = sink.messages().len();
         assert!(received < n, "the edition finished before SIGTERM");
         let counts = status_counts(env);
