@@ -87,6 +87,7 @@ impl Run<'_> {
     /// `delivery.linger`. Returns whether to claim again.
     async fn wait_for_more(&self) -> anyhow::Result<bool> {
         if self.outage.check() {
+            self.halt.cancel();
             return Ok(false);
         }
         if self.in_flight.load(Ordering::Acquire) > 0 {

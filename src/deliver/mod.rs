@@ -423,15 +423,20 @@ impl Engine {
         let progress = Progress::new(pending.max(0) as u64, edition.key());
 
         let pipeline = Pipeline::start(self, edition_id, run_id, progress.clone(), shutdown);
-        // A lost run stops at once: others may be taking its claims.
+        // A lost run stops at once: others may be taking its claims. A run
+        // that gave up on the relay stops claiming and sending too.
         let watcher = {
             let (lost, halt, stop) = (
                 run.lost.clone(),
                 pipeline.crew.halt.clone(),
                 pipeline.crew.stop.clone(),
             );
+            let gave_up = pipeline.crew.outage.gave_up.clone();
             tokio::spawn(async move {
-                lost.cancelled().await;
+                tokio::select! {
+                    _ = lost.cancelled() => {}
+                    _ = gave_up.cancelled() => {}
+                }
                 halt.cancel();
                 stop.cancel();
             })
@@ -715,7 +720,7 @@ impl Pipeline {
         drop(jobs);
         // Workers held back by the throttle must wake up to see the end.
         crew.no_more_jobs.cancel();
-        if shutdown.is_cancelled() {
+        if shutdown.is_cancelled() || crew.outage.gave_up.is_cancelled() {
             // Stop taking new messages; those in flight get the timeout.
             crew.stop.cancel();
             let joined = futures_util::future::join_all(workers);
