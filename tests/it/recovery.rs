@@ -253,3 +253,66 @@ both_backends! {
         assert!(show.contains(&format!("2 row(s) held by live run {run_id} (host other-host, pid 4242)")), "{show}");
     }
 }
+
+both_backends! {
+    async fn a_tick_skips_an_edition_this_process_is_still_sending(env: &TestEnv) {
+        seed(env, 3);
+        // Six seconds of sending: the edition is still running when the
+        // next tick comes.
+        let sink = SmtpSink::start_with(Policy::new().delay_each(Duration::from_secs(2)));
+        let settings = settings(sink.port)
+            .set("HERALD_DELIVERY__COMMAND_TIMEOUT", "10")
+            .set("HERALD_DELIVERY__CONCURRENCY", "1");
+        let engine = env.engine(&settings).await;
+        let store = env.store().await;
+        let rules = env.config(&settings).schedule.rules();
+        let running = herald::daemon::Running::default();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let first = herald::daemon::tick(&store, &engine, &rules, at(NOW), &shutdown, &running);
+        let second = async {
+            sink.wait_for_async(1, Duration::from_secs(10)).await;
+            let started = Instant::now();
+            let tick = herald::daemon::tick(&store, &engine, &rules, at(NOW), &shutdown, &running).await;
+            (tick, started.elapsed())
+        };
+        let (first, (second, took)) = tokio::join!(first, second);
+        let second = second.expect("the second tick runs");
+        assert!(second.editions.is_empty(), "the running edition was not run twice: {second:?}");
+        assert!(took < Duration::from_secs(2), "the second tick waited for the first: {took:?}");
+        let first = first.expect("the first tick runs");
+        assert_eq!(first.editions.len(), 1);
+        assert_eq!((first.editions[0].1.sent, first.editions[0].1.ledger.sent), (3, 3), "{first:?}");
+        assert_eq!(sink.messages().len(), 3);
+        engine.stop().await.unwrap();
+    }
+}
+
+#[test]
+fn a_configuration_naming_the_removed_lease_says_what_replaced_it() {
+    let env = TestEnv::sqlite();
+    let out = env
+        .herald(&["config", "check"])
+        .env("HERALD_DELIVERY__LEASE", "300")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("delivery.lease")
+            && err.contains("was removed")
+            && err.contains("delivery.heartbeat_timeout"),
+        "{err}"
+    );
+    let out = env
+        .herald(&["config", "check"])
+        .env("HERALD_DELIVERY__HEARTBEAT", "10")
+        .env("HERALD_DELIVERY__HEARTBEAT_TIMEOUT", "10")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("delivery.heartbeat_timeout") && err.contains("longer than the heartbeat"),
+        "{err}"
+    );
+}
