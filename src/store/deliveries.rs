@@ -151,6 +151,9 @@ impl Store {
     /// (no run, a lease) is free once its lease expired. Returns up to
     /// `limit` queued rows plus up to `limit` rows due for a retry.
     ///
+    /// A `sending` row's run is looked up by its key (`EXISTS`), never by
+    /// reading the runs table, which keeps every run that ever was.
+    ///
     /// The two kinds are separate subqueries so that each is one range of
     /// the `(edition_id, status, id)` index read in order: with a single
     /// `OR` over the statuses both SQLite and PostgreSQL scanned and sorted
@@ -176,7 +179,8 @@ impl Store {
                ORDER BY id LIMIT $4{lock}) \
              OR id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND status IN ('deferred', 'sending') \
                AND ((status = 'deferred' AND next_attempt_at <= $2) OR (status = 'sending' AND ( \
-                 run_id IN (SELECT r.id FROM runs r WHERE r.stopped_at IS NOT NULL OR r.heartbeat_at < {cutoff}) \
+                 EXISTS (SELECT 1 FROM runs r WHERE r.id = deliveries.run_id \
+                   AND (r.stopped_at IS NOT NULL OR r.heartbeat_at < {cutoff})) \
                  OR (run_id IS NULL AND (lease_until IS NULL OR lease_until < $2))))) \
                AND {unpaused} ORDER BY id LIMIT $4{lock}) \
              RETURNING id, subscriber_id, attempts, created_at"
@@ -330,9 +334,12 @@ impl Store {
              FROM deliveries WHERE edition_id = $1 AND {unpaused} AND (status = 'deferred' \
                OR (status = 'sending' AND run_id IS NULL))"
         );
+        // From the edition's few `sending` rows to their runs by key: the
+        // runs table keeps every run that ever was.
         let held_sql = format!(
-            "SELECT MIN(r.heartbeat_at), MIN({}) FROM runs r WHERE r.stopped_at IS NULL AND r.id <> $2 \
-             AND r.id IN (SELECT run_id FROM deliveries WHERE edition_id = $1 AND status = 'sending' AND {unpaused})",
+            "SELECT MIN(r.heartbeat_at), MIN({}) FROM deliveries JOIN runs r ON r.id = deliveries.run_id \
+             WHERE deliveries.edition_id = $1 AND deliveries.status = 'sending' AND r.stopped_at IS NULL \
+             AND r.id <> $2 AND {unpaused}",
             self.db_now()
         );
         type Held = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
