@@ -130,6 +130,7 @@ both_backends! {
             let per = per_recipient(&messages[before..]);
             assert_eq!(per.len(), n, "killed after {kill_after}: every subscriber received the digest");
             let duplicates: usize = per.values().map(|&c| c - 1).sum();
+            eprintln!("killed after {killed_at} messages: the restart took {took:?}, {duplicates} duplicate(s)");
             assert!(duplicates <= 4, "killed after {kill_after}: {duplicates} duplicates, more than the dead run's concurrency (4)");
             let rows = block_on(env.ledger(&format!("daily-{date}")));
             assert!(rows.iter().all(|r| r.status == "sent"), "killed after {kill_after}: {rows:?}");
@@ -156,6 +157,7 @@ both_backends! {
         let killed = Instant::now();
         let held = status_counts(env).get("sending").copied().unwrap_or(0);
         let b = b.wait_with_output().unwrap();
+        eprintln!("the survivor finished {:?} after the kill; {held} rows were sending then", killed.elapsed());
         assert!(killed.elapsed() < Duration::from_secs(20), "the survivor waited for the timeout");
         let (code, s) = summary_of(&b);
         assert_eq!(code, Some(0), "{s}");
