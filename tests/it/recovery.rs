@@ -318,3 +318,17 @@ fn a_configuration_naming_the_removed_lease_says_what_replaced_it() {
         "{err}"
     );
 }
+
+both_backends! {
+    fn send_due_prints_one_json_object_for_the_tick(env: &TestEnv) {
+        seed(env, 3);
+        let sink = SmtpSink::start_with(Policy::new().on_rcpt("reader1@example.com", Reply::Code(550)));
+        let mut cmd = env.herald_std(&["send", "--due", "--now", NOW, "--format", "json"]);
+        cmd.envs(settings(sink.port).vars());
+        let out = cmd.output().unwrap();
+        let (code, s) = summary_of(&out);
+        assert_eq!(code, Some(3), "every row final, one failed: {s}");
+        assert_eq!((s["edition"].as_str(), s["verdict"].as_str()), (Some(EDITION), Some("some_failed")), "{s}");
+        assert_eq!((s["rows"]["sent"].as_u64(), s["rows"]["failed"].as_u64(), s["rows"]["total"].as_u64()), (Some(2), Some(1), Some(3)), "{s}");
+    }
+}
