@@ -5,7 +5,9 @@
 //! processes one is killed and the survivor takes over its rows; a relay
 //! answering 421 for good ends the run after `delivery.outage_limit` with
 //! the rows deferred; and a run with held, deferred, failed and sent rows
-//! says so alike in its text, its JSON and its exit status. On SQLite and
+//! says so alike in its text, its JSON and its exit status; `send --due
+//! --format json`; a tick that skips an edition still running instead of
+//! waiting for it; and the removed `delivery.lease`. On SQLite and
 //! PostgreSQL.
 
 use std::collections::HashMap;
