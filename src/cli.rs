@@ -108,6 +108,9 @@ pub struct SendArgs {
     /// Pretend the current time is this instant (RFC 3339), for tests and replays
     #[arg(long, hide = true, value_parser = parse_timestamp)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// The summary as text for people or one JSON object for scripts (see the README)
+    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+    pub format: ShowFormat,
 }
 
 #[derive(Debug, Args)]

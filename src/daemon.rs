@@ -6,7 +6,7 @@
 //! messages `bounce::parse`'s and the intake's; this module only wires them
 //! to a clock and a scheduler.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -26,6 +26,39 @@ use crate::store::Store;
 /// Unconfirmed signups older than this are erased.
 const PENDING_TTL_DAYS: i64 = 7;
 
+/// The editions this process is sending right now. A tick skips them (the
+/// run still going has them in hand) and goes on with the others, so a
+/// stuck edition never holds up the next tick.
+#[derive(Debug, Default, Clone)]
+pub struct Running(Arc<std::sync::Mutex<HashSet<String>>>);
+
+impl Running {
+    /// Marks `key` running until the guard is dropped; `None` when it
+    /// already runs.
+    fn start(&self, key: String) -> Option<RunningGuard> {
+        let mut set = self.0.lock().expect("not poisoned");
+        set.insert(key.clone()).then(|| RunningGuard {
+            running: self.clone(),
+            key,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.lock().expect("not poisoned").is_empty()
+    }
+}
+
+struct RunningGuard {
+    running: Running,
+    key: String,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.running.0.lock().expect("not poisoned").remove(&self.key);
+    }
+}
+
 /// What one tick did.
 #[derive(Debug, Default, Clone)]
 pub struct TickSummary {
@@ -36,13 +69,16 @@ pub struct TickSummary {
 
 /// One tick at `now`: every active subscriber whose local send time has
 /// come (within the grace period) gets their edition; digests later than
-/// that are recorded as skipped. Safe to run from several places at once.
+/// that are recorded as skipped. The due editions run side by side; one
+/// that `running` says this process is still sending is skipped. Safe to
+/// run from several places at once.
 pub async fn tick(
     store: &Store,
     engine: &Engine,
     rules: &ScheduleRules,
     now: DateTime<Utc>,
     shutdown: &CancellationToken,
+    running: &Running,
 ) -> anyhow::Result<TickSummary> {
     engine.metrics().tick(Utc::now());
     let mut due: BTreeMap<(String, chrono::NaiveDate), (Edition, Vec<i64>, Duration)> = BTreeMap::new();
@@ -86,15 +122,36 @@ pub async fn tick(
             summary.skipped_late += skipped;
         }
     }
+    let mut runs = Vec::new();
     for (edition, ids, late_by) in due.into_values() {
         if shutdown.is_cancelled() {
             break;
         }
+        let Some(guard) = running.start(edition.key()) else {
+            tracing::info!(edition = %edition.key(), "this process is still sending the edition; the tick goes on with the others");
+            continue;
+        };
         if late_by > Duration::minutes(30) {
             tracing::info!(edition = %edition.key(), subscribers = ids.len(), late_by = %late_by, "catching up");
         }
-        let result = engine.run_edition(edition, now, Some(&ids), shutdown).await?;
-        summary.editions.push((edition, result));
+        runs.push(async move {
+            let result = engine.run_edition(edition, now, Some(&ids), shutdown).await;
+            drop(guard);
+            (edition, result)
+        });
+    }
+    let mut failed = None;
+    for (edition, result) in futures_util::future::join_all(runs).await {
+        match result {
+            Ok(s) => summary.editions.push((edition, s)),
+            Err(e) => {
+                tracing::error!(edition = %edition.key(), error = %format!("{e:#}"), "the edition's run failed");
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     engine.update_queue_depth(now).await?;
     let (editions, domains) = store.active_pauses().await?;
@@ -110,10 +167,10 @@ pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result
     let server = serve_http(&config, &store, &engine, &shutdown).await?;
 
     let mut scheduler = JobScheduler::new().await.context("starting the scheduler")?;
-    // One tick at a time in this process; other processes are kept apart
-    // by the ledger.
-    let busy = Arc::new(tokio::sync::Mutex::new(()));
-    let tick = tick_job(&config, &store, &engine, &shutdown, &busy)?;
+    // Ticks may overlap: each edition runs once at a time in this process
+    // (`Running`), and other processes are kept apart by the ledger.
+    let running = Running::default();
+    let tick = tick_job(&config, &store, &engine, &shutdown, &running)?;
     scheduler.add(tick).await.context("adding the tick job")?;
     scheduler
         .add(purge_job(&store)?)
@@ -134,8 +191,17 @@ pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result
 
     shutdown.cancelled().await;
     let _ = scheduler.shutdown().await;
-    // Let a running tick finish its in-flight sends.
-    let _ = tokio::time::timeout(config.delivery.shutdown_timeout, busy.lock()).await;
+    // Let running editions finish their in-flight sends, then stop the run
+    // so that anything it still holds is free at once.
+    let _ = tokio::time::timeout(config.delivery.shutdown_timeout, async {
+        while !running.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    if let Err(e) = engine.stop().await {
+        tracing::error!(error = %format!("{e:#}"), "marking the run stopped failed");
+    }
     match server.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "HTTP server error"),
@@ -174,28 +240,44 @@ async fn serve_http(
     Ok(server)
 }
 
-/// The scheduler tick on `schedule.tick`; skipped while the previous one
-/// (holding `busy`) still runs.
+/// The scheduler tick on `schedule.tick`. Ticks may overlap; an edition
+/// still running from an earlier tick is skipped by the later one.
 fn tick_job(
     config: &Config,
     store: &Store,
     engine: &Arc<Engine>,
     shutdown: &CancellationToken,
-    busy: &Arc<tokio::sync::Mutex<()>>,
+    running: &Running,
 ) -> anyhow::Result<Job> {
     let rules = config.schedule.rules();
-    let (store, engine, shutdown, busy) = (store.clone(), engine.clone(), shutdown.clone(), busy.clone());
+    let (store, engine, shutdown, running) =
+        (store.clone(), engine.clone(), shutdown.clone(), running.clone());
     Job::new_async(config.schedule.tick.as_str(), move |_, _| {
-        let (store, engine, shutdown, busy) = (store.clone(), engine.clone(), shutdown.clone(), busy.clone());
+        let (store, engine, shutdown, running) = (store.clone(), engine.clone(), shutdown.clone(), running.clone());
         Box::pin(async move {
-            let Ok(_guard) = busy.try_lock() else {
-                tracing::info!("previous tick still running; skipping this one");
-                return;
-            };
-            match tick(&store, &engine, &rules, Utc::now(), &shutdown).await {
+            match tick(&store, &engine, &rules, Utc::now(), &shutdown, &running).await {
                 Ok(t) => {
                     for (edition, s) in &t.editions {
-                        tracing::info!(edition = %edition.key(), sent = s.sent, skipped = s.skipped, failed = s.failed, deferred = s.deferred, "tick");
+                        let l = &s.ledger;
+                        tracing::info!(
+                            edition = %edition.key(),
+                            run = s.run_id,
+                            sent = s.sent,
+                            skipped = s.skipped,
+                            failed = s.failed,
+                            rows = l.total,
+                            rows_sent = l.sent,
+                            rows_failed = l.failed,
+                            rows_deferred = l.deferred,
+                            next_attempt_at = ?l.next_attempt_at,
+                            rows_queued = l.queued,
+                            rows_paused = l.paused,
+                            rows_held = l.held,
+                            held_by = ?l.held_by.iter().map(|h| (h.run_id, h.host.as_str(), h.pid, h.until)).collect::<Vec<_>>(),
+                            rows_abandoned = l.abandoned,
+                            stopped = ?s.stopped,
+                            "tick"
+                        );
                     }
                 }
                 Err(e) => tracing::error!(error = %format!("{e:#}"), "tick failed"),

@@ -1,7 +1,9 @@
 //! The `herald` binary: parse the command line, start logging, hand off to
 //! `commands::run`, and turn its outcome into an exit status (0 success,
-//! 1 failure, 2 usage or configuration error; `bounces ingest -` says 75
-//! for any failure, for a pipe transport). Nothing else lives here.
+//! 1 failure, 2 usage or configuration error; `send` itself returns 3 when
+//! a finished run left some recipients failed and 4 when rows remain;
+//! `bounces ingest -` says 75 for any failure, for a pipe transport).
+//! Nothing else lives here.
 
 use std::process::ExitCode;
 

@@ -67,7 +67,9 @@ pub async fn run(overrides: &Overrides, args: DemoArgs) -> anyhow::Result<ExitCo
     let started = std::time::Instant::now();
     let summary = engine
         .run_edition(edition, now, None, &crate::shutdown::on_signal())
-        .await?;
+        .await;
+    engine.stop().await?;
+    let summary = summary?;
     super::send::print_summary(&edition, &summary, started.elapsed(), false);
 
     println!("\nmessages:     {}/*.eml", config.mail.outbox_dir.display());

@@ -1,7 +1,8 @@
 //! `herald editions …`: one edition's deliveries, bounces and complaints
-//! with their rates, overall and by recipient domain, and the guard's
-//! pauses (`show`); lifting a pause (`resume`). The counts and the pauses
-//! are the store's; the rates are plain division.
+//! with their rates, overall and by recipient domain, the guard's pauses
+//! and the runs that hold rows in `sending` (live ones until when, dead
+//! ones free for the next run) (`show`); lifting a pause (`resume`). The
+//! counts, pauses and runs are the store's; the rates are plain division.
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use super::output::{print_table, table};
 use crate::cli::{EditionsCommand, ShowFormat};
 use crate::config::{Config, GuardConfig};
 use crate::domain::{DeliveryStatus, Edition, StatusCounts};
-use crate::store::{GuardCounts, Pause, Store};
+use crate::store::{GuardCounts, HeldBy, Pause, Store};
 
 pub async fn run(config: &Config, store: &Store, cmd: EditionsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -44,6 +45,9 @@ struct Shown {
     all: GuardCounts,
     domains: Vec<(String, GuardCounts)>,
     pauses: Vec<Pause>,
+    /// Runs holding rows in `sending`, judged with
+    /// `delivery.heartbeat_timeout`.
+    runs: Vec<HeldBy>,
 }
 
 async fn show(
@@ -59,6 +63,7 @@ async fn show(
         all: store.guard_counts(id, None, None).await?,
         domains: store.guard_counts_by_domain(id).await?,
         pauses: store.pauses(id).await?,
+        runs: store.held_by(id, config.delivery.heartbeat_timeout).await?,
     };
     let mut out = BufWriter::new(std::io::stdout().lock());
     match format {
@@ -97,6 +102,7 @@ fn as_json(s: &Shown, g: &GuardConfig) -> serde_json::Value {
             v
         }).collect::<Vec<_>>(),
         "pauses": s.pauses,
+        "runs": s.runs,
         "guard": {"complaint_rate": g.complaint_rate, "bounce_rate": g.bounce_rate, "min_sample": g.min_sample,
                   "domain_policy_blocks": g.domain_policy_blocks},
     })
@@ -131,6 +137,25 @@ fn as_text(out: &mut impl Write, s: &Shown, g: &GuardConfig) -> anyhow::Result<(
         g.domain_policy_blocks
     )?;
     pauses_text(out, edition, &s.pauses)?;
+    for r in &s.runs {
+        if r.live {
+            writeln!(
+                out,
+                "sending: {} row(s) held by live run {} (host {}, pid {}) until at least {}",
+                r.rows,
+                r.run_id,
+                r.host,
+                r.pid,
+                r.until.to_rfc3339()
+            )?;
+        } else {
+            writeln!(
+                out,
+                "sending: {} row(s) of run {} (host {}, pid {}), which is gone: free for the next run",
+                r.rows, r.run_id, r.host, r.pid
+            )?;
+        }
+    }
     writeln!(out)?;
     let mut t = table(&[
         "domain",

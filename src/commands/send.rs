@@ -2,7 +2,12 @@
 //! once to a test address), the editions due now sent as the scheduler
 //! would, and one subscriber's digest previewed (with `--explain`, why each
 //! story was taken or left out). The engine selects, renders and sends;
-//! this picks the edition, prints and sets the exit status.
+//! this picks the edition, prints the summary (text, or one JSON object
+//! with `--format json`) and sets the exit status: 0 every row of the
+//! edition is final and none failed, 3 finished but some recipients failed
+//! permanently, 4 finished with rows remaining (deferred, queued behind the
+//! guard, or held by another live run); errors are 1 and configuration
+//! faults 2 (`main.rs`).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -10,17 +15,28 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Utc;
 
-use crate::cli::{PreviewArgs, PreviewFormat, SendArgs};
+use crate::cli::{PreviewArgs, PreviewFormat, SendArgs, ShowFormat};
 use crate::config::Config;
-use crate::deliver::{Engine, Preview, RunSummary};
+use crate::deliver::{Engine, Preview, RunSummary, Stopped, Verdict};
 use crate::domain::{Edition, Subscriber, SubscriberEmail};
 use crate::store::Store;
+
+/// The exit status of a finished run (see the module docs).
+pub fn exit_status(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Done => 0,
+        Verdict::SomeFailed => 3,
+        Verdict::RowsRemain => 4,
+    }
+}
 
 pub async fn send(config: &Config, store: Store, args: SendArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine::new(config, store.clone())?;
     let now = args.now.unwrap_or_else(Utc::now);
     if args.due {
-        return send_due(config, &store, &engine, now).await;
+        let result = send_due(config, &store, &engine, now, args.format).await;
+        engine.stop().await?;
+        return result;
     }
     let edition = Edition {
         frequency: args.frequency.unwrap_or(crate::domain::Frequency::Daily),
@@ -34,53 +50,136 @@ pub async fn send(config: &Config, store: Store, args: SendArgs) -> anyhow::Resu
         engine.dry_run(edition, now).await?
     } else {
         let shutdown = crate::shutdown::on_signal();
-        engine.run_edition(edition, now, None, &shutdown).await?
+        let result = engine.run_edition(edition, now, None, &shutdown).await;
+        // Stopped whatever the outcome: what this run holds is free at once.
+        engine.stop().await?;
+        result?
     };
-    print_summary(&edition, &summary, started.elapsed(), args.dry_run);
-    Ok(
-        if summary.failed > 0 || summary.paused || summary.paused_domains > 0 {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        },
-    )
+    let status = if args.dry_run {
+        0
+    } else {
+        exit_status(summary.verdict())
+    };
+    match args.format {
+        ShowFormat::Text => print_summary(&edition, &summary, started.elapsed(), args.dry_run),
+        ShowFormat::Json => {
+            let json = serde_json::json!({
+                "editions": [summary_json(&edition, &summary, started.elapsed(), args.dry_run)],
+                "skipped_late": 0,
+                "exit_status": status,
+            });
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+    }
+    Ok(ExitCode::from(status))
 }
 
 /// `send --due`: one scheduler tick at `now`, as `herald run` would do it.
+/// The exit status is the worst of the editions' (4 over 3 over 0).
 async fn send_due(
     config: &Config,
     store: &Store,
     engine: &Engine,
     now: chrono::DateTime<Utc>,
+    format: ShowFormat,
 ) -> anyhow::Result<ExitCode> {
     let rules = config.schedule.rules();
     let started = std::time::Instant::now();
-    let tick = crate::daemon::tick(store, engine, &rules, now, &crate::shutdown::on_signal()).await?;
-    if tick.editions.is_empty() {
-        println!("nobody is due at {}", now.to_rfc3339());
-    }
-    let mut failed = 0;
-    for (edition, summary) in &tick.editions {
-        print_summary(edition, summary, started.elapsed(), false);
-        failed += summary.failed;
-        if summary.paused || summary.paused_domains > 0 {
-            failed += 1;
+    let tick = crate::daemon::tick(
+        store,
+        engine,
+        &rules,
+        now,
+        &crate::shutdown::on_signal(),
+        &crate::daemon::Running::default(),
+    )
+    .await?;
+    let worst = tick
+        .editions
+        .iter()
+        .map(|(_, s)| s.verdict())
+        .max()
+        .unwrap_or(Verdict::Done);
+    let status = exit_status(worst);
+    match format {
+        ShowFormat::Json => {
+            let editions: Vec<serde_json::Value> = tick
+                .editions
+                .iter()
+                .map(|(e, s)| summary_json(e, s, started.elapsed(), false))
+                .collect();
+            let json = serde_json::json!({
+                "editions": editions,
+                "skipped_late": tick.skipped_late,
+                "exit_status": status,
+            });
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        ShowFormat::Text => {
+            if tick.editions.is_empty() {
+                println!("nobody is due at {}", now.to_rfc3339());
+            }
+            for (edition, summary) in &tick.editions {
+                print_summary(edition, summary, started.elapsed(), false);
+            }
+            if tick.editions.len() > 1 {
+                let sum = |f: fn(&RunSummary) -> u64| tick.editions.iter().map(|(_, s)| f(s)).sum::<u64>();
+                println!(
+                    "total of {} editions: sent {}, skipped {}, failed {}, retried {}; rows left: deferred {}, queued {}, held by other runs {}, abandoned {}",
+                    tick.editions.len(),
+                    sum(|s| s.sent),
+                    sum(|s| s.skipped),
+                    sum(|s| s.failed),
+                    sum(|s| s.retries),
+                    sum(|s| s.ledger.deferred),
+                    sum(|s| s.ledger.queued),
+                    sum(|s| s.ledger.held),
+                    sum(|s| s.ledger.abandoned),
+                );
+            }
+            if tick.skipped_late > 0 {
+                println!(
+                    "skipped {} digest(s) more than schedule.grace late",
+                    tick.skipped_late
+                );
+            }
         }
     }
-    if tick.skipped_late > 0 {
-        println!(
-            "skipped {} digest(s) more than schedule.grace late",
-            tick.skipped_late
-        );
-    }
-    Ok(if failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+    Ok(ExitCode::from(status))
+}
+
+/// One edition's summary as JSON (the schema is in the README).
+pub fn summary_json(
+    edition: &Edition,
+    s: &RunSummary,
+    elapsed: std::time::Duration,
+    dry_run: bool,
+) -> serde_json::Value {
+    let verdict = match s.verdict() {
+        Verdict::Done => "done",
+        Verdict::SomeFailed => "some_failed",
+        Verdict::RowsRemain => "rows_remain",
+    };
+    serde_json::json!({
+        "edition": edition.key(),
+        "dry_run": dry_run,
+        "run": {
+            "id": s.run_id,
+            "sent": s.sent,
+            "skipped": s.skipped,
+            "failed": s.failed,
+            "retries": s.retries,
+            "seconds": elapsed.as_secs_f64(),
+            "stopped": s.stopped,
+        },
+        "rows": s.ledger,
+        "guard": {"edition_paused": s.paused, "paused_domains": s.paused_domains},
+        "verdict": if dry_run { "dry_run" } else { verdict },
     })
 }
 
 pub fn print_summary(edition: &Edition, s: &RunSummary, elapsed: std::time::Duration, dry_run: bool) {
+    let key = edition.key();
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 { s.sent as f64 / secs } else { 0.0 };
     let what = if dry_run {
@@ -89,14 +188,45 @@ pub fn print_summary(edition: &Edition, s: &RunSummary, elapsed: std::time::Dura
         "sent"
     };
     println!(
-        "{}: {what} {}, skipped {} (nothing new), deferred {}, failed {}, retried {} in {secs:.1} s ({rate:.0} messages/s)",
-        edition.key(),
-        s.sent,
-        s.skipped,
-        s.deferred,
-        s.failed,
-        s.retries
+        "{key}: {what} {}, skipped {} (nothing new), deferred {}, failed {}, retried {} in {secs:.1} s ({rate:.0} messages/s)",
+        s.sent, s.skipped, s.deferred, s.failed, s.retries
     );
+    if dry_run {
+        return;
+    }
+    let l = &s.ledger;
+    let next = l
+        .next_attempt_at
+        .map(|t| format!(" (next attempt {})", t.to_rfc3339()))
+        .unwrap_or_default();
+    println!(
+        "{key}: all {} rows of the edition: sent {}, skipped {}, failed {}, deferred {}{next}, queued {} ({} paused by the guard), held by other runs {}, abandoned {}",
+        l.total, l.sent, l.skipped, l.failed, l.deferred, l.queued, l.paused, l.held, l.abandoned
+    );
+    for h in &l.held_by {
+        println!(
+            "{key}: {} row(s) held by live run {} (host {}, pid {}) until at least {}",
+            h.rows,
+            h.run_id,
+            h.host,
+            h.pid,
+            h.until.to_rfc3339()
+        );
+    }
+    if l.abandoned > 0 {
+        println!(
+            "{key}: {} row(s) claimed by runs that are gone or unrecorded at shutdown: the next run sends them",
+            l.abandoned
+        );
+    }
+    match s.stopped {
+        Some(Stopped::Outage) => println!(
+            "{key}: STOPPED: the relay refused every message for delivery.outage_limit; {} row(s) left deferred{next}",
+            l.deferred
+        ),
+        Some(Stopped::Shutdown) => println!("{key}: stopped by a signal; the next run goes on"),
+        None => {}
+    }
     if s.paused || s.paused_domains > 0 {
         let what = if s.paused {
             "the edition".to_owned()
@@ -104,11 +234,8 @@ pub fn print_summary(edition: &Edition, s: &RunSummary, elapsed: std::time::Dura
             format!("{} recipient domain(s)", s.paused_domains)
         };
         println!(
-            "{}: PAUSED by the guard: {what}, {} message(s) held; see `herald editions show {}`, then `herald editions resume {}`",
-            edition.key(),
+            "{key}: PAUSED by the guard: {what}, {} message(s) held; see `herald editions show {key}`, then `herald editions resume {key}`",
             s.held,
-            edition.key(),
-            edition.key()
         );
     }
 }

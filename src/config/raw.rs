@@ -68,7 +68,13 @@ pub(super) struct RawDelivery {
     pub retry_max: f64,
     pub linger: f64,
     pub bounce_threshold: i64,
-    pub lease: f64,
+    pub heartbeat: f64,
+    pub heartbeat_timeout: f64,
+    pub outage_limit: f64,
+    /// Removed: read only so that an old configuration that names it gets
+    /// a clear message instead of "unknown key".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<f64>,
     pub shutdown_timeout: f64,
 }
 

@@ -62,7 +62,14 @@ pub struct DeliveryConfig {
     pub retry_max: Duration,
     pub linger: Duration,
     pub bounce_threshold: u32,
-    pub lease: Duration,
+    /// How often a run renews its heartbeat in the store.
+    pub heartbeat: Duration,
+    /// How long a run may stay silent before its claims are free: the most
+    /// clock and latency slack between machines that Herald trusts.
+    pub heartbeat_timeout: Duration,
+    /// How long the relay may refuse everything (transient failures only,
+    /// no success) before the run stops and leaves its rows deferred.
+    pub outage_limit: Duration,
     pub shutdown_timeout: Duration,
 }
 
@@ -182,6 +189,26 @@ impl DigestConfig {
 impl DeliveryConfig {
     pub(super) fn from_raw(r: &RawDelivery, c: &Check) -> Result<Self, ConfigError> {
         const DAY: f64 = 86400.0;
+        if r.lease.is_some() {
+            return Err(c.bad(
+                "delivery.lease",
+                "was removed: a claim now lasts as long as its run renews its heartbeat \
+                 (delivery.heartbeat), and a silent run's claims are free after delivery.heartbeat_timeout; \
+                 delete delivery.lease",
+            ));
+        }
+        let heartbeat = c.seconds("delivery.heartbeat", r.heartbeat, 0.05, 3600.0)?;
+        let heartbeat_timeout = c.seconds("delivery.heartbeat_timeout", r.heartbeat_timeout, 1.0, DAY)?;
+        if heartbeat_timeout <= heartbeat {
+            return Err(c.bad(
+                "delivery.heartbeat_timeout",
+                format!(
+                    "{} s is not more than delivery.heartbeat ({} s); expected a timeout longer than the heartbeat, \
+                     so that a live run is never taken for a dead one",
+                    r.heartbeat_timeout, r.heartbeat
+                ),
+            ));
+        }
         Ok(DeliveryConfig {
             concurrency: c.count("delivery.concurrency", r.concurrency, 256)?,
             rate_per_second: match c.count_or_zero(
@@ -200,7 +227,9 @@ impl DeliveryConfig {
             retry_max: c.seconds("delivery.retry_max", r.retry_max, 0.01, 7.0 * DAY)?,
             linger: c.seconds("delivery.linger", r.linger, 0.0, DAY)?,
             bounce_threshold: c.count("delivery.bounce_threshold", r.bounce_threshold, 100)? as u32,
-            lease: c.seconds("delivery.lease", r.lease, 0.5, DAY)?,
+            heartbeat,
+            heartbeat_timeout,
+            outage_limit: c.seconds("delivery.outage_limit", r.outage_limit, 0.1, DAY)?,
             shutdown_timeout: c.seconds("delivery.shutdown_timeout", r.shutdown_timeout, 0.0, 3600.0)?,
         })
     }

@@ -3,8 +3,12 @@
 //! histories, then selects, renders and composes each digest on blocking
 //! threads (every core, without stalling the async runtime) and hands the
 //! messages to the workers. Rows decided without sending (nothing new, no
-//! longer active, a rendering failure) go straight to the recorder. On
-//! shutdown or a setup fault it stops and hands unsent claims back.
+//! longer active, a rendering failure) go straight to the recorder. Every
+//! claim names the run; rows of live runs are never taken, rows of dead
+//! ones are (other runs of this host whose process is gone are marked
+//! stopped first). On shutdown or a setup fault it stops and hands unsent
+//! claims back; when the relay has refused everything for
+//! `delivery.outage_limit` it stops and leaves them deferred.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +30,9 @@ use crate::select::{self, Rules};
 pub(super) struct Run<'a> {
     pub engine: &'a Engine,
     pub edition_id: i64,
+    /// The run every claim names.
+    pub run_id: i64,
+    pub outage: Arc<super::throttle::Outage>,
     pub edition: Edition,
     pub blocks: Arc<EditionBlocks>,
     /// The instant digests are selected for.
@@ -48,11 +55,19 @@ impl Run<'_> {
     pub(super) async fn claim_all(&self) -> anyhow::Result<()> {
         let store = &self.engine.store;
         let delivery = &self.engine.delivery;
-        let lease = Duration::from_std(delivery.lease).unwrap_or_default();
         let batch = (delivery.concurrency * CLAIM_PER_WORKER).min(RECORD_QUEUE) as i64;
         while !self.halt.is_cancelled() {
             self.held.set(&store.pauses(self.edition_id).await?);
-            let claims = store.claim(self.edition_id, batch, Utc::now() + lease).await?;
+            let started = std::time::Instant::now();
+            let claims = store
+                .claim(self.edition_id, batch, self.run_id, delivery.heartbeat_timeout)
+                .await?;
+            // The scale bench parses these two fields.
+            tracing::debug!(
+                claimed = claims.len(),
+                claim_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "claim"
+            );
             if claims.is_empty() {
                 if self.wait_for_more().await? {
                     continue;
@@ -67,36 +82,60 @@ impl Run<'_> {
     }
 
     /// Nothing was claimable: waits for outcomes still on their way (they
-    /// may defer rows) or for the next retry within `delivery.linger`.
-    /// Returns whether to claim again.
+    /// may defer rows), for the next retry, or for another live run's
+    /// claims to become free should it die, when that is due within
+    /// `delivery.linger`. Returns whether to claim again.
     async fn wait_for_more(&self) -> anyhow::Result<bool> {
+        if self.outage.check() {
+            self.halt.cancel();
+            return Ok(false);
+        }
         if self.in_flight.load(Ordering::Acquire) > 0 {
             tokio::time::sleep(StdDuration::from_millis(20)).await;
             return Ok(true);
         }
-        let linger = Duration::from_std(self.engine.delivery.linger).unwrap_or_default();
-        match self.engine.store.next_retry(self.edition_id).await? {
-            Some(at) if at <= Utc::now() + linger => {
-                // The claim compares with the store's clock, whole seconds:
-                // a row due at 12:00:00.7 is claimable from 12:00:01, so
-                // wait for that second instead of polling until it comes.
-                let at = if at.timestamp_subsec_nanos() > 0 {
-                    at.trunc_subsecs(0) + Duration::seconds(1)
-                } else {
-                    at
-                };
-                let wait = (at - Utc::now()).to_std().unwrap_or_default() + StdDuration::from_millis(5);
-                if !self.said_waiting.swap(true, Ordering::AcqRel) {
-                    tracing::info!(retry_in = ?wait, "waiting for deferred deliveries or expiring leases");
-                } else {
-                    tracing::debug!(retry_in = ?wait, "waiting for deferred deliveries or expiring leases");
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => Ok(true),
-                    _ = self.halt.cancelled() => Ok(false),
-                }
-            }
-            _ => Ok(false),
+        let engine = self.engine;
+        // A run of this host whose process is gone frees its claims now,
+        // not after its heartbeat times out.
+        if super::runs::reap(&engine.store, self.run_id).await? > 0 {
+            return Ok(true);
+        }
+        let linger = engine.delivery.linger;
+        let next = engine
+            .store
+            .next_due(self.edition_id, self.run_id, engine.delivery.heartbeat_timeout)
+            .await?;
+        let retry = next.retry_at.map(|at| {
+            // The claim compares with the store's clock, whole seconds:
+            // a row due at 12:00:00.7 is claimable from 12:00:01, so
+            // wait for that second instead of polling until it comes.
+            let at = if at.timestamp_subsec_nanos() > 0 {
+                at.trunc_subsecs(0) + Duration::seconds(1)
+            } else {
+                at
+            };
+            (at - Utc::now()).to_std().unwrap_or_default() + StdDuration::from_millis(5)
+        });
+        // A live run renews its claims: look again every second (it may
+        // finish, or die) for as long as it would be dead within the linger.
+        let held = next
+            .held_expires_in
+            .map(|d| d.to_std().unwrap_or_default())
+            .filter(|d| *d <= linger)
+            .map(|d| d.min(StdDuration::from_secs(1)));
+        let wait = match (retry.filter(|d| *d <= linger), held) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => return Ok(false),
+        };
+        if !self.said_waiting.swap(true, Ordering::AcqRel) {
+            tracing::info!(retry_in = ?wait, "waiting for deferred deliveries or rows held by another run");
+        } else {
+            tracing::debug!(retry_in = ?wait, "waiting for deferred deliveries or rows held by another run");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => Ok(true),
+            _ = self.halt.cancelled() => Ok(false),
         }
     }
 
@@ -125,7 +164,7 @@ impl Run<'_> {
             Prepared::Done(r) => r.delivery_id,
         }));
         if !back.is_empty() {
-            self.engine.store.release(&back).await?;
+            self.engine.give_back(&back, self.run_id, &self.outage).await?;
             self.in_flight.fetch_sub(back.len() as u64, Ordering::AcqRel);
         }
         Ok(())

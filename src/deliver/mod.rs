@@ -25,6 +25,7 @@ mod claimer;
 mod preview;
 mod recorder;
 mod retry;
+mod runs;
 mod throttle;
 mod worker;
 
@@ -40,17 +41,18 @@ use tokio_util::sync::CancellationToken;
 
 pub use preview::Preview;
 pub use retry::RetryPolicy;
+pub use runs::Identity;
 
 use crate::bounce::Verp;
 use crate::bounce::guard::{Guard, PolicyStreaks};
 use crate::config::{Config, DeliveryConfig, GuardConfig};
-use crate::domain::{BounceRules, Claim, DeliveryStatus, Edition, Outcome, Subscriber, Tally};
+use crate::domain::{BounceRules, Claim, Edition, Outcome, Subscriber, Tally};
 use crate::mail::{Composer, Email, Mailer, Outgoing};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
 use crate::render::{Recipient, Rendered, Renderer, Site};
 use crate::select::{Pool, Rules};
-use crate::store::{Store, StoryFilter};
+use crate::store::{HeldBy, Store, StoryFilter};
 use crate::templates::TemplateSources;
 
 /// Rows claimed per round trip to the store, per sending worker: enough
@@ -60,9 +62,14 @@ const CLAIM_PER_WORKER: usize = 16;
 /// Upper bound on outcomes queued for the recorder.
 const RECORD_QUEUE: usize = 1000;
 
-/// What a run did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What a run did, and where the edition stands when it ends: every row of
+/// the edition is accounted for in [`Ledger`], read back from the store.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RunSummary {
+    /// The run (this process's registration) that did the work; 0 for a
+    /// dry run.
+    pub run_id: i64,
+    /// What this run sent, skipped and failed.
     pub sent: u64,
     pub skipped: u64,
     /// Rows of the edition still waiting for a retry (status `deferred`)
@@ -77,6 +84,95 @@ pub struct RunSummary {
     pub paused_domains: u64,
     /// Rows still queued when the run ended: held by a pause.
     pub held: u64,
+    /// Why the run stopped before nothing was left to do, if it did.
+    pub stopped: Option<Stopped>,
+    /// The edition's rows when the run ended.
+    pub ledger: Ledger,
+}
+
+/// Why a run ended before the edition was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stopped {
+    /// The relay refused everything for `delivery.outage_limit`; the rows
+    /// this run held were left deferred.
+    Outage,
+    /// SIGTERM or Ctrl-C; unsent claims went back to the queue.
+    Shutdown,
+}
+
+/// Every row of an edition, by where it stands, as the store has them.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Ledger {
+    pub total: u64,
+    pub sent: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub deferred: u64,
+    /// The earliest retry time of a deferred row.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Waiting to be claimed, `paused` of them held by the guard.
+    pub queued: u64,
+    pub paused: u64,
+    /// Claimed by other live runs, listed in `held_by`.
+    pub held: u64,
+    pub held_by: Vec<HeldBy>,
+    /// Claimed by runs that are gone (or this run's sends still unrecorded
+    /// when it ended): free for the next run.
+    pub abandoned: u64,
+}
+
+impl Ledger {
+    /// Reads the edition's rows; claims of run `me` and of dead runs count
+    /// as abandoned, those of other live runs as held.
+    pub async fn read(
+        store: &Store,
+        edition_id: i64,
+        me: i64,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Ledger> {
+        let state = store.ledger_state(edition_id).await?;
+        let c = &state.counts;
+        let n = |v: i64| v.max(0) as u64;
+        let held_by: Vec<HeldBy> = store
+            .held_by(edition_id, timeout)
+            .await?
+            .into_iter()
+            .filter(|h| h.live && h.run_id != me)
+            .collect();
+        let held = held_by.iter().map(|h| n(h.rows)).sum::<u64>();
+        Ok(Ledger {
+            total: n(c.queued + c.sending + c.sent + c.skipped + c.deferred + c.failed),
+            sent: n(c.sent),
+            skipped: n(c.skipped),
+            failed: n(c.failed),
+            deferred: n(c.deferred),
+            next_attempt_at: state.next_attempt_at,
+            queued: n(c.queued),
+            paused: n(state.paused),
+            held,
+            held_by,
+            // Rows claimed before runs existed have no run: abandoned too.
+            abandoned: n(c.sending).saturating_sub(held),
+        })
+    }
+
+    /// Rows not yet final: queued (paused or not), deferred, or claimed.
+    pub fn remaining(&self) -> u64 {
+        self.queued + self.deferred + self.held + self.abandoned
+    }
+}
+
+/// How a finished run stands, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Every row is final and none failed.
+    Done,
+    /// Every row is final; some recipients failed permanently.
+    SomeFailed,
+    /// Rows remain: deferred, queued (e.g. paused by the guard) or held by
+    /// another run.
+    RowsRemain,
 }
 
 impl RunSummary {
@@ -87,9 +183,18 @@ impl RunSummary {
             deferred: still_deferred,
             failed: tally.failed,
             retries: tally.retries,
-            paused: false,
-            paused_domains: 0,
-            held: 0,
+            ..RunSummary::default()
+        }
+    }
+
+    /// Rows remaining win over failures: the edition is not done yet.
+    pub fn verdict(&self) -> Verdict {
+        if self.ledger.remaining() > 0 {
+            Verdict::RowsRemain
+        } else if self.ledger.failed > 0 {
+            Verdict::SomeFailed
+        } else {
+            Verdict::Done
         }
     }
 }
@@ -119,6 +224,9 @@ pub struct Engine {
     /// `mail.return_path`; the key comes from the store on the first run.
     return_path: Option<String>,
     verp: tokio::sync::OnceCell<Option<Verp>>,
+    /// This process's run, registered on the first edition it sends (and
+    /// again if it was lost).
+    run: tokio::sync::Mutex<Option<Arc<runs::Registered>>>,
 }
 
 /// A composed message waiting for a worker.
@@ -185,6 +293,7 @@ impl Engine {
             guard: config.guard,
             return_path: config.mail.return_path.clone(),
             verp: tokio::sync::OnceCell::new(),
+            run: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -236,11 +345,61 @@ impl Engine {
         Ok(Pool::rank(stories, now, &self.rules))
     }
 
+    /// This process's run: registered (and its heartbeat started) on first
+    /// use, and again when the previous registration was lost.
+    async fn registered(&self) -> anyhow::Result<Arc<runs::Registered>> {
+        let mut slot = self.run.lock().await;
+        if let Some(r) = slot.as_ref().filter(|r| !r.lost.is_cancelled()) {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(
+            runs::Registered::start(
+                &self.store,
+                self.delivery.heartbeat,
+                self.delivery.heartbeat_timeout,
+            )
+            .await
+            .context("registering this run in the store")?,
+        );
+        *slot = Some(r.clone());
+        Ok(r)
+    }
+
+    /// Marks this process's run stopped (a clean exit): whatever it still
+    /// holds is free for other runs at once.
+    pub async fn stop(&self) -> anyhow::Result<()> {
+        if let Some(r) = self.run.lock().await.take() {
+            r.stop(&self.store).await.context("marking the run stopped")?;
+        }
+        Ok(())
+    }
+
+    /// Hands unsent claims of run `run_id` back: to the queue, or, once the
+    /// run has given up on the relay, deferred until the first retry time.
+    async fn give_back(&self, ids: &[i64], run_id: i64, outage: &throttle::Outage) -> anyhow::Result<()> {
+        if outage.gave_up.is_cancelled() {
+            let retry_at = crate::store::now()
+                + Duration::from_std(self.delivery.retry_base).unwrap_or(Duration::seconds(60));
+            self.store
+                .defer_unsent(
+                    ids,
+                    run_id,
+                    retry_at,
+                    "not attempted: the relay refused every message for delivery.outage_limit",
+                )
+                .await
+        } else {
+            self.store.release(ids, run_id).await
+        }
+    }
+
     /// Sends an edition to every active subscriber of its frequency (or to
     /// `only` those) who has not had it yet, until nothing is left that is
-    /// due within `delivery.linger` or `shutdown` is cancelled. Safe to run
-    /// again and from several processes at once. A [`SetupFault`] stops the
-    /// run and is returned as the error.
+    /// due within `delivery.linger`, `shutdown` is cancelled, or the relay
+    /// has refused everything for `delivery.outage_limit`. Safe to run
+    /// again and from several processes at once: claims name this
+    /// process's run and are never taken while it lives. A [`SetupFault`]
+    /// stops the run and is returned as the error.
     pub async fn run_edition(
         &self,
         edition: Edition,
@@ -249,6 +408,9 @@ impl Engine {
         shutdown: &CancellationToken,
     ) -> anyhow::Result<RunSummary> {
         let started = Instant::now();
+        let run = self.registered().await?;
+        let run_id = run.id;
+        runs::reap(&self.store, run_id).await?;
         let edition_id = self.store.ensure_edition(&edition).await?;
         let queued = self
             .store
@@ -256,14 +418,35 @@ impl Engine {
             .await?;
         let pending = self.store.pending_count(edition_id).await?;
         let pool = Arc::new(self.pool(&edition, now).await?);
-        tracing::info!(edition = %edition, queued, pending, stories = pool.ranked.len(), "edition started");
+        tracing::info!(edition = %edition, run = run_id, queued, pending, stories = pool.ranked.len(), "edition started");
         let blocks = Arc::new(self.renderer.edition(pool, edition));
         let progress = Progress::new(pending.max(0) as u64, edition.key());
 
-        let pipeline = Pipeline::start(self, edition_id, progress.clone(), shutdown);
-        let run = claimer::Run {
+        let pipeline = Pipeline::start(self, edition_id, run_id, progress.clone(), shutdown);
+        // A lost run stops at once: others may be taking its claims. A run
+        // that gave up on the relay stops claiming and sending too.
+        let watcher = {
+            let (lost, halt, stop) = (
+                run.lost.clone(),
+                pipeline.crew.halt.clone(),
+                pipeline.crew.stop.clone(),
+            );
+            let gave_up = pipeline.crew.outage.gave_up.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = lost.cancelled() => {}
+                    _ = gave_up.cancelled() => {}
+                }
+                halt.cancel();
+                stop.cancel();
+            })
+        };
+        let outage = pipeline.crew.outage.clone();
+        let claim_run = claimer::Run {
             engine: self,
             edition_id,
+            run_id,
+            outage: outage.clone(),
             edition,
             blocks,
             now,
@@ -274,14 +457,21 @@ impl Engine {
             held: pipeline.crew.held.clone(),
             said_waiting: std::sync::atomic::AtomicBool::new(false),
         };
-        let claimed = run.claim_all().await;
-        drop(run);
-        let finished = pipeline.finish(self, shutdown).await;
+        let claimed = claim_run.claim_all().await;
+        drop(claim_run);
+        let finished = pipeline.finish(self, run_id, shutdown).await;
+        watcher.abort();
         progress.finish();
         let (tally, released) = finished?;
         claimed?;
-        let counts = self.store.edition_counts(edition_id).await?;
-        let mut summary = RunSummary::new(tally, counts.get(DeliveryStatus::Deferred).max(0) as u64);
+        if run.lost.is_cancelled() {
+            anyhow::bail!(
+                "run {run_id} stopped: its heartbeat was not renewed within delivery.heartbeat_timeout, so other runs may take its claims"
+            );
+        }
+        let ledger = Ledger::read(&self.store, edition_id, run_id, self.delivery.heartbeat_timeout).await?;
+        let mut summary = RunSummary::new(tally, ledger.deferred);
+        summary.run_id = run_id;
         for p in self.store.pauses(edition_id).await? {
             if p.resumed_at.is_none() {
                 if p.domain.is_empty() {
@@ -291,19 +481,36 @@ impl Engine {
                 }
             }
         }
+        summary.held = ledger.paused;
         if summary.paused || summary.paused_domains > 0 {
-            summary.held = counts.get(DeliveryStatus::Queued).max(0) as u64;
             tracing::warn!(edition = %edition, held = summary.held, "the guard holds part of the edition; see `herald editions show`");
         }
+        summary.stopped = if outage.gave_up.is_cancelled() {
+            Some(Stopped::Outage)
+        } else if shutdown.is_cancelled() {
+            Some(Stopped::Shutdown)
+        } else {
+            None
+        };
+        summary.ledger = ledger;
         let secs = started.elapsed().as_secs_f64();
+        let l = &summary.ledger;
         tracing::info!(
             edition = %edition,
+            run = run_id,
             sent = summary.sent,
             skipped = summary.skipped,
-            deferred = summary.deferred,
             failed = summary.failed,
             retries = summary.retries,
             released,
+            rows = l.total,
+            rows_sent = l.sent,
+            rows_deferred = l.deferred,
+            rows_queued = l.queued,
+            rows_paused = l.paused,
+            rows_held = l.held,
+            rows_abandoned = l.abandoned,
+            stopped = ?summary.stopped,
             seconds = secs,
             rate = summary.sent as f64 / secs.max(1e-9),
             "edition finished"
@@ -418,7 +625,13 @@ struct Pipeline {
 }
 
 impl Pipeline {
-    fn start(engine: &Engine, edition_id: i64, progress: Progress, shutdown: &CancellationToken) -> Pipeline {
+    fn start(
+        engine: &Engine,
+        edition_id: i64,
+        run_id: i64,
+        progress: Progress,
+        shutdown: &CancellationToken,
+    ) -> Pipeline {
         let concurrency = engine.delivery.concurrency;
         // Room for a whole claimed batch, so that the workers keep sending
         // while the claimer renders the next one (with a quarter batch the
@@ -432,6 +645,7 @@ impl Pipeline {
                 store: engine.store.clone(),
                 records: record_rx,
                 edition_id,
+                run_id,
                 rules: engine.bounce_rules,
                 guard: Guard::new(engine.store.clone(), engine.guard, engine.metrics.clone()),
                 streaks: PolicyStreaks::new(engine.guard.domain_policy_blocks),
@@ -447,6 +661,7 @@ impl Pipeline {
         let crew = Arc::new(worker::Crew {
             jobs: Mutex::new(job_rx),
             throttle: throttle::Throttle::new(concurrency),
+            outage: Arc::new(throttle::Outage::new(engine.delivery.outage_limit)),
             limiter: engine
                 .delivery
                 .rate_per_second
@@ -486,9 +701,15 @@ impl Pipeline {
 
     /// Lets the workers finish (on shutdown within
     /// `delivery.shutdown_timeout`), waits for the recorder, and hands back
-    /// claims no worker sent. Returns the tally and how many rows went back;
-    /// a setup fault met by a worker is the error.
-    async fn finish(self, engine: &Engine, shutdown: &CancellationToken) -> anyhow::Result<(Tally, usize)> {
+    /// claims no worker sent (deferred once the run gave up on the relay).
+    /// Returns the tally and how many rows went back; a setup fault met by
+    /// a worker is the error.
+    async fn finish(
+        self,
+        engine: &Engine,
+        run_id: i64,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<(Tally, usize)> {
         let Pipeline {
             jobs,
             records,
@@ -499,7 +720,7 @@ impl Pipeline {
         drop(jobs);
         // Workers held back by the throttle must wake up to see the end.
         crew.no_more_jobs.cancel();
-        if shutdown.is_cancelled() {
+        if shutdown.is_cancelled() || crew.outage.gave_up.is_cancelled() {
             // Stop taking new messages; those in flight get the timeout.
             crew.stop.cancel();
             let joined = futures_util::future::join_all(workers);
@@ -508,7 +729,7 @@ impl Pipeline {
                 .is_err()
             {
                 tracing::warn!(
-                    "in-flight sends did not finish within delivery.shutdown_timeout; their leases will expire"
+                    "in-flight sends did not finish within delivery.shutdown_timeout; their rows are free once this run stops"
                 );
             }
         } else {
@@ -516,20 +737,26 @@ impl Pipeline {
         }
         drop(records);
         let tally = recorder.await.context("the recorder task panicked")??;
-        let mut back = std::mem::take(&mut *crew.returned.lock().expect("not poisoned"));
+        // Rows the workers handed back (a pause, a setup fault) go back to
+        // the queue; rows still waiting for a worker are given back.
+        let back = std::mem::take(&mut *crew.returned.lock().expect("not poisoned"));
+        let mut waiting = Vec::new();
         {
             let mut rx = crew.jobs.lock().await;
             while let Ok(job) = rx.try_recv() {
-                back.push(job.claim.delivery_id);
+                waiting.push(job.claim.delivery_id);
             }
         }
         if !back.is_empty() {
-            engine.store.release(&back).await?;
+            engine.store.release(&back, run_id).await?;
+        }
+        if !waiting.is_empty() {
+            engine.give_back(&waiting, run_id, &crew.outage).await?;
         }
         if let Some(fault) = crew.fault.lock().expect("not poisoned").take() {
             return Err(fault.into());
         }
-        Ok((tally, back.len()))
+        Ok((tally, back.len() + waiting.len()))
     }
 }
 

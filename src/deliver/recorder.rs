@@ -27,6 +27,8 @@ pub(super) struct Recorder {
     pub store: Store,
     pub records: mpsc::Receiver<Record>,
     pub edition_id: i64,
+    /// The run whose claims these are: only its rows are finished.
+    pub run_id: i64,
     pub rules: BounceRules,
     /// Judges the edition after refusals, and pauses it or a domain.
     pub guard: Guard,
@@ -60,7 +62,7 @@ impl Recorder {
                 .map(|r| (r.delivery_id, r.subscriber_id, r.outcome.clone()))
                 .collect();
             self.store
-                .finish(&rows, &self.rules)
+                .finish(&rows, self.run_id, &self.rules)
                 .await
                 .context("recording delivery outcomes")?;
             self.watch(&batch).await?;

@@ -5,7 +5,7 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use crate::config::DeliveryConfig;
 use crate::domain::{Claim, Outcome};
@@ -62,10 +62,18 @@ impl RetryPolicy {
             };
         }
         let delay = self.backoff(claim.attempts, jitter);
+        let at = now + Duration::from_std(delay).unwrap_or(Duration::hours(1));
+        // Stored timestamps are whole seconds: rounded up, so a retry is
+        // never early.
+        let retry_at = if at.timestamp_subsec_nanos() > 0 {
+            at.trunc_subsecs(0) + Duration::seconds(1)
+        } else {
+            at
+        };
         Outcome::Deferred {
             message_id: Some(message_id),
             error,
-            retry_at: now + Duration::from_std(delay).unwrap_or(Duration::hours(1)),
+            retry_at,
         }
     }
 }

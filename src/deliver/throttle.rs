@@ -1,7 +1,10 @@
 //! Shared back-pressure for the sending workers of one run: each 421 or 450
 //! reply halves the number of workers allowed to send and pauses them
 //! (250 ms doubling, at most 30 s); every 100 successes win one level back.
-//! It only counts and waits; it never sends or records.
+//! [`Outage`] notices a relay that refuses everything: only transient
+//! failures, no success, for longer than `delivery.outage_limit`, after
+//! which the run gives up. They only count and wait; they never send or
+//! record.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -77,6 +80,50 @@ impl Throttle {
     }
 }
 
+/// Whether the relay has refused everything for too long. A success ends
+/// an outage; the first transient failure after a success (or at the
+/// start) begins one.
+pub(super) struct Outage {
+    limit: Duration,
+    since: std::sync::Mutex<Option<Instant>>,
+    /// Fired once the outage has lasted `limit`: the run stops claiming and
+    /// sending, and leaves what it holds deferred.
+    pub gave_up: CancellationToken,
+}
+
+impl Outage {
+    pub(super) fn new(limit: Duration) -> Self {
+        Outage {
+            limit,
+            since: std::sync::Mutex::new(None),
+            gave_up: CancellationToken::new(),
+        }
+    }
+
+    pub(super) fn success(&self) {
+        *self.since.lock().expect("not poisoned") = None;
+    }
+
+    /// Counts a transient failure; returns whether the run gives up.
+    pub(super) fn transient(&self) -> bool {
+        self.since
+            .lock()
+            .expect("not poisoned")
+            .get_or_insert_with(Instant::now);
+        self.check()
+    }
+
+    /// Whether the outage has lasted `limit` (firing `gave_up` if so).
+    pub(super) fn check(&self) -> bool {
+        let since = *self.since.lock().expect("not poisoned");
+        if since.is_some_and(|t| t.elapsed() >= self.limit) && !self.gave_up.is_cancelled() {
+            tracing::warn!(limit = ?self.limit, "the relay refused every message for delivery.outage_limit; the run stops and leaves the rest deferred");
+            self.gave_up.cancel();
+        }
+        self.gave_up.is_cancelled()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +140,16 @@ mod tests {
             t.success();
         }
         assert_eq!(t.allowed(), 4);
+    }
+
+    #[test]
+    fn an_outage_ends_with_a_success_and_gives_up_after_the_limit() {
+        let o = Outage::new(Duration::from_millis(50));
+        assert!(!o.transient());
+        o.success();
+        assert!(!o.transient());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(o.check(), "50 ms of nothing but refusals");
+        assert!(o.gave_up.is_cancelled());
     }
 }

@@ -4,7 +4,9 @@
 //! [`Outcome`] and waits for the recorder's acknowledgement before it sends
 //! again. A fault of Herald's own setup ([`SendError::Setup`]) is nobody's
 //! outcome: the worker hands the row back, records the fault for the run and
-//! halts it. Workers never touch the store.
+//! halts it. When the relay has refused everything for
+//! `delivery.outage_limit` ([`Outage`]), the workers stop too and the run
+//! leaves its unsent claims deferred. Workers never touch the store.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +17,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::retry::RetryPolicy;
-use super::throttle::Throttle;
+use super::throttle::{Outage, Throttle};
 use super::{Job, Record, SetupFault};
 use crate::domain::Outcome;
 use crate::mail::{SendError, Session};
@@ -25,6 +27,7 @@ use crate::metrics::Metrics;
 pub(super) struct Crew {
     pub jobs: Mutex<mpsc::Receiver<Box<Job>>>,
     pub throttle: Throttle,
+    pub outage: Arc<Outage>,
     pub limiter: Option<governor::DefaultDirectRateLimiter>,
     pub retry: RetryPolicy,
     /// Stop taking messages (shutdown, or a setup fault).
@@ -107,6 +110,7 @@ impl Worker {
         let outcome = match result {
             Ok(()) => {
                 crew.throttle.success();
+                crew.outage.success();
                 Outcome::Sent {
                     message_id: job.message_id,
                     story_ids: job.story_ids,
@@ -123,6 +127,12 @@ impl Worker {
             Err(e @ SendError::Transient { .. }) => {
                 if e.is_throttle() {
                     crew.throttle.slow_down();
+                }
+                if crew.outage.transient() {
+                    // The relay has refused everything for too long: no
+                    // more claims and no more messages in this run.
+                    crew.halt.cancel();
+                    crew.stop.cancel();
                 }
                 let jitter = rand::random::<f64>();
                 crew.retry

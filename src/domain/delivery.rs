@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::Invalid;
 
-/// Where a ledger row stands: queued → sending (claimed, with a lease) →
+/// Where a ledger row stands: queued → sending (claimed by a run) →
 /// sent | skipped | deferred (waiting for a retry) | failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeliveryStatus {

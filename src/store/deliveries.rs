@@ -1,7 +1,7 @@
 //! Queries on `editions` and `deliveries`: the delivery ledger. One row per
 //! (edition, subscriber), guarded by a unique key, moves through
-//! queued → sending (claimed, with a lease) → sent | skipped | deferred |
-//! failed. Claims are atomic: PostgreSQL uses `FOR UPDATE SKIP LOCKED`,
+//! queued → sending (claimed by a run, see `runs`) → sent | skipped |
+//! deferred | failed. Claims are atomic: PostgreSQL uses `FOR UPDATE SKIP LOCKED`,
 //! SQLite serializes writers.
 
 use std::collections::HashMap;
@@ -12,6 +12,28 @@ use sqlx::QueryBuilder;
 
 use super::{Backend, Store, now, with_pool};
 use crate::domain::{Claim, DeliveryStatus, Edition, Frequency, History, StatusCounts, Subscriber};
+
+/// When rows of an edition may next become claimable (see
+/// [`Store::next_due`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextDue {
+    /// The earliest retry time of a deferred row, on this machine's clock
+    /// (the engine wrote it).
+    pub retry_at: Option<DateTime<Utc>>,
+    /// How long until the earliest live run that holds rows would be dead
+    /// if it stopped renewing now, on the database's clock.
+    pub held_expires_in: Option<chrono::Duration>,
+}
+
+/// An edition's ledger, read back for a summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerState {
+    pub counts: StatusCounts,
+    /// The earliest retry time of a deferred row.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Queued rows the guard holds (a paused edition or domain).
+    pub paused: i64,
+}
 
 /// A delivery row, for `deliveries list`.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -121,10 +143,16 @@ impl Store {
             .collect()
     }
 
-    /// Atomically claims up to `limit` rows that are due: queued, deferred
-    /// whose retry time has come, or sending whose lease expired (a crashed
-    /// worker). Each claim holds a lease until `lease_until`. Returns up to
+    /// Atomically claims up to `limit` rows that are due for run `run_id`:
+    /// queued, deferred whose retry time has come, or sending under a run
+    /// that is no longer live (stopped, or silent for longer than
+    /// `timeout` on the database's clock). Claims of live runs are never
+    /// taken, however long they last. A row claimed before runs existed
+    /// (no run, a lease) is free once its lease expired. Returns up to
     /// `limit` queued rows plus up to `limit` rows due for a retry.
+    ///
+    /// A `sending` row's run is looked up by its key (`EXISTS`), never by
+    /// reading the runs table, which keeps every run that ever was.
     ///
     /// The two kinds are separate subqueries so that each is one range of
     /// the `(edition_id, status, id)` index read in order: with a single
@@ -135,7 +163,8 @@ impl Store {
         &self,
         edition_id: i64,
         limit: i64,
-        lease_until: DateTime<Utc>,
+        run_id: i64,
+        timeout: std::time::Duration,
     ) -> anyhow::Result<Vec<Claim>> {
         let at = now();
         let lock = match self.backend() {
@@ -143,21 +172,26 @@ impl Store {
             Backend::Sqlite => "",
         };
         let unpaused = unpaused("$3");
+        let cutoff = self.db_cutoff("$5");
         let sql = format!(
-            "UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
+            "UPDATE deliveries SET status = 'sending', run_id = $1, lease_until = NULL, attempts = attempts + 1, updated_at = $2 \
              WHERE id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' AND {unpaused} \
                ORDER BY id LIMIT $4{lock}) \
              OR id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND status IN ('deferred', 'sending') \
-               AND ((status = 'deferred' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until < $2)) \
+               AND ((status = 'deferred' AND next_attempt_at <= $2) OR (status = 'sending' AND ( \
+                 EXISTS (SELECT 1 FROM runs r WHERE r.id = deliveries.run_id \
+                   AND (r.stopped_at IS NOT NULL OR r.heartbeat_at < {cutoff})) \
+                 OR (run_id IS NULL AND (lease_until IS NULL OR lease_until < $2))))) \
                AND {unpaused} ORDER BY id LIMIT $4{lock}) \
              RETURNING id, subscriber_id, attempts, created_at"
         );
         let rows: Vec<(i64, i64, i32, DateTime<Utc>)> = with_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(lease_until)
+                .bind(run_id)
                 .bind(at)
                 .bind(edition_id)
                 .bind(limit)
+                .bind(timeout.as_secs_f64())
                 .fetch_all(pool)
                 .await?
         });
@@ -221,16 +255,20 @@ impl Store {
         Ok(out)
     }
 
-    /// Puts claimed rows that were never attempted back in the queue (on
-    /// shutdown), undoing their claim.
-    pub async fn release(&self, delivery_ids: &[i64]) -> anyhow::Result<()> {
+    /// Puts rows run `run_id` claimed but never attempted back in the
+    /// queue (on shutdown, a setup fault or a pause), undoing their claim.
+    /// Rows another run has taken since are left alone.
+    pub async fn release(&self, delivery_ids: &[i64], run_id: i64) -> anyhow::Result<()> {
         let at = now();
         for chunk in delivery_ids.chunks(super::ROWS_PER_STATEMENT) {
             with_pool!(self, pool => {
                 let mut qb = QueryBuilder::new(
                     "UPDATE deliveries SET status = 'queued', lease_until = NULL, attempts = attempts - 1, updated_at = ",
                 );
-                qb.push_bind(at).push(" WHERE status = 'sending' AND id IN (");
+                qb.push_bind(at)
+                    .push(" WHERE status = 'sending' AND run_id = ")
+                    .push_bind(run_id)
+                    .push(" AND id IN (");
                 let mut sep = qb.separated(", ");
                 for id in chunk {
                     sep.push_bind(*id);
@@ -242,23 +280,119 @@ impl Store {
         Ok(())
     }
 
-    /// When the next row of the edition becomes claimable, if any: a
-    /// deferred row's retry time or the lease expiry of a row another
-    /// (possibly dead) process holds.
-    /// Rows the guard holds (a paused edition or domain) never become
-    /// claimable, so they are not counted.
-    pub async fn next_retry(&self, edition_id: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let sql = format!(
+    /// Records rows run `run_id` claimed but never attempted as deferred
+    /// until `retry_at`, with `reason` (the run stopped because the relay
+    /// refused everything): not an attempt, so the count is undone.
+    pub async fn defer_unsent(
+        &self,
+        delivery_ids: &[i64],
+        run_id: i64,
+        retry_at: DateTime<Utc>,
+        reason: &str,
+    ) -> anyhow::Result<()> {
+        let at = now();
+        for chunk in delivery_ids.chunks(super::ROWS_PER_STATEMENT) {
+            with_pool!(self, pool => {
+                let mut qb = QueryBuilder::new(
+                    "UPDATE deliveries SET status = 'deferred', lease_until = NULL, attempts = attempts - 1, next_attempt_at = ",
+                );
+                qb.push_bind(retry_at)
+                    .push(", last_error = ")
+                    .push_bind(reason)
+                    .push(", updated_at = ")
+                    .push_bind(at)
+                    .push(" WHERE status = 'sending' AND run_id = ")
+                    .push_bind(run_id)
+                    .push(" AND id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build().execute(pool).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// When the next row of the edition may become claimable for run
+    /// `run_id`: the earliest retry time of a deferred row (or lease expiry
+    /// of a row claimed before runs existed), and how long until the
+    /// earliest live run holding rows would be judged dead if it went
+    /// silent now (its heartbeat plus `timeout`, measured on the database's
+    /// clock). Rows the guard holds (a paused edition or domain) never
+    /// become claimable, so they are not counted; nor are the run's own.
+    pub async fn next_due(
+        &self,
+        edition_id: i64,
+        run_id: i64,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<NextDue> {
+        let unpaused = unpaused("$1");
+        let retry_sql = format!(
             "SELECT MIN(CASE WHEN status = 'deferred' THEN next_attempt_at ELSE lease_until END) \
-             FROM deliveries WHERE edition_id = $1 AND status IN ('deferred', 'sending') AND {}",
+             FROM deliveries WHERE edition_id = $1 AND {unpaused} AND (status = 'deferred' \
+               OR (status = 'sending' AND run_id IS NULL))"
+        );
+        // From the edition's few `sending` rows to their runs by key: the
+        // runs table keeps every run that ever was.
+        let held_sql = format!(
+            "SELECT MIN(r.heartbeat_at), MIN({}) FROM deliveries JOIN runs r ON r.id = deliveries.run_id \
+             WHERE deliveries.edition_id = $1 AND deliveries.status = 'sending' AND r.stopped_at IS NULL \
+             AND r.id <> $2 AND {unpaused}",
+            self.db_now()
+        );
+        type Held = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let (retry_at, (heartbeat, db_now)): (Option<DateTime<Utc>>, Held) = with_pool!(self, pool => {
+            let retry = sqlx::query_scalar(sqlx::AssertSqlSafe(retry_sql))
+                .bind(edition_id)
+                .fetch_one(pool)
+                .await?;
+            let held = sqlx::query_as(sqlx::AssertSqlSafe(held_sql))
+                .bind(edition_id)
+                .bind(run_id)
+                .fetch_one(pool)
+                .await?;
+            (retry, held)
+        });
+        let timeout = chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::seconds(30));
+        Ok(NextDue {
+            retry_at,
+            // The claim compares whole seconds with `<`: a run is dead one
+            // second after heartbeat + timeout.
+            held_expires_in: heartbeat
+                .zip(db_now)
+                .map(|(h, n)| h + timeout + chrono::Duration::seconds(1) - n),
+        })
+    }
+
+    /// The edition's ledger as a summary reads it back: rows by status,
+    /// the earliest retry time of a deferred row, and how many queued rows
+    /// the guard holds.
+    pub async fn ledger_state(&self, edition_id: i64) -> anyhow::Result<LedgerState> {
+        let counts = self.edition_counts(edition_id).await?;
+        let paused_sql = format!(
+            "SELECT COUNT(*) FROM deliveries WHERE edition_id = $1 AND status = 'queued' AND NOT {}",
             unpaused("$1")
         );
-        Ok(with_pool!(self, pool => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        let (next_attempt_at, paused): (Option<DateTime<Utc>>, i64) = with_pool!(self, pool => {
+            let next = sqlx::query_scalar(
+                "SELECT MIN(next_attempt_at) FROM deliveries WHERE edition_id = $1 AND status = 'deferred'",
+            )
             .bind(edition_id)
             .fetch_one(pool)
-            .await?
-        }))
+            .await?;
+            let paused = sqlx::query_scalar(sqlx::AssertSqlSafe(paused_sql))
+                .bind(edition_id)
+                .fetch_one(pool)
+                .await?;
+            (next, paused)
+        });
+        Ok(LedgerState {
+            counts,
+            next_attempt_at,
+            paused,
+        })
     }
 
     /// Rows still to do in editions created since `since`: the queue

@@ -1,8 +1,9 @@
 //! Recording outcomes on the ledger: one group commit finishes a batch of
 //! claimed rows with `UPDATE … FROM (VALUES …)` (one statement per 500
 //! rows) and, in the same transaction, counts bounces and clears them.
-//! Only rows still `sending` are touched, so a row another process claimed
-//! after a lease expiry is not overwritten.
+//! Only rows still `sending` under the recording run are touched, so a row
+//! another run took over (after this one was judged dead) is not
+//! overwritten.
 
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
@@ -12,15 +13,21 @@ use super::{Store, now, with_pool};
 use crate::domain::{BounceRules, Category, EventAction, NewEvent, Outcome, Source, fingerprint};
 
 impl Store {
-    /// Records how claimed deliveries ended, in one transaction. Only rows
-    /// still in `sending` are touched, so a row another worker re-claimed
-    /// after a lease expiry is not overwritten with stale news.
+    /// Records how deliveries claimed by run `run_id` ended, in one
+    /// transaction. Only rows still in `sending` under that run are
+    /// touched, so a row another run took over is not overwritten with
+    /// stale news.
     ///
     /// A permanent refusal is recorded as a bounce event of source `smtp`
     /// and applied to the subscriber by `rules` (a hard refusal counts
     /// towards a threshold, a policy block changes nothing); a delivery
     /// resets the bounce count.
-    pub async fn finish(&self, results: &[(i64, i64, Outcome)], rules: &BounceRules) -> anyhow::Result<()> {
+    pub async fn finish(
+        &self,
+        results: &[(i64, i64, Outcome)],
+        run_id: i64,
+        rules: &BounceRules,
+    ) -> anyhow::Result<()> {
         if results.is_empty() {
             return Ok(());
         }
@@ -70,13 +77,13 @@ impl Store {
             // change too. Group commits are what keep the ledger in step
             // with the relay, so each one costs as few round trips as it can.
             if refusals.is_empty() && cleared.is_empty() && rows.len() <= FINISH_ROWS_PER_STATEMENT {
-                finish_statement(&rows, at).build().execute(pool).await?;
+                finish_statement(&rows, at, run_id).build().execute(pool).await?;
                 return Ok(());
             }
             let mut tx = pool.begin().await?;
             let mut touched = std::collections::HashSet::new();
             for chunk in rows.chunks(FINISH_ROWS_PER_STATEMENT) {
-                let mut qb = finish_statement(chunk, at);
+                let mut qb = finish_statement(chunk, at, run_id);
                 qb.push(" RETURNING deliveries.id");
                 let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
                 touched.extend(ids);
@@ -84,7 +91,7 @@ impl Store {
             // The relay's refusals are events like any bounce report, applied
             // to the subscriber in the same transaction as the ledger; only
             // for rows this run still held (a row re-claimed by another
-            // process after its lease expired is that process's news).
+            // run after this one was judged dead is that run's news).
             for ev in refusals.iter().filter(|e| e.delivery_id.is_some_and(|d| touched.contains(&d))) {
                 let _ = record_event!(tx, ev, rules);
             }
@@ -168,8 +175,8 @@ impl<'a> FinishRow<'a> {
 
 /// `UPDATE deliveries … FROM (VALUES …)`: the outcomes of many rows in one
 /// statement (both backends name a `VALUES` list's columns `column1`,
-/// `column2`, …). Only rows still in `sending` are touched.
-fn finish_statement<DB>(rows: &[FinishRow<'_>], at: DateTime<Utc>) -> QueryBuilder<DB>
+/// `column2`, …). Only rows still in `sending` under `run_id` are touched.
+fn finish_statement<DB>(rows: &[FinishRow<'_>], at: DateTime<Utc>, run_id: i64) -> QueryBuilder<DB>
 where
     DB: sqlx::Database,
     for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
@@ -194,6 +201,9 @@ where
             .push_bind(r.retry_at)
             .push_bind(r.window_end);
     });
-    qb.push(") AS v WHERE deliveries.id = v.column1 AND deliveries.status = 'sending'");
+    qb.push(
+        ") AS v WHERE deliveries.id = v.column1 AND deliveries.status = 'sending' AND deliveries.run_id = ",
+    )
+    .push_bind(run_id);
     qb
 }

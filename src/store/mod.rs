@@ -10,6 +10,7 @@ mod bounces;
 mod deliveries;
 mod feeds;
 mod finish;
+mod runs;
 mod signups;
 mod stories;
 mod subscribers;
@@ -26,8 +27,9 @@ use sqlx::{PgPool, SqlitePool};
 use crate::config::DatabaseConfig;
 
 pub use bounces::{GuardCounts, Pause, Target};
-pub use deliveries::DeliveryRow;
+pub use deliveries::{DeliveryRow, LedgerState, NextDue};
 pub use feeds::Feed;
+pub use runs::{HeldBy, OpenRun};
 pub use stories::{StoryFilter, UpsertCounts};
 pub use subscribers::AddOutcome;
 

@@ -317,8 +317,9 @@ both_backends! {
         send.envs(settings.vars());
         let out = send.output().unwrap();
         let text = stdout_of(&out);
-        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert_eq!(out.status.code(), Some(4), "finished, rows remain: {text}");
         assert!(text.contains("PAUSED by the guard") && text.contains("20 message(s) held"), "{text}");
+        assert!(text.contains("queued 20 (20 paused by the guard)"), "{text}");
         assert_eq!(sink.messages().len(), 10);
 
         // Resumed: the rest goes out, and nobody gets a second copy.

@@ -314,7 +314,7 @@ fn migrate_creates_a_new_sqlite_store() {
     env.herald(&["migrate"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("applied 7 migration(s)"));
+        .stdout(predicate::str::contains("applied 8 migration(s)"));
     assert!(env.path("herald.db").exists());
 }
 

@@ -15,12 +15,12 @@ use tokio_util::sync::CancellationToken;
 use crate::support::smtp::{Policy, Reply, SmtpSink};
 use crate::support::{Settings, TestEnv, block_on, stdout_of, wait_until};
 
-const NOW: &str = "2026-03-10T07:00:00Z";
-const DATE: &str = "2026-03-10";
-const EDITION: &str = "daily-2026-03-10";
+pub(crate) const NOW: &str = "2026-03-10T07:00:00Z";
+pub(crate) const DATE: &str = "2026-03-10";
+pub(crate) const EDITION: &str = "daily-2026-03-10";
 
 /// Imports one story and `n` daily subscribers reader0@example.com….
-fn seed(env: &TestEnv, n: usize) {
+pub(crate) fn seed(env: &TestEnv, n: usize) {
     let story = env.write(
         "story.jsonl",
         "{\"title\": \"Council approves night buses\", \"url\": \"https://news.example.com/a\", \"section\": \"world\", \"author\": \"Marta\", \"published_at\": \"2026-03-10T06:00:00Z\", \"votes\": 10}\n\
@@ -39,14 +39,15 @@ fn seed(env: &TestEnv, n: usize) {
         .success();
 }
 
-/// Mail to the server on `port`, with retries, leases and timeouts short
+/// Mail to the server on `port`, with retries, heartbeats and timeouts short
 /// enough for a test, and a linger that waits for the retries.
-fn settings(port: u16) -> Settings {
+pub(crate) fn settings(port: u16) -> Settings {
     Settings::smtp_port(port)
         .set("HERALD_DELIVERY__RETRY_BASE", "0.2")
         .set("HERALD_DELIVERY__RETRY_MAX", "0.5")
         .set("HERALD_DELIVERY__LINGER", "10")
-        .set("HERALD_DELIVERY__LEASE", "2")
+        .set("HERALD_DELIVERY__HEARTBEAT", "0.2")
+        .set("HERALD_DELIVERY__HEARTBEAT_TIMEOUT", "2")
         .set("HERALD_DELIVERY__CONNECT_TIMEOUT", "2")
         .set("HERALD_DELIVERY__COMMAND_TIMEOUT", "2")
 }
@@ -66,19 +67,19 @@ async fn run_edition(
 }
 
 /// `herald send` for the test edition, as a child process.
-fn send(env: &TestEnv, settings: &Settings) -> Command {
+pub(crate) fn send(env: &TestEnv, settings: &Settings) -> Command {
     let mut cmd = env.herald_std(&["send", "--date", DATE, "--now", NOW]);
     cmd.envs(settings.vars());
     cmd
 }
 
-fn run(mut cmd: Command) -> (Option<i32>, String) {
+pub(crate) fn run(mut cmd: Command) -> (Option<i32>, String) {
     let out = cmd.output().unwrap();
     let text = format!("{}{}", stdout_of(&out), String::from_utf8_lossy(&out.stderr));
     (out.status.code(), text)
 }
 
-fn status_counts(env: &TestEnv) -> HashMap<String, usize> {
+pub(crate) fn status_counts(env: &TestEnv) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for row in block_on(env.ledger(EDITION)) {
         *counts.entry(row.status).or_default() += 1;
@@ -86,7 +87,7 @@ fn status_counts(env: &TestEnv) -> HashMap<String, usize> {
     counts
 }
 
-fn received_per_recipient(sink: &SmtpSink) -> HashMap<String, usize> {
+pub(crate) fn received_per_recipient(sink: &SmtpSink) -> HashMap<String, usize> {
     let mut per = HashMap::new();
     for m in sink.messages() {
         for r in &m.rcpt_to {
@@ -96,7 +97,7 @@ fn received_per_recipient(sink: &SmtpSink) -> HashMap<String, usize> {
     per
 }
 
-fn spawn(mut cmd: Command) -> Child {
+pub(crate) fn spawn(mut cmd: Command) -> Child {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
@@ -239,7 +240,9 @@ both_backends! {
         let pid = child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        // Stopped with rows still queued: finished, rows remain.
+        assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout_of(&out).contains("stopped by a signal"), "{}", stdout_of(&out));
         let received = sink.messages().len();
         assert!(received < n, "the edition finished before SIGTERM");
         let counts = status_counts(env);

@@ -43,6 +43,7 @@ mod feeds;
 mod http;
 mod imap;
 mod postfix;
+mod recovery;
 mod render;
 mod setup_faults;
 mod smtp_sink;

@@ -157,7 +157,7 @@ both_backends! {
             Reply::Text(550, "5.1.1 <reader1@example.com>: Recipient address rejected: User unknown in relay recipient table"),
         ));
         let (code, out) = send(env, sink.port, "none");
-        assert_eq!(code, Some(1), "a failed delivery exits 1: {out}");
+        assert_eq!(code, Some(3), "a finished run with a recipient failed exits 3, not 1 (a run that failed): {out}");
         assert!(out.contains("sent 2"), "{out}");
         let got = subscribers(env);
         for (email, status, bounces) in got {

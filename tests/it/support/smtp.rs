@@ -6,7 +6,8 @@
 //! refuse chosen senders at MAIL, recipients at RCPT or messages at the end
 //! of DATA with a chosen code (450, 550, 421, ...) and text, or hang up on
 //! them without a reply, always or only the
-//! first N times. It stops when the `SmtpSink` is dropped.
+//! first N times, and answer each message only after a delay (a slow
+//! relay: [`Policy::delay_each`]). It stops when the `SmtpSink` is dropped.
 //!
 //! ```ignore
 //! let sink = SmtpSink::start_with(
@@ -111,6 +112,8 @@ struct Rule {
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     rules: Vec<Rule>,
+    /// How long the end of each message's DATA waits before its answer.
+    delay: Duration,
 }
 
 impl Policy {
@@ -145,6 +148,13 @@ impl Policy {
             reply,
             remaining: None,
         });
+        self
+    }
+
+    /// Answers the end of every message's DATA only after `delay` (accepted
+    /// messages are recorded when the answer goes out): a slow relay.
+    pub fn delay_each(mut self, delay: Duration) -> Policy {
+        self.delay = delay;
         self
     }
 
@@ -666,6 +676,11 @@ impl Handler for SinkHandler {
     }
 
     fn data_end(&mut self) -> Response {
+        let delay = lock(&self.shared.policy).delay;
+        if !delay.is_zero() {
+            // This connection's own thread: other connections go on.
+            thread::sleep(delay);
+        }
         let reply = lock(&self.shared.policy).fire(Stage::Data, &self.rcpt_to);
         if let Some(reply) = reply {
             return self.refuse(reply, true);
