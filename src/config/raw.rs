@@ -70,6 +70,7 @@ pub(super) struct RawDelivery {
     pub bounce_threshold: i64,
     pub lease: f64,
     pub shutdown_timeout: f64,
+    pub retention: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ mod bounces;
 mod deliveries;
 mod feeds;
 mod finish;
+mod retention;
 mod signups;
 mod stories;
 mod subscribers;
@@ -28,6 +29,7 @@ use crate::config::DatabaseConfig;
 pub use bounces::{GuardCounts, Pause, Target};
 pub use deliveries::DeliveryRow;
 pub use feeds::Feed;
+pub use retention::{PRUNE_BATCH, PruneReport, PrunedEdition};
 pub use stories::{StoryFilter, UpsertCounts};
 pub use subscribers::AddOutcome;
 
