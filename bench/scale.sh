@@ -51,8 +51,9 @@ if command -v postfix >/dev/null && postfix status >/dev/null 2>&1; then
     postfix stop >/dev/null 2>&1 || true
 fi
 
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/herald
+# HERALD_BIN: a herald binary already built (else the release build here).
+bin=${HERALD_BIN:-${CARGO_TARGET_DIR:-target}/release/herald}
+[ -n "${HERALD_BIN:-}" ] || cargo build --release --quiet
 export RUST_LOG=warn
 
 q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$db_url" -c "$1"; }
