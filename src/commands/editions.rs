@@ -19,11 +19,7 @@ pub async fn run(config: &Config, store: &Store, cmd: EditionsCommand) -> anyhow
     match cmd {
         EditionsCommand::Show { edition, format } => show(config, store, &edition, format).await,
         EditionsCommand::Resume { edition, domain } => resume(store, &edition, domain.as_deref()).await,
-        EditionsCommand::Prune {
-            dry_run,
-            format,
-            now,
-        } => prune(config, store, dry_run, format, now).await,
+        EditionsCommand::Prune { dry_run, format, now } => prune(config, store, dry_run, format, now).await,
     }
 }
 

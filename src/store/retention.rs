@@ -171,7 +171,9 @@ impl Store {
             let mut after = 0i64;
             loop {
                 let ids = self.fold_batch(edition_id, status, after, batch).await?;
-                let Some(last) = ids.iter().copied().max() else { break };
+                let Some(last) = ids.iter().copied().max() else {
+                    break;
+                };
                 total += ids.len() as u64;
                 after = last;
                 if (ids.len() as i64) < batch {

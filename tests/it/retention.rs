@@ -41,7 +41,12 @@ fn import_story(env: &TestEnv, url: &str, at: DateTime<Utc>) {
         .success();
 }
 
-async fn send(env: &TestEnv, settings: &Settings, date: &str, now: DateTime<Utc>) -> herald::deliver::RunSummary {
+async fn send(
+    env: &TestEnv,
+    settings: &Settings,
+    date: &str,
+    now: DateTime<Utc>,
+) -> herald::deliver::RunSummary {
     env.engine(settings)
         .await
         .run_edition(daily(date), now, None, &CancellationToken::new())
@@ -205,7 +210,10 @@ fn a_retention_under_the_minimum_is_refused_naming_the_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("delivery.retention") && err.contains("expected 15 to"), "{err}");
+    assert!(
+        err.contains("delivery.retention") && err.contains("expected 15 to"),
+        "{err}"
+    );
     let ok = env
         .herald(&["config", "check"])
         .env("HERALD_DELIVERY__RETENTION", "15")
