@@ -132,11 +132,12 @@ for _ in $(seq 50); do
 done
 
 # ---- the claim query ---------------------------------------------------------
-# CLAIM QUERY: Store::claim in src/store/deliveries.rs, with literal values
-# (edition $1, 16 rows per worker). Keep this in step with the store: it is
+# CLAIM QUERY: Store::claim in src/store/deliveries.rs, with literal values:
+# edition $1 and the batch the claimer asks for (CLAIM_PER_WORKER = 16 rows
+# per worker, src/deliver/mod.rs). Keep this in step with the store: it is
 # the one place in this script that knows the query.
 claim_sql() {
-    local edition=$1 limit=16
+    local edition=$1 limit=$((concurrency * 16))
     local unpaused="NOT EXISTS (SELECT 1 FROM edition_pauses p WHERE p.edition_id = $edition AND p.resumed_at IS NULL AND (p.domain = '' OR p.domain = deliveries.domain))"
     cat <<SQL
 UPDATE deliveries SET status = 'sending', lease_until = now() + interval '300 seconds', attempts = attempts + 1, updated_at = now()
@@ -233,7 +234,7 @@ if [ "$(q "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'd
 fi
 
 echo
-echo "claim query (EXPLAIN ANALYZE, one claim of 16, rolled back):"
+echo "claim query (EXPLAIN ANALYZE, one claim of $((concurrency * 16)) rows, rolled back):"
 for label in start late end; do
     printf "  %-6s %-70s planning %s ms, execution %s ms, buffers %s\n" "$label" \
         "$(head -n 1 "$out/explain-$label.txt" | cut -c 4- | cut -c 1-70)" \
