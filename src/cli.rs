@@ -75,7 +75,7 @@ pub enum Command {
     /// Bounces and complaints: read them from mail, see what Herald makes of them, list what was recorded
     #[command(subcommand)]
     Bounces(BouncesCommand),
-    /// Editions: counts and rates by category and domain; resume one the guard paused
+    /// Editions: counts and rates by category and domain; resume one the guard paused; prune old ledger rows
     #[command(subcommand)]
     Editions(EditionsCommand),
     /// Inspect the configuration
@@ -236,6 +236,18 @@ pub enum EditionsCommand {
         /// Only this recipient domain's pause
         #[arg(long, value_name = "DOMAIN")]
         domain: Option<String>,
+    },
+    /// Fold the delivery rows of editions older than delivery.retention into their counts, as the daemon does daily
+    Prune {
+        /// Only print what would be folded
+        #[arg(long)]
+        dry_run: bool,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+        format: ShowFormat,
+        /// Pretend the current time is this instant (RFC 3339), for tests and replays
+        #[arg(long, hide = true, value_parser = parse_timestamp)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
     },
 }
 

@@ -159,8 +159,8 @@ pub async fn tick(
     Ok(summary)
 }
 
-/// `herald run`: the scheduler (ticks, purges, feeds) plus the HTTP server,
-/// until SIGTERM or Ctrl-C.
+/// `herald run`: the scheduler (ticks, purges, feeds, retention) plus the
+/// HTTP server, until SIGTERM or Ctrl-C.
 pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result<()> {
     let engine = Arc::new(engine);
     let shutdown = crate::shutdown::on_signal();
@@ -180,6 +180,10 @@ pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result
         .add(feeds_job(&config, &store)?)
         .await
         .context("adding the feeds job")?;
+    scheduler
+        .add(retention_job(&config, &store)?)
+        .await
+        .context("adding the retention job")?;
     if let Some(imap) = &config.bounces.imap {
         let intake = Intake::open(&config, store.clone(), engine.metrics().clone()).await?;
         scheduler
@@ -306,6 +310,29 @@ fn purge_job(store: &Store) -> anyhow::Result<Job> {
         })
     })
     .map_err(|e| anyhow::anyhow!("purge job: {e}"))
+}
+
+/// Daily at 03:41 UTC: the ledger's retention pass (`delivery.retention`).
+/// Several daemons may run it at once: each batch deletes only what it
+/// counts. Skipped while the previous pass still runs.
+fn retention_job(config: &Config, store: &Store) -> anyhow::Result<Job> {
+    let (store, retention) = (store.clone(), config.delivery.retention);
+    let pruning = Arc::new(tokio::sync::Mutex::new(()));
+    Job::new_async("0 41 3 * * *", move |_, _| {
+        let (store, pruning) = (store.clone(), pruning.clone());
+        Box::pin(async move {
+            let Ok(_guard) = pruning.try_lock() else {
+                tracing::info!("previous retention pass still running; skipping this one");
+                return;
+            };
+            match store.prune_ledger(retention, Utc::now(), false).await {
+                Ok(r) if r.editions.is_empty() => tracing::debug!("retention pass: nothing to fold"),
+                Ok(r) => tracing::info!(editions = r.editions.len(), rows = r.rows(), "retention pass"),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "the retention pass failed"),
+            }
+        })
+    })
+    .map_err(|e| anyhow::anyhow!("retention job: {e}"))
 }
 
 /// Reads the bounce mailbox on `bounces.imap_schedule`: each message is

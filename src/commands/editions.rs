@@ -1,8 +1,9 @@
 //! `herald editions …`: one edition's deliveries, bounces and complaints
 //! with their rates, overall and by recipient domain, the guard's pauses
 //! and the runs that hold rows in `sending` (live ones until when, dead
-//! ones free for the next run) (`show`); lifting a pause (`resume`). The
-//! counts, pauses and runs are the store's; the rates are plain division.
+//! ones free for the next run) (`show`); lifting a pause (`resume`); the
+//! ledger's retention pass (`prune`). The counts, pauses, runs and the pass
+//! are the store's; the rates are plain division.
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ pub async fn run(config: &Config, store: &Store, cmd: EditionsCommand) -> anyhow
     match cmd {
         EditionsCommand::Show { edition, format } => show(config, store, &edition, format).await,
         EditionsCommand::Resume { edition, domain } => resume(store, &edition, domain.as_deref()).await,
+        EditionsCommand::Prune { dry_run, format, now } => prune(config, store, dry_run, format, now).await,
     }
 }
 
@@ -48,6 +50,9 @@ struct Shown {
     /// Runs holding rows in `sending`, judged with
     /// `delivery.heartbeat_timeout`.
     runs: Vec<HeldBy>,
+    /// When the retention pass folded the rows into counts.
+    pruned_at: Option<chrono::DateTime<chrono::Utc>>,
+    retention_days: i64,
 }
 
 async fn show(
@@ -64,6 +69,8 @@ async fn show(
         domains: store.guard_counts_by_domain(id).await?,
         pauses: store.pauses(id).await?,
         runs: store.held_by(id, config.delivery.heartbeat_timeout).await?,
+        pruned_at: store.edition_pruned_at(id).await?,
+        retention_days: config.delivery.retention.num_days(),
     };
     let mut out = BufWriter::new(std::io::stdout().lock());
     match format {
@@ -103,6 +110,8 @@ fn as_json(s: &Shown, g: &GuardConfig) -> serde_json::Value {
         }).collect::<Vec<_>>(),
         "pauses": s.pauses,
         "runs": s.runs,
+        "pruned_at": s.pruned_at,
+        "retention_days": s.retention_days,
         "guard": {"complaint_rate": g.complaint_rate, "bounce_rate": g.bounce_rate, "min_sample": g.min_sample,
                   "domain_policy_blocks": g.domain_policy_blocks},
     })
@@ -116,6 +125,14 @@ fn as_text(out: &mut impl Write, s: &Shown, g: &GuardConfig) -> anyhow::Result<(
         .map(|st| format!("{} {}", st.as_str(), s.statuses.get(*st)))
         .collect();
     writeln!(out, "deliveries: {}", parts.join(", "))?;
+    if let Some(at) = s.pruned_at {
+        writeln!(
+            out,
+            "delivery details pruned after {} days (on {}; delivery.retention): these are the counts, and the messages sent per domain are no longer known",
+            s.retention_days,
+            at.date_naive()
+        )?;
+    }
     writeln!(
         out,
         "per message sent: hard {} ({:.2}%), soft {} ({:.2}%), policy {} ({:.2}%), complaint {} ({:.2}%)",
@@ -234,5 +251,49 @@ async fn resume(store: &Store, edition: &Edition, domain: Option<&str>) -> anyho
         "{edition}: {n} pause(s) lifted; the next send goes on (only what happens from now on is judged)"
     );
     tracing::info!(edition = %edition, lifted = n, "guard pause lifted by an operator");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `editions prune`: the retention pass the daemon runs daily, by hand.
+async fn prune(
+    config: &Config,
+    store: &Store,
+    dry_run: bool,
+    format: ShowFormat,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<ExitCode> {
+    let now = now.unwrap_or_else(chrono::Utc::now);
+    let retention = config.delivery.retention;
+    let report = store.prune_ledger(retention, now, dry_run).await?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    match format {
+        ShowFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "dry_run": dry_run,
+                "retention_days": retention.num_days(),
+                "cutoff": report.cutoff,
+                "rows": report.rows(),
+                "editions": report.editions,
+            }))?
+        )?,
+        ShowFormat::Text => {
+            let verb = if dry_run { "would fold" } else { "folded" };
+            for e in &report.editions {
+                writeln!(out, "{}: {verb} {} delivery rows into counts", e.edition, e.rows)?;
+            }
+            writeln!(
+                out,
+                "{} {} rows of {} editions dated before {} (delivery.retention: {} days)",
+                if dry_run { "would remove" } else { "removed" },
+                report.rows(),
+                report.editions.len(),
+                report.cutoff.map(|d| d.to_string()).unwrap_or_default(),
+                retention.num_days()
+            )?;
+        }
+    }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

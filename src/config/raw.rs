@@ -76,6 +76,7 @@ pub(super) struct RawDelivery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<f64>,
     pub shutdown_timeout: f64,
+    pub retention: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

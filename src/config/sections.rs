@@ -71,7 +71,16 @@ pub struct DeliveryConfig {
     /// no success) before the run stops and leaves its rows deferred.
     pub outage_limit: Duration,
     pub shutdown_timeout: Duration,
+    /// How long delivery rows are kept before the retention pass folds
+    /// them into their edition's counts (whole days, at least
+    /// [`MIN_RETENTION_DAYS`]).
+    pub retention: chrono::Duration,
 }
+
+/// The shortest `delivery.retention`, in days: longer than two weekly
+/// periods, the furthest back a subscriber's history (and so "never repeat
+/// a story") reads.
+pub const MIN_RETENTION_DAYS: i64 = 15;
 
 /// When the daemon sends.
 #[derive(Debug, Clone)]
@@ -231,7 +240,26 @@ impl DeliveryConfig {
             heartbeat_timeout,
             outage_limit: c.seconds("delivery.outage_limit", r.outage_limit, 0.1, DAY)?,
             shutdown_timeout: c.seconds("delivery.shutdown_timeout", r.shutdown_timeout, 0.0, 3600.0)?,
+            retention: retention(r.retention, c)?,
         })
+    }
+}
+
+/// `delivery.retention`, in days. Shorter than two weekly periods would fold
+/// rows that a weekly subscriber's history still reads, and a story could be
+/// sent to them twice.
+fn retention(days: i64, c: &Check) -> Result<chrono::Duration, ConfigError> {
+    const MAX: i64 = 36_500;
+    if (MIN_RETENTION_DAYS..=MAX).contains(&days) {
+        Ok(chrono::Duration::days(days))
+    } else {
+        Err(c.bad(
+            "delivery.retention",
+            format!(
+                "{days} is out of range; expected {MIN_RETENTION_DAYS} to {MAX} days (more than two weekly periods: \
+                 \"never repeat a story\" reads the deliveries of the last 14 days)"
+            ),
+        ))
     }
 }
 

@@ -431,6 +431,20 @@ impl Store {
             .bind(since)
             .fetch_one(pool)
             .await?;
+            // Rows the retention pass folded away count for the whole
+            // edition; by domain or since a resume they are not known.
+            let folded: i64 = if domain.is_none() && since.is_none() {
+                sqlx::query_scalar(
+                    "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM edition_totals \
+                     WHERE edition_id = $1 AND status IN ('sent', 'failed')",
+                )
+                .bind(edition_id)
+                .fetch_one(pool)
+                .await?
+            } else {
+                0
+            };
+            let sent = sent + folded;
             // Events by when their message went out, so that a late report
             // about a message sent before a resume is not judged after it.
             let rows = sqlx::query_as(

@@ -50,7 +50,9 @@ pub struct DeliveryRow {
 }
 
 impl Store {
-    /// The id of an edition, creating it on first use.
+    /// The id of an edition, creating it on first use. An edition whose
+    /// rows the retention pass folded into counts is refused: its ledger no
+    /// longer says who had it, so sending it again would send it twice.
     pub async fn ensure_edition(&self, edition: &Edition) -> anyhow::Result<i64> {
         let date = edition.date.format("%Y-%m-%d").to_string();
         let at = now();
@@ -70,6 +72,12 @@ impl Store {
                 .fetch_one(pool)
                 .await?
         });
+        if let Some(at) = self.edition_pruned_at(id).await? {
+            anyhow::bail!(
+                "edition {edition} cannot be sent: its delivery rows were folded into counts on {} (delivery.retention), so the ledger no longer knows who received it",
+                at.date_naive()
+            );
+        }
         Ok(id)
     }
 
@@ -471,7 +479,7 @@ impl Store {
         Ok(added)
     }
 
-    /// Counts of an edition's rows by status.
+    /// Counts of an edition's rows by status, folded ones included.
     pub async fn edition_counts(&self, edition_id: i64) -> anyhow::Result<StatusCounts> {
         let rows: Vec<(String, i64)> = with_pool!(self, pool => {
             sqlx::query_as("SELECT status, COUNT(*) FROM deliveries WHERE edition_id = $1 GROUP BY status")
@@ -479,7 +487,8 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        let mut counts = StatusCounts::default();
+        // The rows the retention pass folded away count as they were.
+        let mut counts = self.folded_counts(edition_id).await?;
         for (status, n) in rows {
             let status: DeliveryStatus = status
                 .parse()

@@ -11,6 +11,7 @@ mod deliveries;
 mod feeds;
 mod finish;
 mod runs;
+mod retention;
 mod signups;
 mod stories;
 mod subscribers;
@@ -30,6 +31,7 @@ pub use bounces::{GuardCounts, Pause, Target};
 pub use deliveries::{DeliveryRow, LedgerState, NextDue};
 pub use feeds::Feed;
 pub use runs::{HeldBy, OpenRun};
+pub use retention::{PRUNE_BATCH, PruneReport, PrunedEdition};
 pub use stories::{StoryFilter, UpsertCounts};
 pub use subscribers::AddOutcome;
 

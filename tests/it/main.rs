@@ -22,6 +22,8 @@
 //! - `postfix`: a real Postfix between Herald and the SMTP server, its DSNs
 //!   piped into `bounces ingest -` (skipped without Postfix or root).
 //! - `render`: snapshots of the rendered digest, escaping, sizes.
+//! - `retention`: the ledger's retention pass and what still reads a
+//!   pruned edition.
 //! - `setup_faults`: relay refusals of Herald's own setup stop the run and
 //!   charge no subscriber.
 //! - `smtp_sink`: the test SMTP server itself.
@@ -45,6 +47,7 @@ mod imap;
 mod postfix;
 mod recovery;
 mod render;
+mod retention;
 mod setup_faults;
 mod smtp_sink;
 mod webhooks;
