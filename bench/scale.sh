@@ -140,12 +140,17 @@ claim_sql() {
     local edition=$1 limit=$((concurrency * 16))
     local unpaused="NOT EXISTS (SELECT 1 FROM edition_pauses p WHERE p.edition_id = $edition AND p.resumed_at IS NULL AND (p.domain = '' OR p.domain = deliveries.domain))"
     cat <<SQL
-UPDATE deliveries SET status = 'sending', lease_until = now() + interval '300 seconds', attempts = attempts + 1, updated_at = now()
-WHERE id IN (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'queued' AND $unpaused
-  ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED)
-OR id IN (SELECT id FROM deliveries WHERE edition_id = $edition AND status IN ('deferred', 'sending')
-  AND ((status = 'deferred' AND next_attempt_at <= now()) OR (status = 'sending' AND lease_until < now()))
-  AND $unpaused ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED)
+WITH fresh AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'queued' AND $unpaused
+  ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
+due AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status IN ('deferred', 'sending')
+  AND ((status = 'deferred' AND next_attempt_at <= now()) OR (status = 'sending' AND (
+    EXISTS (SELECT 1 FROM runs r WHERE r.id = deliveries.run_id
+      AND (r.stopped_at IS NOT NULL OR r.heartbeat_at < date_trunc('second', now()) - make_interval(secs => 30)))
+    OR (run_id IS NULL AND (lease_until IS NULL OR lease_until < now())))))
+  AND $unpaused ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
+picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM due)
+UPDATE deliveries SET status = 'sending', run_id = NULL, lease_until = NULL, attempts = attempts + 1, updated_at = now()
+FROM picked WHERE deliveries.id = picked.pick
 RETURNING id, subscriber_id, attempts, created_at
 SQL
 }

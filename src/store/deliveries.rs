@@ -181,16 +181,23 @@ impl Store {
         };
         let unpaused = unpaused("$3");
         let cutoff = self.db_cutoff("$5");
+        // Each kind is picked in its own CTE (locked and skipped on
+        // PostgreSQL), and the UPDATE joins the picked ids by primary key.
+        // Written as `id IN (…) OR id IN (…)`, PostgreSQL could not use the
+        // key for the outer UPDATE and scanned the whole ledger (every
+        // edition's rows) on every claim.
         let sql = format!(
-            "UPDATE deliveries SET status = 'sending', run_id = $1, lease_until = NULL, attempts = attempts + 1, updated_at = $2 \
-             WHERE id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' AND {unpaused} \
-               ORDER BY id LIMIT $4{lock}) \
-             OR id IN (SELECT id FROM deliveries WHERE edition_id = $3 AND status IN ('deferred', 'sending') \
+            "WITH fresh AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' AND {unpaused} \
+               ORDER BY id LIMIT $4{lock}), \
+             due AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status IN ('deferred', 'sending') \
                AND ((status = 'deferred' AND next_attempt_at <= $2) OR (status = 'sending' AND ( \
                  EXISTS (SELECT 1 FROM runs r WHERE r.id = deliveries.run_id \
                    AND (r.stopped_at IS NOT NULL OR r.heartbeat_at < {cutoff})) \
                  OR (run_id IS NULL AND (lease_until IS NULL OR lease_until < $2))))) \
-               AND {unpaused} ORDER BY id LIMIT $4{lock}) \
+               AND {unpaused} ORDER BY id LIMIT $4{lock}), \
+             picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM due) \
+             UPDATE deliveries SET status = 'sending', run_id = $1, lease_until = NULL, attempts = attempts + 1, updated_at = $2 \
+             FROM picked WHERE deliveries.id = picked.pick \
              RETURNING id, subscriber_id, attempts, created_at"
         );
         let rows: Vec<(i64, i64, i32, DateTime<Utc>)> = with_pool!(self, pool => {
