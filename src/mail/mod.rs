@@ -1,6 +1,7 @@
 //! Mail: the only module that imports lettre. [`compose`] turns a rendered
 //! digest into a standards-clean message (multipart/alternative,
-//! List-Unsubscribe with one-click, deterministic Message-ID, optional DKIM);
+//! List-Unsubscribe with one-click, deterministic Message-ID, 7-bit-safe
+//! transfer encodings) and [`dkim`] signs its bytes (ring; one or two keys);
 //! [`smtp`] hands it to a transport (SMTP, or `.eml` files in an outbox
 //! directory), one mail transaction command by command; [`classify`] sorts
 //! each refusal into a retry, the recipient's permanent refusal, or a fault
@@ -8,6 +9,7 @@
 
 mod classify;
 mod compose;
+mod dkim;
 mod smtp;
 
 pub use compose::{Composer, Outgoing};
@@ -57,11 +59,10 @@ pub struct Email {
 }
 
 impl Email {
-    fn new(message: &lettre::Message) -> Email {
-        Email {
-            envelope: message.envelope().clone(),
-            bytes: message.formatted(),
-        }
+    /// An envelope and the message's final bytes (signed, when DKIM is
+    /// on).
+    fn from_parts(envelope: lettre::address::Envelope, bytes: Vec<u8>) -> Email {
+        Email { envelope, bytes }
     }
 
     /// The message in wire format (CRLF line endings), as an .eml file holds it.
