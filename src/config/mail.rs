@@ -10,8 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::ConfigError;
 use super::check::Check;
-use super::dkim::DkimKey;
 use super::dkim::DkimAlgorithm;
+use super::dkim::DkimKey;
 use super::raw::{RawDkim, RawDkimKeys, RawMail};
 use super::smtp::SmtpUrl;
 use super::values::Mailbox;

@@ -377,12 +377,20 @@ mod tests {
         let rsa_file = dir.path().join("rsa.pem");
         let ed_file = dir.path().join("ed.pem");
         let rsa = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-        std::fs::write(&rsa_file, rsa.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap().as_bytes()).unwrap();
+        std::fs::write(
+            &rsa_file,
+            rsa.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap().as_bytes(),
+        )
+        .unwrap();
         let ed = ed25519_dalek::pkcs8::KeypairBytes {
             secret_key: rand::random(),
             public_key: None,
         };
-        std::fs::write(&ed_file, ed.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap().as_bytes()).unwrap();
+        std::fs::write(
+            &ed_file,
+            ed.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap().as_bytes(),
+        )
+        .unwrap();
         let table = |selector: &str, file: &std::path::Path| {
             format!(
                 "[[mail.dkim]]\ndomain = \"example.com\"\nselector = \"{selector}\"\nkey_file = \"{}\"\n",
@@ -401,17 +409,33 @@ mod tests {
             )
         };
         let c = load_file(table("rsa", &rsa_file) + &table("ed", &ed_file)).unwrap();
-        let algorithms: Vec<_> = c.mail.dkim.iter().map(|d| (d.selector.as_str(), d.key.algorithm())).collect();
-        assert_eq!(algorithms, [("rsa", DkimAlgorithm::Rsa), ("ed", DkimAlgorithm::Ed25519)]);
+        let algorithms: Vec<_> = c
+            .mail
+            .dkim
+            .iter()
+            .map(|d| (d.selector.as_str(), d.key.algorithm()))
+            .collect();
+        assert_eq!(
+            algorithms,
+            [("rsa", DkimAlgorithm::Rsa), ("ed", DkimAlgorithm::Ed25519)]
+        );
         let printed = c.to_redacted_toml();
         for line in [
-            format!("# mail.dkim key: RSA 2048-bit (PKCS#1) from {} (value redacted)", rsa_file.display()),
-            format!("# mail.dkim key: Ed25519 (PKCS#8) from {} (value redacted)", ed_file.display()),
+            format!(
+                "# mail.dkim key: RSA 2048-bit (PKCS#1) from {} (value redacted)",
+                rsa_file.display()
+            ),
+            format!(
+                "# mail.dkim key: Ed25519 (PKCS#8) from {} (value redacted)",
+                ed_file.display()
+            ),
         ] {
             assert!(printed.contains(&line), "{line} not in\n{printed}");
         }
 
-        let e = load_file(table("a", &rsa_file) + &table("b", &rsa_file)).unwrap_err().0;
+        let e = load_file(table("a", &rsa_file) + &table("b", &rsa_file))
+            .unwrap_err()
+            .0;
         assert!(
             e.contains("mail.dkim.key_file") && e.contains("are both RSA keys"),
             "{e}"

@@ -467,3 +467,104 @@ raw_header!(Precedence, "Precedence");
 raw_header!(AutoSubmitted, "Auto-Submitted");
 raw_header!(FeedbackId, "Feedback-ID");
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_qp(encoded: &[u8]) -> String {
+        let bytes = quoted_printable::decode(encoded, quoted_printable::ParseMode::Strict).unwrap();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    fn lines_fit(wire: &[u8], max: usize) -> bool {
+        wire.split(|&b| b == b'\n')
+            .all(|line| line.strip_suffix(b"\r").unwrap_or(line).len() <= max)
+    }
+
+    /// Each part gets the cheapest 7-bit-safe encoding, and decodes back
+    /// to the text with CRLF line ends.
+    #[test]
+    fn parts_are_seven_bit_safe_and_decode_back() {
+        let long = "x".repeat(2000);
+        let cases = [
+            ("Plain ASCII,\nshort lines.\n".to_owned(), Encoding::SevenBit),
+            (format!("{}\n", "y".repeat(MAX_LINE)), Encoding::SevenBit),
+            (format!("A long line:\n{long}\n"), Encoding::QuotedPrintable),
+            (
+                "Café, crème brûlée and a few accents.\n".to_owned(),
+                Encoding::QuotedPrintable,
+            ),
+            (
+                "Доброе утро! Вот главные новости дня.\n".repeat(20),
+                Encoding::Base64,
+            ),
+            ("NUL\0inside\n".to_owned(), Encoding::QuotedPrintable),
+        ];
+        for (text, expected) in cases {
+            let (wire, encoding) = transfer_encode(&text);
+            assert_eq!(encoding, expected, "{text:.40}");
+            assert!(wire.is_ascii(), "{expected:?} is not 7-bit");
+            assert!(lines_fit(
+                &wire,
+                if expected == Encoding::SevenBit {
+                    MAX_LINE
+                } else {
+                    76
+                }
+            ));
+            let decoded = match encoding {
+                Encoding::SevenBit => String::from_utf8(wire.clone()).unwrap(),
+                Encoding::QuotedPrintable => decode_qp(&wire),
+                Encoding::Base64 => {
+                    let joined: Vec<u8> = wire.iter().copied().filter(|b| !b"\r\n".contains(b)).collect();
+                    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(joined).unwrap())
+                        .unwrap()
+                }
+            };
+            assert_eq!(decoded, text.replace('\n', "\r\n"));
+            // The choice is the smaller of the two (within the estimate's
+            // slack of a soft line break).
+            if encoding != Encoding::SevenBit {
+                let crlf = text.replace('\n', "\r\n");
+                let qp = quoted_printable::encode(crlf.as_bytes()).len();
+                let b64 = base64_size(crlf.len());
+                let chosen = if encoding == Encoding::Base64 { b64 } else { qp };
+                assert!(chosen <= qp.min(b64) + 3, "{encoding:?}: qp {qp}, base64 {b64}");
+            }
+        }
+    }
+
+    /// Plain-ASCII names are atoms or a quoted string, never encoded
+    /// words; other names are encoded words; no control character gets
+    /// through.
+    #[test]
+    fn display_names_are_atoms_quoted_strings_or_encoded_words() {
+        let address: lettre::Address = "reader@example.com".parse().unwrap();
+        let value =
+            |name: Option<&str>| mailbox_value(&Mailbox::new(name.map(str::to_owned), address.clone()));
+        assert_eq!(value(None), "reader@example.com");
+        assert_eq!(value(Some("  ")), "reader@example.com");
+        assert_eq!(value(Some("Liam O'Brien")), "Liam O'Brien <reader@example.com>");
+        assert_eq!(value(Some("Smith, John")), "\"Smith, John\" <reader@example.com>");
+        assert_eq!(
+            value(Some("Ana \"Bee\" Smith")),
+            "\"Ana \\\"Bee\\\" Smith\" <reader@example.com>"
+        );
+        assert_eq!(value(Some("J. R. \\ Q")), "\"J. R. \\\\ Q\" <reader@example.com>");
+        assert_eq!(
+            value(Some("Evil\r\nBcc: x@example.org")),
+            "\"Evil  Bcc: x@example.org\" <reader@example.com>"
+        );
+        let zoe = value(Some("Zoë Laurent"));
+        assert_eq!(zoe, "=?utf-8?b?Wm/DqyBMYXVyZW50?= <reader@example.com>");
+        let long = value(Some(&"Зоя ".repeat(20)));
+        assert!(long.is_ascii() && long.contains("?=\r\n =?utf-8?b?"), "{long}");
+        assert!(long.lines().all(|l| l.len() <= 78), "{long}");
+        // lettre reads every form back (it checks From that way).
+        for name in ["Liam O'Brien", "Smith, John", "Ana \"Bee\" Smith", "Zoë Laurent"] {
+            let m = Mailbox::new(Some(name.to_owned()), address.clone());
+            let parsed: Mailbox = m.to_string().parse().unwrap();
+            assert_eq!(parsed.name.as_deref(), Some(name));
+        }
+    }
+}

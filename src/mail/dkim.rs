@@ -94,7 +94,11 @@ impl Signer {
         let mut names: Vec<&str> = Vec::with_capacity(SIGNED_HEADERS.len() + 2);
         canonical.clear();
         for name in SIGNED_HEADERS {
-            for h in headers.iter().rev().filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes())) {
+            for h in headers
+                .iter()
+                .rev()
+                .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
+            {
                 names.push(name);
                 relaxed_header(h.name, h.value, &mut canonical);
                 canonical.extend_from_slice(b"\r\n");
@@ -141,11 +145,15 @@ impl Signer {
                 DkimKeyPair::Rsa(pair) => {
                     let mut signature = vec![0; pair.public().modulus_len()];
                     pair.sign(&RSA_PKCS1_SHA256, &self.rng, &canonical, &mut signature)
-                        .map_err(|_| anyhow::anyhow!("RSA signing failed for DKIM selector {}", key.selector))?;
+                        .map_err(|_| {
+                            anyhow::anyhow!("RSA signing failed for DKIM selector {}", key.selector)
+                        })?;
                     signature
                 }
                 // RFC 8463 §3: Ed25519 signs the SHA-256 hash of the data.
-                DkimKeyPair::Ed25519(pair) => pair.sign(digest(&SHA256, &canonical).as_ref()).as_ref().to_vec(),
+                DkimKeyPair::Ed25519(pair) => {
+                    pair.sign(digest(&SHA256, &canonical).as_ref()).as_ref().to_vec()
+                }
             };
 
             out.extend_from_slice(b"DKIM-Signature: ");
@@ -221,7 +229,10 @@ fn parse_headers(block: &[u8]) -> Vec<Field<'_>> {
 /// colon; the value unfolded, each run of whitespace one space, none at
 /// either end. No CRLF is written.
 fn relaxed_header(name: &[u8], value: &[u8], out: &mut Vec<u8>) {
-    let name_end = name.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(0, |i| i + 1);
+    let name_end = name
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(0, |i| i + 1);
     out.extend(name[..name_end].iter().map(u8::to_ascii_lowercase));
     out.push(b':');
     let mut space = false;
