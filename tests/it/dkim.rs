@@ -42,6 +42,9 @@ use mail_auth::{
 use rsa::pkcs1::{EncodeRsaPrivateKey, LineEnding};
 use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey};
 
+use crate::support::smtp::SmtpSink;
+use crate::support::{Settings, TestEnv};
+
 const DOMAIN: &str = "example.com";
 
 /// Headers the signature must cover when present (RFC 6376 §5.4 and RFC
@@ -427,4 +430,166 @@ async fn dual_rsa_and_ed25519_signatures_both_verify() {
         &[Algorithm::RsaSha256, Algorithm::Ed25519Sha256],
     )
     .await;
+}
+
+/// Stories whose digest has a 2,000-octet line in its text part (the URL
+/// stands on a line of its own) and one whose text is Cyrillic.
+const LONG_AND_CYRILLIC: &str = r#"[
+  {"title": "A story with a very long link", "url": "https://news.example.com/long/URLTAIL", "section": "world",
+   "summary": "Its link is one line of 2,000 octets.", "author": "Ana Smith", "published_at": "2026-03-10T06:30:00Z", "votes": 500},
+  {"title": "Городской совет одобрил новую линию трамвая", "url": "https://news.example.com/world/tram", "section": "world",
+   "summary": "После десяти лет споров депутаты проголосовали за строительство новой линии трамвая через весь город; работы начнутся весной.",
+   "author": "Анна Смирнова", "published_at": "2026-03-10T06:20:00Z", "votes": 400}
+]"#;
+
+const SUBSCRIBERS: &str = "email,name,timezone,frequency,send_hour,topics,status\n\
+    liam@example.net,Liam O'Brien,UTC,daily,7,,active\n\
+    olga@example.org,Ольга Иванова,UTC,daily,7,,active\n";
+
+// Digests with a 2,000-octet line and with Cyrillic text go through the
+// test SMTP server 7-bit clean (every line within 998 octets, no 8bit part),
+// decode back to the text `herald preview` renders, carry the ASCII display
+// name unencoded, and verify with both signatures.
+both_backends! {
+    async fn seven_bit_digests_arrive_decode_and_verify(env: &TestEnv) {
+        use mail_parser::{MessageParser, MimeHeaders as _};
+
+        let tail = "a".repeat(2000 - "https://news.example.com/long/".len());
+        let stories = env.write("stories.json", &LONG_AND_CYRILLIC.replace("URLTAIL", &tail));
+        let subscribers = env.write("subscribers.csv", SUBSCRIBERS);
+        for (what, file) in [("stories", &stories), ("subscribers", &subscribers)] {
+            env.herald(&[what, "import", file.to_str().unwrap()]).assert().success();
+        }
+        let rsa = rsa_key(true);
+        let ed = ed25519_key();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("dkim.toml");
+        let mut toml = String::new();
+        for key in [&rsa, &ed] {
+            let file = dir.path().join(format!("{}.pem", key.selector));
+            std::fs::write(&file, &key.pem).unwrap();
+            toml.push_str(&format!(
+                "[[mail.dkim]]\ndomain = \"{DOMAIN}\"\nselector = \"{}\"\nkey_file = \"{}\"\n",
+                key.selector,
+                file.display()
+            ));
+        }
+        std::fs::write(&config, toml).unwrap();
+        let sink = SmtpSink::start();
+        let mail = Settings::smtp(&sink).set("HERALD_SITE__PUBLIC_URL", "https://news.example.com");
+        let (date, now) = ("2026-03-10", "2026-03-10T07:00:00Z");
+        let herald = |args: &[&str]| {
+            let mut c = env.herald(&[&["--config", config.to_str().unwrap()], args].concat());
+            c.envs(mail.vars());
+            c
+        };
+        // What each digest renders to, before the send marks its stories
+        // sent.
+        let mut rendered = HashMap::new();
+        for rcpt in ["liam@example.net", "olga@example.org"] {
+            let preview = herald(&["preview", rcpt, "--date", date, "--now", now, "--format", "text"])
+                .output()
+                .unwrap();
+            assert!(preview.status.success(), "{}", crate::support::stderr_of(&preview));
+            let preview = crate::support::stdout_of(&preview);
+            let text = preview
+                .split_once("\n\n")
+                .unwrap_or_else(|| panic!("the subject line, then the text: {preview}"))
+                .1;
+            rendered.insert(rcpt, text.to_owned());
+        }
+        herald(&["send", "--date", date, "--now", now]).assert().success();
+        let messages = sink.wait_for(2, std::time::Duration::from_secs(10));
+        assert_eq!(messages.len(), 2);
+        let zone = Zone::with_keys(&[&rsa, &ed]);
+
+        for m in &messages {
+            let rcpt = m.rcpt_to[0].as_str();
+            let wire = m.text();
+            assert!(m.data.is_ascii(), "not 7-bit:\n{wire}");
+            for line in wire.split("\r\n") {
+                assert!(line.len() <= 998, "a line of {} octets", line.len());
+            }
+            let parsed = MessageParser::default().parse(&m.data).expect("parses as MIME");
+            for part in &parsed.parts[1..] {
+                let cte = part.content_transfer_encoding().unwrap_or("7bit");
+                assert!(["7bit", "quoted-printable", "base64"].contains(&cte), "{cte}");
+            }
+            let rendered = &rendered[rcpt];
+            let text = parsed.body_text(0).unwrap().replace("\r\n", "\n");
+            assert_eq!(&text, rendered, "the text part of {rcpt} does not decode to the rendered text");
+            match rcpt {
+                "liam@example.net" => {
+                    assert!(text.contains(&format!("https://news.example.com/long/{tail}\n")));
+                    assert!(wire.contains("\r\nTo: Liam O'Brien <liam@example.net>\r\n"), "{wire}");
+                }
+                _ => {
+                    assert!(text.contains("Городской совет одобрил новую линию трамвая"), "{text}");
+                    let to = parsed.to().unwrap().first().unwrap();
+                    assert_eq!(to.name(), Some("Ольга Иванова"));
+                }
+            }
+            let results = verify(&m.data, &zone).await;
+            let algorithms: Vec<_> = results.iter().map(|(r, s)| (r.clone(), s.a)).collect();
+            assert_eq!(
+                algorithms,
+                [(DkimResult::Pass, Algorithm::RsaSha256), (DkimResult::Pass, Algorithm::Ed25519Sha256)],
+                "for {rcpt}"
+            );
+        }
+    }
+}
+
+/// Verifies every DKIM-Signature of the message on stdin with dkimpy, the
+/// key records given as JSON in argv[1], and prints one True/False a line.
+const DKIMPY: &str = r#"
+import json, sys, dkim
+records = json.loads(sys.argv[1])
+def dns(name, timeout=5):
+    return records.get(name.decode().rstrip("."), "").encode()
+message = sys.stdin.buffer.read()
+d = dkim.DKIM(message)
+count = sum(1 for line in message.split(b"\r\n\r\n")[0].split(b"\r\n") if line.lower().startswith(b"dkim-signature:"))
+for i in range(count):
+    try:
+        print(d.verify(idx=i, dnsfunc=dns))
+    except dkim.ValidationError as e:
+        print(False)
+"#;
+
+/// A second, unrelated verifier (Python's dkimpy) accepts both signatures
+/// of a dual-signed digest and rejects them once the body changes.
+#[test]
+#[cfg_attr(
+    not(herald_dkimpy_tests),
+    ignore = "needs python3 with dkimpy and PyNaCl (pip install dkimpy pynacl, then touch build.rs)"
+)]
+fn dkimpy_verifies_both_signatures() {
+    use std::io::Write as _;
+    let (rsa, ed) = (rsa_key(false), ed25519_key());
+    let dir = tempfile::tempdir().unwrap();
+    let composer = composer(dir.path(), &[&rsa, &ed]);
+    let records: HashMap<String, String> = [&rsa, &ed]
+        .iter()
+        .map(|k| (format!("{}._domainkey.{DOMAIN}", k.selector), k.record.clone()))
+        .collect();
+    let records = serde_json::to_string(&records).unwrap();
+    let run = |message: &[u8]| {
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", DKIMPY, &records])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        child.stdin.take().unwrap().write_all(message).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "dkimpy failed");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for name in ["Zoë Laurent", "Liam O'Brien"] {
+        let raw = digest(&composer, "reader@example.org", name);
+        assert_eq!(run(&raw), "True\nTrue\n", "{}", String::from_utf8_lossy(&raw));
+        let tampered = tamper(&raw, "\r\n\r\n", "City council", b'c');
+        assert_eq!(run(&tampered), "False\nFalse\n");
+    }
 }
