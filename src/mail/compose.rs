@@ -1,8 +1,9 @@
-//! Composition: the digest's headers (From, List-Id, List-Unsubscribe with
+//! Composition: the digest's headers (From, To and Reply-To with plain
+//! display names where they are ASCII, List-Id, List-Unsubscribe with
 //! one-click, Precedence, Auto-Submitted, Feedback-ID), a multipart body in
-//! the cheapest valid transfer encoding, the deterministic Message-ID, the
-//! confirmation mail, and the DKIM signature. Pure: it builds bytes and
-//! sends nothing.
+//! the cheapest 7-bit-safe transfer encoding, the deterministic Message-ID,
+//! the confirmation mail, and the DKIM signatures over the serialized bytes
+//! (`super::dkim`). Pure: it builds bytes and sends nothing.
 
 use std::time::SystemTime;
 
