@@ -2,8 +2,11 @@
 //! HERALD_TEST_POSTGRES_URL is set at build time, the IMAP tests when
 //! Dovecot is installed (/usr/sbin/dovecot, Debian's dovecot-imapd) and the
 //! Postfix end-to-end test when Postfix is (/usr/sbin/postfix, Debian's
-//! postfix); without them they are compiled as ignored tests, so
-//! `cargo test` lists them as skipped, with the reason.
+//! postfix), and the second DKIM verifier when python3 can import dkimpy
+//! and PyNaCl (`pip install dkimpy pynacl`; checked when this script runs,
+//! so `touch build.rs` after installing them); without them they are
+//! compiled as ignored tests, so `cargo test` lists them as skipped, with
+//! the reason.
 
 use std::path::Path;
 
@@ -14,6 +17,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(herald_postgres_tests)");
     println!("cargo::rustc-check-cfg=cfg(herald_dovecot_tests)");
     println!("cargo::rustc-check-cfg=cfg(herald_postfix_tests)");
+    println!("cargo::rustc-check-cfg=cfg(herald_dkimpy_tests)");
     println!("cargo::rerun-if-env-changed=HERALD_TEST_POSTGRES_URL");
     println!("cargo::rerun-if-changed=migrations");
     if std::env::var_os("HERALD_TEST_POSTGRES_URL").is_some_and(|v| !v.is_empty()) {
@@ -30,5 +34,13 @@ fn main() {
     }
     if Path::new(POSTFIX).is_file() {
         println!("cargo::rustc-cfg=herald_postfix_tests");
+    }
+    let dkimpy = std::process::Command::new("python3")
+        .args(["-c", "import dkim, nacl"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if dkimpy.is_ok_and(|s| s.success()) {
+        println!("cargo::rustc-cfg=herald_dkimpy_tests");
     }
 }

@@ -1,22 +1,22 @@
-//! The DKIM private key, read and parsed at load so that a key the signer
-//! cannot use is a configuration error naming `mail.dkim.key_file`, not a
-//! failure at send time. Accepted: RSA as PKCS#1 ("BEGIN RSA PRIVATE KEY")
-//! or PKCS#8 ("BEGIN PRIVATE KEY"), and Ed25519 as PKCS#8 (either the
-//! 48-byte form `openssl genpkey` writes or the form with the public key
-//! appended). The result, [`DkimKey`], holds the secret in the one form the
-//! mail module hands to lettre without further parsing (PKCS#1 PEM for
-//! RSA, the base64 seed for Ed25519) inside a `SecretString`; no lettre
-//! here, and the key is never printed.
+//! The DKIM private key, read and parsed at load by ring (the library that
+//! signs with it), so that a key the signer cannot use is a configuration
+//! error naming `mail.dkim.key_file`, not a failure at send time. Accepted:
+//! RSA of 2048 to 4096 bits as PKCS#1 ("BEGIN RSA PRIVATE KEY") or PKCS#8
+//! ("BEGIN PRIVATE KEY"), and Ed25519 as PKCS#8 (either the 48-byte v1 form
+//! `openssl genpkey` writes or the v2 form with the public key appended).
+//! The result, [`DkimKey`], holds ring's key pair, ready to sign, behind an
+//! `Arc`; the PEM text and its DER are zeroized once read. The rsa crate's
+//! DER types are used only to read the modulus size for the messages (a
+//! parse, no private-key arithmetic). No signing here (that is
+//! `crate::mail`), and the key is never printed.
 
 use std::fmt;
+use std::sync::Arc;
 
-use base64::Engine;
-use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey, LineEnding};
-use rsa::pkcs8::der::Decode;
+use ring::signature::{Ed25519KeyPair, KeyPair as _, RsaKeyPair};
+use rsa::pkcs1::der::Decode;
 use rsa::pkcs8::der::asn1::OctetStringRef;
-use rsa::pkcs8::{DecodePrivateKey, ObjectIdentifier, PrivateKeyInfo, SecretDocument};
-use rsa::traits::PublicKeyParts;
-use secrecy::{ExposeSecret, SecretString};
+use rsa::pkcs8::{ObjectIdentifier, PrivateKeyInfo, SecretDocument};
 
 /// rsaEncryption (RFC 8017).
 const RSA_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -24,6 +24,9 @@ const RSA_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1
 const ED25519_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 /// RFC 8301: verifiers must not accept signatures made with smaller keys.
 const MIN_RSA_BITS: usize = 1024;
+/// What ring signs with: at least 2048 bits (RFC 8301's recommendation) and
+/// at most 4096.
+const RING_RSA_BITS: std::ops::RangeInclusive<usize> = 2048..=4096;
 
 /// The signing algorithm a key is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,15 +42,33 @@ pub enum KeyFormat {
     Pkcs8,
 }
 
+/// ring's key pair for one DKIM key. Its `Debug` (ring's) shows the public
+/// key only.
+#[derive(Debug)]
+pub enum DkimKeyPair {
+    Rsa(RsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+}
+
+impl DkimKeyPair {
+    /// The public key in the form of the DNS record's `p=` before base64:
+    /// the PKCS#1 RSAPublicKey DER for RSA (which RFC 6376 verifiers accept
+    /// beside SPKI), the raw 32 bytes for Ed25519 (RFC 8463).
+    pub fn public_key(&self) -> &[u8] {
+        match self {
+            DkimKeyPair::Rsa(k) => k.public().as_ref(),
+            DkimKeyPair::Ed25519(k) => k.public_key().as_ref(),
+        }
+    }
+}
+
 /// A parsed DKIM private key.
 #[derive(Clone)]
 pub struct DkimKey {
-    algorithm: DkimAlgorithm,
     format: KeyFormat,
     /// The modulus size of an RSA key.
     bits: Option<usize>,
-    /// PKCS#1 PEM for RSA, the base64 32-byte seed for Ed25519.
-    signer_input: SecretString,
+    pair: Arc<DkimKeyPair>,
 }
 
 impl DkimKey {
@@ -77,33 +98,31 @@ impl DkimKey {
         if label == "PRIVATE KEY" {
             return DkimKey::pkcs8(der.as_bytes());
         }
-        let key = rsa::RsaPrivateKey::from_pkcs1_der(der.as_bytes())
-            .map_err(|e| format!("is not a valid PKCS#1 RSA key ({e})"))?;
-        DkimKey::rsa(&key, KeyFormat::Pkcs1)
+        DkimKey::rsa(der.as_bytes(), der.as_bytes(), KeyFormat::Pkcs1)
     }
 
     pub fn algorithm(&self) -> DkimAlgorithm {
-        self.algorithm
+        match *self.pair {
+            DkimKeyPair::Rsa(_) => DkimAlgorithm::Rsa,
+            DkimKeyPair::Ed25519(_) => DkimAlgorithm::Ed25519,
+        }
     }
 
     pub fn format(&self) -> KeyFormat {
         self.format
     }
 
-    /// The secret in the form lettre's `DkimSigningKey::new` takes for
-    /// [`algorithm`](Self::algorithm): PKCS#1 PEM for RSA, the base64 seed
-    /// for Ed25519. For the mail module only.
-    pub fn signer_input(&self) -> &str {
-        self.signer_input.expose_secret()
+    /// ring's key pair, for the mail module's signer.
+    pub fn key_pair(&self) -> &DkimKeyPair {
+        &self.pair
     }
 
     fn pkcs8(der: &[u8]) -> Result<DkimKey, String> {
         let info = PrivateKeyInfo::from_der(der).map_err(|e| format!("is not a valid PKCS#8 key ({e})"))?;
         let oid = info.algorithm.oid;
         if oid == RSA_OID {
-            let key = rsa::RsaPrivateKey::from_pkcs8_der(der)
-                .map_err(|e| format!("is not a valid PKCS#8 RSA key ({e})"))?;
-            return DkimKey::rsa(&key, KeyFormat::Pkcs8);
+            // The PKCS#8 private key of rsaEncryption is the PKCS#1 key.
+            return DkimKey::rsa(der, info.private_key, KeyFormat::Pkcs8);
         }
         if oid != ED25519_OID {
             return Err(format!(
@@ -112,34 +131,57 @@ impl DkimKey {
         }
         // RFC 8410: the private key is an OCTET STRING holding the 32-byte
         // seed, itself wrapped in the PKCS#8 OCTET STRING.
-        let seed = OctetStringRef::from_der(info.private_key)
+        OctetStringRef::from_der(info.private_key)
             .ok()
-            .map(|s| s.as_bytes())
-            .filter(|s| s.len() == 32)
+            .filter(|s| s.as_bytes().len() == 32)
             .ok_or("is not a valid PKCS#8 Ed25519 key (expected a 32-byte private key)")?;
+        // "maybe unchecked": v1 documents carry no public key to check the
+        // seed against; ring derives it.
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+            .map_err(|e| format!("is not an Ed25519 key ring can sign with ({e})"))?;
         Ok(DkimKey {
-            algorithm: DkimAlgorithm::Ed25519,
             format: KeyFormat::Pkcs8,
             bits: None,
-            signer_input: SecretString::from(base64::engine::general_purpose::STANDARD.encode(seed)),
+            pair: Arc::new(DkimKeyPair::Ed25519(pair)),
         })
     }
 
-    fn rsa(key: &rsa::RsaPrivateKey, format: KeyFormat) -> Result<DkimKey, String> {
-        let bits = key.size() * 8;
+    /// An RSA key: `document` is what ring reads for `format`, `pkcs1` the
+    /// PKCS#1 structure inside it, read here for the modulus size only.
+    fn rsa(document: &[u8], pkcs1: &[u8], format: KeyFormat) -> Result<DkimKey, String> {
+        let container = match format {
+            KeyFormat::Pkcs1 => "PKCS#1",
+            KeyFormat::Pkcs8 => "PKCS#8",
+        };
+        let modulus = rsa::pkcs1::RsaPrivateKey::from_der(pkcs1)
+            .map_err(|e| format!("is not a valid {container} RSA key ({e})"))?
+            .modulus
+            .as_bytes();
+        let bits = match modulus.first() {
+            Some(&top) => modulus.len() * 8 - top.leading_zeros() as usize,
+            None => 0,
+        };
         if bits < MIN_RSA_BITS {
             return Err(format!(
                 "is a {bits}-bit RSA key; DKIM needs at least {MIN_RSA_BITS} bits (RFC 8301), 2048 recommended"
             ));
         }
-        let pem = key
-            .to_pkcs1_pem(LineEnding::LF)
-            .map_err(|e| format!("cannot be re-encoded as PKCS#1 ({e})"))?;
+        if !RING_RSA_BITS.contains(&bits) {
+            return Err(format!(
+                "is a {bits}-bit RSA key; Herald's signer (ring) takes {} to {} bits, 2048 recommended (openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048)",
+                RING_RSA_BITS.start(),
+                RING_RSA_BITS.end()
+            ));
+        }
+        let pair = match format {
+            KeyFormat::Pkcs1 => RsaKeyPair::from_der(document),
+            KeyFormat::Pkcs8 => RsaKeyPair::from_pkcs8(document),
+        }
+        .map_err(|e| format!("is not an RSA key ring can sign with ({e})"))?;
         Ok(DkimKey {
-            algorithm: DkimAlgorithm::Rsa,
             format,
             bits: Some(bits),
-            signer_input: SecretString::from(pem.as_str()),
+            pair: Arc::new(DkimKeyPair::Rsa(pair)),
         })
     }
 }
@@ -162,7 +204,7 @@ impl fmt::Display for DkimKey {
             KeyFormat::Pkcs1 => "PKCS#1",
             KeyFormat::Pkcs8 => "PKCS#8",
         };
-        match (self.algorithm, self.bits) {
+        match (self.algorithm(), self.bits) {
             (DkimAlgorithm::Rsa, Some(bits)) => write!(f, "RSA {bits}-bit ({format})"),
             (DkimAlgorithm::Rsa, None) => write!(f, "RSA ({format})"),
             (DkimAlgorithm::Ed25519, _) => write!(f, "Ed25519 ({format})"),
@@ -179,6 +221,7 @@ impl fmt::Debug for DkimKey {
 #[cfg(test)]
 mod tests {
     use ed25519_dalek::pkcs8::{EncodePrivateKey as _, KeypairBytes};
+    use rsa::pkcs1::{EncodeRsaPrivateKey as _, EncodeRsaPublicKey as _, LineEnding};
     use rsa::pkcs8::EncodePrivateKey as _;
 
     use super::*;
@@ -188,18 +231,19 @@ mod tests {
     }
 
     #[test]
-    fn rsa_pkcs1_and_pkcs8_give_the_same_pkcs1_pem() {
-        let key = rsa_key(1024);
+    fn rsa_pkcs1_and_pkcs8_give_the_same_key_pair() {
+        let key = rsa_key(2048);
+        let public = key.to_public_key().to_pkcs1_der().unwrap();
         let pkcs1 = key.to_pkcs1_pem(LineEnding::LF).unwrap();
         let pkcs8 = key.to_pkcs8_pem(LineEnding::LF).unwrap();
         let from1 = DkimKey::parse(&pkcs1).unwrap();
         let from8 =
             DkimKey::parse(&format!("Bag Attributes\n    localKeyID: 01\n{}", pkcs8.as_str())).unwrap();
-        assert_eq!(from1.to_string(), "RSA 1024-bit (PKCS#1)");
-        assert_eq!(from8.to_string(), "RSA 1024-bit (PKCS#8)");
+        assert_eq!(from1.to_string(), "RSA 2048-bit (PKCS#1)");
+        assert_eq!(from8.to_string(), "RSA 2048-bit (PKCS#8)");
         assert_eq!(from8.algorithm(), DkimAlgorithm::Rsa);
-        assert_eq!(from1.signer_input(), pkcs1.as_str());
-        assert_eq!(from8.signer_input(), pkcs1.as_str());
+        assert_eq!(from1.key_pair().public_key(), public.as_bytes());
+        assert_eq!(from8.key_pair().public_key(), public.as_bytes());
         let printed = format!("{from8:?} {from8}");
         assert!(!printed.contains("PRIVATE"), "{printed}");
     }
@@ -208,29 +252,28 @@ mod tests {
     fn ed25519_pkcs8_with_and_without_the_public_key() {
         let seed: [u8; 32] = rand::random();
         let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
-        let expected = base64::engine::general_purpose::STANDARD.encode(seed);
+        let public = signing.verifying_key().to_bytes();
         let v1 = KeypairBytes {
             secret_key: seed,
             public_key: None,
         };
         let v2 = KeypairBytes {
             secret_key: seed,
-            public_key: Some(ed25519_dalek::pkcs8::PublicKeyBytes(
-                signing.verifying_key().to_bytes(),
-            )),
+            public_key: Some(ed25519_dalek::pkcs8::PublicKeyBytes(public)),
         };
         for pair in [v1, v2] {
             let pem = pair.to_pkcs8_pem(LineEnding::LF).unwrap();
             let key = DkimKey::parse(&pem).unwrap();
             assert_eq!(key.to_string(), "Ed25519 (PKCS#8)");
             assert_eq!(key.algorithm(), DkimAlgorithm::Ed25519);
-            assert_eq!(key.signer_input(), expected);
+            assert_eq!(key.key_pair().public_key(), public);
         }
     }
 
     #[test]
     fn bad_keys_say_why() {
         let small = rsa_key(512).to_pkcs8_pem(LineEnding::LF).unwrap();
+        let short_for_ring = rsa_key(1024).to_pkcs1_pem(LineEnding::LF).unwrap();
         let mangled = rsa_key(1024)
             .to_pkcs1_pem(LineEnding::LF)
             .unwrap()
@@ -240,6 +283,10 @@ mod tests {
             (
                 small.to_string(),
                 "is a 512-bit RSA key; DKIM needs at least 1024 bits",
+            ),
+            (
+                short_for_ring.to_string(),
+                "is a 1024-bit RSA key; Herald's signer (ring) takes 2048 to 4096 bits",
             ),
             (mangled, "is not"),
             (
@@ -260,6 +307,21 @@ mod tests {
             let e = DkimKey::parse(&text).expect_err(expected);
             assert!(e.contains(expected), "{expected}: {e}");
         }
+    }
+
+    /// A key whose structure parses but whose numbers are not a key pair
+    /// (here: one prime of another key) is refused by ring at load.
+    #[test]
+    fn ring_checks_the_numbers() {
+        use rsa::pkcs1::der::{Encode as _, EncodePem as _};
+        let a = rsa_key(2048).to_pkcs1_der().unwrap();
+        let b = rsa_key(2048).to_pkcs1_der().unwrap();
+        let mut mixed = rsa::pkcs1::RsaPrivateKey::from_der(a.as_bytes()).unwrap();
+        mixed.prime1 = rsa::pkcs1::RsaPrivateKey::from_der(b.as_bytes()).unwrap().prime1;
+        assert!(mixed.to_der().is_ok());
+        let pem = mixed.to_pem(LineEnding::LF).unwrap();
+        let e = DkimKey::parse(&pem).expect_err("a mismatched key pair");
+        assert!(e.contains("is not an RSA key ring can sign with"), "{e}");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The `mail` section: sender and reply addresses, the transport, the SMTP
 //! relay ([`SmtpUrl`]), its password and its private CA
-//! (`mail.smtp_ca_file`), the list headers' addresses and the DKIM key
-//! ([`DkimKey`]), each checked at load. Reads the password, CA and key files
-//! the section names; builds no transport (that is `crate::mail`).
+//! (`mail.smtp_ca_file`), the list headers' addresses and the DKIM keys
+//! ([`DkimKey`]: one, or one RSA and one Ed25519 for dual signing), each
+//! checked at load. Reads the password, CA and key files the section names;
+//! builds no transport (that is `crate::mail`).
 
 use std::path::PathBuf;
 
@@ -10,8 +11,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::ConfigError;
 use super::check::Check;
+use super::dkim::DkimAlgorithm;
 use super::dkim::DkimKey;
-use super::raw::{RawDkim, RawMail};
+use super::raw::{RawDkim, RawDkimKeys, RawMail};
 use super::smtp::SmtpUrl;
 use super::values::{CaFile, Mailbox};
 use crate::domain::{HeaderSafe, SubscriberEmail};
@@ -38,11 +40,13 @@ pub struct MailConfig {
     /// The VERP envelope sender template (`bounces+{id}@…`); unset: the
     /// envelope sender is `from`'s address.
     pub return_path: Option<String>,
-    pub dkim: Option<DkimConfig>,
+    /// The DKIM keys to sign with: none, one, or one RSA and one Ed25519
+    /// (RFC 8463 dual signing); each message carries one signature per key.
+    pub dkim: Vec<DkimConfig>,
 }
 
-/// DKIM signing settings; the key is read and parsed at load and held as a
-/// secret.
+/// DKIM signing settings; the key is read and parsed at load by the
+/// library that signs with it.
 #[derive(Debug, Clone)]
 pub struct DkimConfig {
     pub domain: String,
@@ -102,11 +106,7 @@ impl MailConfig {
         Ok(MailConfig {
             unsubscribe_address: unsubscribe_address(c, raw, &from)?,
             return_path: super::bounces::return_path(raw.return_path.as_deref(), c)?,
-            dkim: raw
-                .dkim
-                .as_ref()
-                .map(|d| DkimConfig::from_raw(d, c))
-                .transpose()?,
+            dkim: dkim_keys(raw.dkim.as_ref(), c)?,
             from,
             reply_to,
             transport,
@@ -136,6 +136,47 @@ impl DkimConfig {
             key,
         })
     }
+}
+
+/// `mail.dkim`: a table, or an array of at most two tables holding one RSA
+/// and one Ed25519 key (two keys of one algorithm would only double the
+/// signing cost: receivers need one signature per algorithm).
+fn dkim_keys(raw: Option<&RawDkimKeys>, c: &Check) -> Result<Vec<DkimConfig>, ConfigError> {
+    let raw: &[RawDkim] = match raw {
+        None => &[],
+        Some(RawDkimKeys::One(d)) => std::slice::from_ref(d),
+        Some(RawDkimKeys::Many(v)) => v,
+    };
+    if raw.len() > 2 {
+        return Err(c.bad(
+            "mail.dkim",
+            format!(
+                "names {} keys; expected at most two, one RSA and one Ed25519",
+                raw.len()
+            ),
+        ));
+    }
+    let keys = raw
+        .iter()
+        .map(|d| DkimConfig::from_raw(d, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let [a, b] = keys.as_slice()
+        && a.key.algorithm() == b.key.algorithm()
+    {
+        let name = match a.key.algorithm() {
+            DkimAlgorithm::Rsa => "RSA",
+            DkimAlgorithm::Ed25519 => "Ed25519",
+        };
+        return Err(c.bad(
+            "mail.dkim.key_file",
+            format!(
+                "{} and {} are both {name} keys; two keys must be one RSA and one Ed25519",
+                a.key_file.display(),
+                b.key_file.display()
+            ),
+        ));
+    }
+    Ok(keys)
 }
 
 fn mailbox(c: &Check, key: &str, raw: &str) -> Result<Mailbox, ConfigError> {

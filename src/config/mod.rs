@@ -27,7 +27,7 @@ mod webhooks;
 use std::path::PathBuf;
 
 pub use bounces::{BouncesConfig, GuardConfig, ImapConfig};
-pub use dkim::{DkimAlgorithm, DkimKey, KeyFormat};
+pub use dkim::{DkimAlgorithm, DkimKey, DkimKeyPair, KeyFormat};
 pub use mail::{DkimConfig, MailConfig, Transport};
 pub use sections::{
     DatabaseConfig, DeliveryConfig, DigestConfig, FeedsConfig, HttpConfig, ScheduleConfig, SiteConfig,
@@ -124,7 +124,7 @@ impl Config {
     /// redacted, for `herald config check`.
     pub fn to_redacted_toml(&self) -> String {
         let mut out = toml::to_string_pretty(&self.raw).unwrap_or_else(|e| format!("# cannot print: {e}\n"));
-        if let Some(dkim) = &self.mail.dkim {
+        for dkim in &self.mail.dkim {
             out.push_str(&format!(
                 "\n# mail.dkim key: {} from {} (value redacted)\n",
                 dkim.key,
@@ -370,7 +370,7 @@ mod tests {
         use rsa::pkcs8::EncodePrivateKey as _;
         let dir = tempfile::tempdir().unwrap();
         let key_file = dir.path().join("dkim.pem");
-        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
         std::fs::write(
             &key_file,
             key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap().as_bytes(),
@@ -386,7 +386,7 @@ mod tests {
         let printed = c.to_redacted_toml();
         assert!(
             printed.contains(&format!(
-                "# mail.dkim key: RSA 1024-bit (PKCS#8) from {path} (value redacted)"
+                "# mail.dkim key: RSA 2048-bit (PKCS#8) from {path} (value redacted)"
             )),
             "{printed}"
         );
@@ -398,5 +398,84 @@ mod tests {
                 && e.contains("is not a PEM private key"),
             "{e}"
         );
+    }
+
+    /// `[[mail.dkim]]` takes one RSA and one Ed25519 key, each described;
+    /// two of one algorithm, or three keys, are refused naming the key.
+    #[test]
+    fn two_dkim_keys_are_one_rsa_and_one_ed25519() {
+        use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+        use rsa::pkcs1::EncodeRsaPrivateKey as _;
+        let dir = tempfile::tempdir().unwrap();
+        let rsa_file = dir.path().join("rsa.pem");
+        let ed_file = dir.path().join("ed.pem");
+        let rsa = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        std::fs::write(
+            &rsa_file,
+            rsa.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap().as_bytes(),
+        )
+        .unwrap();
+        let ed = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: rand::random(),
+            public_key: None,
+        };
+        std::fs::write(
+            &ed_file,
+            ed.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap().as_bytes(),
+        )
+        .unwrap();
+        let table = |selector: &str, file: &std::path::Path| {
+            format!(
+                "[[mail.dkim]]\ndomain = \"example.com\"\nselector = \"{selector}\"\nkey_file = \"{}\"\n",
+                file.display()
+            )
+        };
+        let load_file = |text: String| {
+            let path = dir.path().join("herald.toml");
+            std::fs::write(&path, text).unwrap();
+            Config::load_from(
+                &Overrides {
+                    config_path: Some(path),
+                    database_url: None,
+                },
+                &[],
+            )
+        };
+        let c = load_file(table("rsa", &rsa_file) + &table("ed", &ed_file)).unwrap();
+        let algorithms: Vec<_> = c
+            .mail
+            .dkim
+            .iter()
+            .map(|d| (d.selector.as_str(), d.key.algorithm()))
+            .collect();
+        assert_eq!(
+            algorithms,
+            [("rsa", DkimAlgorithm::Rsa), ("ed", DkimAlgorithm::Ed25519)]
+        );
+        let printed = c.to_redacted_toml();
+        for line in [
+            format!(
+                "# mail.dkim key: RSA 2048-bit (PKCS#1) from {} (value redacted)",
+                rsa_file.display()
+            ),
+            format!(
+                "# mail.dkim key: Ed25519 (PKCS#8) from {} (value redacted)",
+                ed_file.display()
+            ),
+        ] {
+            assert!(printed.contains(&line), "{line} not in\n{printed}");
+        }
+
+        let e = load_file(table("a", &rsa_file) + &table("b", &rsa_file))
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("mail.dkim.key_file") && e.contains("are both RSA keys"),
+            "{e}"
+        );
+        let e = load_file(table("a", &rsa_file) + &table("b", &ed_file) + &table("c", &ed_file))
+            .unwrap_err()
+            .0;
+        assert!(e.contains("mail.dkim") && e.contains("names 3 keys"), "{e}");
     }
 }

@@ -127,7 +127,16 @@ pub(super) struct RawMail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dkim: Option<RawDkim>,
+    pub dkim: Option<RawDkimKeys>,
+}
+
+/// `mail.dkim`: one table, or an array of tables (`[[mail.dkim]]`) for dual
+/// signing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawDkimKeys {
+    One(RawDkim),
+    Many(Vec<RawDkim>),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,21 +1,21 @@
-//! Composition: the digest's headers (From, List-Id, List-Unsubscribe with
+//! Composition: the digest's headers (From, To and Reply-To with plain
+//! display names where they are ASCII, List-Id, List-Unsubscribe with
 //! one-click, Precedence, Auto-Submitted, Feedback-ID), a multipart body in
-//! the cheapest valid transfer encoding, the deterministic Message-ID, the
-//! confirmation mail, and the DKIM signature. Pure: it builds bytes and
-//! sends nothing.
+//! the cheapest 7-bit-safe transfer encoding, the deterministic Message-ID,
+//! the confirmation mail, and the DKIM signatures over the serialized bytes
+//! (`super::dkim`). Pure: it builds bytes and sends nothing.
 
 use std::time::SystemTime;
 
 use anyhow::Context;
+use base64::Engine as _;
 use lettre::Message;
-use lettre::message::dkim::{
-    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
-};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest as _, Sha256};
 
 use super::Email;
+use super::dkim::Signer;
 use crate::config::{self, MailConfig};
 use crate::domain::{Edition, Token};
 
@@ -44,7 +44,7 @@ pub struct Composer {
     feedback_id: Option<String>,
     unsubscribe_address: String,
     message_id_domain: String,
-    dkim: Option<DkimConfig>,
+    dkim: Option<Signer>,
 }
 
 impl Composer {
@@ -60,41 +60,9 @@ impl Composer {
         // RFC 2919: List-Id is a phrase and a dot-atom under a domain the
         // sender controls.
         let list_id = format!("{} <digest.{}>", list_id_phrase(site_name), host);
-        let dkim = match &mail.dkim {
-            None => None,
-            Some(d) => {
-                let key = signing_key(&d.key)
-                    .with_context(|| format!("mail.dkim.key_file {}", d.key_file.display()))?;
-                let headers = [
-                    "From",
-                    "To",
-                    "Subject",
-                    "Date",
-                    "Message-ID",
-                    "List-Id",
-                    "List-Unsubscribe",
-                    "List-Unsubscribe-Post",
-                ]
-                .into_iter()
-                .map(HeaderName::new_from_ascii_str)
-                .collect();
-                // Relaxed/relaxed, and Content-Type left unsigned: with
-                // lettre 0.11 simple header canonicalization and a signed
-                // multipart Content-Type both produced signatures that
-                // failed verification.
-                let canonicalization = DkimCanonicalization {
-                    header: DkimCanonicalizationType::Relaxed,
-                    body: DkimCanonicalizationType::Relaxed,
-                };
-                Some(DkimConfig::new(
-                    d.selector.clone(),
-                    d.domain.clone(),
-                    key,
-                    headers,
-                    canonicalization,
-                ))
-            }
-        };
+        // Every configured key signs (one RSA and one Ed25519 at most);
+        // the keys were checked by ring at load.
+        let dkim = Signer::new(&mail.dkim);
         Ok(Composer {
             from,
             reply_to,
@@ -145,9 +113,12 @@ impl Composer {
             escape(site_name),
             escape(confirm_url)
         );
-        let mut message = Message::builder()
-            .from(self.from.clone())
-            .to(Mailbox::new(None, address))
+        let envelope = lettre::address::Envelope::new(Some(self.from.email.clone()), vec![address.clone()])
+            .context("the envelope")?;
+        let message = Message::builder()
+            .header(FromField::new(&self.from))
+            .header(ToField::new(&Mailbox::new(None, address)))
+            .envelope(envelope.clone())
             .subject(format!("Confirm your {site_name} digest subscription"))
             .date(SystemTime::now())
             .header(AutoSubmitted("auto-generated".into()))
@@ -157,10 +128,7 @@ impl Composer {
                     .singlepart(part(ContentType::TEXT_HTML, &html)),
             )
             .context("composing the confirmation")?;
-        if let Some(dkim) = &self.dkim {
-            message.sign(dkim);
-        }
-        Ok(Email::new(&message))
+        self.finish(envelope, &message)
     }
 
     pub fn compose(&self, o: &Outgoing<'_>) -> anyhow::Result<Email> {
@@ -173,18 +141,19 @@ impl Composer {
             "mailto:{}?subject=unsubscribe%20{}",
             self.unsubscribe_address, o.token
         );
-        let mut builder = Message::builder().from(self.from.clone());
-        if let Some(return_path) = o.return_path {
-            // The envelope only: Return-Path is written by the final MTA.
-            let sender: lettre::Address = return_path
+        // The envelope only: Return-Path is written by the final MTA.
+        let sender: lettre::Address = match o.return_path {
+            Some(return_path) => return_path
                 .parse()
-                .with_context(|| format!("return path {return_path}"))?;
-            let envelope = lettre::address::Envelope::new(Some(sender), vec![address.clone()])
-                .context("the envelope")?;
-            builder = builder.envelope(envelope);
-        }
-        let mut builder = builder
-            .to(Mailbox::new(name, address))
+                .with_context(|| format!("return path {return_path}"))?,
+            None => self.from.email.clone(),
+        };
+        let envelope =
+            lettre::address::Envelope::new(Some(sender), vec![address.clone()]).context("the envelope")?;
+        let mut builder = Message::builder()
+            .header(FromField::new(&self.from))
+            .envelope(envelope.clone())
+            .header(ToField::new(&Mailbox::new(name, address)))
             .subject(o.subject)
             .date(SystemTime::now())
             .message_id(Some(o.message_id.to_owned()))
@@ -196,7 +165,7 @@ impl Composer {
             .header(Precedence("bulk".into()))
             .header(AutoSubmitted("auto-generated".into()));
         if let Some(r) = &self.reply_to {
-            builder = builder.reply_to(r.clone());
+            builder = builder.header(ReplyToField::new(r));
         }
         if let Some(f) = &self.feedback_id {
             builder = builder.header(FeedbackId(f.clone()));
@@ -204,40 +173,108 @@ impl Composer {
         let body = MultiPart::alternative()
             .singlepart(part(ContentType::TEXT_PLAIN, o.text))
             .singlepart(part(ContentType::TEXT_HTML, o.html));
-        let mut message = builder.multipart(body).context("composing the message")?;
-        if let Some(dkim) = &self.dkim {
-            message.sign(dkim);
-        }
-        Ok(Email::new(&message))
+        let message = builder.multipart(body).context("composing the message")?;
+        self.finish(envelope, &message)
+    }
+
+    /// The message in wire format, signed when DKIM is configured: the
+    /// signature covers the very bytes that are sent.
+    fn finish(&self, envelope: lettre::address::Envelope, message: &Message) -> anyhow::Result<Email> {
+        let bytes = message.formatted();
+        let bytes = match &self.dkim {
+            None => bytes,
+            Some(signer) => {
+                let now = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                signer.sign(&bytes, now).context("DKIM signing")?
+            }
+        };
+        Ok(Email::from_parts(envelope, bytes))
     }
 }
 
-/// A text part in the cheapest valid encoding: 7bit when it is ASCII, 8bit
-/// when it is UTF-8, both only when every line fits in 998 octets (RFC 5322);
-/// base64 otherwise. lettre's own chooser switches away from 7bit/8bit at
-/// 76-character lines and its quoted-printable costs far more CPU, so the
-/// check is done here.
+/// The longest line (without its CRLF) RFC 5322 allows.
+const MAX_LINE: usize = 998;
+
+/// A text part in a 7-bit-safe transfer encoding, so that a relay without
+/// 8BITMIME takes every message as it is: 7bit when the text is ASCII with
+/// every line within 998 octets (the common case, copied once); otherwise
+/// quoted-printable or base64, whichever comes out smaller, estimated from
+/// the count of bytes quoted-printable must escape (mostly text with a few
+/// accents or one over-long line: quoted-printable; Cyrillic, Greek or CJK
+/// text: base64). lettre's own chooser switches away from 7bit at
+/// 76-character lines, so the choice is made here.
 fn part(content_type: ContentType, text: &str) -> SinglePart {
     use lettre::message::header::ContentTransferEncoding as Cte;
-    let fits = !text.contains(['\0', '\r']) && text.split('\n').all(|line| line.len() <= 998);
-    let body = if fits {
-        let mut wire = Vec::with_capacity(text.len() + text.len() / 40);
-        for (i, line) in text.split('\n').enumerate() {
-            if i > 0 {
-                wire.extend_from_slice(b"\r\n");
-            }
-            wire.extend_from_slice(line.as_bytes());
-        }
-        let encoding = if text.is_ascii() {
-            Cte::SevenBit
-        } else {
-            Cte::EightBit
-        };
-        Body::dangerous_pre_encoded(wire, encoding)
-    } else {
-        Body::new_with_encoding(text.to_owned(), Cte::Base64).expect("base64 encodes anything")
+    let (body, encoding) = transfer_encode(text);
+    let encoding = match encoding {
+        Encoding::SevenBit => Cte::SevenBit,
+        Encoding::QuotedPrintable => Cte::QuotedPrintable,
+        Encoding::Base64 => Cte::Base64,
     };
-    SinglePart::builder().header(content_type).body(body)
+    SinglePart::builder()
+        .header(content_type)
+        .body(Body::dangerous_pre_encoded(body, encoding))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    SevenBit,
+    QuotedPrintable,
+    Base64,
+}
+
+/// `text` with CRLF line ends (RFC 2045's canonical form of text, which
+/// quoted-printable and base64 both encode), in its transfer encoding.
+fn transfer_encode(text: &str) -> (Vec<u8>, Encoding) {
+    let mut wire = Vec::with_capacity(text.len() + text.len() / 40 + 2);
+    let mut seven_bit = text.is_ascii();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            wire.extend_from_slice(b"\r\n");
+        }
+        seven_bit &= line.len() <= MAX_LINE;
+        wire.extend_from_slice(line.as_bytes());
+    }
+    if seven_bit && !text.contains(['\0', '\r']) {
+        return (wire, Encoding::SevenBit);
+    }
+    if qp_estimate(&wire) <= base64_size(wire.len()) {
+        let encoded = quoted_printable::encode(&wire);
+        (encoded, Encoding::QuotedPrintable)
+    } else {
+        (base64_lines(&wire), Encoding::Base64)
+    }
+}
+
+/// The size of the quoted-printable form of `wire`, near enough to choose:
+/// every byte that is not printable ASCII (or is `=`) becomes three, and a
+/// soft line break (three octets) comes every 73 or so.
+fn qp_estimate(wire: &[u8]) -> usize {
+    let escaped = wire
+        .iter()
+        .filter(|&&b| !(b == b'\t' || b == b'\r' || b == b'\n' || (b' '..=b'~').contains(&b)) || b == b'=')
+        .count();
+    let encoded = wire.len() + 2 * escaped;
+    encoded + encoded / 73 * 3
+}
+
+/// The size of [`base64_lines`] of `len` bytes.
+fn base64_size(len: usize) -> usize {
+    let chars = len.div_ceil(3) * 4;
+    chars + chars.div_ceil(76) * 2
+}
+
+/// Base64 in lines of 76 characters, each ending in CRLF (RFC 2045).
+fn base64_lines(bytes: &[u8]) -> Vec<u8> {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut out = Vec::with_capacity(base64_size(bytes.len()));
+    for line in encoded.as_bytes().chunks(76) {
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
 }
 
 /// HTML-escapes text for the small confirmation message (the digest itself
@@ -263,19 +300,67 @@ fn to_mailbox(m: &config::Mailbox) -> anyhow::Result<Mailbox> {
 /// encoded words when it is not ASCII (encoded words may not sit inside a
 /// quoted string).
 fn list_id_phrase(s: &str) -> String {
-    use base64::Engine;
     if s.is_ascii() {
-        let atext = s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || "!#$%&'*+-/=?^_`{|}~".contains(c));
-        return if atext {
+        return if is_atoms(s) {
             s.to_owned()
         } else {
             format!("\"{}\"", s.replace(['\\', '"'], ""))
         };
     }
-    // Encoded words are at most 75 characters: 45 bytes of UTF-8 become 60
-    // of base64, plus the 12 of "=?utf-8?b??=". Split on char boundaries.
+    encoded_words(s).join(" ")
+}
+
+/// A mailbox as a header value: `address`, or `name <address>` with the
+/// display name as atoms when it is atext and spaces (`Liam O'Brien`), a
+/// quoted string when it is other ASCII (`"Smith, John"`, `"Ana \"Bee\"
+/// Smith"`), and RFC 2047 encoded words only when it is not ASCII (lettre
+/// encodes any name with a quote or comma, which spam filters score and
+/// some clients show raw). Control characters, CR and LF included, become
+/// spaces: nothing can break out of the header.
+fn mailbox_value(m: &Mailbox) -> String {
+    let address: &str = m.email.as_ref();
+    let name: String = m
+        .name
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let name = name.trim();
+    if name.is_empty() {
+        return address.to_owned();
+    }
+    if !name.is_ascii() {
+        // Folded between words, so each line stays near 78 characters.
+        return format!("{} <{address}>", encoded_words(name).join("\r\n "));
+    }
+    if is_atoms(name) {
+        return format!("{name} <{address}>");
+    }
+    let mut quoted = String::with_capacity(name.len() + 8);
+    quoted.push('"');
+    for c in name.chars() {
+        if matches!(c, '\\' | '"') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    format!("{quoted} <{address}>")
+}
+
+/// Whether `s` is a phrase of atoms: atext and single spaces between them.
+fn is_atoms(s: &str) -> bool {
+    !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || "!#$%&'*+-/=?^_`{|}~".contains(c))
+}
+
+/// `s` as RFC 2047 "B" encoded words of at most 75 characters: 45 bytes of
+/// UTF-8 become 60 of base64, plus the 12 of "=?utf-8?b??=". Split on char
+/// boundaries.
+fn encoded_words(s: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut chunk = String::new();
     for c in s.chars() {
@@ -293,20 +378,49 @@ fn list_id_phrase(s: &str) -> String {
                 base64::engine::general_purpose::STANDARD.encode(w)
             )
         })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect()
 }
 
-/// lettre's signing key for a key the configuration has already parsed
-/// (`config::DkimKey` hands over the one form lettre reads for each
-/// algorithm, so this fails only if that contract breaks).
-fn signing_key(key: &config::DkimKey) -> anyhow::Result<DkimSigningKey> {
-    let algorithm = match key.algorithm() {
-        config::DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
-        config::DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
+/// From, To and Reply-To with the value [`mailbox_value`] writes. lettre
+/// reads the mailbox back from the raw form (its own `Display`) when it
+/// checks that From is there.
+macro_rules! mailbox_header {
+    ($ty:ident, $name:literal) => {
+        #[derive(Debug, Clone)]
+        struct $ty {
+            raw: String,
+            encoded: String,
+        }
+
+        impl $ty {
+            fn new(m: &Mailbox) -> $ty {
+                $ty {
+                    raw: m.to_string(),
+                    encoded: mailbox_value(m),
+                }
+            }
+        }
+
+        impl Header for $ty {
+            fn name() -> HeaderName {
+                HeaderName::new_from_ascii_str($name)
+            }
+
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                let m: Mailbox = s.parse()?;
+                Ok($ty::new(&m))
+            }
+
+            fn display(&self) -> HeaderValue {
+                HeaderValue::dangerous_new_pre_encoded(Self::name(), self.raw.clone(), self.encoded.clone())
+            }
+        }
     };
-    DkimSigningKey::new(key.signer_input(), algorithm).map_err(|e| anyhow::anyhow!("{key} key: {e}"))
 }
+
+mailbox_header!(FromField, "From");
+mailbox_header!(ToField, "To");
+mailbox_header!(ReplyToField, "Reply-To");
 
 macro_rules! raw_header {
     ($ty:ident, $name:literal) => {
@@ -356,30 +470,102 @@ raw_header!(FeedbackId, "Feedback-ID");
 
 #[cfg(test)]
 mod tests {
-    use ed25519_dalek::pkcs8::{EncodePrivateKey as _, KeypairBytes};
-    use rsa::pkcs1::LineEnding;
-    use rsa::pkcs8::EncodePrivateKey as _;
-
     use super::*;
 
-    /// Every key form the configuration accepts becomes a lettre key.
+    fn decode_qp(encoded: &[u8]) -> String {
+        let bytes = quoted_printable::decode(encoded, quoted_printable::ParseMode::Strict).unwrap();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    fn lines_fit(wire: &[u8], max: usize) -> bool {
+        wire.split(|&b| b == b'\n')
+            .all(|line| line.strip_suffix(b"\r").unwrap_or(line).len() <= max)
+    }
+
+    /// Each part gets the cheapest 7-bit-safe encoding, and decodes back
+    /// to the text with CRLF line ends.
     #[test]
-    fn every_accepted_key_form_signs() {
-        let rsa = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).expect("RSA keygen");
-        let ed25519 = KeypairBytes {
-            secret_key: rand::random(),
-            public_key: None,
-        };
-        let pems = [
-            rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_pem(&rsa, LineEnding::LF)
-                .unwrap()
-                .to_string(),
-            rsa.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-            ed25519.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+    fn parts_are_seven_bit_safe_and_decode_back() {
+        let long = "x".repeat(2000);
+        let cases = [
+            ("Plain ASCII,\nshort lines.\n".to_owned(), Encoding::SevenBit),
+            (format!("{}\n", "y".repeat(MAX_LINE)), Encoding::SevenBit),
+            (format!("A long line:\n{long}\n"), Encoding::QuotedPrintable),
+            (
+                "Café, crème brûlée and a few accents.\n".to_owned(),
+                Encoding::QuotedPrintable,
+            ),
+            (
+                "Доброе утро! Вот главные новости дня.\n".repeat(20),
+                Encoding::Base64,
+            ),
+            ("NUL\0inside\n".to_owned(), Encoding::QuotedPrintable),
         ];
-        for pem in pems {
-            let key = config::DkimKey::parse(&pem).unwrap();
-            signing_key(&key).unwrap_or_else(|e| panic!("{key}: {e:#}"));
+        for (text, expected) in cases {
+            let (wire, encoding) = transfer_encode(&text);
+            assert_eq!(encoding, expected, "{text:.40}");
+            assert!(wire.is_ascii(), "{expected:?} is not 7-bit");
+            assert!(lines_fit(
+                &wire,
+                if expected == Encoding::SevenBit {
+                    MAX_LINE
+                } else {
+                    76
+                }
+            ));
+            let decoded = match encoding {
+                Encoding::SevenBit => String::from_utf8(wire.clone()).unwrap(),
+                Encoding::QuotedPrintable => decode_qp(&wire),
+                Encoding::Base64 => {
+                    let joined: Vec<u8> = wire.iter().copied().filter(|b| !b"\r\n".contains(b)).collect();
+                    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(joined).unwrap())
+                        .unwrap()
+                }
+            };
+            assert_eq!(decoded, text.replace('\n', "\r\n"));
+            // The choice is the smaller of the two (within the estimate's
+            // slack of a soft line break).
+            if encoding != Encoding::SevenBit {
+                let crlf = text.replace('\n', "\r\n");
+                let qp = quoted_printable::encode(crlf.as_bytes()).len();
+                let b64 = base64_size(crlf.len());
+                let chosen = if encoding == Encoding::Base64 { b64 } else { qp };
+                assert!(chosen <= qp.min(b64) + 3, "{encoding:?}: qp {qp}, base64 {b64}");
+            }
+        }
+    }
+
+    /// Plain-ASCII names are atoms or a quoted string, never encoded
+    /// words; other names are encoded words; no control character gets
+    /// through.
+    #[test]
+    fn display_names_are_atoms_quoted_strings_or_encoded_words() {
+        let address: lettre::Address = "reader@example.com".parse().unwrap();
+        let value =
+            |name: Option<&str>| mailbox_value(&Mailbox::new(name.map(str::to_owned), address.clone()));
+        assert_eq!(value(None), "reader@example.com");
+        assert_eq!(value(Some("  ")), "reader@example.com");
+        assert_eq!(value(Some("Liam O'Brien")), "Liam O'Brien <reader@example.com>");
+        assert_eq!(value(Some("Smith, John")), "\"Smith, John\" <reader@example.com>");
+        assert_eq!(
+            value(Some("Ana \"Bee\" Smith")),
+            "\"Ana \\\"Bee\\\" Smith\" <reader@example.com>"
+        );
+        assert_eq!(value(Some("J. R. \\ Q")), "\"J. R. \\\\ Q\" <reader@example.com>");
+        assert_eq!(
+            value(Some("Evil\r\nBcc: x@example.org")),
+            "\"Evil  Bcc: x@example.org\" <reader@example.com>"
+        );
+        let zoe = value(Some("Zoë Laurent"));
+        assert_eq!(zoe, "=?utf-8?b?Wm/DqyBMYXVyZW50?= <reader@example.com>");
+        let long = value(Some(&"Зоя ".repeat(20)));
+        assert!(long.is_ascii() && long.contains("?=\r\n =?utf-8?b?"), "{long}");
+        assert!(long.lines().all(|l| l.len() <= 78), "{long}");
+        // lettre reads every form back (it checks From that way).
+        for name in ["Liam O'Brien", "Smith, John", "Ana \"Bee\" Smith", "Zoë Laurent"] {
+            let m = Mailbox::new(Some(name.to_owned()), address.clone());
+            let parsed: Mailbox = m.to_string().parse().unwrap();
+            assert_eq!(parsed.name.as_deref(), Some(name));
         }
     }
 }

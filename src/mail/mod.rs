@@ -1,6 +1,7 @@
 //! Mail: the only module that imports lettre. [`compose`] turns a rendered
 //! digest into a standards-clean message (multipart/alternative,
-//! List-Unsubscribe with one-click, deterministic Message-ID, optional DKIM);
+//! List-Unsubscribe with one-click, deterministic Message-ID, 7-bit-safe
+//! transfer encodings) and [`dkim`] signs its bytes (ring; one or two keys);
 //! [`smtp`] hands it to a transport (Herald's own SMTP client, pipelining
 //! when the relay offers it, or `.eml` files in an outbox directory);
 //! [`classify`] sorts
@@ -9,6 +10,7 @@
 
 mod classify;
 mod compose;
+mod dkim;
 mod smtp;
 
 pub use compose::{Composer, Outgoing};
@@ -65,14 +67,11 @@ pub struct Email {
 }
 
 impl Email {
-    fn new(message: &lettre::Message) -> Email {
-        Email::from_formatted(message.envelope().clone(), &message.formatted())
-    }
-
-    /// An email from its envelope and its formatted bytes (headers, blank
-    /// line, body).
-    fn from_formatted(envelope: lettre::address::Envelope, bytes: &[u8]) -> Email {
-        let (wire, added_crlf) = smtp::wire::stuff(bytes);
+    /// An envelope and the message's final bytes (signed, when DKIM is
+    /// on), kept in the DATA form (dot-stuffed) made here, on the
+    /// composing thread.
+    fn from_parts(envelope: lettre::address::Envelope, bytes: Vec<u8>) -> Email {
+        let (wire, added_crlf) = smtp::wire::stuff(&bytes);
         Email {
             envelope,
             eight_bit: !bytes.is_ascii(),

@@ -456,7 +456,7 @@ fn config_check_accepts_a_pkcs8_rsa_dkim_key_and_names_it() {
     use rsa::pkcs8::EncodePrivateKey;
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("dkim.pem");
-    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).expect("RSA keygen");
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA keygen");
     let pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap();
     std::fs::write(&key_file, pem.as_bytes()).unwrap();
     let file = dir.path().join("herald.toml");
@@ -473,7 +473,7 @@ fn config_check_accepts_a_pkcs8_rsa_dkim_key_and_names_it() {
         .assert()
         .success()
         .stdout(predicate::str::contains(format!(
-            "# mail.dkim key: RSA 1024-bit (PKCS#8) from {} (value redacted)",
+            "# mail.dkim key: RSA 2048-bit (PKCS#8) from {} (value redacted)",
             key_file.display()
         )))
         .stdout(predicate::str::contains("PRIVATE KEY").not());
