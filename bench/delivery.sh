@@ -139,7 +139,7 @@ rm -f "$out"/preview.db*
 # smtp-source appends CRLF to every line: give it bare lines.
 sed 's/\r$//' "$out/digest.eml" >"$out/digest.txt"
 wire_bytes=$(awk '{ n += length($0) + 2 } END { print n }' "$out/digest.txt")
-items=$(grep -c 'class="item"' "$out/digest.txt" || true)
+items=$(grep -c -E 'class=(3D)?"item"' "$out/digest.txt" || true)
 
 [ -f "$out/dkim.pem" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$out/dkim.pem" 2>/dev/null
 
