@@ -142,13 +142,14 @@ claim_sql() {
     cat <<SQL
 WITH fresh AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'queued' AND $unpaused
   ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
-due AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status IN ('deferred', 'sending')
-  AND ((status = 'deferred' AND next_attempt_at <= now()) OR (status = 'sending' AND (
+retry AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'deferred'
+  AND next_attempt_at <= now() AND $unpaused ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
+orphan AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'sending' AND (
     EXISTS (SELECT 1 FROM runs r WHERE r.id = deliveries.run_id
       AND (r.stopped_at IS NOT NULL OR r.heartbeat_at < date_trunc('second', now()) - make_interval(secs => 30)))
-    OR (run_id IS NULL AND (lease_until IS NULL OR lease_until < now())))))
+    OR (run_id IS NULL AND (lease_until IS NULL OR lease_until < now())))
   AND $unpaused ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
-picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM due)
+picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM retry UNION ALL SELECT id FROM orphan)
 UPDATE deliveries SET status = 'sending', run_id = NULL, lease_until = NULL, attempts = attempts + 1, updated_at = now()
 FROM picked WHERE deliveries.id = picked.pick
 RETURNING id, subscriber_id, attempts, created_at

@@ -157,12 +157,13 @@ impl Store {
     /// `timeout` on the database's clock). Claims of live runs are never
     /// taken, however long they last. A row claimed before runs existed
     /// (no run, a lease) is free once its lease expired. Returns up to
-    /// `limit` queued rows plus up to `limit` rows due for a retry.
+    /// `limit` rows of each kind (queued, due for a retry, held by a dead
+    /// run).
     ///
     /// A `sending` row's run is looked up by its key (`EXISTS`), never by
     /// reading the runs table, which keeps every run that ever was.
     ///
-    /// The two kinds are separate subqueries so that each is one range of
+    /// The kinds are separate subqueries so that each is one range of
     /// the `(edition_id, status, id)` index read in order: with a single
     /// `OR` over the statuses both SQLite and PostgreSQL scanned and sorted
     /// every row of the edition on every claim, which made an edition's
@@ -181,21 +182,26 @@ impl Store {
         };
         let unpaused = unpaused("$3");
         let cutoff = self.db_cutoff("$5");
-        // Each kind is picked in its own CTE (locked and skipped on
-        // PostgreSQL), and the UPDATE joins the picked ids by primary key.
+        // Each kind (queued, deferred and due, held by a dead run) is picked
+        // in its own CTE, one equality range of the (edition_id, status, id)
+        // index read in id order (locked and skipped on PostgreSQL), and the
+        // UPDATE joins the picked ids by primary key. With one CTE for both
+        // deferred and sending, PostgreSQL chose a bitmap scan that visited
+        // every dead index entry the run's own updates had left.
         // Written as `id IN (…) OR id IN (…)`, PostgreSQL could not use the
         // key for the outer UPDATE and scanned the whole ledger (every
         // edition's rows) on every claim.
         let sql = format!(
             "WITH fresh AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' AND {unpaused} \
                ORDER BY id LIMIT $4{lock}), \
-             due AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status IN ('deferred', 'sending') \
-               AND ((status = 'deferred' AND next_attempt_at <= $2) OR (status = 'sending' AND ( \
+             retry AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'deferred' \
+               AND next_attempt_at <= $2 AND {unpaused} ORDER BY id LIMIT $4{lock}), \
+             orphan AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'sending' AND ( \
                  EXISTS (SELECT 1 FROM runs r WHERE r.id = deliveries.run_id \
                    AND (r.stopped_at IS NOT NULL OR r.heartbeat_at < {cutoff})) \
-                 OR (run_id IS NULL AND (lease_until IS NULL OR lease_until < $2))))) \
+                 OR (run_id IS NULL AND (lease_until IS NULL OR lease_until < $2))) \
                AND {unpaused} ORDER BY id LIMIT $4{lock}), \
-             picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM due) \
+             picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM retry UNION ALL SELECT id FROM orphan) \
              UPDATE deliveries SET status = 'sending', run_id = $1, lease_until = NULL, attempts = attempts + 1, updated_at = $2 \
              FROM picked WHERE deliveries.id = picked.pick \
              RETURNING id, subscriber_id, attempts, created_at"
