@@ -319,12 +319,15 @@ impl Parsed {
 /// A warning for a fetch that worked but yields no story from a
 /// non-empty document: no entries read (from how many `item` or `entry`
 /// elements it has), or every entry skipped (with the first reason).
-fn warning(document: &entries::Document, extras: &[entries::ItemExtras], mapped: &entries::Mapped) -> Option<String> {
+fn warning(
+    document: &entries::Document,
+    extras: &[entries::ItemExtras],
+    mapped: &entries::Mapped,
+) -> Option<String> {
     let entries = document.feed.entries.len();
-    let bytes = document.body.len();
     if entries == 0 && mapped.skipped.is_empty() {
         return Some(if extras.is_empty() {
-            format!("0 entries: the document ({bytes} bytes, {}) has no items", document.encoding)
+            format!("0 entries: the feed has no items (read as {})", document.encoding)
         } else {
             format!(
                 "0 entries read from {} item or entry elements: this kind of feed is not understood",

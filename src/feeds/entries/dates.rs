@@ -87,19 +87,28 @@ pub fn parse(raw: &str, naive_at: FixedOffset) -> Option<FeedDate> {
     // A space in a chrono format matches no space too, so "Dec 2023" could
     // read as December 20 of the year 23: the year must be written whole.
     let whole_year = |year: i32| text.contains(&format!("{year:04}"));
-    if let Some(d) = WITH_OFFSET
-        .iter()
-        .find_map(|f| DateTime::parse_from_str(&text, f).ok().filter(|d| whole_year(d.year())))
-    {
+    if let Some(d) = WITH_OFFSET.iter().find_map(|f| {
+        DateTime::parse_from_str(&text, f)
+            .ok()
+            .filter(|d| whole_year(d.year()))
+    }) {
         return Some(with_offset(d));
     }
     let naive = NAIVE
         .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(&text, f).ok().filter(|d| whole_year(d.year())))
+        .find_map(|f| {
+            NaiveDateTime::parse_from_str(&text, f)
+                .ok()
+                .filter(|d| whole_year(d.year()))
+        })
         .or_else(|| {
             DATE_ONLY
                 .iter()
-                .find_map(|f| NaiveDate::parse_from_str(&text, f).ok().filter(|d| whole_year(d.year())))
+                .find_map(|f| {
+                    NaiveDate::parse_from_str(&text, f)
+                        .ok()
+                        .filter(|d| whole_year(d.year()))
+                })
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
         })?;
     let at = naive_at.from_local_datetime(&naive).single()?;
@@ -143,7 +152,9 @@ fn normalise(s: &str) -> String {
 fn is_weekday(token: &str) -> bool {
     const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     let lower = token.trim_end_matches('.').to_ascii_lowercase();
-    lower.len() >= 3 && lower.chars().all(|c| c.is_ascii_alphabetic()) && DAYS.iter().any(|d| lower.starts_with(d))
+    lower.len() >= 3
+        && lower.chars().all(|c| c.is_ascii_alphabetic())
+        && DAYS.iter().any(|d| lower.starts_with(d))
 }
 
 /// The offset of a zone abbreviation: RFC 822's, and the few others feeds
@@ -195,12 +206,23 @@ mod tests {
             ("December 16, 2023 2:02 pm", "2023-12-16T14:02:00+00:00"),
             ("16 December 2023", "2023-12-16T00:00:00+00:00"),
             ("2023-12-16", "2023-12-16T00:00:00+00:00"),
-            ("Sat, 16 Dec 2023 14:02:33 +0100 (CET)", "2023-12-16T13:02:33+00:00"),
+            (
+                "Sat, 16 Dec 2023 14:02:33 +0100 (CET)",
+                "2023-12-16T13:02:33+00:00",
+            ),
         ];
         for (raw, expected) in cases {
             assert_eq!(utc(raw).as_deref(), Some(expected), "{raw}");
         }
-        for raw in ["", "soon", "2 hours ago", "14:33", "01/02/2023", "Dec 2023", "1700000000"] {
+        for raw in [
+            "",
+            "soon",
+            "2 hours ago",
+            "14:33",
+            "01/02/2023",
+            "Dec 2023",
+            "1700000000",
+        ] {
             assert_eq!(utc(raw), None, "{raw}");
         }
     }
@@ -209,7 +231,10 @@ mod tests {
     fn naive_times_take_the_given_offset() {
         let plus2 = FixedOffset::east_opt(2 * 3600).unwrap();
         let d = parse("2018-01-06T08:00", plus2).unwrap();
-        assert_eq!((d.at.to_rfc3339().as_str(), d.offset), ("2018-01-06T06:00:00+00:00", None));
+        assert_eq!(
+            (d.at.to_rfc3339().as_str(), d.offset),
+            ("2018-01-06T06:00:00+00:00", None)
+        );
         let d = parse("2018-01-06T08:00:00-05:00", plus2).unwrap();
         assert_eq!(d.offset, FixedOffset::west_opt(5 * 3600));
     }

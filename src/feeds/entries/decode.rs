@@ -50,7 +50,10 @@ pub fn decode(body: &[u8], http_charset: Option<&str>, tld: Option<&str>) -> Dec
         };
     }
     let declared = [
-        (http_charset.and_then(|l| Encoding::for_label(l.trim().as_bytes())), How::HttpCharset),
+        (
+            http_charset.and_then(|l| Encoding::for_label(l.trim().as_bytes())),
+            How::HttpCharset,
+        ),
         (xml_declared_encoding(body), How::XmlDeclaration),
     ];
     // Without a BOM, a body whose declaration could be read as ASCII is
@@ -188,7 +191,8 @@ mod tests {
         assert_eq!((d.how, d.encoding.name()), (How::XmlDeclaration, "windows-1252"));
         assert_eq!(d.text, "<?xml version=\"1.0\"?><rss><title>Café</title></rss>");
         // Declared UTF-8 but the bytes are not: detection.
-        let lying = b"<?xml version='1.0' encoding='utf-8'?><rss><title>Caf\xe9 cr\xe8me br\xfbl\xe9e</title></rss>";
+        let lying =
+            b"<?xml version='1.0' encoding='utf-8'?><rss><title>Caf\xe9 cr\xe8me br\xfbl\xe9e</title></rss>";
         let d = decode(lying, None, Some("fr"));
         assert_eq!(d.how, How::Detected);
         assert!(d.text.contains("Café crème brûlée"), "{}", d.text);
@@ -212,7 +216,10 @@ mod tests {
             utf16.extend(u.to_le_bytes());
         }
         let d = decode(&utf16, Some("iso-8859-1"), None);
-        assert_eq!((d.how, d.text.as_str()), (How::Bom, "<?xml version=\"1.0\"?><rss>Ωμέγα</rss>"));
+        assert_eq!(
+            (d.how, d.text.as_str()),
+            (How::Bom, "<?xml version=\"1.0\"?><rss>Ωμέγα</rss>")
+        );
         let d = decode(b"\xef\xbb\xbf<rss>x</rss>", None, None);
         assert_eq!((d.how, d.text.as_str()), (How::Bom, "<rss>x</rss>"));
         // KOI8-R without any declaration.

@@ -20,16 +20,75 @@ pub fn plain_text(html: &str) -> String {
 
 /// Whether text of unknown type (RSS says nothing of its titles) reads as
 /// HTML: it has a closing tag or an entity reference, and every tag in it
-/// is a common formatting element. So `<b>Big</b> news` and `Tom &amp;
-/// Jerry` (escaped twice) are HTML, while `Vec<T> versus Box<dyn Error>`
-/// or `The <script> tag considered harmful` are text, kept as written.
+/// is a common formatting element (or `script` and `style`, whose content
+/// is then dropped). So `<b>Big</b> news`, `<script>…</script>Storm` and
+/// `Tom &amp; Jerry` (escaped twice) are HTML, while `Vec<T> versus
+/// Box<dyn Error>` or `The <script> tag considered harmful` (no closing
+/// tag) are text, kept as written.
 pub fn looks_like_html(s: &str) -> bool {
     const ELEMENTS: &[&str] = &[
-        "a", "abbr", "acronym", "article", "b", "bdi", "bdo", "big", "blockquote", "br", "cite", "code",
-        "del", "dfn", "div", "em", "figcaption", "figure", "font", "footer", "h1", "h2", "h3", "h4", "h5",
-        "h6", "header", "hr", "i", "img", "ins", "kbd", "li", "mark", "nobr", "ol", "p", "pre", "q", "s",
-        "samp", "section", "small", "span", "strike", "strong", "sub", "sup", "table", "tbody", "td",
-        "th", "thead", "time", "tr", "tt", "u", "ul", "var", "wbr",
+        "a",
+        "abbr",
+        "acronym",
+        "article",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "blockquote",
+        "br",
+        "cite",
+        "code",
+        "del",
+        "dfn",
+        "div",
+        "em",
+        "figcaption",
+        "figure",
+        "font",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "nobr",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "samp",
+        "script",
+        "section",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "style",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "tt",
+        "u",
+        "ul",
+        "var",
+        "wbr",
     ];
     let mut closing_tag = false;
     let mut rest = s;
@@ -59,7 +118,9 @@ pub fn looks_like_html(s: &str) -> bool {
 fn has_entity(s: &str) -> bool {
     s.match_indices('&').any(|(at, _)| {
         let after = &s[at + 1..];
-        let body = after.strip_prefix('#').map_or(after, |n| n.strip_prefix(['x', 'X']).unwrap_or(n));
+        let body = after
+            .strip_prefix('#')
+            .map_or(after, |n| n.strip_prefix(['x', 'X']).unwrap_or(n));
         let len = body.chars().take_while(|c| c.is_ascii_alphanumeric()).count();
         len > 0 && body[len..].starts_with(';')
     })
@@ -139,13 +200,19 @@ mod tests {
 
     #[test]
     fn only_text_that_reads_as_html_is_html() {
-        for html in ["<b>Big</b> news", "Tom &amp; Jerry", "Caf&#233;", "line<br>break</p>", "&#x2019;"] {
+        for html in [
+            "<b>Big</b> news",
+            "Tom &amp; Jerry",
+            "Caf&#233;",
+            "line<br>break</p>",
+            "&#x2019;",
+            "<script>x</script>",
+        ] {
             assert!(looks_like_html(html), "{html}");
         }
         for text in [
             "Vec<T> versus Box<dyn Error>",
             "The <script> tag considered harmful",
-            "<script>x</script>",
             "AT&T earnings",
             "a < b && c > d",
             "Plain",

@@ -32,13 +32,24 @@ pub fn loosen(body: &str) -> Result<Loosened, String> {
     match doc.get("version") {
         Some(v) if known_version(v) => {}
         None if doc.contains_key("items") => {}
-        Some(v) => return Err(format!("unsupported JSON Feed version {v} (1.0 and 1.1 are read)")),
+        Some(v) => {
+            return Err(format!(
+                "unsupported JSON Feed version {v} (1.0 and 1.1 are read)"
+            ));
+        }
         None => return Err("JSON, but not a JSON Feed (no \"version\" and no \"items\")".into()),
     }
     let mut out = Map::new();
     out.insert("version".into(), "https://jsonfeed.org/version/1.1".into());
     out.insert("title".into(), text(doc.get("title")).unwrap_or_default().into());
-    for key in ["home_page_url", "feed_url", "language", "description", "icon", "favicon"] {
+    for key in [
+        "home_page_url",
+        "feed_url",
+        "language",
+        "description",
+        "icon",
+        "favicon",
+    ] {
         copy_text(&doc, &mut out, key);
     }
     copy_authors(&doc, &mut out);
@@ -51,7 +62,8 @@ pub fn loosen(body: &str) -> Result<Loosened, String> {
         }
     }
     out.insert("items".into(), Value::Array(kept));
-    let body = serde_json::to_vec(&Value::Object(out)).map_err(|e| format!("cannot re-encode the JSON Feed: {e}"))?;
+    let body = serde_json::to_vec(&Value::Object(out))
+        .map_err(|e| format!("cannot re-encode the JSON Feed: {e}"))?;
     Ok(Loosened { body, skipped })
 }
 
@@ -112,7 +124,10 @@ fn attachment(v: &Value) -> Option<Value> {
     let mut out = Map::new();
     out.insert("url".into(), text(a.get("url"))?.into());
     let mime = text(a.get("mime_type")).filter(|m| m.contains('/'));
-    out.insert("mime_type".into(), mime.unwrap_or_else(|| "application/octet-stream".into()).into());
+    out.insert(
+        "mime_type".into(),
+        mime.unwrap_or_else(|| "application/octet-stream".into()).into(),
+    );
     copy_text(a, &mut out, "title");
     let size = a.get("size_in_bytes").and_then(|s| match s {
         Value::Number(n) => n.as_u64(),
@@ -201,10 +216,16 @@ mod tests {
             "1.1",
             "\"https://www.jsonfeed.org/version/1.0\"",
         ] {
-            assert!(loosen(&format!("{{\"version\": {v}, \"items\": []}}")).is_ok(), "{v}");
+            assert!(
+                loosen(&format!("{{\"version\": {v}, \"items\": []}}")).is_ok(),
+                "{v}"
+            );
         }
         let e = loosen(r#"{"version": "https://jsonfeed.org/version/2", "items": []}"#).unwrap_err();
-        assert_eq!(e, "unsupported JSON Feed version \"https://jsonfeed.org/version/2\" (1.0 and 1.1 are read)");
+        assert_eq!(
+            e,
+            "unsupported JSON Feed version \"https://jsonfeed.org/version/2\" (1.0 and 1.1 are read)"
+        );
         assert!(loosen(r#"{"items": []}"#).is_ok());
         assert!(loosen(r#"{"name": "not a feed"}"#).is_err());
         assert!(loosen("[1, 2]").is_err());

@@ -220,7 +220,11 @@ fn title_text(t: &Text, rss: bool) -> String {
 }
 
 fn title(entry: &Entry, rss: bool) -> Result<HeaderSafe, String> {
-    let raw = entry.title.as_ref().map(|t| title_text(t, rss)).unwrap_or_default();
+    let raw = entry
+        .title
+        .as_ref()
+        .map(|t| title_text(t, rss))
+        .unwrap_or_default();
     if raw.is_empty() {
         return Err("has no title".into());
     }

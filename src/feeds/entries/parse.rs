@@ -36,7 +36,10 @@ pub struct Document {
 /// Parses a feed body (RSS 0.90, 0.9x, 1.0, 2.0, Atom or JSON Feed 1.0 and
 /// 1.1). `content_type` is the response's header, for its charset.
 pub fn parse(body: &[u8], content_type: Option<&str>, base: &url::Url) -> Result<Document, String> {
-    let tld = base.host_str().and_then(|h| h.rsplit('.').next());
+    let tld = match base.host() {
+        Some(url::Host::Domain(host)) => host.rsplit('.').next(),
+        _ => None,
+    };
     let decoded = decode::decode(body, content_type.and_then(decode::charset_of), tld);
     let encoding = format!("{} {}", decoded.encoding.name(), decoded.how);
     let (body, skipped, root) = if decoded.text.trim_start().starts_with('{') {
@@ -47,7 +50,10 @@ pub fn parse(body: &[u8], content_type: Option<&str>, base: &url::Url) -> Result
         (text.into_bytes(), Vec::new(), root)
     };
     let feed = read_with_dates(&body, base).map_err(|e| match (&e, root) {
-        (feed_rs::parser::ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot), Some(root)) => {
+        (
+            feed_rs::parser::ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot),
+            Some(root),
+        ) => {
             format!("not a valid RSS, Atom or JSON feed: the root element is <{root}>, not rss, RDF or feed")
         }
         _ => format!("not a valid RSS, Atom or JSON feed: {e}"),
@@ -159,7 +165,10 @@ fn rss_as_20(start: &BytesStart<'_>, empty: bool) -> Option<String> {
         attrs.push_str(&format!(" {key}={quote}{value}{quote}"));
     }
     let name = start.name().as_ref().to_owned();
-    Some(format!("<{name}{attrs} version=\"2.0\"{}>", if empty { "/" } else { "" }))
+    Some(format!(
+        "<{name}{attrs} version=\"2.0\"{}>",
+        if empty { "/" } else { "" }
+    ))
 }
 
 #[cfg(test)]
@@ -190,7 +199,10 @@ mod tests {
             assert_eq!(doc.feed.entries.len(), 1, "{version}");
         }
         let e = parse(b"<html><body>hi</body></html>", None, &base()).unwrap_err();
-        assert_eq!(e, "not a valid RSS, Atom or JSON feed: the root element is <html>, not rss, RDF or feed");
+        assert_eq!(
+            e,
+            "not a valid RSS, Atom or JSON feed: the root element is <html>, not rss, RDF or feed"
+        );
     }
 
     #[test]
@@ -206,6 +218,9 @@ mod tests {
         // Offsets that disagree: UTC.
         let mixed = rss.replace("12:00:00 +0100", "12:00:00 +0200");
         let doc = parse(mixed.as_bytes(), None, &base()).unwrap();
-        assert_eq!(doc.feed.entries[0].published.unwrap().to_rfc3339(), "2023-12-16T14:02:33+00:00");
+        assert_eq!(
+            doc.feed.entries[0].published.unwrap().to_rfc3339(),
+            "2023-12-16T14:02:33+00:00"
+        );
     }
 }
