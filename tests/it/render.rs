@@ -428,3 +428,34 @@ fn long_urls_stand_whole_on_their_own_lines_and_no_line_nears_998_octets() {
         assert!(rest.len() < 300, "HTML line of {} octets: {line}", line.len());
     }
 }
+
+#[test]
+fn every_link_is_in_both_parts_as_often() {
+    // Filters read a multipart/alternative message whose links differ
+    // between its parts as suspect (rspamd's URI_COUNT_ODD counts them all
+    // and wants an even total), and a reader of either part should find
+    // every link: so each link the HTML part has, the text part has too,
+    // as many times.
+    let r = render_with(100_000);
+    let hrefs: Vec<String> = r
+        .html
+        .split(" href=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].replace("&amp;", "&"))
+        .collect();
+    assert!(hrefs.len() >= 10, "{hrefs:?}");
+    for href in &hrefs {
+        let in_html = hrefs.iter().filter(|h| *h == href).count();
+        let in_text = r.text.lines().filter(|l| l == href).count();
+        assert_eq!(
+            in_html, in_text,
+            "{href}: {in_html} in the HTML part, {in_text} in the text part"
+        );
+    }
+    let text_links = r.text.lines().filter(|l| l.starts_with("https://")).count();
+    assert_eq!(
+        text_links,
+        hrefs.len(),
+        "the text part has no link the HTML part lacks"
+    );
+}
