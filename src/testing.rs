@@ -15,7 +15,7 @@ use crate::domain::{
     Frequency, HeaderSafe, NewSubscriber, SendHour, Story, StoryKind, Subscriber, SubscriberEmail,
     SubscriberStatus, TimeZone, Token, Topics,
 };
-use crate::render::Site;
+use crate::render::{Limits, Site};
 use crate::select::Rules;
 
 /// The instant the fixtures are set around: the morning of the
@@ -29,6 +29,12 @@ pub const RULES: Rules = Rules {
     max_stories: 10,
     max_blog_posts: 5,
     max_per_author: 3,
+};
+
+/// The built-in `digest` size limits (config/herald.toml).
+pub const LIMITS: Limits = Limits {
+    max_html_bytes: 100_000,
+    summary_chars: 160,
 };
 
 /// An RFC 3339 instant; panics on a malformed literal, which is a bug in

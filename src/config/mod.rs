@@ -190,6 +190,21 @@ mod tests {
     }
 
     #[test]
+    fn digest_summary_chars_is_a_checked_count() {
+        assert_eq!(load(&[]).unwrap().digest.summary_chars, 160);
+        let c = load(&[("HERALD_DIGEST__SUMMARY_CHARS", "400")]).unwrap();
+        assert_eq!(c.digest.summary_chars, 400);
+        for bad in ["39", "1001", "0"] {
+            let e = load(&[("HERALD_DIGEST__SUMMARY_CHARS", bad)]).unwrap_err().0;
+            assert!(
+                e.starts_with("config key digest.summary_chars (from environment variable HERALD_DIGEST__SUMMARY_CHARS): ")
+                    && e.contains(&format!("{bad} is out of range; expected 40 to 1000 characters")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
     fn secrets_are_redacted() {
         let c = load(&[
             ("HERALD_MAIL__SMTP_PASSWORD", "hunter2"),

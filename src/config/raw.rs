@@ -90,6 +90,7 @@ pub(super) struct RawDigest {
     pub max_blog_posts: i64,
     pub max_per_author: i64,
     pub max_html_bytes: i64,
+    pub summary_chars: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -47,7 +47,16 @@ pub struct DigestConfig {
     pub max_blog_posts: usize,
     pub max_per_author: usize,
     pub max_html_bytes: usize,
+    /// Longest summary a digest shows, in characters (cut at a word
+    /// boundary with an ellipsis), in both parts.
+    pub summary_chars: usize,
 }
+
+/// The range of `digest.summary_chars`: a summary cut shorter than about
+/// one line reads as a broken one; a longer one than a few short
+/// paragraphs turns the digest into the article.
+pub const MIN_SUMMARY_CHARS: i64 = 40;
+pub const MAX_SUMMARY_CHARS: i64 = 1000;
 
 /// How the delivery engine sends.
 #[derive(Debug, Clone)]
@@ -191,7 +200,20 @@ impl DigestConfig {
             max_blog_posts: c.count_or_zero("digest.max_blog_posts", d.max_blog_posts, 100)?,
             max_per_author: c.count("digest.max_per_author", d.max_per_author, 100)?,
             max_html_bytes: c.count("digest.max_html_bytes", d.max_html_bytes, 10_000_000)?,
+            summary_chars: summary_chars(d.summary_chars, c)?,
         })
+    }
+}
+
+/// `digest.summary_chars`, from [`MIN_SUMMARY_CHARS`] to [`MAX_SUMMARY_CHARS`].
+fn summary_chars(n: i64, c: &Check) -> Result<usize, ConfigError> {
+    if (MIN_SUMMARY_CHARS..=MAX_SUMMARY_CHARS).contains(&n) {
+        Ok(n as usize)
+    } else {
+        Err(c.bad(
+            "digest.summary_chars",
+            format!("{n} is out of range; expected {MIN_SUMMARY_CHARS} to {MAX_SUMMARY_CHARS} characters"),
+        ))
     }
 }
 

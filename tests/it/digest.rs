@@ -125,6 +125,9 @@ both_backends! {
             let html = parsed.body_html(0).unwrap();
             assert!(html.contains(https), "the HTML footer carries the same unsubscribe link");
             assert!(text.contains(https), "the text footer carries the same unsubscribe link");
+            for line in text.lines() {
+                assert!(line.chars().count() < 78 || line.starts_with("https://"), "a text line of 78 or more: {line:?}");
+            }
             assert!(html.contains(&https.replace("/unsubscribe/", "/preferences/")));
             assert!(html.contains("1 Example Street, Springfield"));
         }
