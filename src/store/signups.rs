@@ -135,6 +135,11 @@ impl Store {
         self.find_signup_by_key(&key).await
     }
 
+    /// The signup waiting for `email` (any spelling), if there is one.
+    pub async fn find_signup_for(&self, email: &SubscriberEmail) -> anyhow::Result<Option<Signup>> {
+        self.find_signup_by_key(&email.key()).await
+    }
+
     async fn find_signup_by_key(&self, key: &str) -> anyhow::Result<Option<Signup>> {
         let row: Option<SignupRow> = with_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {SIGNUP_COLUMNS} FROM signups WHERE email_key = $1")))
