@@ -620,3 +620,56 @@ async fn the_listener_drops_slow_and_idle_clients_and_caps_connections() {
     .unwrap();
     stop.cancel();
 }
+
+#[test]
+fn json_on_stdin_with_a_bom_is_read_as_json() {
+    let env = TestEnv::sqlite();
+    let json = "\u{feff}[{\"title\": \"T\", \"url\": \"https://a.example/1\", \"published_at\": \"2026-03-10T07:00:00Z\"}]";
+    let out = env
+        .herald(&["stories", "import", "-"])
+        .write_stdin(json)
+        .output()
+        .unwrap();
+    let stdout = crate::support::stdout_of(&out);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        crate::support::stderr_of(&out)
+    );
+    assert!(
+        stdout.starts_with("imported 1, updated 0, rejected 0"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_export_guards_formula_cells_and_the_import_reads_them_back() {
+    let env = TestEnv::sqlite();
+    let csv = "\u{feff}email,name\n-x@example.com,\"=HYPERLINK(\"\"https://evil.example\"\",\"\"x\"\")\"\nana@example.com,@Ana\nbob@example.com,Bob\n";
+    let file = env.write("in.csv", csv);
+    let out = env
+        .herald(&["subscribers", "import", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::support::stderr_of(&out));
+    let out = env
+        .herald(&["subscribers", "export", "--format", "csv"])
+        .output()
+        .unwrap();
+    let export = crate::support::stdout_of(&out);
+    assert!(export.contains("'-x@example.com,\"'=HYPERLINK("), "{export}");
+    assert!(
+        export.contains("ana@example.com,'@Ana,") && export.contains("bob@example.com,Bob,"),
+        "{export}"
+    );
+    // Read back, the export changes nothing.
+    let again = env.write("again.csv", &export);
+    let out = env
+        .herald(&["subscribers", "import", again.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::support::stderr_of(&out));
+    let x: serde_json::Value = env.json(&["subscribers", "show", "--format", "json", "--", "-x@example.com"]);
+    assert_eq!(x["name"], "=HYPERLINK(\"https://evil.example\",\"x\")");
+    assert_eq!(env.show("ana@example.com")["name"], "@Ana");
+}
