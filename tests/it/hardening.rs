@@ -673,3 +673,36 @@ fn the_export_guards_formula_cells_and_the_import_reads_them_back() {
     assert_eq!(x["name"], "=HYPERLINK(\"https://evil.example\",\"x\")");
     assert_eq!(env.show("ana@example.com")["name"], "@Ana");
 }
+
+// The store's side of the above on both backends: signups apart from
+// subscribers, confirmation, the purge and case-folded addresses (also
+// within one import batch).
+both_backends! {
+    async fn signups_and_address_keys_in_the_store(env: &TestEnv) {
+        let store = env.store().await;
+        let mut gone = herald::testing::subscriber("Gone@example.com").new_subscriber();
+        gone.status = SubscriberStatus::Unsubscribed;
+        let AddOutcome::Added(gone) = store.insert_subscriber(&gone).await.unwrap() else { panic!() };
+        let mut again = herald::testing::subscriber("gone@example.com").new_subscriber();
+        again.status = SubscriberStatus::Pending;
+        let signup = store.signup(&again).await.unwrap().expect("a mail goes out");
+        assert!(store.signup(&again).await.unwrap().is_none(), "one mail an hour");
+        let stored = store.find_subscriber(&gone.email).await.unwrap().unwrap();
+        assert_eq!((stored.status, stored.updated_at), (SubscriberStatus::Unsubscribed, gone.updated_at));
+        let later = chrono::Utc::now() + chrono::Duration::days(30);
+        let confirmed = store.confirm_signup(&signup).await.unwrap();
+        assert_eq!((confirmed.id, confirmed.status), (gone.id, SubscriberStatus::Active));
+        assert_eq!(confirmed.email.as_str(), "Gone@example.com");
+        assert!(store.find_signup(&signup.token).await.unwrap().is_none());
+        store.signup(&herald::testing::subscriber("new@example.com").new_subscriber()).await.unwrap();
+        assert_eq!(store.purge_unconfirmed(later).await.unwrap(), 1);
+        assert!(store.find_subscriber(&gone.email).await.unwrap().is_some());
+
+        let csv = env.write("dups.csv", "email,name\nDup@example.com,First\ndup@example.com,Second\n");
+        env.herald(&["subscribers", "import", csv.to_str().unwrap()]).assert().success();
+        let dup = store.find_subscriber(&email("DUP@example.com")).await.unwrap().unwrap();
+        assert_eq!((dup.email.as_str(), dup.name.as_str()), ("Dup@example.com", "Second"));
+        let n = store.list_subscribers(None, 0, 100).await.unwrap().len();
+        assert_eq!(n, 2, "Gone@ and Dup@");
+    }
+}
