@@ -36,7 +36,9 @@ WHERE subscriber_id IN (SELECT id FROM subscriber_merge);
 DELETE FROM subscribers WHERE id IN (SELECT id FROM subscriber_merge);
 DROP TABLE subscriber_merge;
 
-CREATE UNIQUE INDEX subscribers_email_key ON subscribers (email_key);
+-- (Not "subscribers_email_key": PostgreSQL named the email column's own
+-- unique index so.)
+CREATE UNIQUE INDEX subscribers_by_email_key ON subscribers (email_key);
 
 -- 2. A web signup is a record of its own until its link is confirmed, so a
 -- stranger's signup never changes a subscriber's row. At most one per
