@@ -5,7 +5,10 @@
 //! request is refused until keys age out: a flood of distinct clients can
 //! slow signups for everyone, but never grow Herald's memory. Keys for
 //! IPv6 clients are their /64 network, which one subscriber's line gets
-//! whole. Pure in-memory state; no IO.
+//! whole; addresses are keyed by a 64-bit hash (SipHash with this
+//! process's random keys, so nobody can aim at a collision), so a key's
+//! size does not depend on what a client sends. Pure in-memory state; no
+//! IO.
 
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -103,6 +106,12 @@ pub fn ip_key(ip: IpAddr) -> IpAddr {
             }
         },
     }
+}
+
+/// The key an address is limited by: its 64-bit hash under `hasher`.
+pub fn address_key(hasher: &std::hash::RandomState, address: &str) -> u64 {
+    use std::hash::BuildHasher;
+    hasher.hash_one(address)
 }
 
 #[cfg(test)]

@@ -82,7 +82,10 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
     })?;
     let name = HeaderSafe::parse(fields.get("name"), 200).unwrap_or_default();
     let topics = Topics::parse(fields.get("topics"), ',').unwrap_or_default();
-    if !state.per_address.allow(&email.key()) {
+    if !state
+        .per_address
+        .allow(&super::limit::address_key(&state.address_hasher, &email.key()))
+    {
         return Ok(done);
     }
     // An address that bounced hard or complained is not mailed at a
