@@ -706,3 +706,24 @@ both_backends! {
         assert_eq!(n, 2, "Gone@ and Dup@");
     }
 }
+
+#[tokio::test]
+async fn the_story_api_takes_a_bom_and_refuses_bidi_overrides_in_titles() {
+    let f = fixture(Settings::default().set("HERALD_HTTP__API_TOKEN", API_TOKEN)).await;
+    let body = "\u{feff}[{\"title\": \"Fine\", \"url\": \"https://a.example/1\", \"published_at\": \"2026-03-10T07:00:00Z\"},\n {\"title\": \"Invoice \u{202E}fdp.exe\", \"url\": \"https://a.example/2\", \"published_at\": \"2026-03-10T07:00:00Z\"}]";
+    let req = Request::post("/api/stories")
+        .header("authorization", format!("Bearer {API_TOKEN}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, _, text) = f.call(req).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (answer["imported"].as_u64(), answer["rejected"].as_u64()),
+        (Some(1), Some(1)),
+        "{text}"
+    );
+    let why = answer["rejections"][0].as_str().unwrap();
+    assert!(why.contains("field title") && why.contains("U+202E"), "{why}");
+}
