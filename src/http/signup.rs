@@ -35,7 +35,7 @@ pub(super) async fn page(State(state): State<AppState>) -> Page {
     .with_form(form)
 }
 
-/// POST /subscribe. Everything after the per-IP limit answers "check your
+/// POST /subscribe. Everything after the per-client limit answers "check your
 /// inbox", whatever happened.
 pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Result<Page, Reply> {
     let peer = req
