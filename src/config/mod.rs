@@ -30,8 +30,8 @@ pub use bounces::{BouncesConfig, GuardConfig, ImapConfig};
 pub use dkim::{DkimAlgorithm, DkimKey, DkimKeyPair, KeyFormat};
 pub use mail::{DkimConfig, MailConfig, Transport};
 pub use sections::{
-    DatabaseConfig, DeliveryConfig, DigestConfig, FeedsConfig, HttpConfig, ScheduleConfig, SiteConfig,
-    SubscribersConfig,
+    DatabaseConfig, DeliveryConfig, DigestConfig, FeedsConfig, ForwardedHeader, HttpConfig, ScheduleConfig,
+    SiteConfig, SubscribersConfig,
 };
 pub use smtp::{Security, SmtpUrl};
 pub use values::{CaFile, DatabaseUrl, Mailbox, redact_url};

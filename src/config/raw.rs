@@ -53,6 +53,12 @@ pub(super) struct RawHttp {
     pub listen: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_token_file: Option<PathBuf>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    pub forwarded_header: String,
+    pub header_timeout: f64,
+    pub request_timeout: f64,
+    pub max_connections: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -106,6 +106,39 @@ pub struct HttpConfig {
     /// The bearer token `POST /api/stories` requires; unset disables the
     /// endpoint.
     pub api_token: Option<SecretString>,
+    /// Peers whose forwarded-client header is believed (addresses are
+    /// single-address networks).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header those proxies maintain.
+    pub forwarded_header: ForwardedHeader,
+    /// From a connection's first byte (or the end of its last response) to
+    /// the end of the next request's headers.
+    pub header_timeout: Duration,
+    /// From the end of the headers to the end of the response, body
+    /// reading included.
+    pub request_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+/// The header a trusted proxy writes the client's address into.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (nginx, Caddy, most).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    /// The header's name, lower-case.
+    pub fn name(self) -> &'static str {
+        match self {
+            ForwardedHeader::XForwardedFor => "x-forwarded-for",
+            ForwardedHeader::Forwarded => "forwarded",
+        }
+    }
 }
 
 /// How Herald pulls RSS, Atom and JSON feeds.
@@ -339,7 +372,39 @@ impl HttpConfig {
                 ),
             ));
         }
-        Ok(HttpConfig { listen, api_token })
+        let mut trusted_proxies = Vec::with_capacity(raw.trusted_proxies.len());
+        for (i, p) in raw.trusted_proxies.iter().enumerate() {
+            let net = p
+                .trim()
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| p.trim().parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    c.bad(
+                        &format!("http.trusted_proxies[{i}]"),
+                        format!("{p:?} is not an IP address or CIDR network; expected e.g. 127.0.0.1, ::1 or 10.0.0.0/8"),
+                    )
+                })?;
+            trusted_proxies.push(net.trunc());
+        }
+        let forwarded_header = match raw.forwarded_header.to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => ForwardedHeader::XForwardedFor,
+            "forwarded" => ForwardedHeader::Forwarded,
+            other => {
+                return Err(c.bad(
+                    "http.forwarded_header",
+                    format!("{other:?} is not a header Herald reads; expected \"x-forwarded-for\" or \"forwarded\""),
+                ));
+            }
+        };
+        Ok(HttpConfig {
+            listen,
+            api_token,
+            trusted_proxies,
+            forwarded_header,
+            header_timeout: c.seconds("http.header_timeout", raw.header_timeout, 1.0, 600.0)?,
+            request_timeout: c.seconds("http.request_timeout", raw.request_timeout, 1.0, 3600.0)?,
+            max_connections: c.count("http.max_connections", raw.max_connections, 1_000_000)?,
+        })
     }
 }
 
