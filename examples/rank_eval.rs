@@ -140,6 +140,10 @@ enum Scorer {
     Formula(fn(f64, f64, f64) -> f64),
     /// Herald's `Pool::rank` with these rules.
     Herald(Rules),
+    /// Herald's scores, then the periods taken in turn: every period's
+    /// best, then every period's second best, and so on (per-period
+    /// bucketing with equal shares).
+    RoundRobin(Rules),
 }
 
 fn candidates() -> Vec<Candidate> {
@@ -184,6 +188,10 @@ fn candidates() -> Vec<Candidate> {
         herald(12.0, 4.0, 24.0),
         herald(24.0, 4.0, 24.0),
         herald(720.0, 4.0, 24.0),
+        Candidate {
+            name: "periods of 24 h in turn (equal shares), rate, exposure 6 h, prior 2 h".to_owned(),
+            score: Scorer::RoundRobin(rules()),
+        },
     ]
 }
 
@@ -354,12 +362,40 @@ fn evaluate(
     skipped: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Figures {
     let rules = match &c.score {
-        Scorer::Herald(r) => *r,
+        Scorer::Herald(r) | Scorer::RoundRobin(r) => *r,
         Scorer::Formula(_) => rules(),
     };
     let stories: Vec<Story> = shown.iter().map(|t| t.story.clone()).collect();
     let pool = match &c.score {
         Scorer::Herald(r) => Pool::rank(stories, now, r),
+        Scorer::RoundRobin(r) => {
+            let pool = Pool::rank(stories, now, r);
+            let ranker = herald::select::Ranker::new(pool.ranked.iter().map(|s| &s.story), now, r);
+            // Rank within the period, best first; then period by period.
+            let mut seen: Vec<u32> = Vec::new();
+            let mut keyed: Vec<(usize, u32, Scored)> = pool
+                .ranked
+                .into_iter()
+                .map(|s| {
+                    let period = ranker.period_of(s.story.published_at);
+                    let within = seen.iter().filter(|&&p| p == period).count();
+                    seen.push(period);
+                    (within, period, s)
+                })
+                .collect();
+            keyed.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.score.total_cmp(&a.2.score)));
+            let n = keyed.len() as f64;
+            let ranked = keyed
+                .into_iter()
+                .enumerate()
+                // The order is the ranking: its score is the position.
+                .map(|(i, (_, _, s))| Scored {
+                    score: n - i as f64,
+                    story: s.story,
+                })
+                .collect();
+            Pool { ranked }
+        }
         Scorer::Formula(f) => {
             let mut ranked: Vec<Scored> = stories
                 .into_iter()
