@@ -60,7 +60,7 @@ fn table(pool: &Pool, now: DateTime<Utc>, rules: &Rules) -> String {
         .zip(pool.parts(now, rules))
         .map(|(sc, p)| {
             format!(
-                "{:>3} period {} E {:>4} exposure {:>5.2} h rate {:>6.2}/h m {:>5.2}/h score {:>5.2}\n",
+                "story {:<3} period {} E {:>4} exposure {:>5.2} h rate {:>6.2}/h m {:>5.2}/h score {:>5.2}\n",
                 sc.story.id, p.period, p.engagement, p.exposure, p.rate, p.period_rate, sc.score
             )
         })
@@ -92,28 +92,28 @@ fn daily_a_morning_story_with_four_times_the_rate_beats_a_just_published_one() {
     assert!(position(1) < position(2), "{}", table(&pool, now, &rules));
     assert_eq!(got[0], 1, "{}", table(&pool, now, &rules));
     expect_test::expect![[r#"
-          1 period 0 E  306 exposure  4.13 h rate  74.06/h m 10.91/h score  4.90
-         10 period 0 E   30 exposure  0.98 h rate  30.48/h m 10.91/h score  1.59
-         11 period 0 E   37 exposure  1.86 h rate  19.90/h m 10.91/h score  1.40
-         12 period 0 E   45 exposure  2.58 h rate  17.43/h m 10.91/h score  1.34
-          2 period 0 E    6 exposure  0.32 h rate  18.50/h m 10.91/h score  1.10
-         15 period 0 E   45 exposure  4.08 h rate  11.04/h m 10.91/h score  1.01
-         14 period 0 E   37 exposure  3.67 h rate  10.08/h m 10.91/h score  0.95
-         13 period 0 E   30 exposure  3.18 h rate   9.44/h m 10.91/h score  0.92
-         18 period 0 E   45 exposure  4.92 h rate   9.15/h m 10.91/h score  0.89
-         21 period 0 E   45 exposure  5.39 h rate   8.35/h m 10.91/h score  0.83
-         17 period 0 E   37 exposure  4.69 h rate   7.89/h m 10.91/h score  0.81
-         24 period 0 E   45 exposure  5.66 h rate   7.95/h m 10.91/h score  0.80
-         27 period 0 E   45 exposure  5.81 h rate   7.75/h m 10.91/h score  0.78
-         20 period 0 E   37 exposure  5.26 h rate   7.03/h m 10.91/h score  0.74
-         16 period 0 E   30 exposure  4.41 h rate   6.80/h m 10.91/h score  0.74
-         23 period 0 E   37 exposure  5.58 h rate   6.63/h m 10.91/h score  0.71
-         26 period 0 E   37 exposure  5.77 h rate   6.42/h m 10.91/h score  0.69
-         29 period 0 E   37 exposure  5.87 h rate   6.30/h m 10.91/h score  0.69
-         19 period 0 E   30 exposure  5.11 h rate   5.88/h m 10.91/h score  0.67
-         22 period 0 E   30 exposure  5.50 h rate   5.46/h m 10.91/h score  0.63
-         25 period 0 E   30 exposure  5.72 h rate   5.25/h m 10.91/h score  0.62
-         28 period 0 E   30 exposure  5.84 h rate   5.14/h m 10.91/h score  0.61
+        story 1   period 0 E  306 exposure  4.13 h rate  74.06/h m 10.91/h score  4.90
+        story 10  period 0 E   30 exposure  0.98 h rate  30.48/h m 10.91/h score  1.59
+        story 11  period 0 E   37 exposure  1.86 h rate  19.90/h m 10.91/h score  1.40
+        story 12  period 0 E   45 exposure  2.58 h rate  17.43/h m 10.91/h score  1.34
+        story 2   period 0 E    6 exposure  0.32 h rate  18.50/h m 10.91/h score  1.10
+        story 15  period 0 E   45 exposure  4.08 h rate  11.04/h m 10.91/h score  1.01
+        story 14  period 0 E   37 exposure  3.67 h rate  10.08/h m 10.91/h score  0.95
+        story 13  period 0 E   30 exposure  3.18 h rate   9.44/h m 10.91/h score  0.92
+        story 18  period 0 E   45 exposure  4.92 h rate   9.15/h m 10.91/h score  0.89
+        story 21  period 0 E   45 exposure  5.39 h rate   8.35/h m 10.91/h score  0.83
+        story 17  period 0 E   37 exposure  4.69 h rate   7.89/h m 10.91/h score  0.81
+        story 24  period 0 E   45 exposure  5.66 h rate   7.95/h m 10.91/h score  0.80
+        story 27  period 0 E   45 exposure  5.81 h rate   7.75/h m 10.91/h score  0.78
+        story 20  period 0 E   37 exposure  5.26 h rate   7.03/h m 10.91/h score  0.74
+        story 16  period 0 E   30 exposure  4.41 h rate   6.80/h m 10.91/h score  0.74
+        story 23  period 0 E   37 exposure  5.58 h rate   6.63/h m 10.91/h score  0.71
+        story 26  period 0 E   37 exposure  5.77 h rate   6.42/h m 10.91/h score  0.69
+        story 29  period 0 E   37 exposure  5.87 h rate   6.30/h m 10.91/h score  0.69
+        story 19  period 0 E   30 exposure  5.11 h rate   5.88/h m 10.91/h score  0.67
+        story 22  period 0 E   30 exposure  5.50 h rate   5.46/h m 10.91/h score  0.63
+        story 25  period 0 E   30 exposure  5.72 h rate   5.25/h m 10.91/h score  0.62
+        story 28  period 0 E   30 exposure  5.84 h rate   5.14/h m 10.91/h score  0.61
     "#]]
     .assert_eq(&table(&pool, now, &rules));
 }

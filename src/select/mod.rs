@@ -297,7 +297,7 @@ mod tests {
             .map(|(i, v)| {
                 let s = pool.get(*i);
                 format!(
-                    "{:>8.4} {:<5} {:<8} {:<6} {}: {}\n",
+                    "{:<7.4} {:<5} {:<8} {:<6} {}: {}\n",
                     s.score,
                     s.story.kind.as_str(),
                     s.story.section,
@@ -390,16 +390,16 @@ mod tests {
         };
         let (digest, verdicts) = explain(&pool, &ana(""), &history, now, &RULES);
         expect_test::expect![[r#"
-              8.5322 story world    chidi  10: left out: published outside the window
-              1.5174 story world    marta  1: picked
-              1.3824 story science  sven   5: left out: published outside the window
-              1.2186 story world    marta  2: left out: already sent to this subscriber
-              1.0190 story world    marta  3: picked
-              0.8673 story science  sven   8: picked
-              0.6950 story world           9: left out: section full
-              0.6573 blog  data     priya  6: picked
-              0.5874 blog  data     priya  7: left out: section full
-              0.4379 story sport    tomas  4: left out: section full
+            8.5322  story world    chidi  10: left out: published outside the window
+            1.5174  story world    marta  1: picked
+            1.3824  story science  sven   5: left out: published outside the window
+            1.2186  story world    marta  2: left out: already sent to this subscriber
+            1.0190  story world    marta  3: picked
+            0.8673  story science  sven   8: picked
+            0.6950  story world           9: left out: section full
+            0.6573  blog  data     priya  6: picked
+            0.5874  blog  data     priya  7: left out: section full
+            0.4379  story sport    tomas  4: left out: section full
         "#]]
         .assert_eq(&render(&pool, &verdicts));
         assert_eq!(digest.len(), 4);
@@ -412,16 +412,16 @@ mod tests {
         let pool = Pool::rank(sample(), now, &RULES);
         let (digest, verdicts) = explain(&pool, &ana("World"), &History::default(), now, &RULES);
         expect_test::expect![[r#"
-              8.5322 story world    chidi  10: left out: published outside the window
-              1.5174 story world    marta  1: picked
-              1.3824 story science  sven   5: left out: published outside the window
-              1.2186 story world    marta  2: picked
-              1.0190 story world    marta  3: left out: author limit reached
-              0.8673 story science  sven   8: left out: section not among the subscriber's topics
-              0.6950 story world           9: picked
-              0.6573 blog  data     priya  6: left out: section not among the subscriber's topics
-              0.5874 blog  data     priya  7: left out: section not among the subscriber's topics
-              0.4379 story sport    tomas  4: left out: section not among the subscriber's topics
+            8.5322  story world    chidi  10: left out: published outside the window
+            1.5174  story world    marta  1: picked
+            1.3824  story science  sven   5: left out: published outside the window
+            1.2186  story world    marta  2: picked
+            1.0190  story world    marta  3: left out: author limit reached
+            0.8673  story science  sven   8: left out: section not among the subscriber's topics
+            0.6950  story world           9: picked
+            0.6573  blog  data     priya  6: left out: section not among the subscriber's topics
+            0.5874  blog  data     priya  7: left out: section not among the subscriber's topics
+            0.4379  story sport    tomas  4: left out: section not among the subscriber's topics
         "#]]
         .assert_eq(&render(&pool, &verdicts));
         assert!(digest.blog_posts.is_empty());
