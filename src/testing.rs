@@ -25,7 +25,9 @@ pub const NOW: &str = "2026-03-10T07:00:00Z";
 /// The built-in `digest` ranking rules (config/herald.toml).
 pub const RULES: Rules = Rules {
     comment_weight: 2.0,
-    gravity: 1.8,
+    exposure_hours: 6.0,
+    prior_hours: 2.0,
+    period_hours: 24.0,
     max_stories: 10,
     max_blog_posts: 5,
     max_per_author: 3,

@@ -265,6 +265,38 @@ mod tests {
     }
 
     #[test]
+    fn ranking_keys_are_checked_and_gravity_is_gone() {
+        let c = load(&[]).unwrap();
+        assert_eq!(
+            (
+                c.digest.exposure_hours,
+                c.digest.prior_hours,
+                c.digest.period_hours
+            ),
+            (6.0, 2.0, 24.0)
+        );
+        let c = load(&[("HERALD_DIGEST__PRIOR_HOURS", "0")]).unwrap();
+        assert_eq!(c.digest.prior_hours, 0.0);
+        for (var, key, value) in [
+            ("HERALD_DIGEST__EXPOSURE_HOURS", "digest.exposure_hours", "0.5"),
+            ("HERALD_DIGEST__PRIOR_HOURS", "digest.prior_hours", "-1"),
+            ("HERALD_DIGEST__PERIOD_HOURS", "digest.period_hours", "200"),
+        ] {
+            let e = load(&[(var, value)]).unwrap_err().0;
+            assert!(
+                e.contains(&format!("config key {key} (from environment variable {var})"))
+                    && e.contains("is out of range"),
+                "{e}"
+            );
+        }
+        let e = load(&[("HERALD_DIGEST__GRAVITY", "1.8")]).unwrap_err().0;
+        assert!(
+            e.contains("digest.gravity") && e.contains("was removed") && e.contains("delete digest.gravity"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn cron_expressions_are_checked_by_the_schedulers_parser() {
         let e = load(&[("HERALD_SCHEDULE__TICK", "*/5 * * * *")]).unwrap_err().0;
         assert!(

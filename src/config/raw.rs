@@ -91,7 +91,13 @@ pub(super) struct RawDigest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub templates_dir: Option<PathBuf>,
     pub comment_weight: f64,
-    pub gravity: f64,
+    /// Removed with the "hot" formula: read only so that an old
+    /// configuration that names it gets a clear message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gravity: Option<f64>,
+    pub exposure_hours: f64,
+    pub prior_hours: f64,
+    pub period_hours: f64,
     pub max_stories: i64,
     pub max_blog_posts: i64,
     pub max_per_author: i64,

@@ -42,7 +42,9 @@ pub struct SubscribersConfig {
 pub struct DigestConfig {
     pub templates_dir: Option<PathBuf>,
     pub comment_weight: f64,
-    pub gravity: f64,
+    pub exposure_hours: f64,
+    pub prior_hours: f64,
+    pub period_hours: f64,
     pub max_stories: usize,
     pub max_blog_posts: usize,
     pub max_per_author: usize,
@@ -225,10 +227,20 @@ impl SubscribersConfig {
 
 impl DigestConfig {
     pub(super) fn from_raw(d: &RawDigest, c: &Check) -> Result<Self, ConfigError> {
+        if d.gravity.is_some() {
+            return Err(c.bad(
+                "digest.gravity",
+                "was removed with the age-decay (\"hot\") ranking: stories are now ranked on their \
+                 engagement rate within each period (digest.exposure_hours, digest.prior_hours, \
+                 digest.period_hours; see the README's Ranking section); delete digest.gravity",
+            ));
+        }
         Ok(DigestConfig {
             templates_dir: d.templates_dir.clone(),
             comment_weight: c.number("digest.comment_weight", d.comment_weight, 0.0, 100.0)?,
-            gravity: c.number("digest.gravity", d.gravity, 0.0, 10.0)?,
+            exposure_hours: c.number("digest.exposure_hours", d.exposure_hours, 1.0, 720.0)?,
+            prior_hours: c.number("digest.prior_hours", d.prior_hours, 0.0, 168.0)?,
+            period_hours: c.number("digest.period_hours", d.period_hours, 1.0, 168.0)?,
             max_stories: c.count("digest.max_stories", d.max_stories, 100)?,
             max_blog_posts: c.count_or_zero("digest.max_blog_posts", d.max_blog_posts, 100)?,
             max_per_author: c.count("digest.max_per_author", d.max_per_author, 100)?,

@@ -276,7 +276,9 @@ impl Engine {
         let d = &config.digest;
         let rules = Rules {
             comment_weight: d.comment_weight,
-            gravity: d.gravity,
+            exposure_hours: d.exposure_hours,
+            prior_hours: d.prior_hours,
+            period_hours: d.period_hours,
             max_stories: d.max_stories,
             max_blog_posts: d.max_blog_posts,
             max_per_author: d.max_per_author,
