@@ -22,9 +22,10 @@ use crate::import::StoryFormat;
 #[derive(Debug, Parser)]
 #[command(name = "herald", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
-    /// Configuration file layered over the built-in defaults
-    /// [default: ./config/herald.toml when present]
-    #[arg(long, global = true, env = "HERALD_CONFIG", value_name = "PATH")]
+    /// Configuration file layered over the built-in defaults [default:
+    /// $HERALD_CONFIG, else the first of ./config/herald.toml and
+    /// /etc/herald/herald.toml that exists]
+    #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
     /// Database URL, overriding database.url (sqlite://PATH or postgres://…)
@@ -81,8 +82,17 @@ pub enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Apply pending database migrations (every command also does this on start)
+    /// Create the store if missing and apply pending migrations (every command also migrates on start)
     Migrate,
+    /// First install: write a commented config to DIR/config/herald.toml and create its store
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to set up; run herald from here afterwards
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

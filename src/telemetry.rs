@@ -1,6 +1,7 @@
 //! Logging: the only place that knows the log format. Logs go to stderr so
 //! that stdout stays clean for tables, CSV and JSON; the level comes from
-//! `RUST_LOG` (default `info`). Callers log with structured fields and never
+//! `RUST_LOG` (default `info`); colour only on a terminal and without
+//! `NO_COLOR`. Callers log with structured fields and never
 //! put secrets, message bodies or whole addresses into a log line.
 
 use tracing_subscriber::EnvFilter;
@@ -19,11 +20,16 @@ pub fn init(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color())
         .with_target(false);
     // A second init (in tests) is harmless; ignore the error it returns.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// <https://no-color.org>: `NO_COLOR` set and not empty turns colour off.
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }

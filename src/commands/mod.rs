@@ -9,6 +9,7 @@ mod demo;
 mod editions;
 mod feeds;
 mod ingest;
+mod init;
 mod output;
 mod send;
 mod stories;
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(o, args).await,
         Command::Config(ConfigCommand::Check { connect }) => config_check(o, connect).await,
         Command::Migrate => migrate(o).await,
+        Command::Init(args) => init::run(o, args).await,
         Command::Run => daemon(o).await,
         Command::Send(args) => with_store(o, async |c, store| send::send(c, store.clone(), args).await).await,
         Command::Preview(args) => {
@@ -57,9 +59,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads the configuration and opens the migrated store.
+/// Loads the configuration and opens the migrated store, which must exist:
+/// only `migrate`, `init` and `demo` create one, so a command run from the
+/// wrong directory says so instead of working on a new, empty store.
 async fn open(overrides: &Overrides) -> anyhow::Result<(Config, Store)> {
     let config = Config::load(overrides)?;
+    if let Some(path) = Store::missing_file(&config.database) {
+        return Err(no_store(&config, &path).into());
+    }
     let store = Store::open(&config.database)
         .await
         .with_context(|| format!("opening the store at {}", config.database.url))?;
@@ -78,17 +85,47 @@ async fn with_store(
     code
 }
 
+/// The error for a SQLite store that is not there: where Herald looked
+/// (the file, the configuration that named it) and how to create one.
+fn no_store(config: &Config, path: &std::path::Path) -> crate::config::ConfigError {
+    let from = match &config.source_file {
+        Some(file) => format!("configuration file {} ({})", file.path.display(), file.origin),
+        None => format!(
+            "no configuration file (looked for {}), so the built-in default",
+            crate::config::SEARCH_ORDER
+        ),
+    };
+    crate::config::ConfigError(format!(
+        "no store at {}: database.url is {} ({from}, or HERALD_DATABASE__URL, or --database-url); \
+         create it with `herald migrate`, start a new install with `herald init`, or point database.url at an existing store",
+        path.display(),
+        config.database.url,
+    ))
+}
+
 /// `config check`: the merged configuration, secrets redacted, after a line
 /// naming the layers it came from. Loading is the check: a bad value fails
 /// before anything is printed. With `--connect`, then the relay.
 async fn config_check(overrides: &Overrides, connect: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(overrides)?;
     match &config.source_file {
+        Some(file) => println!(
+            "# configuration OK: defaults + {} + environment + flags\n# read {} ({})",
+            file.path.display(),
+            file.path.display(),
+            file.origin
+        ),
+        None => println!(
+            "# configuration OK: defaults + environment + flags\n# no configuration file: looked for {}",
+            crate::config::SEARCH_ORDER
+        ),
+    }
+    match Store::missing_file(&config.database) {
         Some(path) => println!(
-            "# configuration OK: defaults + {} + environment + flags\n",
+            "# store: {} does not exist yet (`herald migrate` creates it)\n",
             path.display()
         ),
-        None => println!("# configuration OK: defaults + environment + flags\n"),
+        None => println!("# store: {}\n", config.database.url),
     }
     print!("{}", config.to_redacted_toml());
     if connect {

@@ -64,7 +64,18 @@ impl Settings {
 }
 
 impl TestEnv {
+    /// A SQLite store in a new directory. Herald's commands (all but
+    /// `migrate`, `init` and `demo`) refuse a store that does not exist, so
+    /// the file is created here, empty: SQLite takes an empty file as an
+    /// empty database, and the first command migrates it.
     pub fn sqlite() -> Self {
+        let env = TestEnv::sqlite_without_store();
+        std::fs::File::create(env.path("herald.db")).expect("an empty store file");
+        env
+    }
+
+    /// [`TestEnv::sqlite`] whose store file does not exist yet.
+    pub fn sqlite_without_store() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = format!("sqlite://{}", dir.path().join("herald.db").display());
         TestEnv {

@@ -1,0 +1,172 @@
+//! Operating Herald: where the configuration file and the store are looked
+//! for (a missing store is an error, never created by accident), `herald
+//! init`, output to a reader that went away, `--version`, the metrics.
+
+use std::io::Read;
+use std::process::Stdio;
+
+use predicates::prelude::*;
+
+use crate::support::{TestEnv, bare_herald, stderr_of, stdout_of};
+
+#[test]
+fn a_command_never_creates_a_missing_store_and_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bare_herald(dir.path())
+        .args(["subscribers", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    let db = std::path::absolute(dir.path().join("herald.db")).unwrap();
+    assert!(
+        err.contains(&format!("no store at {}", db.display()))
+            && err.contains("database.url is sqlite://herald.db")
+            && err.contains("no configuration file (looked for --config, $HERALD_CONFIG, ./config/herald.toml, /etc/herald/herald.toml)")
+            && err.contains("`herald migrate`")
+            && err.contains("`herald init`"),
+        "{err}"
+    );
+    assert!(!db.exists(), "the store was created");
+    for args in [
+        &["stories", "list"][..],
+        &["send", "--dry-run"],
+        &["feeds", "list"],
+    ] {
+        bare_herald(dir.path())
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("no store at"));
+    }
+    assert!(!db.exists(), "the store was created");
+
+    // A store named by a configuration file: the message names the file.
+    std::fs::write(
+        dir.path().join("site.toml"),
+        "[database]\nurl = \"sqlite://elsewhere/site.db\"\n",
+    )
+    .unwrap();
+    bare_herald(dir.path())
+        .args(["--config", "site.toml", "subscribers", "list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "database.url is sqlite://elsewhere/site.db",
+        ))
+        .stderr(predicate::str::contains(
+            "configuration file site.toml (named by --config)",
+        ));
+
+    // migrate creates it; then the command works.
+    bare_herald(dir.path()).arg("migrate").assert().success();
+    assert!(db.exists());
+    bare_herald(dir.path())
+        .args(["subscribers", "list", "--format", "json"])
+        .assert()
+        .success()
+        .stdout("[]\n");
+}
+
+#[test]
+fn init_writes_a_commented_config_and_creates_its_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bare_herald(dir.path())
+        .args(["init", "--dir", "site"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let site = dir.path().join("site");
+    let config = std::fs::read_to_string(site.join("config/herald.toml")).unwrap();
+    assert!(config.starts_with("# Written by `herald init`"), "{config}");
+    assert!(
+        config.contains("[database]\n") && config.contains("# Size of the connection pool."),
+        "the commented defaults: {config}"
+    );
+    assert!(site.join("herald.db").is_file(), "{}", stdout_of(&out));
+    assert!(
+        stdout_of(&out).contains("store sqlite://herald.db ready"),
+        "{}",
+        stdout_of(&out)
+    );
+
+    // Run from there, Herald finds the file and the store.
+    bare_herald(&site)
+        .args(["config", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "# read config/herald.toml (found in the working directory)",
+        ))
+        .stdout(predicate::str::contains("# store: sqlite://herald.db"));
+    bare_herald(&site)
+        .args(["subscribers", "add", "ada@example.com"])
+        .assert()
+        .success();
+
+    // A second init leaves the file alone.
+    bare_herald(dir.path())
+        .args(["init", "--dir", "site"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists and is left as it is"));
+    assert_eq!(
+        std::fs::read_to_string(site.join("config/herald.toml")).unwrap(),
+        config
+    );
+}
+
+#[test]
+fn config_check_says_which_file_it_read() {
+    let dir = tempfile::tempdir().unwrap();
+    bare_herald(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "# no configuration file: looked for --config, $HERALD_CONFIG, ./config/herald.toml, /etc/herald/herald.toml",
+        ))
+        .stdout(predicate::str::contains(format!(
+            "# store: {} does not exist yet",
+            std::path::absolute(dir.path().join("herald.db")).unwrap().display()
+        )));
+    std::fs::write(dir.path().join("a.toml"), "[site]\nname = \"From A\"\n").unwrap();
+    bare_herald(dir.path())
+        .args(["config", "check"])
+        .env("HERALD_CONFIG", "a.toml")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "# read a.toml (named by $HERALD_CONFIG)",
+        ))
+        .stdout(predicate::str::contains("name = \"From A\""));
+}
+
+/// `herald config check | head -2`, deterministically: the reader is gone
+/// before Herald prints its first line.
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    let env = TestEnv::sqlite();
+    env.herald(&["subscribers", "add", "ada@example.com"])
+        .assert()
+        .success();
+    for args in [
+        &["config", "check"][..],
+        &["subscribers", "list"],
+        &["subscribers", "export"],
+        &["subscribers", "list", "--format", "json"],
+    ] {
+        let mut child = env
+            .herald_std(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{args:?}: {err}");
+        assert_eq!(err, "", "{args:?}");
+    }
+}
