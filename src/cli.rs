@@ -32,12 +32,42 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
 
+    /// After the command, write its metrics here in the node_exporter textfile
+    /// format (for cron and timer runs; counters add up across runs)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
     /// Log format on stderr; the level comes from RUST_LOG (default: info)
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process's arguments; `--version` gives the long form of
+    /// [`version_text`].
+    pub fn parse_args() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        // Leaked once: clap keeps a &'static str without its "string" feature.
+        let long: &'static str = Box::leak(version_text().into_boxed_str());
+        let matches = Cli::command().long_version(long).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// What `herald --version` prints after the name: the version, the commit
+/// and date of the build, the time-zone database compiled in, and what
+/// this build can talk to.
+pub fn version_text() -> String {
+    format!(
+        "{}\ncommit:   {}\nbuilt:    {}\ntzdata:   {} (IANA, compiled in by chrono-tz)\nstores:   sqlite, postgres\nmail:     smtp (STARTTLS, implicit TLS), file outbox\nbounces:  mail, imap, webhooks (ses, sendgrid, mailgun, postmark)",
+        env!("CARGO_PKG_VERSION"),
+        env!("HERALD_GIT_COMMIT"),
+        env!("HERALD_BUILD_DATE"),
+        chrono_tz::IANA_TZDB_VERSION,
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,14 +8,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use herald::cli::Cli;
 use herald::config::ConfigError;
 
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     herald::telemetry::init(cli.log_format);
     // One async thread: Herald's async work is IO and hand-offs between
     // tasks (SMTP sessions, the recorder, the HTTP server), which a single

@@ -41,6 +41,7 @@ pub async fn run(overrides: &Overrides, args: InitArgs) -> anyhow::Result<ExitCo
     let config = Config::load(&Overrides {
         config_path: Some(file.clone()),
         database_url: overrides.database_url.clone(),
+        metrics_file: None,
     })?;
     let store = Store::open(&config.database)
         .await

@@ -28,6 +28,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = Overrides {
         config_path: cli.config.clone(),
         database_url: cli.database_url.clone(),
+        metrics_file: cli.metrics_file.clone(),
     };
     let o = &overrides;
     match cli.command {
@@ -41,7 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             with_store(o, async |c, store| send::preview(c, store.clone(), args).await).await
         }
         Command::UnsubscribeMail { file } => {
-            with_store(o, async |_, store| unsubscribe_mail(store, &file).await).await
+            with_store(o, async |c, store| unsubscribe_mail(c, store, &file).await).await
         }
         Command::Deliveries(cmd) => with_store(o, async |_, store| deliveries::run(store, cmd).await).await,
         Command::Bounces(BouncesCommand::Inspect { paths, format }) => bounces::inspect(&paths, format),
@@ -74,7 +75,8 @@ async fn open(overrides: &Overrides) -> anyhow::Result<(Config, Store)> {
 }
 
 /// Runs `command` with the configuration and the migrated store, and closes
-/// the store afterwards whether the command succeeded or not.
+/// the store afterwards whether the command succeeded or not; then writes
+/// its metrics to `--metrics-file`, if given.
 async fn with_store(
     overrides: &Overrides,
     command: impl AsyncFnOnce(&Config, &Store) -> anyhow::Result<ExitCode>,
@@ -82,6 +84,9 @@ async fn with_store(
     let (config, store) = open(overrides).await?;
     let code = command(&config, &store).await;
     store.close().await;
+    if let Some(path) = &overrides.metrics_file {
+        crate::metrics::write_textfile(path, &config.metrics)?;
+    }
     code
 }
 
@@ -203,7 +208,11 @@ async fn daemon(overrides: &Overrides) -> anyhow::Result<ExitCode> {
 /// Reads a message sent to the List-Unsubscribe mailto: address and
 /// unsubscribes the subscriber whose token it carries (in the subject, as
 /// the mailto: link sets it, or in the body).
-async fn unsubscribe_mail(store: &Store, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn unsubscribe_mail(
+    config: &Config,
+    store: &Store,
+    file: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
     use std::io::Read;
     let mut raw = Vec::new();
     if file.as_os_str() == "-" {
@@ -233,6 +242,7 @@ async fn unsubscribe_mail(store: &Store, file: &std::path::Path) -> anyhow::Resu
         .set_status(subscriber.id, crate::domain::SubscriberStatus::Unsubscribed)
         .await?;
     tracing::info!(subscriber_id = subscriber.id, "unsubscribed by mail");
+    config.metrics.unsubscribe(crate::metrics::Unsubscribe::Mailto);
     println!("unsubscribed {}", subscriber.email);
     Ok(ExitCode::SUCCESS)
 }

@@ -104,6 +104,8 @@ pub struct Overrides {
     pub config_path: Option<PathBuf>,
     /// `--database-url URL`.
     pub database_url: Option<String>,
+    /// `--metrics-file PATH`: where a command writes its metrics when done.
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// The validated configuration.
@@ -121,9 +123,17 @@ pub struct Config {
     pub bounces: BouncesConfig,
     pub guard: GuardConfig,
     pub webhooks: WebhooksConfig,
+    /// `metrics.listen`: where `herald run` serves `/metrics`, apart from
+    /// the public listener; `None` when "off".
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Which file, if any, was layered over the defaults, and how it was
     /// found.
     pub source_file: Option<ConfigFile>,
+    /// The process's metrics, shared by everything built from this
+    /// configuration (the engine, the intake, the feeds, the HTTP state),
+    /// so that one exposition, or one `--metrics-file`, covers them all.
+    /// Not a setting: created empty at load.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// The printable copy: the raw form with the database URL redacted.
     raw: RawConfig,
 }
@@ -155,7 +165,9 @@ impl Config {
             bounces: BouncesConfig::from_raw(&raw.bounces, &c)?,
             guard: GuardConfig::from_raw(&raw.guard, &c)?,
             webhooks: WebhooksConfig::from_raw(&raw.webhooks, &c)?,
+            metrics_listen: metrics_listen(&raw.metrics.listen, &c)?,
             source_file: layers.file,
+            metrics: std::sync::Arc::new(crate::metrics::Metrics::new()),
             raw: {
                 // Keep only the redacted URL in the printable copy.
                 raw.database.url = database.url.to_string();
@@ -188,6 +200,19 @@ impl Config {
     }
 }
 
+/// `metrics.listen`: an address, or "off".
+fn metrics_listen(listen: &str, c: &Check) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    if listen.trim() == "off" {
+        return Ok(None);
+    }
+    listen.parse().map(Some).map_err(|_| {
+        c.bad(
+            "metrics.listen",
+            format!("{listen:?} is not an address; expected e.g. 127.0.0.1:9464, or \"off\""),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +223,7 @@ mod tests {
             &Overrides {
                 config_path: Some(PathBuf::from("config/herald.toml")),
                 database_url: None,
+                metrics_file: None,
             },
             &env,
         )
@@ -483,6 +509,7 @@ mod tests {
                 &Overrides {
                     config_path: Some(path),
                     database_url: None,
+                    metrics_file: None,
                 },
                 &[],
             )
@@ -559,6 +586,7 @@ mod tests {
             &Overrides {
                 config_path: Some(file),
                 database_url: None,
+                metrics_file: None,
             },
             &[],
         )

@@ -67,6 +67,13 @@ pub(super) struct RawConfig {
     pub bounces: super::bounces::RawBounces,
     pub guard: super::bounces::RawGuard,
     pub webhooks: RawWebhooks,
+    pub metrics: RawMetrics,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

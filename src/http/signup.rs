@@ -15,6 +15,7 @@ use super::{AppState, MAX_BODY, Reply, subscriber};
 use crate::domain::{
     Frequency, HeaderSafe, NewSubscriber, Subscriber, SubscriberEmail, SubscriberStatus, Topics,
 };
+use crate::metrics::Signup;
 
 /// How long a confirmation link stays valid.
 const CONFIRM_VALID_HOURS: i64 = 48;
@@ -51,6 +52,7 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         })?;
     let fields = Fields::parse(&headers, body).await.map_err(Page::bad_request)?;
     if state.per_ip.check_key(&ip).is_err() {
+        state.metrics.signup(Signup::RateLimited);
         return Err(Page::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests",
@@ -65,9 +67,11 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
     );
     // A filled honeypot is a bot: answer as usual, do nothing.
     if !fields.get("website").is_empty() {
+        state.metrics.signup(Signup::Honeypot);
         return Ok(done);
     }
     let email = SubscriberEmail::parse(fields.get("email")).map_err(|_| {
+        state.metrics.signup(Signup::Invalid);
         Page::new(
             StatusCode::BAD_REQUEST,
             "Check the address",
@@ -81,12 +85,14 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         .check_key(&email.as_str().to_ascii_lowercase())
         .is_err()
     {
+        state.metrics.signup(Signup::RateLimited);
         return Ok(done);
     }
     // An address that bounced hard or complained is not mailed at a
     // stranger's request; the answer is the same, so it reveals nothing.
     if state.store.suppression(&email.fingerprint()).await?.is_some() {
         tracing::info!("signup for a suppressed address: no confirmation sent");
+        state.metrics.signup(Signup::Suppressed);
         return Ok(done);
     }
     let new = NewSubscriber {
@@ -101,6 +107,7 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
     if let Some(s) = state.store.signup(&new).await? {
         send_confirmation(&state, s);
     }
+    state.metrics.signup(Signup::Requested);
     Ok(done)
 }
 
@@ -161,6 +168,7 @@ pub(super) async fn confirm_page(
 pub(super) async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Result<Page, Reply> {
     let s = confirmable(&state, &token).await?;
     state.store.confirm(s.id).await?;
+    state.metrics.signup(Signup::Confirmed);
     Ok(Page::new(
         StatusCode::OK,
         "You are subscribed",

@@ -170,3 +170,97 @@ fn output_to_a_closed_pipe_ends_quietly() {
         assert_eq!(err, "", "{args:?}");
     }
 }
+
+#[test]
+fn version_names_the_build_the_tz_database_and_the_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bare_herald(dir.path()).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = stdout_of(&out);
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    assert!(
+        text.starts_with(&format!("herald {}\n", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    // The build may be older than HEAD (a commit since): only its shape then.
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("commit:"))
+        .expect("a commit line");
+    let hash = line.trim_start_matches("commit:").trim();
+    assert!(
+        hash == "unknown" && commit.is_none()
+            || hash.len() == 12 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("tzdata:   {} (IANA", chrono_tz::IANA_TZDB_VERSION)),
+        "{text}"
+    );
+    assert!(text.contains("stores:   sqlite, postgres"), "{text}");
+    let built = text
+        .lines()
+        .find_map(|l| l.strip_prefix("built:    "))
+        .expect("a build date");
+    assert!(
+        chrono::NaiveDate::parse_from_str(built, "%Y-%m-%d").is_ok(),
+        "{text}"
+    );
+}
+
+/// A cron run's metrics, in the textfile collector's format; counters add
+/// up across runs.
+#[test]
+fn metrics_file_is_written_after_a_command_and_counters_add_up() {
+    let env = TestEnv::sqlite();
+    env.seed_readers(2);
+    let file = env.path("herald.prom");
+    let file_arg = file.to_str().unwrap();
+    env.herald(&[
+        "--metrics-file",
+        file_arg,
+        "send",
+        "--date",
+        "2026-03-10",
+        "--now",
+        "2026-03-10T08:00:00Z",
+    ])
+    .assert()
+    .success();
+    let first = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        first.contains("# TYPE herald_deliveries_total counter\n"),
+        "{first}"
+    );
+    assert!(
+        first.contains("herald_deliveries_total{outcome=\"sent\"} 2\n"),
+        "{first}"
+    );
+    assert!(!first.contains("# EOF"), "{first}");
+    env.herald(&[
+        "--metrics-file",
+        file_arg,
+        "send",
+        "--date",
+        "2026-03-11",
+        "--now",
+        "2026-03-11T08:00:00Z",
+    ])
+    .assert()
+    .success();
+    let second = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        second.contains("herald_deliveries_total{outcome=\"sent\"} 2\n"),
+        "{second}"
+    );
+    assert!(
+        second.contains("herald_deliveries_total{outcome=\"skipped\"} 2\n"),
+        "{second}"
+    );
+}

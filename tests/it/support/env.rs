@@ -176,6 +176,7 @@ impl TestEnv {
         let overrides = Overrides {
             config_path: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml")),
             database_url: Some(self.database_url.clone()),
+            metrics_file: None,
         };
         Config::load_from(&overrides, &settings.0).expect("the test configuration is valid")
     }
@@ -221,7 +222,11 @@ fn bare_herald_std(dir: &Path) -> std::process::Command {
             cmd.env_remove(k);
         }
     }
-    cmd.env("RUST_LOG", "warn").current_dir(dir);
+    // No metrics listener unless a test asks for one: its default port
+    // would be shared by every daemon the tests run side by side.
+    cmd.env("RUST_LOG", "warn")
+        .env("HERALD_METRICS__LISTEN", "off")
+        .current_dir(dir);
     cmd
 }
 
