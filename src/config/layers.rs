@@ -119,15 +119,26 @@ pub(super) fn origin(figment: &Figment, key: &str) -> String {
 }
 
 /// A secret from the environment variable `env_name` when it is set and not
-/// empty, else from the first line of `file`, else none.
+/// empty, else from the systemd credential named after its key (e.g.
+/// `mail.smtp_password` in `$CREDENTIALS_DIRECTORY`, from
+/// `LoadCredential=mail.smtp_password:/etc/herald/smtp-password`), else from
+/// the first line of `file`, else none.
 pub(super) fn secret(
     env: &[(String, String)],
     env_name: &str,
     file: Option<&Path>,
 ) -> Result<Option<SecretString>, String> {
-    match (env_var(env, env_name), file) {
-        (Some(value), _) if !value.is_empty() => Ok(Some(SecretString::from(value))),
-        (_, Some(path)) => read_secret_file(path).map(Some),
+    let credential = env_var(env, "CREDENTIALS_DIRECTORY")
+        .filter(|dir| !dir.is_empty())
+        .and_then(|dir| {
+            let (_, key) = SECRET_ENV.iter().find(|(name, _)| *name == env_name)?;
+            Some(Path::new(&dir).join(key))
+        })
+        .filter(|path| path.is_file());
+    match (env_var(env, env_name), credential, file) {
+        (Some(value), _, _) if !value.is_empty() => Ok(Some(SecretString::from(value))),
+        (_, Some(path), _) => read_secret_file(&path).map(Some),
+        (_, None, Some(path)) => read_secret_file(path).map(Some),
         _ => Ok(None),
     }
 }
@@ -269,5 +280,38 @@ mod tests {
         );
         let empty = [("HERALD_CONFIG".to_owned(), String::new())];
         assert_eq!(found(&none, &empty, d), Some((local, FileOrigin::WorkingDir)));
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_then_credentials_then_files() {
+        use secrecy::ExposeSecret as _;
+        let dir = tempfile::tempdir().unwrap();
+        let creds = dir.path().join("creds");
+        std::fs::create_dir(&creds).unwrap();
+        std::fs::write(creds.join("mail.smtp_password"), "from-credential\n").unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let name = "HERALD_MAIL__SMTP_PASSWORD";
+        let get = |env: &[(String, String)], file: Option<&Path>| {
+            secret(env, name, file)
+                .unwrap()
+                .map(|s| s.expose_secret().to_owned())
+        };
+        let cred_env = ("CREDENTIALS_DIRECTORY".to_owned(), creds.display().to_string());
+        assert_eq!(get(&[], Some(&file)).as_deref(), Some("from-file"));
+        assert_eq!(
+            get(&[cred_env.clone()], Some(&file)).as_deref(),
+            Some("from-credential")
+        );
+        assert_eq!(get(&[cred_env.clone()], None).as_deref(), Some("from-credential"));
+        let both = [cred_env.clone(), (name.to_owned(), "from-env".to_owned())];
+        assert_eq!(get(&both, Some(&file)).as_deref(), Some("from-env"));
+        // Another secret's credential is not this one's.
+        assert_eq!(
+            secret(&[cred_env], "HERALD_HTTP__API_TOKEN", None)
+                .unwrap()
+                .map(|_| ()),
+            None
+        );
     }
 }

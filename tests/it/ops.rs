@@ -264,3 +264,78 @@ fn metrics_file_is_written_after_a_command_and_counters_add_up() {
         "{second}"
     );
 }
+
+/// `herald run` under a stand-in for systemd's notify socket: READY once
+/// it serves, WATCHDOG while ticks keep time, STOPPING on SIGTERM; and the
+/// metrics on their own listener, /readyz on the public one.
+#[test]
+fn the_daemon_notifies_systemd_and_feeds_the_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    use std::time::{Duration, Instant};
+
+    let env = TestEnv::sqlite();
+    let socket_path = env.path("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let port = free_port();
+    let metrics_port = free_port();
+    let mut child = env
+        .herald_std(&["run"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "3000000")
+        .env("HERALD_SCHEDULE__TICK", "*/2 * * * * *")
+        .env("HERALD_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .env("HERALD_METRICS__LISTEN", format!("127.0.0.1:{metrics_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut received = Vec::new();
+    let mut next = |what: &str| -> String {
+        let mut buf = [0u8; 512];
+        let n = socket
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("waiting for {what}: {e}; got {received:?}"));
+        let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+        received.push(message.clone());
+        message
+    };
+    assert_eq!(next("READY"), "READY=1\n");
+    // Ready means both listeners answer.
+    let http = crate::support::http::Http::new(port);
+    assert_eq!(http.get("/readyz").status, 200);
+    assert_eq!(http.get("/metrics").status, 404);
+    let metrics = crate::support::http::Http::new(metrics_port).get("/metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.body.contains("herald_build_info{"), "{}", metrics.body);
+    let started = Instant::now();
+    assert_eq!(next("a watchdog ping"), "WATCHDOG=1\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "pinged within WatchdogSec"
+    );
+
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let stopping = loop {
+        let m = next("STOPPING");
+        if m != "WATCHDOG=1\n" {
+            break m;
+        }
+    };
+    assert!(stopping.starts_with("STOPPING=1\n"), "{stopping:?}");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
