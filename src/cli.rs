@@ -116,6 +116,24 @@ pub enum Command {
     Migrate,
     /// First install: write a commented config to DIR/config/herald.toml and create its store
     Init(InitArgs),
+    /// Write the man pages or shell completions into a folder (for packages)
+    #[command(hide = true)]
+    Generate {
+        /// What to write
+        #[arg(value_enum)]
+        what: Generated,
+        /// The folder, created if missing
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// herald.1 and one page per subcommand (herald-send.1, …)
+    Man,
+    /// herald.bash, _herald (zsh), herald.fish
+    Completions,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod deliveries;
 mod demo;
 mod editions;
 mod feeds;
+mod generate;
 mod ingest;
 mod init;
 mod output;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(ConfigCommand::Check { connect }) => config_check(o, connect).await,
         Command::Migrate => migrate(o).await,
         Command::Init(args) => init::run(o, args).await,
+        Command::Generate { what, dir } => generate::run(what, &dir),
         Command::Run => daemon(o).await,
         Command::Send(args) => with_store(o, async |c, store| send::send(c, store.clone(), args).await).await,
         Command::Preview(args) => {
