@@ -300,10 +300,13 @@ mod tests {
         let cred_env = ("CREDENTIALS_DIRECTORY".to_owned(), creds.display().to_string());
         assert_eq!(get(&[], Some(&file)).as_deref(), Some("from-file"));
         assert_eq!(
-            get(&[cred_env.clone()], Some(&file)).as_deref(),
+            get(std::slice::from_ref(&cred_env), Some(&file)).as_deref(),
             Some("from-credential")
         );
-        assert_eq!(get(&[cred_env.clone()], None).as_deref(), Some("from-credential"));
+        assert_eq!(
+            get(std::slice::from_ref(&cred_env), None).as_deref(),
+            Some("from-credential")
+        );
         let both = [cred_env.clone(), (name.to_owned(), "from-env".to_owned())];
         assert_eq!(get(&both, Some(&file)).as_deref(), Some("from-env"));
         // Another secret's credential is not this one's.
