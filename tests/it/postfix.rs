@@ -493,7 +493,10 @@ async fn body(env: &TestEnv) {
     // finds no store where its configuration points (and never creates
     // one): it exits 75 and Postfix keeps the DSN.
     let failed = postfix.wait_for_piped(1, 75);
-    assert!(failed[0].output.contains("no store at /nonexistent/herald.db"), "{failed:#?}");
+    assert!(
+        failed[0].output.contains("no store at /nonexistent/herald.db"),
+        "{failed:#?}"
+    );
     crate::support::wait_until("Postfix to defer a DSN herald could not take", PATIENCE, || {
         postfix
             .log()
