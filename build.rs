@@ -9,6 +9,10 @@
 //! `touch build.rs` after installing them; without them they are
 //! compiled as ignored tests, so `cargo test` lists them as skipped, with
 //! the reason.
+//!
+//! It also gives `herald --version` the git commit and the build date
+//! (`SOURCE_DATE_EPOCH` when set, for reproducible packages, else now) as
+//! HERALD_GIT_COMMIT and HERALD_BUILD_DATE; without git, "unknown".
 
 use std::path::Path;
 
@@ -16,6 +20,7 @@ const DOVECOT: &str = "/usr/sbin/dovecot";
 const POSTFIX: &str = "/usr/sbin/postfix";
 
 fn main() {
+    build_info();
     println!("cargo::rustc-check-cfg=cfg(herald_postgres_tests)");
     println!("cargo::rustc-check-cfg=cfg(herald_dovecot_tests)");
     println!("cargo::rustc-check-cfg=cfg(herald_postfix_tests)");
@@ -59,4 +64,72 @@ fn python_imports(modules: &str) -> bool {
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// HERALD_GIT_COMMIT (the short hash of HEAD) and
+/// HERALD_BUILD_DATE (UTC, YYYY-MM-DD), rebuilt when HEAD moves.
+fn build_info() {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    // No "-dirty" mark: edits to the tree do not rerun this script, so it
+    // would go stale.
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]);
+    println!(
+        "cargo::rustc-env=HERALD_GIT_COMMIT={}",
+        commit.as_deref().unwrap_or("unknown")
+    );
+    for dir in [
+        git(&["rev-parse", "--git-dir"]),
+        git(&["rev-parse", "--git-common-dir"]),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let dir = Path::new(&dir);
+        for file in ["HEAD", "packed-refs"] {
+            if dir.join(file).is_file() {
+                println!("cargo::rerun-if-changed={}", dir.join(file).display());
+            }
+        }
+    }
+    if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"])
+        && let Some(common) = git(&["rev-parse", "--git-common-dir"])
+    {
+        let reference = Path::new(&common).join(head);
+        if reference.is_file() {
+            println!("cargo::rerun-if-changed={}", reference.display());
+        }
+    }
+    println!("cargo::rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    let epoch = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        });
+    let (y, m, d) = civil_from_days(epoch.div_euclid(86400));
+    println!("cargo::rustc-env=HERALD_BUILD_DATE={y:04}-{m:02}-{d:02}");
+}
+
+/// The proleptic Gregorian date of a day number since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`); build scripts have no chrono here.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }

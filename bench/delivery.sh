@@ -113,6 +113,7 @@ make_store() {
     [ -f "$db" ] && [ "$db" -nt "$bin" ] && return
     [ -f "$out/subscribers-$n.csv" ] || gen_subscribers "$n" "$out/subscribers-$n.csv"
     rm -f "$db" "$db-wal" "$db-shm"
+    "$bin" --database-url "sqlite://$db" migrate >/dev/null
     "$bin" --database-url "sqlite://$db" subscribers import "$out/subscribers-$n.csv" >/dev/null
     "$bin" --database-url "sqlite://$db" stories import "$out/stories.json" >/dev/null
     python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()" "$db"

@@ -84,6 +84,7 @@ done
 
 db="$out/feeds.db"
 h() { "$bin" --database-url "sqlite://$db" "$@"; }
+h migrate >/dev/null
 for f in $(seq 0 $((feeds - 1))); do
     h feeds add "http://127.0.0.1:$port/feed-$f.xml" >/dev/null
 done

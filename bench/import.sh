@@ -42,6 +42,7 @@ run() {
     local n=$1 label=$2 csv="$out/subscribers-$1.csv" db="$out/bench-$1.db"
     [ -f "$csv" ] || gen "$n" "$csv"
     rm -f "$db" "$db-wal" "$db-shm"
+    "$bin" --database-url "sqlite://$db" migrate >/dev/null
     read -r secs rss < <(measure "$bin" --database-url "sqlite://$db" subscribers import "$csv")
     printf "%-28s %9d rows  %6.2f s  %9.0f rows/s  peak RSS %6.1f MB\n" "$label (insert)" "$n" "$secs" "$(echo "$n / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
     read -r secs rss < <(measure "$bin" --database-url "sqlite://$db" subscribers import "$csv")

@@ -82,6 +82,7 @@ fn bench(c: &mut Criterion) {
         &herald::config::Overrides {
             config_path: Some("config/herald.toml".into()),
             database_url: None,
+            metrics_file: None,
         },
         &[],
     )

@@ -77,6 +77,7 @@ fn composer(dir: &std::path::Path, key_file: Option<&str>) -> anyhow::Result<Com
         &Overrides {
             config_path: Some(path),
             database_url: None,
+            metrics_file: None,
         },
         &[],
     )

@@ -22,14 +22,20 @@ use crate::import::StoryFormat;
 #[derive(Debug, Parser)]
 #[command(name = "herald", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
-    /// Configuration file layered over the built-in defaults
-    /// [default: ./config/herald.toml when present]
-    #[arg(long, global = true, env = "HERALD_CONFIG", value_name = "PATH")]
+    /// Configuration file layered over the built-in defaults [default:
+    /// $HERALD_CONFIG, else the first of ./config/herald.toml and
+    /// /etc/herald/herald.toml that exists]
+    #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
     /// Database URL, overriding database.url (sqlite://PATH or postgres://…)
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
+
+    /// After the command, write its metrics here in the node_exporter textfile
+    /// format (for cron and timer runs; counters add up across runs)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 
     /// Log format on stderr; the level comes from RUST_LOG (default: info)
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -37,6 +43,31 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process's arguments; `--version` gives the long form of
+    /// [`version_text`].
+    pub fn parse_args() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        // Leaked once: clap keeps a &'static str without its "string" feature.
+        let long: &'static str = Box::leak(version_text().into_boxed_str());
+        let matches = Cli::command().long_version(long).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// What `herald --version` prints after the name: the version, the commit
+/// and date of the build, the time-zone database compiled in, and what
+/// this build can talk to.
+pub fn version_text() -> String {
+    format!(
+        "{}\ncommit:   {}\nbuilt:    {}\ntzdata:   {} (IANA, compiled in by chrono-tz)\nstores:   sqlite, postgres\nmail:     smtp (STARTTLS, implicit TLS), file outbox\nbounces:  mail, imap, webhooks (ses, sendgrid, mailgun, postmark)",
+        env!("CARGO_PKG_VERSION"),
+        env!("HERALD_GIT_COMMIT"),
+        env!("HERALD_BUILD_DATE"),
+        chrono_tz::IANA_TZDB_VERSION,
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,8 +112,35 @@ pub enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Apply pending database migrations (every command also does this on start)
+    /// Create the store if missing and apply pending migrations (every command also migrates on start)
     Migrate,
+    /// First install: write a commented config to DIR/config/herald.toml and create its store
+    Init(InitArgs),
+    /// Write the man pages or shell completions into a folder (for packages)
+    #[command(hide = true)]
+    Generate {
+        /// What to write
+        #[arg(value_enum)]
+        what: Generated,
+        /// The folder, created if missing
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// herald.1 and one page per subcommand (herald-send.1, …)
+    Man,
+    /// herald.bash, _herald (zsh), herald.fish
+    Completions,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to set up; run herald from here afterwards
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,10 @@
 //! When subscribers are due is decided by `schedule` (pure); sending is the
 //! engine's; reading the bounce mailbox is `bounce::imap`'s and judging its
 //! messages `bounce::parse`'s and the intake's; this module only wires them
-//! to a clock and a scheduler.
+//! to a clock and a scheduler. Under systemd (`Type=notify`) it says READY
+//! once the scheduler and the listeners are up and STOPPING on shutdown,
+//! and feeds the watchdog from a scheduler job while ticks keep time, so a
+//! hung scheduler gets the daemon restarted.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -80,6 +83,7 @@ pub async fn tick(
     shutdown: &CancellationToken,
     running: &Running,
 ) -> anyhow::Result<TickSummary> {
+    let started = std::time::Instant::now();
     engine.metrics().tick(Utc::now());
     let mut due: BTreeMap<(String, chrono::NaiveDate), (Edition, Vec<i64>, Duration)> = BTreeMap::new();
     let mut late: BTreeMap<(String, chrono::NaiveDate), (Edition, Vec<i64>)> = BTreeMap::new();
@@ -156,6 +160,7 @@ pub async fn tick(
     engine.update_queue_depth(now).await?;
     let (editions, domains) = store.active_pauses().await?;
     engine.metrics().set_guard_paused(editions, domains);
+    engine.metrics().tick_finished(started.elapsed());
     Ok(summary)
 }
 
@@ -165,6 +170,7 @@ pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result
     let engine = Arc::new(engine);
     let shutdown = crate::shutdown::on_signal();
     let server = serve_http(&config, &store, &engine, &shutdown).await?;
+    let metrics_server = serve_metrics(&config, &store, &engine, &shutdown).await?;
 
     let mut scheduler = JobScheduler::new().await.context("starting the scheduler")?;
     // Ticks may overlap: each edition runs once at a time in this process
@@ -191,9 +197,25 @@ pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result
             .await
             .context("adding the bounce mailbox job")?;
     }
+    if let Some(every) = sd_notify::watchdog_enabled() {
+        scheduler
+            .add(watchdog_job(every, engine.metrics().clone())?)
+            .await
+            .context("adding the watchdog job")?;
+    }
     scheduler.start().await.context("starting the scheduler")?;
+    engine
+        .metrics()
+        .scheduler_started(&config.schedule.tick, Utc::now())?;
+    engine.metrics().set_ready(true);
+    notify(&[sd_notify::NotifyState::Ready]);
 
     shutdown.cancelled().await;
+    engine.metrics().set_ready(false);
+    notify(&[
+        sd_notify::NotifyState::Stopping,
+        sd_notify::NotifyState::Status("finishing in-flight sends"),
+    ]);
     let _ = scheduler.shutdown().await;
     // Let running editions finish their in-flight sends, then stop the run
     // so that anything it still holds is free at once.
@@ -206,10 +228,12 @@ pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result
     if let Err(e) = engine.stop().await {
         tracing::error!(error = %format!("{e:#}"), "marking the run stopped failed");
     }
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "HTTP server error"),
-        Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
+    for server in std::iter::once(server).chain(metrics_server) {
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "HTTP server error"),
+            Err(e) => tracing::error!(error = %e, "HTTP server task failed"),
+        }
     }
     tracing::info!("herald stopped");
     Ok(())
@@ -240,6 +264,58 @@ async fn serve_http(
     ));
     tracing::info!(listen = %local, tick = %config.schedule.tick, feeds = %config.feeds.schedule, "herald is running");
     Ok(server)
+}
+
+/// Binds `metrics.listen` (unless "off") and serves `/metrics` there until
+/// shutdown.
+async fn serve_metrics(
+    config: &Config,
+    store: &Store,
+    engine: &Engine,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>> {
+    let Some(addr) = config.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (metrics.listen)"))?;
+    let local = listener.local_addr()?;
+    let app = crate::http::metrics_app(store.clone(), engine.metrics().clone());
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+    });
+    tracing::info!(listen = %local, "metrics are served");
+    Ok(Some(server))
+}
+
+/// Tells systemd (`Type=notify`); nothing without `$NOTIFY_SOCKET`.
+fn notify(state: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!(error = %e, "cannot notify systemd");
+    }
+}
+
+/// `WATCHDOG=1` three times per `WatchdogSec=`, from the scheduler's own
+/// loop and only while ticks keep time: if the scheduler hangs, or no tick
+/// has started for a period and a minute, systemd restarts the daemon.
+fn watchdog_job(every: std::time::Duration, metrics: Arc<crate::metrics::Metrics>) -> anyhow::Result<Job> {
+    let period = (every / 3).max(std::time::Duration::from_secs(1));
+    Job::new_repeated_async(period, move |_, _| {
+        let metrics = metrics.clone();
+        Box::pin(async move {
+            match metrics.tick_health(Utc::now()) {
+                crate::metrics::TickHealth::Overdue { due, .. } => {
+                    tracing::error!(due = %due, "a tick is overdue; not feeding the watchdog")
+                }
+                _ => notify(&[sd_notify::NotifyState::Watchdog]),
+            }
+        })
+    })
+    .map_err(|e| anyhow::anyhow!("watchdog job: {e}"))
 }
 
 /// The scheduler tick on `schedule.tick`. Ticks may overlap; an edition
@@ -390,8 +466,9 @@ fn imap_job(imap: &ImapConfig, intake: Intake) -> anyhow::Result<Job> {
 fn feeds_job(config: &Config, store: &Store) -> anyhow::Result<Job> {
     let ingester = Arc::new(crate::feeds::Ingester::new(config, store.clone())?);
     let fetching = Arc::new(tokio::sync::Mutex::new(()));
+    let metrics = config.metrics.clone();
     Job::new_async(config.feeds.schedule.as_str(), move |_, _| {
-        let (ingester, fetching) = (ingester.clone(), fetching.clone());
+        let (ingester, fetching, metrics) = (ingester.clone(), fetching.clone(), metrics.clone());
         Box::pin(async move {
             let Ok(_guard) = fetching.try_lock() else {
                 tracing::info!("previous feed fetch still running; skipping this one");
@@ -399,8 +476,9 @@ fn feeds_job(config: &Config, store: &Store) -> anyhow::Result<Job> {
             };
             // Feed failures are recorded per feed; only a store
             // failure ends up here.
-            if let Err(e) = ingester.fetch_all().await {
-                tracing::error!(error = %format!("{e:#}"), "fetching feeds failed");
+            match ingester.fetch_all().await {
+                Ok(reports) => metrics.feed_fetches(&reports),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "fetching feeds failed"),
             }
         })
     })

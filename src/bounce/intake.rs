@@ -182,7 +182,10 @@ impl Intake {
                     continue;
                 }
                 EventAction::Bounced => accepted.bounced += 1,
-                EventAction::Unsubscribed => accepted.unsubscribed += 1,
+                EventAction::Unsubscribed => {
+                    accepted.unsubscribed += 1;
+                    self.metrics.unsubscribe(crate::metrics::Unsubscribe::Complaint);
+                }
                 EventAction::None | EventAction::Counted => {}
             }
             accepted.recorded += 1;

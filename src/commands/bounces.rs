@@ -15,7 +15,6 @@ use crate::cli::{BouncesCommand, ShowFormat, TableOrJson};
 use crate::config::Config;
 use crate::domain::text::cut;
 use crate::domain::{BounceEvent, Category, Source};
-use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Exit status for a pipe transport when the store cannot take the message
@@ -180,7 +179,7 @@ async fn ingest(
     remove: bool,
     format: ShowFormat,
 ) -> anyhow::Result<ExitCode> {
-    let intake = Intake::open(config, store.clone(), std::sync::Arc::new(Metrics::new())).await?;
+    let intake = Intake::open(config, store.clone(), config.metrics.clone()).await?;
     let mut found = Vec::new();
     let mut unreadable = collect(paths, |f| {
         found.push(f);

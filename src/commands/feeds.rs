@@ -106,6 +106,7 @@ async fn fetch(
         return Ok(ExitCode::SUCCESS);
     }
     let reports = Ingester::new(config, store.clone())?.fetch(feeds).await;
+    config.metrics.feed_fetches(&reports);
     let mut out = BufWriter::new(std::io::stdout().lock());
     match format {
         TableOrJson::Json => json_array(&mut out, &reports)?,

@@ -8,7 +8,9 @@ mod deliveries;
 mod demo;
 mod editions;
 mod feeds;
+mod generate;
 mod ingest;
+mod init;
 mod output;
 mod send;
 mod stories;
@@ -27,19 +29,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = Overrides {
         config_path: cli.config.clone(),
         database_url: cli.database_url.clone(),
+        metrics_file: cli.metrics_file.clone(),
     };
     let o = &overrides;
     match cli.command {
         Command::Demo(args) => demo::run(o, args).await,
         Command::Config(ConfigCommand::Check { connect }) => config_check(o, connect).await,
         Command::Migrate => migrate(o).await,
+        Command::Init(args) => init::run(o, args).await,
+        Command::Generate { what, dir } => generate::run(what, &dir),
         Command::Run => daemon(o).await,
         Command::Send(args) => with_store(o, async |c, store| send::send(c, store.clone(), args).await).await,
         Command::Preview(args) => {
             with_store(o, async |c, store| send::preview(c, store.clone(), args).await).await
         }
         Command::UnsubscribeMail { file } => {
-            with_store(o, async |_, store| unsubscribe_mail(store, &file).await).await
+            with_store(o, async |c, store| unsubscribe_mail(c, store, &file).await).await
         }
         Command::Deliveries(cmd) => with_store(o, async |_, store| deliveries::run(store, cmd).await).await,
         Command::Bounces(BouncesCommand::Inspect { paths, format }) => bounces::inspect(&paths, format),
@@ -57,9 +62,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads the configuration and opens the migrated store.
+/// Loads the configuration and opens the migrated store, which must exist:
+/// only `migrate`, `init` and `demo` create one, so a command run from the
+/// wrong directory says so instead of working on a new, empty store.
 async fn open(overrides: &Overrides) -> anyhow::Result<(Config, Store)> {
     let config = Config::load(overrides)?;
+    if let Some(path) = Store::missing_file(&config.database) {
+        return Err(no_store(&config, &path).into());
+    }
     let store = Store::open(&config.database)
         .await
         .with_context(|| format!("opening the store at {}", config.database.url))?;
@@ -67,7 +77,8 @@ async fn open(overrides: &Overrides) -> anyhow::Result<(Config, Store)> {
 }
 
 /// Runs `command` with the configuration and the migrated store, and closes
-/// the store afterwards whether the command succeeded or not.
+/// the store afterwards whether the command succeeded or not; then writes
+/// its metrics to `--metrics-file`, if given.
 async fn with_store(
     overrides: &Overrides,
     command: impl AsyncFnOnce(&Config, &Store) -> anyhow::Result<ExitCode>,
@@ -75,7 +86,28 @@ async fn with_store(
     let (config, store) = open(overrides).await?;
     let code = command(&config, &store).await;
     store.close().await;
+    if let Some(path) = &overrides.metrics_file {
+        crate::metrics::write_textfile(path, &config.metrics)?;
+    }
     code
+}
+
+/// The error for a SQLite store that is not there: where Herald looked
+/// (the file, the configuration that named it) and how to create one.
+fn no_store(config: &Config, path: &std::path::Path) -> crate::config::ConfigError {
+    let from = match &config.source_file {
+        Some(file) => format!("configuration file {} ({})", file.path.display(), file.origin),
+        None => format!(
+            "no configuration file (looked for {}), so the built-in default",
+            crate::config::SEARCH_ORDER
+        ),
+    };
+    crate::config::ConfigError(format!(
+        "no store at {}: database.url is {} ({from}, or HERALD_DATABASE__URL, or --database-url); \
+         create it with `herald migrate`, start a new install with `herald init`, or point database.url at an existing store",
+        path.display(),
+        config.database.url,
+    ))
 }
 
 /// `config check`: the merged configuration, secrets redacted, after a line
@@ -84,11 +116,23 @@ async fn with_store(
 async fn config_check(overrides: &Overrides, connect: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(overrides)?;
     match &config.source_file {
+        Some(file) => println!(
+            "# configuration OK: defaults + {} + environment + flags\n# read {} ({})",
+            file.path.display(),
+            file.path.display(),
+            file.origin
+        ),
+        None => println!(
+            "# configuration OK: defaults + environment + flags\n# no configuration file: looked for {}",
+            crate::config::SEARCH_ORDER
+        ),
+    }
+    match Store::missing_file(&config.database) {
         Some(path) => println!(
-            "# configuration OK: defaults + {} + environment + flags\n",
+            "# store: {} does not exist yet (`herald migrate` creates it)\n",
             path.display()
         ),
-        None => println!("# configuration OK: defaults + environment + flags\n"),
+        None => println!("# store: {}\n", config.database.url),
     }
     print!("{}", config.to_redacted_toml());
     if connect {
@@ -166,7 +210,11 @@ async fn daemon(overrides: &Overrides) -> anyhow::Result<ExitCode> {
 /// Reads a message sent to the List-Unsubscribe mailto: address and
 /// unsubscribes the subscriber whose token it carries (in the subject, as
 /// the mailto: link sets it, or in the body).
-async fn unsubscribe_mail(store: &Store, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn unsubscribe_mail(
+    config: &Config,
+    store: &Store,
+    file: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
     use std::io::Read;
     let mut raw = Vec::new();
     if file.as_os_str() == "-" {
@@ -196,6 +244,7 @@ async fn unsubscribe_mail(store: &Store, file: &std::path::Path) -> anyhow::Resu
         .set_status(subscriber.id, crate::domain::SubscriberStatus::Unsubscribed)
         .await?;
     tracing::info!(subscriber_id = subscriber.id, "unsubscribed by mail");
+    config.metrics.unsubscribe(crate::metrics::Unsubscribe::Mailto);
     println!("unsubscribed {}", subscriber.email);
     Ok(ExitCode::SUCCESS)
 }

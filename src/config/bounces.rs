@@ -21,6 +21,7 @@ use crate::domain::SubscriberEmail;
 pub(super) struct RawBounces {
     pub hard_threshold: i64,
     pub soft_limit: i64,
+    #[serde(deserialize_with = "super::raw::seconds")]
     pub soft_window: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imap_url: Option<String>,

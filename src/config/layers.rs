@@ -14,7 +14,7 @@ use figment::{Figment, Metadata, Profile, Provider};
 use secrecy::SecretString;
 
 use super::raw::RawConfig;
-use super::{ConfigError, DEFAULT_CONFIG_PATH, DEFAULTS_TOML, Overrides};
+use super::{ConfigError, ConfigFile, DEFAULTS_TOML, FileOrigin, Overrides};
 
 /// Environment variables that hold secrets: read directly into
 /// [`SecretString`]s, never merged into the layered (printable) data.
@@ -30,15 +30,15 @@ const SECRET_ENV: &[(&str, &str)] = &[
 pub(super) struct Layers {
     pub figment: Figment,
     pub raw: RawConfig,
-    /// Which file, if any, was layered over the defaults.
-    pub file: Option<PathBuf>,
+    /// Which file, if any, was layered over the defaults, and why that one.
+    pub file: Option<ConfigFile>,
 }
 
 /// Merges the layers in order and extracts the raw form.
 pub(super) fn load(overrides: &Overrides, env: &[(String, String)]) -> Result<Layers, ConfigError> {
-    let file = config_file(overrides, env);
+    let file = config_file(overrides, env, &super::search_paths());
     let mut figment = Figment::new().merge(Toml::string(DEFAULTS_TOML));
-    if let Some(path) = &file {
+    if let Some(ConfigFile { path, .. }) = &file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
         check_no_inline_secrets(path, &text)?;
@@ -74,13 +74,31 @@ pub(super) fn load(overrides: &Overrides, env: &[(String, String)]) -> Result<La
     Ok(Layers { figment, raw, file })
 }
 
-/// `--config`, else `$HERALD_CONFIG`, else `./config/herald.toml` when it
-/// exists.
-fn config_file(overrides: &Overrides, env: &[(String, String)]) -> Option<PathBuf> {
+/// `--config`, else `$HERALD_CONFIG`, else the first of `search` (the
+/// working directory's `config/herald.toml`, then `/etc/herald/herald.toml`)
+/// that exists. A file named by the flag or the variable must exist; the
+/// searched ones are optional.
+fn config_file(
+    overrides: &Overrides,
+    env: &[(String, String)],
+    search: &[(PathBuf, FileOrigin)],
+) -> Option<ConfigFile> {
     match (&overrides.config_path, env_var(env, "HERALD_CONFIG")) {
-        (Some(path), _) => Some(path.clone()),
-        (None, Some(path)) if !path.is_empty() => Some(PathBuf::from(path)),
-        _ => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.is_file()),
+        (Some(path), _) => Some(ConfigFile {
+            path: path.clone(),
+            origin: FileOrigin::Flag,
+        }),
+        (None, Some(path)) if !path.is_empty() => Some(ConfigFile {
+            path: PathBuf::from(path),
+            origin: FileOrigin::Env,
+        }),
+        _ => search
+            .iter()
+            .find(|(p, _)| p.is_file())
+            .map(|(path, origin)| ConfigFile {
+                path: path.clone(),
+                origin: *origin,
+            }),
     }
 }
 
@@ -101,15 +119,26 @@ pub(super) fn origin(figment: &Figment, key: &str) -> String {
 }
 
 /// A secret from the environment variable `env_name` when it is set and not
-/// empty, else from the first line of `file`, else none.
+/// empty, else from the systemd credential named after its key (e.g.
+/// `mail.smtp_password` in `$CREDENTIALS_DIRECTORY`, from
+/// `LoadCredential=mail.smtp_password:/etc/herald/smtp-password`), else from
+/// the first line of `file`, else none.
 pub(super) fn secret(
     env: &[(String, String)],
     env_name: &str,
     file: Option<&Path>,
 ) -> Result<Option<SecretString>, String> {
-    match (env_var(env, env_name), file) {
-        (Some(value), _) if !value.is_empty() => Ok(Some(SecretString::from(value))),
-        (_, Some(path)) => read_secret_file(path).map(Some),
+    let credential = env_var(env, "CREDENTIALS_DIRECTORY")
+        .filter(|dir| !dir.is_empty())
+        .and_then(|dir| {
+            let (_, key) = SECRET_ENV.iter().find(|(name, _)| *name == env_name)?;
+            Some(Path::new(&dir).join(key))
+        })
+        .filter(|path| path.is_file());
+    match (env_var(env, env_name), credential, file) {
+        (Some(value), _, _) if !value.is_empty() => Ok(Some(SecretString::from(value))),
+        (_, Some(path), _) => read_secret_file(&path).map(Some),
+        (_, None, Some(path)) => read_secret_file(path).map(Some),
         _ => Ok(None),
     }
 }
@@ -202,4 +231,90 @@ fn describe_figment_error(e: figment::Error) -> String {
         out.push(format!("{key}{what}{source}"));
     }
     out.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search(dir: &Path) -> Vec<(PathBuf, FileOrigin)> {
+        vec![
+            (dir.join("local/config/herald.toml"), FileOrigin::WorkingDir),
+            (dir.join("etc/herald/herald.toml"), FileOrigin::System),
+        ]
+    }
+
+    fn found(overrides: &Overrides, env: &[(String, String)], dir: &Path) -> Option<(PathBuf, FileOrigin)> {
+        config_file(overrides, env, &search(dir)).map(|f| (f.path, f.origin))
+    }
+
+    #[test]
+    fn the_file_is_the_flag_then_the_variable_then_the_first_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let none = Overrides::default();
+        assert_eq!(found(&none, &[], d), None, "nothing to find");
+        let [local, system] = [0, 1].map(|i| search(d)[i].0.clone());
+        std::fs::create_dir_all(system.parent().unwrap()).unwrap();
+        std::fs::write(&system, "").unwrap();
+        assert_eq!(found(&none, &[], d), Some((system.clone(), FileOrigin::System)));
+        std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+        std::fs::write(&local, "").unwrap();
+        assert_eq!(
+            found(&none, &[], d),
+            Some((local.clone(), FileOrigin::WorkingDir))
+        );
+        let env = [("HERALD_CONFIG".to_owned(), "/nowhere/env.toml".to_owned())];
+        assert_eq!(
+            found(&none, &env, d),
+            Some((PathBuf::from("/nowhere/env.toml"), FileOrigin::Env)),
+            "a named file need not exist to be chosen (reading it then fails)"
+        );
+        let flag = Overrides {
+            config_path: Some(PathBuf::from("/nowhere/flag.toml")),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            found(&flag, &env, d),
+            Some((PathBuf::from("/nowhere/flag.toml"), FileOrigin::Flag))
+        );
+        let empty = [("HERALD_CONFIG".to_owned(), String::new())];
+        assert_eq!(found(&none, &empty, d), Some((local, FileOrigin::WorkingDir)));
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_then_credentials_then_files() {
+        use secrecy::ExposeSecret as _;
+        let dir = tempfile::tempdir().unwrap();
+        let creds = dir.path().join("creds");
+        std::fs::create_dir(&creds).unwrap();
+        std::fs::write(creds.join("mail.smtp_password"), "from-credential\n").unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let name = "HERALD_MAIL__SMTP_PASSWORD";
+        let get = |env: &[(String, String)], file: Option<&Path>| {
+            secret(env, name, file)
+                .unwrap()
+                .map(|s| s.expose_secret().to_owned())
+        };
+        let cred_env = ("CREDENTIALS_DIRECTORY".to_owned(), creds.display().to_string());
+        assert_eq!(get(&[], Some(&file)).as_deref(), Some("from-file"));
+        assert_eq!(
+            get(std::slice::from_ref(&cred_env), Some(&file)).as_deref(),
+            Some("from-credential")
+        );
+        assert_eq!(
+            get(std::slice::from_ref(&cred_env), None).as_deref(),
+            Some("from-credential")
+        );
+        let both = [cred_env.clone(), (name.to_owned(), "from-env".to_owned())];
+        assert_eq!(get(&both, Some(&file)).as_deref(), Some("from-env"));
+        // Another secret's credential is not this one's.
+        assert_eq!(
+            secret(&[cred_env], "HERALD_HTTP__API_TOKEN", None)
+                .unwrap()
+                .map(|_| ()),
+            None
+        );
+    }
 }

@@ -43,9 +43,54 @@ use raw::RawConfig;
 /// The defaults: the commented example file shipped in `config/`.
 pub const DEFAULTS_TOML: &str = include_str!("../../config/herald.toml");
 
-/// Where the file layer is looked up when neither `--config` nor
-/// `HERALD_CONFIG` names one.
+/// Where the file layer is looked up, in this order, when neither
+/// `--config` nor `HERALD_CONFIG` names one: relative to the working
+/// directory, then the packaged location.
 pub const DEFAULT_CONFIG_PATH: &str = "config/herald.toml";
+pub const SYSTEM_CONFIG_PATH: &str = "/etc/herald/herald.toml";
+
+/// The searched locations, in order, with what each is called.
+pub fn search_paths() -> Vec<(PathBuf, FileOrigin)> {
+    vec![
+        (PathBuf::from(DEFAULT_CONFIG_PATH), FileOrigin::WorkingDir),
+        (PathBuf::from(SYSTEM_CONFIG_PATH), FileOrigin::System),
+    ]
+}
+
+/// The configuration file layered over the defaults, and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFile {
+    pub path: PathBuf,
+    pub origin: FileOrigin,
+}
+
+/// Why a configuration file was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOrigin {
+    /// `--config PATH`.
+    Flag,
+    /// `$HERALD_CONFIG`.
+    Env,
+    /// `./config/herald.toml`.
+    WorkingDir,
+    /// `/etc/herald/herald.toml`.
+    System,
+}
+
+impl std::fmt::Display for FileOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileOrigin::Flag => "named by --config",
+            FileOrigin::Env => "named by $HERALD_CONFIG",
+            FileOrigin::WorkingDir => "found in the working directory",
+            FileOrigin::System => "found in /etc/herald",
+        })
+    }
+}
+
+/// Where Herald looks for a configuration file, for messages: the search
+/// order in words.
+pub const SEARCH_ORDER: &str = "--config, $HERALD_CONFIG, ./config/herald.toml, /etc/herald/herald.toml";
 
 /// A configuration problem: the process exits with status 2.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +104,8 @@ pub struct Overrides {
     pub config_path: Option<PathBuf>,
     /// `--database-url URL`.
     pub database_url: Option<String>,
+    /// `--metrics-file PATH`: where a command writes its metrics when done.
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// The validated configuration.
@@ -76,8 +123,17 @@ pub struct Config {
     pub bounces: BouncesConfig,
     pub guard: GuardConfig,
     pub webhooks: WebhooksConfig,
-    /// Which file, if any, was layered over the defaults.
-    pub source_file: Option<PathBuf>,
+    /// `metrics.listen`: where `herald run` serves `/metrics`, apart from
+    /// the public listener; `None` when "off".
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Which file, if any, was layered over the defaults, and how it was
+    /// found.
+    pub source_file: Option<ConfigFile>,
+    /// The process's metrics, shared by everything built from this
+    /// configuration (the engine, the intake, the feeds, the HTTP state),
+    /// so that one exposition, or one `--metrics-file`, covers them all.
+    /// Not a setting: created empty at load.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// The printable copy: the raw form with the database URL redacted.
     raw: RawConfig,
 }
@@ -109,7 +165,9 @@ impl Config {
             bounces: BouncesConfig::from_raw(&raw.bounces, &c)?,
             guard: GuardConfig::from_raw(&raw.guard, &c)?,
             webhooks: WebhooksConfig::from_raw(&raw.webhooks, &c)?,
+            metrics_listen: metrics_listen(&raw.metrics.listen, &c)?,
             source_file: layers.file,
+            metrics: std::sync::Arc::new(crate::metrics::Metrics::new()),
             raw: {
                 // Keep only the redacted URL in the printable copy.
                 raw.database.url = database.url.to_string();
@@ -142,6 +200,19 @@ impl Config {
     }
 }
 
+/// `metrics.listen`: an address, or "off".
+fn metrics_listen(listen: &str, c: &Check) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    if listen.trim() == "off" {
+        return Ok(None);
+    }
+    listen.parse().map(Some).map_err(|_| {
+        c.bad(
+            "metrics.listen",
+            format!("{listen:?} is not an address; expected e.g. 127.0.0.1:9464, or \"off\""),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +223,7 @@ mod tests {
             &Overrides {
                 config_path: Some(PathBuf::from("config/herald.toml")),
                 database_url: None,
+                metrics_file: None,
             },
             &env,
         )
@@ -484,6 +556,7 @@ mod tests {
                 &Overrides {
                     config_path: Some(path),
                     database_url: None,
+                    metrics_file: None,
                 },
                 &[],
             )
@@ -524,5 +597,48 @@ mod tests {
             .unwrap_err()
             .0;
         assert!(e.contains("mail.dkim") && e.contains("names 3 keys"), "{e}");
+    }
+
+    #[test]
+    fn durations_take_seconds_or_spans_and_errors_name_the_key() {
+        let c = load(&[
+            ("HERALD_DELIVERY__LINGER", "5m"),
+            ("HERALD_DELIVERY__HEARTBEAT_TIMEOUT", "1m 30s"),
+            ("HERALD_SCHEDULE__GRACE", "2h"),
+            ("HERALD_FEEDS__TIMEOUT", "30s"),
+            ("HERALD_DELIVERY__CONNECT_TIMEOUT", "7"),
+        ])
+        .unwrap();
+        assert_eq!(c.delivery.linger, std::time::Duration::from_secs(300));
+        assert_eq!(c.delivery.heartbeat_timeout, std::time::Duration::from_secs(90));
+        assert_eq!(c.schedule.grace, std::time::Duration::from_secs(7200));
+        assert_eq!(c.feeds.timeout, std::time::Duration::from_secs(30));
+        assert_eq!(c.delivery.connect_timeout, std::time::Duration::from_secs(7));
+        let e = load(&[("HERALD_DELIVERY__LINGER", "5 parsecs")]).unwrap_err().0;
+        assert!(
+            e.contains("config key delivery.linger")
+                && e.contains("\"5 parsecs\" is not a duration")
+                && e.contains("30s, 5m, 2h")
+                && e.contains("HERALD_DELIVERY__LINGER"),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("herald.toml");
+        std::fs::write(
+            &file,
+            "[bounces]\nsoft_window = \"30d\"\n[delivery]\nretry_base = \"1m\"\n",
+        )
+        .unwrap();
+        let c = Config::load_from(
+            &Overrides {
+                config_path: Some(file),
+                database_url: None,
+                metrics_file: None,
+            },
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.delivery.retry_base, std::time::Duration::from_secs(60));
+        assert_eq!(c.bounces.soft_window, std::time::Duration::from_secs(30 * 86400));
     }
 }

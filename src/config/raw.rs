@@ -11,6 +11,47 @@ use serde::{Deserialize, Serialize};
 
 pub(super) use super::webhooks::RawWebhooks;
 
+/// A duration in seconds, written as a number (`90`, `0.5`) or as a span
+/// humantime reads (`30s`, `5m`, `2h`, `1h 30m`, `1d`). The sections check
+/// the range; figment's error names the key and the layer.
+pub(super) fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    struct Seconds;
+    impl serde::de::Visitor<'_> for Seconds {
+        type Value = f64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a duration: seconds (a number) or a span such as 30s, 5m, 2h")
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<f64, E> {
+            let t = v.trim();
+            if let Ok(n) = t.parse::<f64>() {
+                return Ok(n);
+            }
+            humantime::parse_duration(t)
+                .map(|d| d.as_secs_f64())
+                .map_err(|e| {
+                    E::custom(format!(
+                        "{v:?} is not a duration ({e}); expected seconds or a span such as 30s, 5m, 2h"
+                    ))
+                })
+        }
+    }
+    d.deserialize_any(Seconds)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
@@ -26,12 +67,20 @@ pub(super) struct RawConfig {
     pub bounces: super::bounces::RawBounces,
     pub guard: super::bounces::RawGuard,
     pub webhooks: RawWebhooks,
+    pub metrics: RawMetrics,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFeeds {
     pub schedule: String,
+    #[serde(deserialize_with = "seconds")]
     pub timeout: f64,
     pub max_bytes: i64,
     pub max_redirects: i64,
@@ -43,6 +92,7 @@ pub(super) struct RawFeeds {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSchedule {
     pub tick: String,
+    #[serde(deserialize_with = "seconds")]
     pub grace: f64,
     pub weekly_day: String,
 }
@@ -66,21 +116,31 @@ pub(super) struct RawHttp {
 pub(super) struct RawDelivery {
     pub concurrency: i64,
     pub rate_per_second: i64,
+    #[serde(deserialize_with = "seconds")]
     pub connect_timeout: f64,
+    #[serde(deserialize_with = "seconds")]
     pub command_timeout: f64,
     pub max_attempts: i64,
+    #[serde(deserialize_with = "seconds")]
     pub max_age: f64,
+    #[serde(deserialize_with = "seconds")]
     pub retry_base: f64,
+    #[serde(deserialize_with = "seconds")]
     pub retry_max: f64,
+    #[serde(deserialize_with = "seconds")]
     pub linger: f64,
     pub bounce_threshold: i64,
+    #[serde(deserialize_with = "seconds")]
     pub heartbeat: f64,
+    #[serde(deserialize_with = "seconds")]
     pub heartbeat_timeout: f64,
+    #[serde(deserialize_with = "seconds")]
     pub outage_limit: f64,
     /// Removed: read only so that an old configuration that names it gets
     /// a clear message instead of "unknown key".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<f64>,
+    #[serde(deserialize_with = "seconds")]
     pub shutdown_timeout: f64,
     pub retention: i64,
 }

@@ -232,6 +232,7 @@ mod tests {
             &super::super::Overrides {
                 config_path: Some(PathBuf::from("config/herald.toml")),
                 database_url: None,
+                metrics_file: None,
             },
             &env,
         )

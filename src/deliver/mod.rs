@@ -290,7 +290,7 @@ impl Engine {
             mailer,
             rules,
             delivery: config.delivery.clone(),
-            metrics: Arc::new(Metrics::new()),
+            metrics: config.metrics.clone(),
             bounce_rules: bounce_rules(config),
             guard: config.guard,
             return_path: config.mail.return_path.clone(),

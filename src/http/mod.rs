@@ -1,7 +1,8 @@
 //! The HTTP endpoints served by `herald run`, one file per flow:
 //! `unsubscribe` (RFC 8058 one-click POST and its page; a GET never changes
 //! anything, as mail scanners prefetch links), `signup` (double opt-in and
-//! confirmation), `preferences`, `ops` (health check and Prometheus metrics)
+//! confirmation), `preferences`, `ops` (health and readiness; the metrics
+//! router of the separate `metrics.listen`, so `/metrics` is never public),
 //! `api` (`POST /api/stories` for the site, behind a bearer token) and
 //! `webhooks` (`POST /webhooks/{provider}`: bounces and complaints from
 //! SES, SendGrid, Mailgun and Postmark, each verified its own way).
@@ -58,6 +59,7 @@ use crate::store::Store;
 use crate::templates::TemplateSources;
 
 pub use serve::{Limits, serve};
+pub use ops::metrics_app;
 pub use webhooks::{Aws, Webhooks};
 
 /// Largest request body the subscriber pages accept.
@@ -168,7 +170,7 @@ pub fn app(state: AppState) -> Router {
             get(preferences::page).post(preferences::submit),
         )
         .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
+        .route("/readyz", get(ops::readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),

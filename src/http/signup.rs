@@ -17,6 +17,7 @@ use super::form::Fields;
 use super::page::{Form, Page};
 use super::{AppState, MAX_BODY, Reply};
 use crate::domain::{Frequency, HeaderSafe, NewSubscriber, SubscriberEmail, SubscriberStatus, Token, Topics};
+use crate::metrics::Signup as Outcome;
 use crate::store::Signup;
 
 /// How long a confirmation link stays valid.
@@ -57,6 +58,7 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
     // No address at all (not served by `serve`): one shared key.
     let key = client.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), super::limit::ip_key);
     if !state.per_ip.allow(&key) {
+        state.metrics.signup(Outcome::RateLimited);
         return Err(Page::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests",
@@ -71,9 +73,11 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
     );
     // A filled honeypot is a bot: answer as usual, do nothing.
     if !fields.get("website").is_empty() {
+        state.metrics.signup(Outcome::Honeypot);
         return Ok(done);
     }
     let email = SubscriberEmail::parse(fields.get("email")).map_err(|_| {
+        state.metrics.signup(Outcome::Invalid);
         Page::new(
             StatusCode::BAD_REQUEST,
             "Check the address",
@@ -86,12 +90,14 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         .per_address
         .allow(&super::limit::address_key(&state.address_hasher, &email.key()))
     {
+        state.metrics.signup(Outcome::RateLimited);
         return Ok(done);
     }
     // An address that bounced hard or complained is not mailed at a
     // stranger's request; the answer is the same, so it reveals nothing.
     if state.store.suppression(&email.fingerprint()).await?.is_some() {
         tracing::info!("signup for a suppressed address: no confirmation sent");
+        state.metrics.signup(Outcome::Suppressed);
         return Ok(done);
     }
     let new = NewSubscriber {
@@ -106,6 +112,7 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
     if let Some(s) = state.store.signup(&new).await? {
         send_confirmation(&state, s);
     }
+    state.metrics.signup(Outcome::Requested);
     Ok(done)
 }
 
@@ -171,6 +178,7 @@ pub(super) async fn confirm_page(
 pub(super) async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Result<Page, Reply> {
     let signup = confirmable(&state, &token).await?;
     let s = state.store.confirm_signup(&signup).await?;
+    state.metrics.signup(Outcome::Confirmed);
     Ok(Page::new(
         StatusCode::OK,
         "You are subscribed",

@@ -13,6 +13,7 @@ use super::form::Fields;
 use super::page::{Form, Page};
 use super::{AppState, Reply, subscriber};
 use crate::domain::{Frequency, SubscriberStatus};
+use crate::metrics::Unsubscribe;
 
 /// How long "pause" stops the digest.
 const PAUSE_DAYS: i64 = 14;
@@ -55,6 +56,11 @@ pub(super) async fn submit(
             .set_status(s.id, SubscriberStatus::Unsubscribed)
             .await?;
         tracing::info!(subscriber_id = s.id, one_click, "unsubscribed");
+        state.metrics.unsubscribe(if one_click {
+            Unsubscribe::OneClick
+        } else {
+            Unsubscribe::Page
+        });
         let message = format!(
             "{} will not receive our digest any more. Sorry to see you go.",
             s.email

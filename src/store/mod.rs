@@ -168,6 +168,22 @@ impl Store {
         }
     }
 
+    /// The SQLite file `config` names, when it does not exist: the commands
+    /// that must not create a store by accident (all but `migrate`, `init`
+    /// and `demo`) check this before [`Store::open`]. None for PostgreSQL
+    /// and in-memory databases.
+    pub fn missing_file(config: &DatabaseConfig) -> Option<std::path::PathBuf> {
+        if config.url.is_postgres() {
+            return None;
+        }
+        let url = config.url.expose();
+        let options = SqliteConnectOptions::from_str(url).ok()?;
+        let path = options.get_filename();
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        (!in_memory && !path.exists())
+            .then(|| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+    }
+
     /// Whether the database answers; for health checks.
     pub async fn ping(&self) -> bool {
         with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())

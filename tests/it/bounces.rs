@@ -346,7 +346,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn inspect_prints_one_json_line_per_report_and_recipient() {
-    let env = TestEnv::sqlite();
+    let env = TestEnv::sqlite_without_store();
     let multi = fixture("rfc3464/multi-recipient.eml");
     let normal = fixture("none/reader-reply.eml");
     let missing = env.path("missing.eml");

@@ -310,7 +310,7 @@ both_backends! {
 
 #[test]
 fn migrate_creates_a_new_sqlite_store() {
-    let env = TestEnv::sqlite();
+    let env = TestEnv::sqlite_without_store();
     // Every migration in the source tree, however many there are by now.
     let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
         .unwrap()

@@ -102,12 +102,14 @@ fn the_daemon_sends_serves_and_stops_cleanly() {
         .success();
     let sink = SmtpSink::start();
     let port = free_port();
+    let metrics_port = free_port();
     let api_token = "daemon-test-token-0123456789";
     let settings = Settings::smtp(&sink)
         .set("HERALD_FEEDS__SCHEDULE", "*/2 * * * * *")
         .set("HERALD_HTTP__API_TOKEN", api_token)
         .set("HERALD_SCHEDULE__TICK", "*/2 * * * * *")
         .set("HERALD_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .set("HERALD_METRICS__LISTEN", format!("127.0.0.1:{metrics_port}"))
         .set("HERALD_SITE__PUBLIC_URL", format!("http://127.0.0.1:{port}"));
     let mut child = env
         .herald_std(&["run"])
@@ -156,14 +158,35 @@ fn the_daemon_sends_serves_and_stops_cleanly() {
     assert!(done.body.contains("You are unsubscribed"));
     assert_eq!(env.show("due@example.com")["status"], "unsubscribed");
 
-    let metrics = http.get("/metrics");
+    // Metrics on their own listener only.
+    assert_eq!(
+        http.get("/metrics").status,
+        404,
+        "the public listener shows no metrics"
+    );
+    let metrics = Http::new(metrics_port).get("/metrics");
     assert_eq!(metrics.status, 200);
     let body = metrics.body;
-    assert!(body.contains("herald_digests_sent_total 1"), "{body}");
-    assert!(body.contains("herald_smtp_send_seconds_bucket"), "{body}");
+    assert!(
+        body.contains("herald_deliveries_total{outcome=\"sent\"} 1"),
+        "{body}"
+    );
+    assert!(
+        body.contains("herald_smtp_send_duration_seconds_bucket"),
+        "{body}"
+    );
     assert!(body.contains("herald_last_tick_timestamp_seconds"), "{body}");
+    assert!(body.contains("herald_last_tick_duration_seconds"), "{body}");
     assert!(body.contains("herald_queue_depth 0"), "{body}");
-    assert_eq!(http.get("/healthz").status, 200);
+    assert!(
+        body.contains("herald_unsubscribes_total{via=\"one_click\"} 1"),
+        "{body}"
+    );
+    assert!(body.contains("herald_build_info{"), "{body}");
+    let health = http.get("/healthz");
+    assert_eq!(health.status, 200);
+    assert!(health.body.starts_with("ok: last tick "), "{}", health.body);
+    assert_eq!(http.get("/readyz").status, 200);
 
     // The feed job has run on its schedule.
     wait_until("the feed job", Duration::from_secs(20), || {

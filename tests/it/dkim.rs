@@ -149,6 +149,7 @@ fn composer(dir: &Path, keys: &[&Key]) -> Composer {
     let overrides = Overrides {
         config_path: Some(config_path),
         database_url: None,
+        metrics_file: None,
     };
     let config = Config::load_from(&overrides, &[]).expect("config loads");
     assert_eq!(config.mail.dkim.len(), keys.len(), "the config names every key");

@@ -350,6 +350,7 @@ async fn story_api_needs_a_configured_token() {
     let overrides = Overrides {
         config_path: Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml")),
         database_url: Some("sqlite://unused.db".into()),
+        metrics_file: None,
     };
     let short = Config::load_from(&overrides, &[("HERALD_HTTP__API_TOKEN".into(), "short".into())]);
     assert!(short.unwrap_err().to_string().contains("http.api_token"));

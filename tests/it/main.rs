@@ -19,6 +19,8 @@
 //! - `feeds`: fixture feeds served over HTTP and fetched into the store.
 //! - `http`: the router's handlers, called in process.
 //! - `imap`: the bounce mailbox read from a real Dovecot started by the test.
+//! - `ops`: operating Herald: where the configuration and the store are
+//!   looked for, `herald init`, closed pipes, `--version`, metrics.
 //! - `postfix`: a real Postfix between Herald and the SMTP server, its DSNs
 //!   piped into `bounces ingest -` (skipped without Postfix or root).
 //! - `render`: snapshots of the rendered digest, escaping, sizes.
@@ -45,6 +47,7 @@ mod feeds;
 mod hardening;
 mod http;
 mod imap;
+mod ops;
 mod postfix;
 mod recovery;
 mod render;

@@ -490,9 +490,13 @@ async fn body(env: &TestEnv) {
     );
 
     // Postfix bounces reader1..4 and pipes each DSN into herald, which
-    // cannot open its store yet: it exits 75 and Postfix keeps the DSN.
+    // finds no store where its configuration points (and never creates
+    // one): it exits 75 and Postfix keeps the DSN.
     let failed = postfix.wait_for_piped(1, 75);
-    assert!(failed[0].output.contains("opening the store"), "{failed:#?}");
+    assert!(
+        failed[0].output.contains("no store at /nonexistent/herald.db"),
+        "{failed:#?}"
+    );
     crate::support::wait_until("Postfix to defer a DSN herald could not take", PATIENCE, || {
         postfix
             .log()
@@ -609,7 +613,7 @@ fn ingest_from_stdin_exits_75_when_it_cannot_take_the_message() {
         true,
     );
     assert_eq!(code, Some(75), "{err}");
-    assert!(err.contains("opening the store"), "{err}");
+    assert!(err.contains("no store at /nonexistent/herald.db"), "{err}");
     let (code, err) = run(
         &["--config", "/nonexistent/herald.toml", "bounces", "ingest", "-"],
         true,
@@ -617,11 +621,13 @@ fn ingest_from_stdin_exits_75_when_it_cannot_take_the_message() {
     assert_eq!(code, Some(75), "{err}");
     assert!(err.contains("/nonexistent/herald.toml"), "{err}");
     let file = dsn.to_str().unwrap();
+    // From a file, the usual statuses: a missing store is a configuration
+    // error (2).
     let (code, err) = run(
         &["--database-url", UNREACHABLE_STORE, "bounces", "ingest", file],
         false,
     );
-    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(code, Some(2), "{err}");
 }
 
 /// Herald's own SMTP client against Postfix's smtpd, with PIPELINING offered

@@ -64,7 +64,18 @@ impl Settings {
 }
 
 impl TestEnv {
+    /// A SQLite store in a new directory. Herald's commands (all but
+    /// `migrate`, `init` and `demo`) refuse a store that does not exist, so
+    /// the file is created here, empty: SQLite takes an empty file as an
+    /// empty database, and the first command migrates it.
     pub fn sqlite() -> Self {
+        let env = TestEnv::sqlite_without_store();
+        std::fs::File::create(env.path("herald.db")).expect("an empty store file");
+        env
+    }
+
+    /// [`TestEnv::sqlite`] whose store file does not exist yet.
+    pub fn sqlite_without_store() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = format!("sqlite://{}", dir.path().join("herald.db").display());
         TestEnv {
@@ -165,6 +176,7 @@ impl TestEnv {
         let overrides = Overrides {
             config_path: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml")),
             database_url: Some(self.database_url.clone()),
+            metrics_file: None,
         };
         Config::load_from(&overrides, &settings.0).expect("the test configuration is valid")
     }
@@ -210,7 +222,11 @@ fn bare_herald_std(dir: &Path) -> std::process::Command {
             cmd.env_remove(k);
         }
     }
-    cmd.env("RUST_LOG", "warn").current_dir(dir);
+    // No metrics listener unless a test asks for one: its default port
+    // would be shared by every daemon the tests run side by side.
+    cmd.env("RUST_LOG", "warn")
+        .env("HERALD_METRICS__LISTEN", "off")
+        .current_dir(dir);
     cmd
 }
 
