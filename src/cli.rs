@@ -83,6 +83,21 @@ pub enum Command {
     Config(ConfigCommand),
     /// Apply pending database migrations (every command also does this on start)
     Migrate,
+    /// Print the signup box: an HTML form posting to site.public_url/subscribe, to paste into the site's pages
+    Form(FormArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FormArgs {
+    /// Offer the site's sections as checkboxes (the sections of the stored stories, most used first)
+    #[arg(long)]
+    pub topics: bool,
+    /// Offer these sections instead of the stored ones (implies --topics)
+    #[arg(long, value_name = "LIST", value_parser = parse_topics)]
+    pub sections: Option<Topics>,
+    /// Let the reader choose a daily or a weekly digest
+    #[arg(long)]
+    pub frequency: bool,
 }
 
 #[derive(Debug, Args)]

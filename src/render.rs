@@ -52,6 +52,13 @@ impl EditionBlocks {
     }
 }
 
+/// Where a digest is read: in the mail, or on the "view in browser" page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Medium {
+    Mail,
+    Web,
+}
+
 /// Compiled templates plus the site details.
 pub struct Renderer {
     tera: Tera,
@@ -155,10 +162,33 @@ impl Renderer {
         digest: &Digest,
         to: Recipient<'_>,
     ) -> anyhow::Result<Rendered> {
+        self.render_as(blocks, digest, to, Medium::Mail)
+    }
+
+    /// Renders one subscriber's digest for "view in browser": the same
+    /// templates, context and size limit as the mail, except that
+    /// `view_url` is empty (the page does not link to itself) and
+    /// `web_view` is true.
+    pub fn render_web(
+        &self,
+        blocks: &EditionBlocks,
+        digest: &Digest,
+        to: Recipient<'_>,
+    ) -> anyhow::Result<Rendered> {
+        self.render_as(blocks, digest, to, Medium::Web)
+    }
+
+    fn render_as(
+        &self,
+        blocks: &EditionBlocks,
+        digest: &Digest,
+        to: Recipient<'_>,
+        medium: Medium,
+    ) -> anyhow::Result<Rendered> {
         let mut digest = digest.clone();
         let mut dropped = 0;
         loop {
-            let rendered = self.render_once(blocks, &digest, to)?;
+            let rendered = self.render_once(blocks, &digest, to, medium)?;
             if rendered.html.len() <= self.max_html_bytes || digest.len() <= 1 {
                 if dropped > 0 {
                     tracing::info!(
@@ -180,6 +210,7 @@ impl Renderer {
         blocks: &EditionBlocks,
         digest: &Digest,
         to: Recipient<'_>,
+        medium: Medium,
     ) -> anyhow::Result<Rendered> {
         let mut top_html = Vec::with_capacity(digest.top_stories.len());
         let mut top_text = Vec::with_capacity(digest.top_stories.len());
@@ -212,6 +243,12 @@ impl Renderer {
         ctx.insert("email", to.email);
         ctx.insert("unsubscribe_url", &self.links.unsubscribe(to.token));
         ctx.insert("preferences_url", &self.links.preferences(to.token));
+        let view_url = match medium {
+            Medium::Mail => self.links.view(to.token, &blocks.edition),
+            Medium::Web => String::new(),
+        };
+        ctx.insert("view_url", &view_url);
+        ctx.insert("web_view", &(medium == Medium::Web));
         ctx.insert("preheader", &preheader(&blocks.pool, digest));
         ctx.insert("top_stories", &top_html);
         ctx.insert("blog_posts", &blog_html);
@@ -296,15 +333,13 @@ impl Renderer {
             window_end: now,
         };
         let token = Token::generate();
-        self.render_once(
-            &blocks,
-            &digest,
-            Recipient {
-                name: "Sample Reader",
-                email: "reader@example.com",
-                token: &token,
-            },
-        )?;
+        let to = Recipient {
+            name: "Sample Reader",
+            email: "reader@example.com",
+            token: &token,
+        };
+        self.render_once(&blocks, &digest, to, Medium::Mail)?;
+        self.render_once(&blocks, &digest, to, Medium::Web)?;
         Ok(())
     }
 }

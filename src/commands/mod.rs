@@ -8,6 +8,7 @@ mod deliveries;
 mod demo;
 mod editions;
 mod feeds;
+mod form;
 mod ingest;
 mod output;
 mod send;
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(o, args).await,
         Command::Config(ConfigCommand::Check { connect }) => config_check(o, connect).await,
         Command::Migrate => migrate(o).await,
+        Command::Form(args) => form::run(o, args).await,
         Command::Run => daemon(o).await,
         Command::Send(args) => with_store(o, async |c, store| send::send(c, store.clone(), args).await).await,
         Command::Preview(args) => {

@@ -13,6 +13,7 @@
 //! `smtp` and `dkim` (value types), and one `from_raw` per section in
 //! `mail`, `webhooks` and `sections`.
 
+mod archive;
 mod bounces;
 mod check;
 mod dkim;
@@ -26,6 +27,7 @@ mod webhooks;
 
 use std::path::PathBuf;
 
+pub use archive::ArchiveConfig;
 pub use bounces::{BouncesConfig, GuardConfig, ImapConfig};
 pub use dkim::{DkimAlgorithm, DkimKey, DkimKeyPair, KeyFormat};
 pub use mail::{DkimConfig, MailConfig, Transport};
@@ -76,6 +78,7 @@ pub struct Config {
     pub bounces: BouncesConfig,
     pub guard: GuardConfig,
     pub webhooks: WebhooksConfig,
+    pub archive: ArchiveConfig,
     /// Which file, if any, was layered over the defaults.
     pub source_file: Option<PathBuf>,
     /// The printable copy: the raw form with the database URL redacted.
@@ -109,6 +112,7 @@ impl Config {
             bounces: BouncesConfig::from_raw(&raw.bounces, &c)?,
             guard: GuardConfig::from_raw(&raw.guard, &c)?,
             webhooks: WebhooksConfig::from_raw(&raw.webhooks, &c)?,
+            archive: ArchiveConfig::from_raw(&raw.archive, &c)?,
             source_file: layers.file,
             raw: {
                 // Keep only the redacted URL in the printable copy.

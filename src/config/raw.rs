@@ -26,6 +26,7 @@ pub(super) struct RawConfig {
     pub bounces: super::bounces::RawBounces,
     pub guard: super::bounces::RawGuard,
     pub webhooks: RawWebhooks,
+    pub archive: super::archive::RawArchive,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

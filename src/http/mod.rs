@@ -1,11 +1,14 @@
 //! The HTTP endpoints served by `herald run`, one file per flow:
 //! `unsubscribe` (RFC 8058 one-click POST and its page; a GET never changes
 //! anything, as mail scanners prefetch links), `signup` (double opt-in and
-//! confirmation), `preferences`, `ops` (health check and Prometheus metrics)
+//! confirmation), `preferences`, `view` ("view in browser": the digest a
+//! subscriber received), `archive` (the public archive and its Atom feed,
+//! when `archive.enabled`), `ops` (health check and Prometheus metrics)
 //! `api` (`POST /api/stories` for the site, behind a bearer token) and
 //! `webhooks` (`POST /webhooks/{provider}`: bounces and complaints from
 //! SES, SendGrid, Mailgun and Postmark, each verified its own way).
-//! `form` reads form bodies and `page` renders every HTML answer. This file
+//! `form` reads form bodies, `page` renders every HTML answer and `zones`
+//! holds the time-zone picker's list and its inline script. This file
 //! holds the shared state, the router (`app(state)`, so tests drive it with
 //! `oneshot`) and `Reply`, which lets handlers use `?`: an internal error
 //! is logged and answered with a generic page, never its details. Request
@@ -19,13 +22,16 @@
 //! compared in constant time (SHA-256 of both sides, then `subtle`; `api`).
 
 mod api;
+mod archive;
 mod form;
 mod ops;
 mod page;
 mod preferences;
 mod signup;
 mod unsubscribe;
+mod view;
 mod webhooks;
+mod zones;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -36,14 +42,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use self::page::{Page, Pages};
-use crate::config::Config;
+use self::page::{Page, Pages, SiteView};
+use crate::config::{ArchiveConfig, Config};
 use crate::domain::{Links, SendHour, Subscriber, TimeZone, Token};
 use crate::mail::{Composer, Mailer};
 use crate::metrics::Metrics;
+use crate::render::{Renderer, Site};
+use crate::select::Rules;
 use crate::store::Store;
 use crate::templates::TemplateSources;
 
+pub use page::SnippetOptions;
 pub use webhooks::{Aws, Webhooks};
 
 /// Largest request body the subscriber pages accept.
@@ -73,6 +82,13 @@ pub struct AppState {
     api_token: Option<Arc<str>>,
     /// The provider webhooks and the intake they feed, if set up.
     webhooks: Option<Arc<Webhooks>>,
+    /// The digest templates, for "view in browser".
+    renderer: Arc<Renderer>,
+    /// The ranking rules, for the archive's generic digest.
+    rules: Rules,
+    archive: ArchiveConfig,
+    /// `delivery.retention`, which the view's "no longer kept" page names.
+    retention_days: i64,
 }
 
 impl AppState {
@@ -81,12 +97,29 @@ impl AppState {
     pub fn new(store: Store, metrics: Arc<Metrics>, config: &Config) -> anyhow::Result<AppState> {
         let sources = TemplateSources::load_pages(config.digest.templates_dir.as_deref())?;
         let site_name = config.site.name.to_string();
+        let links = Links::new(config.site.public_url.as_str());
+        let site = SiteView {
+            name: site_name.clone(),
+            links: links.clone(),
+            archive: config.archive.enabled,
+        };
+        let digest_sources = TemplateSources::load(config.digest.templates_dir.as_deref())?;
+        let renderer = Renderer::new(
+            &digest_sources,
+            Site {
+                name: site_name.clone(),
+                postal_address: config.site.postal_address.clone(),
+                url: config.site.public_url.to_string(),
+            },
+            config.digest.max_html_bytes,
+        )?;
+        let d = &config.digest;
         Ok(AppState {
             store,
             metrics,
-            pages: Arc::new(Pages::new(&sources, site_name.clone())?),
+            pages: Arc::new(Pages::new(&sources, site)?),
             site_name,
-            links: Links::new(config.site.public_url.as_str()),
+            links,
             mail: None,
             default_timezone: config.subscribers.default_timezone,
             default_send_hour: config.subscribers.default_send_hour,
@@ -94,6 +127,16 @@ impl AppState {
             per_address: Arc::new(RateLimiter::keyed(per_hour(SIGNUPS_PER_ADDRESS_PER_HOUR))),
             api_token: config.http.api_token().map(Arc::from),
             webhooks: None,
+            renderer: Arc::new(renderer),
+            rules: Rules {
+                comment_weight: d.comment_weight,
+                gravity: d.gravity,
+                max_stories: d.max_stories,
+                max_blog_posts: d.max_blog_posts,
+                max_per_author: d.max_per_author,
+            },
+            archive: config.archive,
+            retention_days: config.delivery.retention.num_days(),
         })
     }
 
@@ -109,6 +152,24 @@ impl AppState {
         self.webhooks = Some(Arc::new(webhooks));
         self
     }
+}
+
+/// The signup box `herald form` prints: a form posting to
+/// `site.public_url`/subscribe, its time zone preset to
+/// `subscribers.default_timezone`.
+pub fn signup_snippet(config: &Config, options: &SnippetOptions) -> anyhow::Result<String> {
+    let sources = TemplateSources::load_pages(config.digest.templates_dir.as_deref())?;
+    let links = Links::new(config.site.public_url.as_str());
+    let site = SiteView {
+        name: config.site.name.to_string(),
+        links: links.clone(),
+        archive: config.archive.enabled,
+    };
+    Pages::new(&sources, site)?.snippet(
+        &links.subscribe(),
+        config.subscribers.default_timezone.name(),
+        options,
+    )
 }
 
 fn per_hour(n: u32) -> Quota {
@@ -134,6 +195,10 @@ pub fn app(state: AppState) -> Router {
             "/preferences/{token}",
             get(preferences::page).post(preferences::submit),
         )
+        .route("/view/{token}/{edition}", get(view::page))
+        .route("/archive", get(archive::index))
+        .route("/archive/feed.xml", get(archive::feed))
+        .route("/archive/{edition}", get(archive::edition))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
