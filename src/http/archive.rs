@@ -4,7 +4,7 @@
 //! `/archive/feed.xml` is the list as an Atom feed (RFC 4287). The generic
 //! digest is what `select` picks for a reader of every section with no
 //! history, from the stories as of the moment the edition was first
-//! queued: it is built from stories and the edition alone, so no name,
+//! queued (at the latest the end of its date): it is built from stories and the edition alone, so no name,
 //! address or token can reach these pages, and it outlives the ledger's
 //! retention. The answers are public and cacheable: an ETag (a hash of the
 //! body) and a Last-Modified, and 304 to a matching conditional request.
@@ -225,10 +225,10 @@ async fn digests(state: &AppState) -> anyhow::Result<Vec<EditionDigest>> {
 }
 
 /// What a reader of every section, new to the digest, got in `archived`:
-/// selection as the engine does it, at the instant the edition was first
-/// queued.
+/// selection as the engine does it, as of the edition's instant
+/// ([`Archived::as_of`]).
 async fn generic(state: &AppState, archived: Archived) -> anyhow::Result<EditionDigest> {
-    let now = archived.created_at;
+    let now = archived.as_of;
     let frequency = archived.edition.frequency;
     let filter = StoryFilter {
         since: Some(now - frequency.period() * 2),
@@ -249,7 +249,7 @@ async fn generic(state: &AppState, archived: Archived) -> anyhow::Result<Edition
     let modified = stories
         .iter()
         .map(|s| s.updated_at)
-        .fold(archived.created_at, DateTime::max);
+        .fold(archived.as_of, DateTime::max);
     Ok(EditionDigest {
         edition: archived.edition,
         stories,

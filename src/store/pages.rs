@@ -27,9 +27,11 @@ pub enum Delivered {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Archived {
     pub edition: Edition,
-    /// When the edition was first queued: the archive selects its stories
-    /// as of this instant.
-    pub created_at: DateTime<Utc>,
+    /// The instant the archive selects the edition's stories as of: when
+    /// it was first queued, but never after the end of its date (UTC), so
+    /// that an edition sent late (`herald send --date`) still shows its
+    /// own day's stories.
+    pub as_of: DateTime<Utc>,
 }
 
 /// An edition with at least one sent delivery, live or folded into counts.
@@ -136,8 +138,13 @@ fn archived((frequency, date, created_at): (String, String, DateTime<Utc>)) -> a
         .map_err(|e| bad(format!("column frequency: {e}")))?;
     let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
         .map_err(|_| bad(format!("column edition_date: {date:?} is not a date")))?;
+    let end_of_date = date
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or(created_at);
     Ok(Archived {
         edition: Edition { frequency, date },
-        created_at,
+        as_of: created_at.min(end_of_date),
     })
 }

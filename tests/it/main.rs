@@ -17,8 +17,11 @@
 //! - `digest`: one edition over SMTP, parsed as MIME; preview, dry run, test send.
 //! - `dkim`: signatures checked by an independent verifier.
 //! - `feeds`: fixture feeds served over HTTP and fetched into the store.
+//! - `archive`: the public archive, its Atom feed, caching, no personal data.
 //! - `http`: the router's handlers, called in process.
 //! - `imap`: the bounce mailbox read from a real Dovecot started by the test.
+//! - `pages`: signup with a time zone, confirmation, preferences, view in
+//!   browser, `herald form`.
 //! - `postfix`: a real Postfix between Herald and the SMTP server, its DSNs
 //!   piped into `bounces ingest -` (skipped without Postfix or root).
 //! - `render`: snapshots of the rendered digest, escaping, sizes.
@@ -34,6 +37,7 @@
 #[macro_use]
 mod support;
 
+mod archive;
 mod bounce_corpus;
 mod bounces;
 mod cli;
@@ -44,6 +48,7 @@ mod dkim;
 mod feeds;
 mod http;
 mod imap;
+mod pages;
 mod postfix;
 mod recovery;
 mod render;
