@@ -416,6 +416,40 @@ mod tests {
     }
 
     #[test]
+    fn the_mail_links_to_its_web_view_and_the_web_view_to_nothing() {
+        let mut sources = TemplateSources::builtin();
+        sources.files[0].1 =
+            "{% if view_url %}<a href=\"{{ view_url }}\">View in browser</a>{% endif %}web={{ web_view }}"
+                .into();
+        let r = Renderer::new(&sources, crate::testing::site(), 100_000).unwrap();
+        let story = crate::testing::story(1).build();
+        let pool = Arc::new(Pool {
+            ranked: vec![crate::select::Scored { story, score: 1.0 }],
+        });
+        let edition = crate::testing::daily("2026-03-10");
+        let blocks = r.edition(pool, edition);
+        let digest = Digest {
+            top_stories: vec![0],
+            ..Digest::default()
+        };
+        let token = Token::generate();
+        let to = Recipient {
+            name: "",
+            email: "ana@example.com",
+            token: &token,
+        };
+        let mail = r.render(&blocks, &digest, to).unwrap().html;
+        let link = r.links().view(&token, &edition);
+        assert_eq!(mail, format!("<a href=\"{link}\">View in browser</a>web=false"));
+        assert!(
+            link.ends_with(&format!("/view/{token}/daily-2026-03-10")),
+            "{link}"
+        );
+        let web = r.render_web(&blocks, &digest, to).unwrap().html;
+        assert_eq!(web, "web=true");
+    }
+
+    #[test]
     fn a_template_error_names_file_and_line() {
         let mut sources = TemplateSources::builtin();
         sources.files[0].1 = "<p>\n{% if %}\n</p>".into();

@@ -37,7 +37,9 @@ const HEADLINES: usize = 3;
 
 /// GET /archive.
 pub(super) async fn index(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Reply> {
-    enabled(&state)?;
+    if !state.archive.enabled {
+        return Err(not_found().into());
+    }
     let editions = digests(&state).await?;
     let mut modified = None;
     let list: Vec<ListItem> = editions
@@ -73,7 +75,9 @@ pub(super) async fn edition(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Reply> {
-    enabled(&state)?;
+    if !state.archive.enabled {
+        return Err(not_found().into());
+    }
     let edition: Edition = key.parse().map_err(|_| not_found())?;
     let archived = state
         .store
@@ -94,6 +98,7 @@ pub(super) async fn edition(
             date_label(edition.date)
         ),
     );
+    vars.insert("frequency_label", frequency_label(edition.frequency));
     vars.insert("date", &edition.date.to_string());
     vars.insert("date_label", &date_label(edition.date));
     vars.insert("top_stories", &items(top));
@@ -106,7 +111,9 @@ pub(super) async fn edition(
 
 /// GET /archive/feed.xml.
 pub(super) async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Reply> {
-    enabled(&state)?;
+    if !state.archive.enabled {
+        return Err(not_found().into());
+    }
     let editions = digests(&state).await?;
     let updated = editions.iter().map(|d| d.modified).max();
     let entries: Vec<FeedEntry> = editions
@@ -195,13 +202,6 @@ fn items(list: Vec<&Story>) -> Vec<StoryItem<'_>> {
     list.into_iter().map(StoryItem::from).collect()
 }
 
-fn enabled(state: &AppState) -> Result<(), Reply> {
-    if state.archive.enabled {
-        Ok(())
-    } else {
-        Err(not_found().into())
-    }
-}
 
 fn not_found() -> Page {
     Page::new(StatusCode::NOT_FOUND, "Not found", "There is no such page here.")

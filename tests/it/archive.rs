@@ -47,7 +47,7 @@ both_backends! {
 
         let (status, _, page) = get(&state, &format!("/archive/{EDITION}")).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(page.contains("<h1>Daily digest, 10 March 2026</h1>"), "{page}");
+        assert!(page.contains(r#"<h1>Daily digest, <time datetime="2026-03-10">10 March 2026</time></h1>"#), "{page}");
         // The generic digest: every section, though Bruno only reads transport.
         assert!(page.contains("Council approves night buses") && page.contains("Notes from the night shift"), "{page}");
         assert!(page.contains("Harbour &lt;ferry&gt; &amp; &quot;tram&quot; plan"), "escaped: {page}");
