@@ -202,7 +202,6 @@ fn items(list: Vec<&Story>) -> Vec<StoryItem<'_>> {
     list.into_iter().map(StoryItem::from).collect()
 }
 
-
 fn not_found() -> Page {
     Page::new(StatusCode::NOT_FOUND, "Not found", "There is no such page here.")
 }

@@ -255,6 +255,18 @@ async fn the_confirmation_page_lets_the_reader_change_zone_and_hour_before_confi
     let (status, _, body) = post_form(&state, &path, "timezone=Asia%2FAmman&send_hour=25").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("Hour:"), "{body}");
+    let (status, _, body) = post_form(&state, &path, "timezone=Europe%2FAtlantis&send_hour=6").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Time zone:"), "{body}");
+    let (status, _, _) = call(
+        &state,
+        Request::post(&path)
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a body that is not a form");
     assert_eq!(
         reader(&store, "ana@example.com").await.status,
         SubscriberStatus::Pending
