@@ -153,6 +153,7 @@ pub(super) async fn feed(State(state): State<AppState>, headers: HeaderMap) -> R
 /// One edition with its generic digest.
 struct EditionDigest {
     edition: Edition,
+    /// Top stories, then blog posts.
     stories: Vec<Story>,
     /// The latest of the edition's queueing and its stories' updates.
     modified: DateTime<Utc>,
@@ -244,7 +245,14 @@ async fn generic(state: &AppState, archived: Archived) -> anyhow::Result<Edition
         now,
         &state.rules,
     );
-    let stories: Vec<Story> = digest.items().map(|i| pool.get(i).story.clone()).collect();
+    // Top stories first, then blog posts, each best first: the lead
+    // headlines are news.
+    let stories: Vec<Story> = digest
+        .top_stories
+        .iter()
+        .chain(&digest.blog_posts)
+        .map(|&i| pool.get(i).story.clone())
+        .collect();
     let modified = stories
         .iter()
         .map(|s| s.updated_at)
