@@ -9,7 +9,7 @@
 #      else node_modules/.bin/html-validate here or in /tmp/hv, else npx);
 #   2. with SHOTS=1, takes headless-Chromium screenshots at 375 px, light
 #      and dark, into docs/pages/ (pngquant/optipng shrink them when
-#      installed).
+#      installed), the browser in Asia/Amman.
 #
 #   bench/pages.sh            # validate
 #   SHOTS=1 bench/pages.sh    # validate and refresh docs/pages/*.png
@@ -97,7 +97,7 @@ if [ "${SHOTS:-0}" = 1 ]; then
             flags=(--blink-settings=preferredColorScheme=1)
             [ $scheme = dark ] && flags=(--blink-settings=preferredColorScheme=0)
             file=docs/pages/$page-$scheme.png
-            /usr/bin/chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "${flags[@]}" \
+            TZ=Asia/Amman /usr/bin/chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "${flags[@]}" \
                 --window-size=375,900 --screenshot="$PWD/$file" "$url" > /dev/null 2>&1
             command -v pngquant > /dev/null && pngquant --force --skip-if-larger --quality 60-85 --output "$file" "$file" || true
             command -v optipng > /dev/null && optipng -quiet -o2 "$file" || true

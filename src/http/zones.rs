@@ -82,10 +82,11 @@ fn build() -> Vec<Region> {
 }
 
 /// The inline script of the signup forms: with JavaScript on, it puts the
-/// browser's zone in the hidden `tz` field and hides the picker (the
-/// confirmation page shows the zone, to check or change it). Fixed text, so
+/// browser's zone in the hidden `tz` field, hides the picker and says which
+/// zone it found (the confirmation page shows the zone, to check or change
+/// it). Fixed text, so
 /// one hash allows it everywhere; the form it sits in is the one it fills.
-pub const TZ_SCRIPT: &str = "(function(){var f=document.currentScript.closest('form');var z=Intl.DateTimeFormat().resolvedOptions().timeZone;if(!f||!z)return;f.elements.tz.value=z;var p=f.querySelector('.herald-tz');if(p){p.hidden=true;}})();";
+pub const TZ_SCRIPT: &str = "(function(){var f=document.currentScript.closest('form');var z=Intl.DateTimeFormat().resolvedOptions().timeZone;if(!f||!z)return;f.elements.tz.value=z;var p=f.querySelector('.herald-tz');if(p){p.hidden=true;}var n=f.querySelector('.herald-tz-note');if(n){n.textContent='Time zone: '+z+', from your browser. You can change it when you confirm.';n.hidden=false;}})();";
 
 /// The CSP source that allows [`TZ_SCRIPT`] and no other script:
 /// `'sha256-…'` of its exact text.
@@ -128,7 +129,7 @@ mod tests {
         // printf '%s' "$TZ_SCRIPT" | openssl sha256 -binary | base64
         assert_eq!(
             script_hash(),
-            "'sha256-B6V6qZ2dF2OYw7Si0hTQIRzYUr6FOTQf9srt+hX6QGc='"
+            "'sha256-lK5BKHtrMBgsO5TKD/F7o5qefdgACEdek2CKKYPvyVk='"
         );
     }
 }
