@@ -114,14 +114,35 @@ impl TemplateSources {
         }
     }
 
-    /// The page templates: `pages/` inside the configured directory when
-    /// that folder exists (then every page template must be there), else
-    /// the built-in copies.
+    /// The page templates: those in `pages/` inside the configured
+    /// directory when that folder exists, the built-in copy of each one it
+    /// leaves out (so a site that replaced `page.html` before the layout,
+    /// the archive and the signup box existed keeps working); else the
+    /// built-in copies.
     pub fn load_pages(dir: Option<&Path>) -> anyhow::Result<Self> {
-        match dir.map(|d| d.join("pages")) {
-            Some(pages) if pages.is_dir() => Self::read(&pages, &PAGE_NAMES),
-            _ => Ok(Self::builtin_pages()),
+        let builtin = Self::builtin_pages();
+        let pages = match dir.map(|d| d.join("pages")) {
+            Some(pages) if pages.is_dir() => pages,
+            _ => return Ok(builtin),
+        };
+        let mut files = Vec::with_capacity(builtin.files.len());
+        for (name, text) in builtin.files {
+            let path = pages.join(name);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(own) => own,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => text,
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::new(e).context(format!("cannot read template {}", path.display()))
+                    );
+                }
+            };
+            files.push((name, text));
         }
+        Ok(TemplateSources {
+            origin: pages.display().to_string(),
+            files,
+        })
     }
 
     /// Reads the named templates from `dir`; a missing one is an error.
@@ -155,17 +176,22 @@ mod tests {
 
         let pages = dir.path().join("pages");
         std::fs::create_dir(&pages).unwrap();
-        let err = TemplateSources::load_pages(Some(dir.path())).unwrap_err();
-        assert!(
-            format!("{err:#}").contains("layout.html"),
-            "the first missing one: {err:#}"
-        );
-        for name in PAGE_NAMES {
-            std::fs::write(pages.join(name), format!("<h1>{name}</h1>")).unwrap();
-        }
+        std::fs::write(pages.join("page.html"), "<h1>{{ title }}</h1>").unwrap();
         let loaded = TemplateSources::load_pages(Some(dir.path())).unwrap();
         assert_eq!(loaded.files.len(), PAGE_NAMES.len());
-        assert_eq!(loaded.files[1], ("page.html", "<h1>page.html</h1>".to_owned()));
+        assert_eq!(
+            loaded.files[1],
+            ("page.html", "<h1>{{ title }}</h1>".to_owned()),
+            "the site's own"
+        );
+        assert_eq!(
+            loaded.files[0], builtin.files[0],
+            "the built-in copy of what it leaves out"
+        );
+        std::fs::create_dir(pages.join("layout.html")).unwrap();
+        let err = TemplateSources::load_pages(Some(dir.path())).unwrap_err();
+        assert!(format!("{err:#}").contains("layout.html"), "{err:#}");
+        std::fs::remove_dir(pages.join("layout.html")).unwrap();
         assert_eq!(loaded.origin, pages.display().to_string());
     }
 }
