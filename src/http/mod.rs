@@ -16,10 +16,11 @@
 //!
 //! The token in a subscriber's URL is the only credential: an unguessable
 //! value (160 random bits after a 32-bit time prefix) that the store finds
-//! by index equality (`WHERE token = $1`), not by a constant-time
-//! comparison. A cross-site form cannot know it, which is what makes the
-//! one-click POST safe without a CSRF token. Only the API's bearer token is
-//! compared in constant time (SHA-256 of both sides, then `subtle`; `api`).
+//! by index equality (`WHERE token = $1`) and then confirms with a
+//! constant-time comparison. A cross-site form cannot know it, which is what
+//! makes the one-click POST safe without a CSRF token. The API's bearer
+//! token is compared in constant time too (SHA-256 of both sides, then
+//! `subtle`; `api`).
 
 mod api;
 mod archive;
