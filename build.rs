@@ -3,8 +3,10 @@
 //! Dovecot is installed (/usr/sbin/dovecot, Debian's dovecot-imapd) and the
 //! Postfix end-to-end test when Postfix is (/usr/sbin/postfix, Debian's
 //! postfix), and the second DKIM verifier when python3 can import dkimpy
-//! and PyNaCl (`pip install dkimpy pynacl`; checked when this script runs,
-//! so `touch build.rs` after installing them); without them they are
+//! and PyNaCl (`pip install dkimpy pynacl`), and the feedparser comparison
+//! of the feed fixtures when it can import feedparser and chardet (`pip
+//! install feedparser chardet`); both checked when this script runs, so
+//! `touch build.rs` after installing them; without them they are
 //! compiled as ignored tests, so `cargo test` lists them as skipped, with
 //! the reason.
 
@@ -18,6 +20,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(herald_dovecot_tests)");
     println!("cargo::rustc-check-cfg=cfg(herald_postfix_tests)");
     println!("cargo::rustc-check-cfg=cfg(herald_dkimpy_tests)");
+    println!("cargo::rustc-check-cfg=cfg(herald_feedparser_tests)");
     println!("cargo::rerun-if-env-changed=HERALD_TEST_POSTGRES_URL");
     println!("cargo::rerun-if-changed=migrations");
     if std::env::var_os("HERALD_TEST_POSTGRES_URL").is_some_and(|v| !v.is_empty()) {
@@ -43,4 +46,17 @@ fn main() {
     if dkimpy.is_ok_and(|s| s.success()) {
         println!("cargo::rustc-cfg=herald_dkimpy_tests");
     }
+    if python_imports("feedparser, chardet") {
+        println!("cargo::rustc-cfg=herald_feedparser_tests");
+    }
+}
+
+/// Whether python3 can import the given modules.
+fn python_imports(modules: &str) -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }

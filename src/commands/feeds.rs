@@ -62,6 +62,7 @@ fn feeds_table(feeds: &[Feed]) -> comfy_table::Table {
         "items",
         "last success",
         "last error",
+        "warning",
         "url",
     ]);
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
@@ -75,6 +76,7 @@ fn feeds_table(feeds: &[Feed]) -> comfy_table::Table {
             f.item_count.to_string(),
             when(f.last_success_at),
             cut(f.last_error.as_deref().unwrap_or("-"), 48),
+            cut(f.last_warning.as_deref().unwrap_or("-"), 60),
             f.url.clone(),
         ]);
     }
@@ -135,9 +137,20 @@ fn describe(outcome: &FeedOutcome) -> String {
             updated,
             unchanged,
             skipped,
-        } => format!(
-            "{entries} entries: {inserted} new, {updated} updated, {unchanged} unchanged, {skipped} skipped"
-        ),
+            held,
+            warning,
+        } => {
+            let mut line = format!(
+                "{entries} entries: {inserted} new, {updated} updated, {unchanged} unchanged, {skipped} skipped"
+            );
+            if *held > 0 {
+                line.push_str(&format!(", {held} undated held back"));
+            }
+            if let Some(warning) = warning {
+                line.push_str(&format!("; warning: {warning}"));
+            }
+            line
+        }
         FeedOutcome::NotModified => "not modified".to_owned(),
         FeedOutcome::Failed { error } => format!("failed: {error}"),
     }

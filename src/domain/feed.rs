@@ -24,6 +24,9 @@ pub enum FetchResult {
         etag: Option<String>,
         last_modified: Option<String>,
         item_count: i64,
+        /// What the fetch found wrong though it worked (no entries in a
+        /// non-empty document, every entry skipped).
+        warning: Option<String>,
     },
     /// A 304: nothing changed since the last fetch.
     NotModified,

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, ETAG, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::header::{
+    ACCEPT, CONTENT_TYPE, ETAG, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+};
 
 use crate::config::FeedsConfig;
 
@@ -21,6 +23,8 @@ pub enum Fetched {
         url: url::Url,
         etag: Option<String>,
         last_modified: Option<String>,
+        /// The `Content-Type` header, for its charset.
+        content_type: Option<String>,
     },
 }
 
@@ -97,7 +101,7 @@ impl Fetcher {
                 .and_then(|v: &HeaderValue| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let (etag, last_modified) = (header(ETAG), header(LAST_MODIFIED));
+        let (etag, last_modified, content_type) = (header(ETAG), header(LAST_MODIFIED), header(CONTENT_TYPE));
         let final_url = response.url().clone();
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.describe(&e))? {
@@ -111,6 +115,7 @@ impl Fetcher {
             url: final_url,
             etag,
             last_modified,
+            content_type,
         })
     }
 

@@ -2,8 +2,9 @@
 //! once), turn their entries into stories and upsert them by canonical URL,
 //! and record each feed's outcome. One bad feed never stops the others: its
 //! error is recorded and the run goes on; a bad entry is skipped with a log
-//! line. HTTP lives in `fetch`, the mapping rules (pure) in `entries`, SQL
-//! in the store.
+//! line; a fetch that works but yields no story from a non-empty document
+//! is recorded with a warning. HTTP lives in `fetch`, the mapping rules
+//! (pure) in `entries`, SQL in the store.
 
 pub mod entries;
 pub mod fetch;
@@ -29,6 +30,10 @@ pub enum FeedOutcome {
         updated: u64,
         unchanged: u64,
         skipped: usize,
+        /// Undated entries kept out (see `entries::Source::first_fetch`).
+        held: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        warning: Option<String>,
     },
     NotModified,
     Failed {
@@ -127,17 +132,26 @@ impl Ingester {
             .fetcher
             .fetch(&feed.url, feed.etag.as_deref(), feed.last_modified.as_deref())
             .await;
-        let (bytes, url, etag, last_modified) = match fetched {
+        let (body, etag, last_modified) = match fetched {
             Ok(Fetched::NotModified) => return self.not_modified(feed).await,
             Ok(Fetched::Body {
                 bytes,
                 url,
                 etag,
                 last_modified,
-            }) => (bytes, url, etag, last_modified),
+                content_type,
+            }) => (
+                Body {
+                    bytes,
+                    url,
+                    content_type,
+                },
+                etag,
+                last_modified,
+            ),
             Err(error) => return self.failed(feed, error).await,
         };
-        let parsed = match self.parse(feed, bytes, url).await? {
+        let parsed = match self.parse(feed, body).await? {
             Ok(parsed) => parsed,
             Err(error) => return self.failed(feed, error).await,
         };
@@ -155,23 +169,29 @@ impl Ingester {
     /// Parses and maps a body off the async thread (it is CPU work). The
     /// inner error is the feed's failure: it is not a feed, or the parser
     /// panicked on it.
-    async fn parse(
-        &self,
-        feed: &Feed,
-        bytes: Vec<u8>,
-        url: url::Url,
-    ) -> anyhow::Result<Result<Parsed, String>> {
+    async fn parse(&self, feed: &Feed, body: Body) -> anyhow::Result<Result<Parsed, String>> {
         let (kind, section, summary_chars) = (feed.kind, feed.section.clone(), self.summary_chars);
+        // No earlier fetch found an entry: this one may meet years of
+        // undated archive (see `entries::Source::first_fetch`).
+        let first_fetch = feed.last_success_at.is_none() || feed.item_count == 0;
+        let held = self.store.held_entries(feed.id).await?;
         let parsed = tokio::task::spawn_blocking(move || {
-            let parsed = entries::parse(&bytes, &url)?;
+            let Body {
+                bytes,
+                url,
+                content_type,
+            } = body;
+            let document = entries::parse(&bytes, content_type.as_deref(), &url)?;
             let source = Source {
                 url: &url,
                 kind,
                 section: &section,
                 summary_chars,
                 fetched_at: crate::store::now(),
+                first_fetch,
+                held: &held,
             };
-            Ok(Parsed::new(&parsed, &bytes, &source))
+            Ok(Parsed::new(document, &source))
         })
         .await;
         match parsed {
@@ -196,16 +216,31 @@ impl Ingester {
             title,
             entries: entry_count,
             mapped,
+            warning,
         } = parsed;
         for why in &mapped.skipped {
             tracing::warn!(feed_id = feed.id, feed = %redacted(&feed.url), "skipped {}", clean_error(why));
         }
+        let warning = warning.map(|w| clean_error(&w));
+        if let Some(warning) = &warning {
+            tracing::warn!(feed_id = feed.id, feed = %redacted(&feed.url), warning = %warning, "feed fetched with a warning");
+        }
+        if !mapped.held.is_empty() {
+            tracing::info!(
+                feed_id = feed.id,
+                feed = %redacted(&feed.url),
+                held = mapped.held.len(),
+                "undated entries of a first fetch held back"
+            );
+        }
         let counts: UpsertCounts = self.store.upsert_feed_items(&mapped.items).await?;
+        self.store.hold_entries(feed.id, &mapped.held).await?;
         let result = FetchResult::Fetched {
             title,
             etag,
             last_modified,
             item_count: entry_count as i64,
+            warning: warning.clone(),
         };
         self.store.record_fetch(feed.id, &result).await?;
         let unchanged = mapped.items.len() as u64 - counts.inserted - counts.updated;
@@ -217,6 +252,7 @@ impl Ingester {
             updated = counts.updated,
             unchanged,
             skipped = mapped.skipped.len(),
+            held = mapped.held.len(),
             "feed fetched"
         );
         Ok(FeedOutcome::Updated {
@@ -225,6 +261,8 @@ impl Ingester {
             updated: counts.updated,
             unchanged,
             skipped: mapped.skipped.len(),
+            held: mapped.held.len(),
+            warning,
         })
     }
 
@@ -240,30 +278,71 @@ impl Ingester {
     }
 }
 
+/// A fetched body, with what decoding it needs.
+struct Body {
+    bytes: Vec<u8>,
+    /// Where it came from, after redirects.
+    url: url::Url,
+    content_type: Option<String>,
+}
+
 /// A feed body read and mapped: the feed's title, how many entries it
-/// had, and the stories made of them.
+/// had (items left out before parsing included), the stories made of them,
+/// and what the fetch found wrong.
 struct Parsed {
     title: String,
     entries: usize,
     mapped: entries::Mapped,
+    warning: Option<String>,
 }
 
 impl Parsed {
-    /// Maps a parsed feed; `body` is what it was parsed from, for the
-    /// extras pass.
-    fn new(feed: &feed_rs::model::Feed, body: &[u8], source: &Source<'_>) -> Parsed {
-        let extras = entries::item_extras(body);
-        let title = feed
-            .title
-            .as_ref()
-            .map(|t| entries::plain_text(&t.content))
-            .unwrap_or_default();
+    /// Maps a parsed feed; the extras pass reads the body it was parsed from.
+    fn new(mut document: entries::Document, source: &Source<'_>) -> Parsed {
+        let extras = entries::item_extras(&document.body);
+        let feed = &document.feed;
+        let mut mapped = entries::map_feed(feed, &extras, source);
+        let entries = feed.entries.len() + document.skipped.len();
+        let mut skipped = std::mem::take(&mut document.skipped);
+        skipped.append(&mut mapped.skipped);
+        mapped.skipped = skipped;
+        let warning = warning(&document, &extras, &mapped);
         Parsed {
-            title,
-            entries: feed.entries.len(),
-            mapped: entries::map_feed(feed, &extras, source),
+            title: entries::feed_title(feed),
+            entries,
+            mapped,
+            warning,
         }
     }
+}
+
+/// A warning for a fetch that worked but yields no story from a
+/// non-empty document: no entries read (from how many `item` or `entry`
+/// elements it has), or every entry skipped (with the first reason).
+fn warning(
+    document: &entries::Document,
+    extras: &[entries::ItemExtras],
+    mapped: &entries::Mapped,
+) -> Option<String> {
+    let entries = document.feed.entries.len();
+    if entries == 0 && mapped.skipped.is_empty() {
+        return Some(if extras.is_empty() {
+            format!("0 entries: the feed has no items (read as {})", document.encoding)
+        } else {
+            format!(
+                "0 entries read from {} item or entry elements: this kind of feed is not understood",
+                extras.len()
+            )
+        });
+    }
+    if mapped.items.is_empty() && !mapped.skipped.is_empty() {
+        return Some(format!(
+            "every entry was skipped ({}; first: {})",
+            mapped.skipped.len(),
+            mapped.skipped[0]
+        ));
+    }
+    None
 }
 
 /// Text that came from outside, made safe to store, log and print: control

@@ -1,6 +1,10 @@
 //! Queries on `feeds`: the sources `herald feeds` manages and what their
-//! last fetch learned (conditional-GET validators, last success, last error,
-//! item count). Fetching and parsing live in `crate::feeds`, not here.
+//! last fetch learned (conditional-GET validators, last success, last error
+//! or warning, item count), and `feed_held_entries`, the undated entries a
+//! feed's first fetch held back. Fetching and parsing live in
+//! `crate::feeds`, not here.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -25,13 +29,16 @@ pub struct Feed {
     pub last_fetched_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// What the last successful fetch found wrong (0 entries from a
+    /// non-empty document, every entry skipped).
+    pub last_warning: Option<String>,
     /// Entries in the last successful fetch.
     pub item_count: i64,
     pub created_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, url, kind, section, title, etag, last_modified, last_fetched_at, \
-                       last_success_at, last_error, item_count, created_at";
+                       last_success_at, last_error, last_warning, item_count, created_at";
 
 #[derive(sqlx::FromRow)]
 struct FeedRow {
@@ -45,6 +52,7 @@ struct FeedRow {
     last_fetched_at: Option<DateTime<Utc>>,
     last_success_at: Option<DateTime<Utc>>,
     last_error: Option<String>,
+    last_warning: Option<String>,
     item_count: i64,
     created_at: DateTime<Utc>,
 }
@@ -65,6 +73,7 @@ impl FeedRow {
             last_fetched_at: self.last_fetched_at,
             last_success_at: self.last_success_at,
             last_error: self.last_error,
+            last_warning: self.last_warning,
             item_count: self.item_count,
             created_at: self.created_at,
         })
@@ -169,17 +178,18 @@ impl Store {
         let at = now();
         with_pool!(self, pool => {
             match result {
-                FetchResult::Fetched { title, etag, last_modified, item_count } => {
+                FetchResult::Fetched { title, etag, last_modified, item_count, warning } => {
                     sqlx::query(
                         "UPDATE feeds SET title = $1, etag = $2, last_modified = $3, item_count = $4, \
-                         last_fetched_at = $5, last_success_at = $5, last_error = NULL, updated_at = $5 \
-                         WHERE id = $6",
+                         last_fetched_at = $5, last_success_at = $5, last_error = NULL, last_warning = $6, \
+                         updated_at = $5 WHERE id = $7",
                     )
                     .bind(title)
                     .bind(etag)
                     .bind(last_modified)
                     .bind(*item_count)
                     .bind(at)
+                    .bind(warning)
                     .bind(id)
                     .execute(pool)
                     .await?;
@@ -205,6 +215,42 @@ impl Store {
                     .await?;
                 }
             }
+        });
+        Ok(())
+    }
+
+    /// The URLs of feed `id`'s held-back entries.
+    pub async fn held_entries(&self, id: i64) -> anyhow::Result<HashSet<String>> {
+        let urls: Vec<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT url FROM feed_held_entries WHERE feed_id = $1")
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(urls.into_iter().map(|(u,)| u).collect())
+    }
+
+    /// Remembers undated entries of feed `id` held back at its first
+    /// fetch (already held ones are left as they are).
+    pub async fn hold_entries(&self, id: i64, urls: &[HttpUrl]) -> anyhow::Result<()> {
+        if urls.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for url in urls {
+                sqlx::query(
+                    "INSERT INTO feed_held_entries (feed_id, url, held_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (feed_id, url) DO NOTHING",
+                )
+                .bind(id)
+                .bind(url.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
         });
         Ok(())
     }

@@ -1,12 +1,12 @@
 //! What the reader-facing pages read: one subscriber's ledger row for an
-//! edition ("view in browser"), the editions the public archive lists, the
-//! site's sections (the signup box's topics) and the time zone and hour a
-//! confirmation sets. Only SQL; the pages decide what to show.
+//! edition ("view in browser"), the editions the public archive lists and
+//! the site's sections (the signup box's topics). Only SQL; the pages
+//! decide what to show.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Store, now, with_pool};
-use crate::domain::{Edition, Frequency, SendHour, TimeZone};
+use super::{Store, with_pool};
+use crate::domain::{Edition, Frequency};
 
 /// What the ledger says about one subscriber and one edition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,21 +113,6 @@ impl Store {
             .fetch_all(pool)
             .await?
         }))
-    }
-
-    /// Sets the time zone and send hour of a subscriber (the confirmation
-    /// page lets a reader check both before confirming).
-    pub async fn set_schedule(&self, id: i64, tz: TimeZone, hour: SendHour) -> anyhow::Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE subscribers SET timezone = $1, send_hour = $2, updated_at = $3 WHERE id = $4")
-                .bind(tz.name())
-                .bind(i32::from(hour.get()))
-                .bind(now())
-                .bind(id)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
     }
 }
 

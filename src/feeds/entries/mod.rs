@@ -2,16 +2,21 @@
 //! the mapping rules (plain-text title and summary, summary cut, date,
 //! author, section, and which extras belong to which entry) and skips an
 //! entry with a reason rather than failing the feed. Its rooms: `parse`
-//! reads the body with feed-rs (loosening JSON Feed where feed-rs is
-//! strict), `links` picks and canonicalises an entry's URL and image,
-//! `html` makes text plain, and `extras` is the small XML pass for what
-//! feed-rs does not keep (`slash:comments`, `thr:total`, item-level
-//! `media:thumbnail`).
+//! reads the body with feed-rs after `decode` has made it UTF-8 and `json`
+//! has loosened a JSON Feed; `dates` reads the dates feeds write; `links`
+//! picks and canonicalises an entry's URL and image; `html` makes text
+//! plain; and `extras` is the small XML pass for what feed-rs does not
+//! keep (`slash:comments`, `thr:total`, item-level `media:thumbnail`).
 
+mod dates;
+mod decode;
 mod extras;
 mod html;
+mod json;
 mod links;
 mod parse;
+
+use std::collections::HashSet;
 
 use chrono::Datelike;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -23,7 +28,7 @@ use crate::domain::{FeedItem, HeaderSafe, HttpUrl, NewStory, StoryKind};
 pub use extras::{ItemExtras, item_extras};
 pub use html::plain_text;
 pub use links::canonical_url;
-pub use parse::parse;
+pub use parse::{Document, parse};
 
 /// What the mapping needs to know about the feed an entry came from.
 pub struct Source<'a> {
@@ -35,15 +40,32 @@ pub struct Source<'a> {
     pub section: &'a str,
     pub summary_chars: usize,
     /// When the entry was fetched: the publication time of undated entries
-    /// (a date in the future, or before 1995, counts as none).
+    /// after the feed's first fetch (a date in the future, or before 1995,
+    /// counts as none).
     pub fetched_at: DateTime<Utc>,
+    /// No earlier fetch of this feed found entries. Its undated entries
+    /// may be years old, so they are dated at the feed's own date
+    /// (`lastBuildDate`, `updated`), or held back when it has none, never
+    /// at `fetched_at`.
+    pub first_fetch: bool,
+    /// URLs of undated entries held back at the first fetch: they stay
+    /// held while they have no date.
+    pub held: &'a HashSet<String>,
 }
 
-/// The stories of a feed, and one reason per entry that had to be skipped.
+/// The stories of a feed, one reason per entry that had to be skipped, and
+/// the undated entries held back (see [`Source::first_fetch`]).
 #[derive(Debug, Default)]
 pub struct Mapped {
     pub items: Vec<FeedItem>,
     pub skipped: Vec<String>,
+    pub held: Vec<HttpUrl>,
+}
+
+/// What became of one entry that could be read.
+enum Mapping {
+    Story(FeedItem),
+    Held(HttpUrl),
 }
 
 /// Maps every entry; `extras` holds what the XML pass found for each entry
@@ -51,11 +73,9 @@ pub struct Mapped {
 /// URL; a second entry with the same URL is skipped.
 pub fn map_feed(feed: &Feed, extras: &[ItemExtras], source: &Source<'_>) -> Mapped {
     let mut out = Mapped::default();
-    let feed_title = feed
-        .title
-        .as_ref()
-        .map(|t| plain_text(&t.content))
-        .unwrap_or_default();
+    // RSS says nothing about whether a title is HTML; Atom and JSON Feed do.
+    let rss = is_rss(feed);
+    let feed_title = feed_title(feed);
     let feed_author = feed
         .authors
         .first()
@@ -69,12 +89,22 @@ pub fn map_feed(feed: &Feed, extras: &[ItemExtras], source: &Source<'_>) -> Mapp
         &[]
     };
     let none = ItemExtras::default();
-    // RSS says nothing about whether a title is HTML; Atom and JSON Feed do.
-    let rss = matches!(feed.feed_type, FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2);
-    let mut seen = std::collections::HashSet::new();
+    let feed_date = feed
+        .updated
+        .or(feed.published)
+        .filter(|d| believable(*d, source.fetched_at))
+        .map(|d| d.trunc_subsecs(0));
+    let mut seen = HashSet::new();
     for (i, entry) in feed.entries.iter().enumerate() {
-        match map_entry(entry, extras.get(i).unwrap_or(&none), &feed_author, rss, source) {
-            Ok(item) => {
+        let context = Context {
+            extras: extras.get(i).unwrap_or(&none),
+            feed_author: &feed_author,
+            feed_date,
+            rss,
+        };
+        match map_entry(entry, &context, source) {
+            Ok(Mapping::Held(url)) => out.held.push(url),
+            Ok(Mapping::Story(item)) => {
                 if seen.insert(item.story.url.as_str().to_owned()) {
                     out.items.push(item);
                 } else {
@@ -93,6 +123,28 @@ pub fn map_feed(feed: &Feed, extras: &[ItemExtras], source: &Source<'_>) -> Mapp
     out
 }
 
+/// The feed's own title, as text.
+pub fn feed_title(feed: &Feed) -> String {
+    feed.title
+        .as_ref()
+        .map(|t| title_text(t, is_rss(feed)))
+        .unwrap_or_default()
+}
+
+fn is_rss(feed: &Feed) -> bool {
+    matches!(feed.feed_type, FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2)
+}
+
+/// What an entry's mapping needs from the feed around it.
+struct Context<'a> {
+    extras: &'a ItemExtras,
+    feed_author: &'a str,
+    /// The feed's own date, if believable: the date of undated entries at
+    /// its first fetch.
+    feed_date: Option<DateTime<Utc>>,
+    rss: bool,
+}
+
 fn describe(entry: &Entry) -> String {
     entry
         .links
@@ -102,24 +154,29 @@ fn describe(entry: &Entry) -> String {
         .unwrap_or_else(|| format!("id {}", entry.id))
 }
 
-/// One entry as a story, or why it cannot be one: the first check that
-/// fails (link, then title, author, section) is the reason given.
-fn map_entry(
-    entry: &Entry,
-    extras: &ItemExtras,
-    feed_author: &str,
-    rss: bool,
-    source: &Source<'_>,
-) -> Result<FeedItem, String> {
+/// One entry as a story (or held back), or why it cannot be one: the
+/// first check that fails (link, then title, author, section) is the
+/// reason given.
+fn map_entry(entry: &Entry, cx: &Context<'_>, source: &Source<'_>) -> Result<Mapping, String> {
+    let (extras, rss) = (cx.extras, cx.rss);
     let link = links::entry_link(entry).ok_or("has no http(s) link")?;
     let url = canonical_url(link, source.url)?;
     let title = title(entry, rss)?;
     let summary = summary(entry, rss, source.summary_chars);
-    let author = author(entry, feed_author)?;
+    let author = author(entry, cx.feed_author)?;
     let section = section(entry, source)?;
     let date = date(entry, source.fetched_at);
-    let published_at = date.unwrap_or(source.fetched_at).trunc_subsecs(0);
-    Ok(FeedItem {
+    let published_at = match date {
+        Some(d) => d,
+        None if source.held.contains(url.as_str()) => return Ok(Mapping::Held(url)),
+        None if source.first_fetch => match cx.feed_date {
+            Some(d) => d,
+            None => return Ok(Mapping::Held(url)),
+        },
+        None => source.fetched_at,
+    }
+    .trunc_subsecs(0);
+    Ok(Mapping::Story(FeedItem {
         story: NewStory {
             kind: source.kind,
             title,
@@ -137,7 +194,7 @@ fn map_entry(
         },
         dated: date.is_some(),
         counted: extras.comments.is_some(),
-    })
+    }))
 }
 
 /// A title or summary as plain text. Plain text stays as written (an Atom
@@ -151,8 +208,23 @@ fn text(t: &Text, rss: bool) -> String {
     }
 }
 
+/// A title as plain text, decoded once: an RSS title is HTML only when it
+/// reads as HTML ([`html::looks_like_html`]), so `Vec&lt;T&gt;` stays
+/// `Vec<T>`; an Atom or JSON Feed title is what it declares.
+fn title_text(t: &Text, rss: bool) -> String {
+    if rss && !html::looks_like_html(&t.content) {
+        html::collapse(&t.content)
+    } else {
+        text(t, rss)
+    }
+}
+
 fn title(entry: &Entry, rss: bool) -> Result<HeaderSafe, String> {
-    let raw = entry.title.as_ref().map(|t| text(t, rss)).unwrap_or_default();
+    let raw = entry
+        .title
+        .as_ref()
+        .map(|t| title_text(t, rss))
+        .unwrap_or_default();
     if raw.is_empty() {
         return Err("has no title".into());
     }
@@ -201,14 +273,18 @@ fn section(entry: &Entry, source: &Source<'_>) -> Result<HeaderSafe, String> {
 }
 
 /// The entry's date, if it has a believable one. A date in the future or a
-/// placeholder (Go's zero time, the epoch) is no date: the entry keeps the
-/// time it was first seen, so that it neither looks new at every fetch nor
-/// sinks out of sight.
+/// placeholder (Go's zero time, the epoch) is no date: after the feed's
+/// first fetch the entry keeps the time it was first seen, so that it
+/// neither looks new at every fetch nor sinks out of sight.
 fn date(entry: &Entry, fetched_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     entry
         .published
         .or(entry.updated)
-        .filter(|d| *d <= fetched_at && d.year() >= 1995)
+        .filter(|d| believable(*d, fetched_at))
+}
+
+fn believable(d: DateTime<Utc>, fetched_at: DateTime<Utc>) -> bool {
+    d <= fetched_at && d.year() >= 1995
 }
 
 /// A person's display name: RSS writes "jane@example.com (Jane Doe)".
