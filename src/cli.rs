@@ -114,6 +114,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// Create the store if missing and apply pending migrations (every command also migrates on start)
     Migrate,
+    /// Print the signup box: an HTML form posting to site.public_url/subscribe, to paste into the site's pages
+    Form(FormArgs),
     /// First install: write a commented config to DIR/config/herald.toml and create its store
     Init(InitArgs),
     /// Write the man pages or shell completions into a folder (for packages)
@@ -141,6 +143,19 @@ pub struct InitArgs {
     /// Folder to set up; run herald from here afterwards
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct FormArgs {
+    /// Offer the site's sections as checkboxes (the sections of the stored stories, most used first)
+    #[arg(long)]
+    pub topics: bool,
+    /// Offer these sections instead of the stored ones (implies --topics)
+    #[arg(long, value_name = "LIST", value_parser = parse_topics)]
+    pub sections: Option<Topics>,
+    /// Let the reader choose a daily or a weekly digest
+    #[arg(long)]
+    pub frequency: bool,
 }
 
 #[derive(Debug, Args)]

@@ -75,6 +75,13 @@ impl Limits {
     }
 }
 
+/// Where a digest is read: in the mail, or on the "view in browser" page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Medium {
+    Mail,
+    Web,
+}
+
 /// Compiled templates plus the site details.
 pub struct Renderer {
     tera: Tera,
@@ -184,10 +191,33 @@ impl Renderer {
         digest: &Digest,
         to: Recipient<'_>,
     ) -> anyhow::Result<Rendered> {
+        self.render_as(blocks, digest, to, Medium::Mail)
+    }
+
+    /// Renders one subscriber's digest for "view in browser": the same
+    /// templates, context and size limit as the mail, except that
+    /// `view_url` is empty (the page does not link to itself) and
+    /// `web_view` is true.
+    pub fn render_web(
+        &self,
+        blocks: &EditionBlocks,
+        digest: &Digest,
+        to: Recipient<'_>,
+    ) -> anyhow::Result<Rendered> {
+        self.render_as(blocks, digest, to, Medium::Web)
+    }
+
+    fn render_as(
+        &self,
+        blocks: &EditionBlocks,
+        digest: &Digest,
+        to: Recipient<'_>,
+        medium: Medium,
+    ) -> anyhow::Result<Rendered> {
         let mut digest = digest.clone();
         let mut dropped = 0;
         loop {
-            let rendered = self.render_once(blocks, &digest, to)?;
+            let rendered = self.render_once(blocks, &digest, to, medium)?;
             if rendered.html.len() <= self.limits.max_html_bytes || digest.len() <= 1 {
                 if dropped > 0 {
                     tracing::info!(
@@ -209,8 +239,9 @@ impl Renderer {
         blocks: &EditionBlocks,
         digest: &Digest,
         to: Recipient<'_>,
+        medium: Medium,
     ) -> anyhow::Result<Rendered> {
-        let (mut ctx, subject) = self.context(blocks, digest, to)?;
+        let (mut ctx, subject) = self.context(blocks, digest, to, medium)?;
         let html = self.render_template("digest.html", &ctx)?;
         let (top_text, blog_text) = self.text_blocks(blocks, digest)?;
         ctx.insert("top_stories", &top_text);
@@ -233,6 +264,7 @@ impl Renderer {
         blocks: &EditionBlocks,
         digest: &Digest,
         to: Recipient<'_>,
+        medium: Medium,
     ) -> anyhow::Result<(Context, String)> {
         let lead = digest.items().next();
         let mut top_html = Vec::with_capacity(digest.top_stories.len());
@@ -259,6 +291,11 @@ impl Renderer {
         ctx.insert("email", to.email);
         ctx.insert("unsubscribe_url", &self.links.unsubscribe(to.token));
         ctx.insert("preferences_url", &self.links.preferences(to.token));
+        // The mail links to its web view; the web view to nothing.
+        if medium == Medium::Mail {
+            ctx.insert("view_url", &self.links.view(to.token, &blocks.edition));
+        }
+        ctx.insert("web_view", &(medium == Medium::Web));
         ctx.insert("preheader", &preheader(&blocks.pool, digest));
         ctx.insert("top_stories", &top_html);
         ctx.insert("blog_posts", &blog_html);
@@ -322,13 +359,14 @@ impl Renderer {
     fn self_check(&self) -> anyhow::Result<()> {
         let (blocks, digest) = self.sample();
         let token = Token::generate();
-        self.render_once(&blocks, &digest, sample_reader(&token))?;
+        self.render_once(&blocks, &digest, sample_reader(&token), Medium::Mail)?;
+        self.render_once(&blocks, &digest, sample_reader(&token), Medium::Web)?;
         Ok(())
     }
 
     /// A digest that takes every branch of the built-in templates: a lead
     /// with an image, a story with a thumbnail, a blog post without one.
-    /// Variables a template may find absent (`view_url`) are absent.
+    /// The check renders it for the mail and for the web view (no `view_url`).
     fn sample(&self) -> (EditionBlocks, Digest) {
         // A fixed instant: the check is about the templates, not the clock.
         let now = chrono::DateTime::from_timestamp(1_773_126_000, 0).expect("a valid instant");
@@ -583,12 +621,23 @@ mod tests {
         let (blocks, digest) = r.sample();
         let token = Token::generate();
         let to = sample_reader(&token);
-        let without = r.render_once(&blocks, &digest, to).unwrap();
+        // The web view itself has no view_url.
+        let without = r.render_once(&blocks, &digest, to, Medium::Web).unwrap();
         assert!(!without.html.contains("View in browser"), "{}", without.html);
         assert!(!without.text.contains("View in browser"), "{}", without.text);
+        // The mail links to the subscriber's own view of the edition.
+        let mail = r.render_once(&blocks, &digest, to, Medium::Mail).unwrap();
+        let own = r.links().view(&token, &blocks.edition);
+        assert!(own.contains(&format!("/view/{token}/")), "{own}");
+        assert!(mail.html.contains(&format!("href=\"{own}\"")), "{}", mail.html);
+        assert!(
+            mail.text.contains(&format!("\nView in browser:\n{own}\n")),
+            "{}",
+            mail.text
+        );
 
         let url = "https://news.example.com/view/T/daily-2026-03-10?a=1&b=2";
-        let (mut ctx, _) = r.context(&blocks, &digest, to).unwrap();
+        let (mut ctx, _) = r.context(&blocks, &digest, to, Medium::Web).unwrap();
         ctx.insert("view_url", url);
         let html = r.render_template("digest.html", &ctx).unwrap();
         assert!(
@@ -608,7 +657,7 @@ mod tests {
         let (blocks, digest) = r.sample();
         let token = Token::generate();
         let html = r
-            .render_once(&blocks, &digest, sample_reader(&token))
+            .render_once(&blocks, &digest, sample_reader(&token), Medium::Mail)
             .unwrap()
             .html;
         assert_eq!(html.matches(r#"width="552""#).count(), 1, "{html}");

@@ -20,8 +20,21 @@ pub const NAMES: [&str; 5] = [
     "story.txt",
 ];
 
-/// The page templates `http` renders, by name.
-pub const PAGE_NAMES: [&str; 1] = ["page.html"];
+/// The page templates `http` renders, by name: the shared layout, the
+/// pages of the subscriber flows, the archive and its feed, the signup box
+/// and the pieces they include.
+pub const PAGE_NAMES: [&str; 10] = [
+    "layout.html",
+    "page.html",
+    "signup_form.html",
+    "zone_picker.html",
+    "hour_picker.html",
+    "snippet.html",
+    "archive.html",
+    "archive_edition.html",
+    "archive_story.html",
+    "feed.xml",
+];
 
 /// The text of every template of a set, and where it came from (for messages).
 #[derive(Debug, Clone)]
@@ -62,18 +75,74 @@ impl TemplateSources {
     pub fn builtin_pages() -> Self {
         TemplateSources {
             origin: "built-in page templates".into(),
-            files: vec![("page.html", include_str!("../templates/pages/page.html").into())],
+            files: vec![
+                (
+                    "layout.html",
+                    include_str!("../templates/pages/layout.html").into(),
+                ),
+                ("page.html", include_str!("../templates/pages/page.html").into()),
+                (
+                    "signup_form.html",
+                    include_str!("../templates/pages/signup_form.html").into(),
+                ),
+                (
+                    "zone_picker.html",
+                    include_str!("../templates/pages/zone_picker.html").into(),
+                ),
+                (
+                    "hour_picker.html",
+                    include_str!("../templates/pages/hour_picker.html").into(),
+                ),
+                (
+                    "snippet.html",
+                    include_str!("../templates/pages/snippet.html").into(),
+                ),
+                (
+                    "archive.html",
+                    include_str!("../templates/pages/archive.html").into(),
+                ),
+                (
+                    "archive_edition.html",
+                    include_str!("../templates/pages/archive_edition.html").into(),
+                ),
+                (
+                    "archive_story.html",
+                    include_str!("../templates/pages/archive_story.html").into(),
+                ),
+                ("feed.xml", include_str!("../templates/pages/feed.xml").into()),
+            ],
         }
     }
 
-    /// The page templates: `pages/` inside the configured directory when
-    /// that folder exists (then every page template must be there), else
-    /// the built-in copies.
+    /// The page templates: those in `pages/` inside the configured
+    /// directory when that folder exists, the built-in copy of each one it
+    /// leaves out (so a site that replaced `page.html` before the layout,
+    /// the archive and the signup box existed keeps working); else the
+    /// built-in copies.
     pub fn load_pages(dir: Option<&Path>) -> anyhow::Result<Self> {
-        match dir.map(|d| d.join("pages")) {
-            Some(pages) if pages.is_dir() => Self::read(&pages, &PAGE_NAMES),
-            _ => Ok(Self::builtin_pages()),
+        let builtin = Self::builtin_pages();
+        let pages = match dir.map(|d| d.join("pages")) {
+            Some(pages) if pages.is_dir() => pages,
+            _ => return Ok(builtin),
+        };
+        let mut files = Vec::with_capacity(builtin.files.len());
+        for (name, text) in builtin.files {
+            let path = pages.join(name);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(own) => own,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => text,
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::new(e).context(format!("cannot read template {}", path.display()))
+                    );
+                }
+            };
+            files.push((name, text));
         }
+        Ok(TemplateSources {
+            origin: pages.display().to_string(),
+            files,
+        })
     }
 
     /// Reads the named templates from `dir`; a missing one is an error.
@@ -107,11 +176,22 @@ mod tests {
 
         let pages = dir.path().join("pages");
         std::fs::create_dir(&pages).unwrap();
-        let err = TemplateSources::load_pages(Some(dir.path())).unwrap_err();
-        assert!(format!("{err:#}").contains("page.html"), "{err:#}");
         std::fs::write(pages.join("page.html"), "<h1>{{ title }}</h1>").unwrap();
         let loaded = TemplateSources::load_pages(Some(dir.path())).unwrap();
-        assert_eq!(loaded.files, [("page.html", "<h1>{{ title }}</h1>".to_owned())]);
+        assert_eq!(loaded.files.len(), PAGE_NAMES.len());
+        assert_eq!(
+            loaded.files[1],
+            ("page.html", "<h1>{{ title }}</h1>".to_owned()),
+            "the site's own"
+        );
+        assert_eq!(
+            loaded.files[0], builtin.files[0],
+            "the built-in copy of what it leaves out"
+        );
+        std::fs::create_dir(pages.join("layout.html")).unwrap();
+        let err = TemplateSources::load_pages(Some(dir.path())).unwrap_err();
+        assert!(format!("{err:#}").contains("layout.html"), "{err:#}");
+        std::fs::remove_dir(pages.join("layout.html")).unwrap();
         assert_eq!(loaded.origin, pages.display().to_string());
     }
 }

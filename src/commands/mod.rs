@@ -9,6 +9,7 @@ mod demo;
 mod editions;
 mod feeds;
 mod generate;
+mod form;
 mod ingest;
 mod init;
 mod output;
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => migrate(o).await,
         Command::Init(args) => init::run(o, args).await,
         Command::Generate { what, dir } => generate::run(what, &dir),
+        Command::Form(args) => form::run(o, args).await,
         Command::Run => daemon(o).await,
         Command::Send(args) => with_store(o, async |c, store| send::send(c, store.clone(), args).await).await,
         Command::Preview(args) => {

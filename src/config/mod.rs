@@ -13,6 +13,7 @@
 //! `smtp` and `dkim` (value types), and one `from_raw` per section in
 //! `mail`, `webhooks` and `sections`.
 
+mod archive;
 mod bounces;
 mod check;
 mod dkim;
@@ -26,6 +27,7 @@ mod webhooks;
 
 use std::path::PathBuf;
 
+pub use archive::ArchiveConfig;
 pub use bounces::{BouncesConfig, GuardConfig, ImapConfig};
 pub use dkim::{DkimAlgorithm, DkimKey, DkimKeyPair, KeyFormat};
 pub use mail::{DkimConfig, MailConfig, Transport};
@@ -134,6 +136,7 @@ pub struct Config {
     /// so that one exposition, or one `--metrics-file`, covers them all.
     /// Not a setting: created empty at load.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    pub archive: ArchiveConfig,
     /// The printable copy: the raw form with the database URL redacted.
     raw: RawConfig,
 }
@@ -166,6 +169,7 @@ impl Config {
             guard: GuardConfig::from_raw(&raw.guard, &c)?,
             webhooks: WebhooksConfig::from_raw(&raw.webhooks, &c)?,
             metrics_listen: metrics_listen(&raw.metrics.listen, &c)?,
+            archive: ArchiveConfig::from_raw(&raw.archive, &c)?,
             source_file: layers.file,
             metrics: std::sync::Arc::new(crate::metrics::Metrics::new()),
             raw: {

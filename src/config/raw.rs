@@ -67,6 +67,7 @@ pub(super) struct RawConfig {
     pub bounces: super::bounces::RawBounces,
     pub guard: super::bounces::RawGuard,
     pub webhooks: RawWebhooks,
+    pub archive: super::archive::RawArchive,
     pub metrics: RawMetrics,
 }
 

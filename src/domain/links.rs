@@ -1,10 +1,11 @@
 //! The one place that knows Herald's public link paths: where a subscriber
-//! unsubscribes, changes preferences and confirms a signup, under
+//! unsubscribes, changes preferences, confirms a signup and reads a digest
+//! in the browser, and where the public archive lives, under
 //! `site.public_url`. The digest, the mail headers and the HTTP pages all
 //! build their links here, so a path changes in one line (the router in
 //! `http` serves the same paths).
 
-use super::Token;
+use super::{Edition, Token};
 
 /// Links under the site's public URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,31 @@ impl Links {
     pub fn confirm(&self, token: &Token) -> String {
         format!("{}/confirm/{token}", self.base)
     }
+
+    /// "View in browser": the digest of `edition` as this subscriber got it.
+    pub fn view(&self, token: &Token, edition: &Edition) -> String {
+        format!("{}/view/{token}/{edition}", self.base)
+    }
+
+    /// The signup page (and where the signup box posts).
+    pub fn subscribe(&self) -> String {
+        format!("{}/subscribe", self.base)
+    }
+
+    /// The public archive's list of editions.
+    pub fn archive(&self) -> String {
+        format!("{}/archive", self.base)
+    }
+
+    /// One edition in the public archive.
+    pub fn archive_edition(&self, edition: &Edition) -> String {
+        format!("{}/archive/{edition}", self.base)
+    }
+
+    /// The archive's Atom feed.
+    pub fn archive_feed(&self) -> String {
+        format!("{}/archive/feed.xml", self.base)
+    }
 }
 
 #[cfg(test)]
@@ -60,5 +86,16 @@ mod tests {
             links.confirm(&token),
             format!("https://news.example.com/confirm/{token}")
         );
+        let edition: Edition = "daily-2026-03-10".parse().unwrap();
+        assert_eq!(
+            links.view(&token, &edition),
+            format!("https://news.example.com/view/{token}/daily-2026-03-10")
+        );
+        assert_eq!(
+            links.archive_edition(&edition),
+            "https://news.example.com/archive/daily-2026-03-10"
+        );
+        assert_eq!(links.archive_feed(), "https://news.example.com/archive/feed.xml");
+        assert_eq!(links.subscribe(), "https://news.example.com/subscribe");
     }
 }

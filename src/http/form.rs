@@ -44,6 +44,15 @@ impl Fields {
             .map_or("", |(_, v)| v.as_str())
     }
 
+    /// Every value of the fields called `name`, in order (a group of
+    /// checkboxes sends one field per ticked box).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Whether any field called `name` has this value. RFC 8058 asks for the
     /// body to contain `List-Unsubscribe=One-Click`, wherever it stands.
     pub fn contains(&self, name: &str, value: &str) -> bool {
@@ -89,6 +98,7 @@ mod tests {
         assert_eq!(f.get("email"), "ana@example.com", "the first of two");
         assert_eq!(f.get("name"), "Ana Lima");
         assert_eq!(f.get("topics"), "", "absent is empty");
+        assert_eq!(f.all("email").collect::<Vec<_>>(), ["ana@example.com", "second"]);
     }
 
     #[tokio::test]

@@ -1,12 +1,15 @@
 //! The HTTP endpoints served by `herald run`, one file per flow:
 //! `unsubscribe` (RFC 8058 one-click POST and its page; a GET never changes
 //! anything, as mail scanners prefetch links), `signup` (double opt-in and
-//! confirmation), `preferences`, `ops` (health and readiness; the metrics
+//! confirmation), `preferences`, `view` ("view in browser": the digest a
+//! subscriber received), `archive` (the public archive and its Atom feed,
+//! when `archive.enabled`), `ops` (health and readiness; the metrics
 //! router of the separate `metrics.listen`, so `/metrics` is never public),
 //! `api` (`POST /api/stories` for the site, behind a bearer token) and
 //! `webhooks` (`POST /webhooks/{provider}`: bounces and complaints from
 //! SES, SendGrid, Mailgun and Postmark, each verified its own way).
-//! `form` reads form bodies and `page` renders every HTML answer. This file
+//! `form` reads form bodies, `page` renders every HTML answer and `zones`
+//! holds the time-zone picker's list and its inline script. This file
 //! holds the shared state, the router (`app(state)`, so tests drive it with
 //! `oneshot`) and `Reply`, which lets handlers use `?`: an internal error
 //! is logged and answered with a generic page, never its details. No SQL:
@@ -22,12 +25,14 @@
 //!
 //! The token in a subscriber's URL is the only credential: an unguessable
 //! value (160 random bits after a 32-bit time prefix) that the store finds
-//! by index equality (`WHERE token = $1`), not by a constant-time
-//! comparison. A cross-site form cannot know it, which is what makes the
-//! one-click POST safe without a CSRF token. Only the API's bearer token is
-//! compared in constant time (SHA-256 of both sides, then `subtle`; `api`).
+//! by index equality (`WHERE token = $1`) and then confirms with a
+//! constant-time comparison. A cross-site form cannot know it, which is what
+//! makes the one-click POST safe without a CSRF token. The API's bearer
+//! token is compared in constant time too (SHA-256 of both sides, then
+//! `subtle`; `api`).
 
 mod api;
+mod archive;
 mod form;
 mod limit;
 mod ops;
@@ -37,7 +42,9 @@ mod proxy;
 mod serve;
 mod signup;
 mod unsubscribe;
+mod view;
 mod webhooks;
+mod zones;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -50,14 +57,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
-use self::page::{Page, Pages};
-use crate::config::Config;
+use self::page::{Page, Pages, SiteView};
+use crate::config::{ArchiveConfig, Config};
 use crate::domain::{Links, SendHour, Subscriber, TimeZone, Token};
 use crate::mail::{Composer, Mailer};
 use crate::metrics::Metrics;
+use crate::render::{Renderer, Site};
+use crate::select::Rules;
 use crate::store::Store;
 use crate::templates::TemplateSources;
 
+pub use page::SnippetOptions;
 pub use serve::{Limits, serve};
 pub use ops::metrics_app;
 pub use webhooks::{Aws, Webhooks};
@@ -99,6 +109,13 @@ pub struct AppState {
     api_token: Option<Arc<str>>,
     /// The provider webhooks and the intake they feed, if set up.
     webhooks: Option<Arc<Webhooks>>,
+    /// The digest templates, for "view in browser".
+    renderer: Arc<Renderer>,
+    /// The ranking rules, for the archive's generic digest.
+    rules: Rules,
+    archive: ArchiveConfig,
+    /// `delivery.retention`, which the view's "no longer kept" page names.
+    retention_days: i64,
 }
 
 impl AppState {
@@ -115,12 +132,29 @@ impl AppState {
         ));
         limit::sweep_on_schedule(&[&per_ip]);
         limit::sweep_on_schedule(&[&per_address]);
+        let links = Links::new(config.site.public_url.as_str());
+        let site = SiteView {
+            name: site_name.clone(),
+            links: links.clone(),
+            archive: config.archive.enabled,
+        };
+        let digest_sources = TemplateSources::load(config.digest.templates_dir.as_deref())?;
+        let renderer = Renderer::new(
+            &digest_sources,
+            Site {
+                name: site_name.clone(),
+                postal_address: config.site.postal_address.clone(),
+                url: config.site.public_url.to_string(),
+            },
+            crate::render::Limits::from_config(&config.digest),
+        )?;
+        let d = &config.digest;
         Ok(AppState {
             store,
             metrics,
-            pages: Arc::new(Pages::new(&sources, site_name.clone())?),
+            pages: Arc::new(Pages::new(&sources, site)?),
             site_name,
-            links: Links::new(config.site.public_url.as_str()),
+            links,
             mail: None,
             default_timezone: config.subscribers.default_timezone,
             default_send_hour: config.subscribers.default_send_hour,
@@ -131,6 +165,18 @@ impl AppState {
             request_timeout: config.http.request_timeout,
             api_token: config.http.api_token().map(Arc::from),
             webhooks: None,
+            renderer: Arc::new(renderer),
+            rules: Rules {
+                comment_weight: d.comment_weight,
+                exposure_hours: d.exposure_hours,
+                prior_hours: d.prior_hours,
+                period_hours: d.period_hours,
+                max_stories: d.max_stories,
+                max_blog_posts: d.max_blog_posts,
+                max_per_author: d.max_per_author,
+            },
+            archive: config.archive,
+            retention_days: config.delivery.retention.num_days(),
         })
     }
 
@@ -146,6 +192,24 @@ impl AppState {
         self.webhooks = Some(Arc::new(webhooks));
         self
     }
+}
+
+/// The signup box `herald form` prints: a form posting to
+/// `site.public_url`/subscribe, its time zone preset to
+/// `subscribers.default_timezone`.
+pub fn signup_snippet(config: &Config, options: &SnippetOptions) -> anyhow::Result<String> {
+    let sources = TemplateSources::load_pages(config.digest.templates_dir.as_deref())?;
+    let links = Links::new(config.site.public_url.as_str());
+    let site = SiteView {
+        name: config.site.name.to_string(),
+        links: links.clone(),
+        archive: config.archive.enabled,
+    };
+    Pages::new(&sources, site)?.snippet(
+        &links.subscribe(),
+        config.subscribers.default_timezone.name(),
+        options,
+    )
 }
 
 /// The router. Its outermost layers bound each request's time and give
@@ -169,6 +233,10 @@ pub fn app(state: AppState) -> Router {
             "/preferences/{token}",
             get(preferences::page).post(preferences::submit),
         )
+        .route("/view/{token}/{edition}", get(view::page))
+        .route("/archive", get(archive::index))
+        .route("/archive/feed.xml", get(archive::feed))
+        .route("/archive/{edition}", get(archive::edition))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY))

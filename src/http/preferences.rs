@@ -1,6 +1,8 @@
 //! A subscriber's preferences (`/preferences/{token}`): the form, filled in
 //! with what is stored, and its POST, which validates every field with the
-//! domain's parsers and says what is wrong in the field's own words.
+//! domain's parsers and says what is wrong in the field's own words. The
+//! hour and the time zone are pickers (the signup's zone list, grouped by
+//! region), so a reader chooses rather than types.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -17,8 +19,8 @@ pub(super) async fn page(State(state): State<AppState>, Path(token): Path<String
     let form = Form::Preferences {
         action_url: state.links.preferences(&s.token),
         frequency: s.frequency.to_string(),
-        send_hour: s.send_hour.to_string(),
-        timezone: s.timezone.to_string(),
+        send_hour: s.send_hour.get(),
+        timezone: s.timezone.name().to_owned(),
         topics: s.topics.join(','),
     };
     let message = format!("Preferences for {}.", s.email);

@@ -9,31 +9,57 @@
 //! tells; a suppressed address gets no mail at all. Rate limits per client
 //! address (behind `http.trusted_proxies`, the forwarded one) and per
 //! address, and a honeypot field, keep bots from using it to send mail.
+//! The reader's time zone comes from the hidden `tz` field the pages'
+//! script fills from the browser, else from the zone picker (`timezone`),
+//! else `subscribers.default_timezone`; the confirmation page shows it and
+//! the send hour, to check or change before confirming.
 
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 
 use super::form::Fields;
 use super::page::{Form, Page};
 use super::{AppState, MAX_BODY, Reply};
-use crate::domain::{Frequency, HeaderSafe, NewSubscriber, SubscriberEmail, SubscriberStatus, Token, Topics};
+use crate::domain::{
+    Frequency, HeaderSafe, Invalid, NewSubscriber, SendHour, SubscriberEmail, SubscriberStatus, TimeZone,
+    Token, Topics,
+};
 use crate::metrics::Signup as Outcome;
 use crate::store::Signup;
+
+/// Sections the signup page offers to tick.
+const SECTIONS_OFFERED: i64 = 12;
 
 /// How long a confirmation link stays valid.
 const CONFIRM_VALID_HOURS: i64 = 48;
 
 /// GET /subscribe: the form.
-pub(super) async fn page(State(state): State<AppState>) -> Page {
+pub(super) async fn page(State(state): State<AppState>) -> Result<Page, Reply> {
     let form = Form::Subscribe {
-        action_url: format!("{}/subscribe", state.links.base()),
+        action_url: state.links.subscribe(),
+        timezone: state.default_timezone.name().to_owned(),
+        sections: state.store.sections(SECTIONS_OFFERED).await?,
     };
-    Page::new(
+    Ok(Page::new(
         StatusCode::OK,
         "Get the digest",
-        "The top stories, in your inbox once a day.",
+        "The top stories, in your inbox once a day or once a week.",
     )
-    .with_form(form)
+    .with_form(form))
+}
+
+/// The zone a signup form sends: the browser's (the hidden `tz` field),
+/// when it is a zone; else the picker's; else the default. A picked zone
+/// that is not one is the error.
+fn signup_zone(fields: &Fields, default: TimeZone) -> Result<TimeZone, Invalid> {
+    if let Ok(tz) = TimeZone::parse(fields.get("tz")) {
+        return Ok(tz);
+    }
+    match fields.get("timezone").trim() {
+        "" => Ok(default),
+        picked => TimeZone::parse(picked),
+    }
 }
 
 /// POST /subscribe. Everything after the per-client limit answers "check your
@@ -85,7 +111,14 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         )
     })?;
     let name = HeaderSafe::parse(fields.get("name"), 200).unwrap_or_default();
-    let topics = Topics::parse(fields.get("topics"), ',').unwrap_or_default();
+    let topics = Topics::parse(&fields.all("topics").collect::<Vec<_>>().join(","), ',').unwrap_or_default();
+    let check = |m: String| Page::new(StatusCode::BAD_REQUEST, "Please check the form", m);
+    let timezone =
+        signup_zone(&fields, state.default_timezone).map_err(|e| check(format!("Time zone: {e}")))?;
+    let frequency = match fields.get("frequency") {
+        "" => Frequency::Daily,
+        f => f.parse().map_err(|e: Invalid| check(format!("How often: {e}")))?,
+    };
     if !state
         .per_address
         .allow(&super::limit::address_key(&state.address_hasher, &email.key()))
@@ -104,8 +137,8 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         email,
         name,
         status: SubscriberStatus::Pending,
-        timezone: state.default_timezone,
-        frequency: Frequency::Daily,
+        timezone,
+        frequency,
         send_hour: state.default_send_hour,
         topics,
     };
@@ -160,7 +193,8 @@ async fn confirmable(state: &AppState, token: &str) -> Result<Signup, Reply> {
     Ok(s)
 }
 
-/// GET /confirm/{token}: a confirm button.
+/// GET /confirm/{token}: the time zone and hour to check, and a confirm
+/// button.
 pub(super) async fn confirm_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -168,20 +202,49 @@ pub(super) async fn confirm_page(
     let s = confirmable(&state, &token).await?;
     let form = Form::Confirm {
         action_url: state.links.confirm(&s.token),
+        timezone: s.timezone.name().to_owned(),
+        send_hour: s.send_hour.get(),
     };
     let message = format!("Confirm that {} wants the {} digest.", s.email, state.site_name);
     Ok(Page::new(StatusCode::OK, "Confirm your subscription", message).with_form(form))
 }
 
 /// POST /confirm/{token}: makes the reader an active subscriber with the
-/// signup's choices (an unsubscribed reader comes back, by their own act).
-pub(super) async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Result<Page, Reply> {
-    let signup = confirmable(&state, &token).await?;
+/// signup's choices (an unsubscribed reader comes back, by their own act),
+/// the time zone and hour as the form sends them (a body without them,
+/// such as a bare POST, keeps the signup's).
+pub(super) async fn confirm(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Page, Reply> {
+    let fields = if headers.contains_key(header::CONTENT_TYPE) {
+        Fields::parse(&headers, body).await.map_err(Page::bad_request)?
+    } else {
+        Fields::default()
+    };
+    let mut signup = confirmable(&state, &token).await?;
+    let check = |m: String| Page::new(StatusCode::BAD_REQUEST, "Please check the form", m);
+    let raw = fields.get("timezone");
+    if !raw.is_empty() {
+        signup.timezone = TimeZone::parse(raw).map_err(|e| check(format!("Time zone: {e}")))?;
+    }
+    let raw = fields.get("send_hour");
+    if !raw.is_empty() {
+        signup.send_hour = SendHour::parse(raw).map_err(|e| check(format!("Hour: {e}")))?;
+    }
     let s = state.store.confirm_signup(&signup).await?;
     state.metrics.signup(Outcome::Confirmed);
     Ok(Page::new(
         StatusCode::OK,
         "You are subscribed",
-        format!("{} will get our digest.", s.email),
+        format!(
+            "{} will get our {} digest at {:02}:00 {}.",
+            s.email,
+            s.frequency,
+            s.send_hour.get(),
+            s.timezone
+        ),
     ))
 }

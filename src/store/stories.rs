@@ -202,6 +202,27 @@ impl Store {
         Ok(found)
     }
 
+    /// The stories with these ids, in no particular order; ids that name
+    /// no story are left out.
+    pub async fn stories_by_id(&self, ids: &[i64]) -> anyhow::Result<Vec<Story>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
+            let rows: Vec<StoryRow> = with_pool!(self, pool => {
+                let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM stories WHERE id IN ("));
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            for row in rows {
+                out.push(row.into_domain()?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Stories newest first, filtered by publication time and kind.
     pub async fn list_stories(&self, filter: &StoryFilter) -> anyhow::Result<Vec<Story>> {
         let rows: Vec<StoryRow> = with_pool!(self, pool => {

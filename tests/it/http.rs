@@ -237,7 +237,10 @@ async fn preferences_change_and_validate() {
     let f = fixture().await;
     let (status, _, body) = f.get(format!("/preferences/{}", f.token)).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("name=\"timezone\" value=\"UTC\""), "{body}");
+    assert!(
+        body.contains("<option value=\"UTC\" selected>UTC</option>"),
+        "{body}"
+    );
     let (status, _, body) = f
         .form(
             &format!("/preferences/{}", f.token),

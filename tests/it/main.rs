@@ -17,10 +17,13 @@
 //! - `digest`: one edition over SMTP, parsed as MIME; preview, dry run, test send.
 //! - `dkim`: signatures checked by an independent verifier.
 //! - `feeds`: fixture feeds served over HTTP and fetched into the store.
+//! - `archive`: the public archive, its Atom feed, caching, no personal data.
 //! - `http`: the router's handlers, called in process.
 //! - `imap`: the bounce mailbox read from a real Dovecot started by the test.
 //! - `ops`: operating Herald: where the configuration and the store are
 //!   looked for, `herald init`, closed pipes, `--version`, metrics.
+//! - `pages`: signup with a time zone, confirmation, preferences, view in
+//!   browser, `herald form`.
 //! - `postfix`: a real Postfix between Herald and the SMTP server, its DSNs
 //!   piped into `bounces ingest -` (skipped without Postfix or root).
 //! - `render`: snapshots of the rendered digest, escaping, sizes.
@@ -36,6 +39,7 @@
 #[macro_use]
 mod support;
 
+mod archive;
 mod bounce_corpus;
 mod bounces;
 mod cli;
@@ -48,6 +52,7 @@ mod hardening;
 mod http;
 mod imap;
 mod ops;
+mod pages;
 mod postfix;
 mod recovery;
 mod render;
