@@ -9,9 +9,11 @@
 //! flagged or moved. Without /usr/sbin/dovecot (seen at build time, see
 //! build.rs) the tests are reported as ignored, with the reason.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use herald::bounce::imap::{Limits, ReadSummary, read_mailbox};
@@ -756,15 +758,33 @@ fn the_daemon_reads_the_mailbox_on_its_schedule() {
         .set("HERALD_HTTP__LISTEN", format!("127.0.0.1:{port}"))
         .set("HERALD_SITE__PUBLIC_URL", format!("http://127.0.0.1:{port}"))
         .set("RUST_LOG", "info,async_imap=trace");
-    let child = env
+    let mut child = env
         .herald_std(&["run"])
         .envs(settings.vars())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The log is read as it comes: the summary line is written after the
+    // messages are moved, so SIGTERM waits for it (a shutdown does not wait
+    // for a mailbox read in flight; each message is recorded before it is
+    // moved, so nothing is lost, but the line would be).
+    let log = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let (log, stderr) = (log.clone(), child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        })
+    };
     wait_until("the daemon to move the messages", Duration::from_secs(30), || {
         dovecot.flags_in(Some("Processed")).len() == 3
+    });
+    wait_until("the mailbox read's summary line", Duration::from_secs(30), || {
+        log.lock().unwrap().contains("bounce mailbox read")
     });
     assert!(
         Command::new("kill")
@@ -773,9 +793,10 @@ fn the_daemon_reads_the_mailbox_on_its_schedule() {
             .unwrap()
             .success()
     );
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let log = stderr_of(&out);
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let log = log.lock().unwrap().clone();
     assert!(log.contains("bounce mailbox read"), "{log}");
     assert!(log.contains("processed=3"), "{log}");
     assert!(
