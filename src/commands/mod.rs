@@ -9,6 +9,7 @@ mod demo;
 mod editions;
 mod feeds;
 mod ingest;
+mod locales;
 mod output;
 mod send;
 mod stories;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{BouncesCommand, Cli, Command, ConfigCommand};
+use crate::cli::{BouncesCommand, Cli, Command, ConfigCommand, LocalesCommand};
 use crate::config::{Config, Overrides};
 use crate::store::Store;
 
@@ -33,6 +34,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(o, args).await,
         Command::Config(ConfigCommand::Check { connect }) => config_check(o, connect).await,
         Command::Migrate => migrate(o).await,
+        Command::Locales(LocalesCommand::Check { dir, templates }) => {
+            locales::check(o, dir.as_deref(), templates)
+        }
         Command::Run => daemon(o).await,
         Command::Send(args) => with_store(o, async |c, store| send::send(c, store.clone(), args).await).await,
         Command::Preview(args) => {

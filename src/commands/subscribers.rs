@@ -15,7 +15,7 @@ use super::ingest;
 use super::output::{JsonArray, print_table, table};
 use crate::cli::{AddArgs, ExportFormat, ListFormat, ShowFormat, SubscribersCommand};
 use crate::config::Config;
-use crate::domain::{NewSubscriber, Subscriber, SubscriberEmail, SubscriberStatus, SubscriberUpdate};
+use crate::domain::{Locale, NewSubscriber, Subscriber, SubscriberEmail, SubscriberStatus, SubscriberUpdate};
 use crate::import::{SUBSCRIBER_COLUMNS, read_subscribers_csv};
 use crate::store::{AddOutcome, Store, UpsertCounts};
 
@@ -228,6 +228,7 @@ async fn add(config: &Config, store: &Store, args: AddArgs) -> anyhow::Result<Ex
         frequency: args.frequency,
         send_hour: args.send_hour.unwrap_or(config.subscribers.default_send_hour),
         topics: args.topics.unwrap_or_default(),
+        locale: args.locale,
     };
     match store.insert_subscriber(&new).await? {
         AddOutcome::Added(s) => {
@@ -267,6 +268,10 @@ fn print_details(s: &Subscriber) {
     println!("frequency:       {}", s.frequency);
     println!("send hour:       {:02}:00 {}", s.send_hour.get(), s.timezone);
     println!("topics:          {topics}");
+    match &s.locale {
+        Some(locale) => println!("locale:          {locale}"),
+        None => println!("locale:          (the site's, site.locale)"),
+    }
     println!("created at:      {}", s.created_at.to_rfc3339());
     println!("confirmed at:    {}", ts(s.confirmed_at));
     println!("unsubscribed at: {}", ts(s.unsubscribed_at));
@@ -342,6 +347,7 @@ async fn write_csv(store: &Store, status: Option<SubscriberStatus>, out: impl Wr
             &hour,
             &topics,
             s.status.as_str(),
+            &s.locale.as_ref().map(Locale::tag).unwrap_or_default(),
         ])?;
         Ok(())
     })

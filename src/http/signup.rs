@@ -97,6 +97,7 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         frequency: Frequency::Daily,
         send_hour: state.default_send_hour,
         topics,
+        locale: None,
     };
     if let Some(s) = state.store.signup(&new).await? {
         send_confirmation(&state, s);

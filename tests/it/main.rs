@@ -44,6 +44,7 @@ mod dkim;
 mod feeds;
 mod http;
 mod imap;
+mod locales;
 mod postfix;
 mod recovery;
 mod render;
