@@ -108,8 +108,8 @@ psql -X -q -v ON_ERROR_STOP=1 "$admin_url" -c "DROP DATABASE IF EXISTS $db_name 
 "$bin" --database-url "$db_url" migrate >/dev/null
 t0=$(date +%s.%N)
 # Tokens are md5 hex: 32 URL-safe characters, the shape Token::parse takes.
-q "INSERT INTO subscribers (email, name, status, timezone, frequency, send_hour, topics, token, created_at, confirmed_at, updated_at)
-   SELECT 'reader' || i || '@example' || (i % 97) || '.com', 'Reader ' || i, 'active', 'UTC', 'daily', i % 24, '',
+q "INSERT INTO subscribers (email, email_key, name, status, timezone, frequency, send_hour, topics, token, created_at, confirmed_at, updated_at)
+   SELECT 'reader' || i || '@example' || (i % 97) || '.com', 'reader' || i || '@example' || (i % 97) || '.com', 'Reader ' || i, 'active', 'UTC', 'daily', i % 24, '',
           md5('herald-scale-' || i), now(), now(), now()
    FROM generate_series(0, $n - 1) AS i"
 q "ANALYZE subscribers"

@@ -12,7 +12,7 @@ use herald::domain::{History, Story, Subscriber};
 use herald::render::{Recipient, Renderer};
 use herald::select::{self, Pool};
 use herald::templates::TemplateSources;
-use herald::testing::{NOW, RULES, at, daily, site, story, subscriber};
+use herald::testing::{LIMITS, NOW, RULES, at, daily, site, story, subscriber};
 
 fn now() -> chrono::DateTime<chrono::Utc> {
     at(NOW)
@@ -48,7 +48,7 @@ fn reader() -> Subscriber {
 }
 
 fn bench(c: &mut Criterion) {
-    let renderer = Renderer::new(&TemplateSources::builtin(), site(), 100_000).unwrap();
+    let renderer = Renderer::new(&TemplateSources::builtin(), site(), LIMITS).unwrap();
     let pool = Pool::rank(stories(200), now(), &RULES);
     let s = reader();
     let history = History::default();

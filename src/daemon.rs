@@ -231,15 +231,13 @@ async fn serve_http(
     let state = crate::http::AppState::new(store.clone(), engine.metrics().clone(), config)?
         .with_mail(mailer, composer)
         .with_webhooks(crate::http::Webhooks::new(&config.webhooks, intake)?);
-    let http_shutdown = shutdown.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            crate::http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-        .await
-    });
+    let limits = crate::http::Limits::from_config(&config.http);
+    let server = tokio::spawn(crate::http::serve(
+        listener,
+        crate::http::app(state),
+        limits,
+        shutdown.clone(),
+    ));
     tracing::info!(listen = %local, tick = %config.schedule.tick, feeds = %config.feeds.schedule, "herald is running");
     Ok(server)
 }

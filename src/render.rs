@@ -4,7 +4,12 @@
 //! subscriber ([`EditionBlocks`]), so per subscriber only a small context
 //! changes. No IO: template text comes from `templates`, data from the caller.
 //! Everything from a story or a subscriber is escaped by Tera's HTML
-//! autoescaping (`.html` templates); summaries are plain text.
+//! autoescaping (`.html` templates); summaries are plain text, cut to
+//! `digest.summary_chars` here for both parts. The first item of a digest is
+//! its lead (`lead` in `story.html`: the large image); its block is rendered
+//! once more in that form. Two filters keep lines short: `wrap` for the text
+//! part (never breaks a URL) and `lines` for HTML source (breaks only at
+//! spaces, where a line break renders as a space).
 
 use std::sync::{Arc, OnceLock};
 
@@ -13,7 +18,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use tera::{Context, Kwargs, State, Tera};
 
-use crate::domain::{Edition, Frequency, Links, Story, Token};
+use crate::domain::{Edition, Frequency, Links, Story, Token, text};
 use crate::select::{Digest, Pool};
 use crate::templates::TemplateSources;
 
@@ -52,12 +57,30 @@ impl EditionBlocks {
     }
 }
 
+/// What bounds a digest's size.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Lower-ranked items are dropped until the HTML part fits.
+    pub max_html_bytes: usize,
+    /// Summaries are cut to this many characters, at a word boundary.
+    pub summary_chars: usize,
+}
+
+impl Limits {
+    pub fn from_config(digest: &crate::config::DigestConfig) -> Self {
+        Limits {
+            max_html_bytes: digest.max_html_bytes,
+            summary_chars: digest.summary_chars,
+        }
+    }
+}
+
 /// Compiled templates plus the site details.
 pub struct Renderer {
     tera: Tera,
     site: Site,
     links: Links,
-    max_html_bytes: usize,
+    limits: Limits,
 }
 
 /// The per-edition cache of rendered story blocks (HTML and text), filled
@@ -66,14 +89,18 @@ pub struct EditionBlocks {
     pool: Arc<Pool>,
     edition: Edition,
     date_label: String,
+    /// Per story: its HTML and text blocks.
     blocks: Vec<OnceLock<Result<(String, String), String>>>,
+    /// Per story: its HTML block as a digest's lead.
+    leads: Vec<OnceLock<Result<String, String>>>,
 }
 
 #[derive(Serialize)]
 struct StoryView<'a> {
     title: &'a str,
     url: &'a str,
-    summary: &'a str,
+    /// Cut to `digest.summary_chars`, whitespace collapsed.
+    summary: String,
     author: &'a str,
     section: &'a str,
     image_url: Option<&'a str>,
@@ -82,12 +109,12 @@ struct StoryView<'a> {
     kind: &'static str,
 }
 
-impl<'a> From<&'a Story> for StoryView<'a> {
-    fn from(s: &'a Story) -> Self {
+impl<'a> StoryView<'a> {
+    fn new(s: &'a Story, limits: &Limits) -> Self {
         StoryView {
             title: &s.title,
             url: &s.url,
-            summary: &s.summary,
+            summary: text::cut(&text::collapse(&s.summary), limits.summary_chars),
             author: &s.author,
             section: &s.section,
             image_url: s.image_url.as_deref(),
@@ -106,9 +133,10 @@ pub fn date_label(date: NaiveDate) -> String {
 impl Renderer {
     /// Compiles the templates and renders a sample digest, so that a syntax
     /// error or a broken variable stops the start with the file and line.
-    pub fn new(sources: &TemplateSources, mut site: Site, max_html_bytes: usize) -> anyhow::Result<Renderer> {
+    pub fn new(sources: &TemplateSources, mut site: Site, limits: Limits) -> anyhow::Result<Renderer> {
         let mut tera = Tera::new();
         tera.register_filter("wrap", wrap_filter);
+        tera.register_filter("lines", lines_filter);
         for (name, text) in &sources.files {
             tera.add_raw_template(name, text)
                 .map_err(|e| anyhow::anyhow!("{e}"))
@@ -119,7 +147,7 @@ impl Renderer {
             tera,
             links: Links::new(&site.url),
             site,
-            max_html_bytes,
+            limits,
         };
         renderer
             .self_check()
@@ -138,12 +166,13 @@ impl Renderer {
 
     /// Prepares the shared story blocks for one edition.
     pub fn edition(&self, pool: Arc<Pool>, edition: Edition) -> EditionBlocks {
-        let blocks = (0..pool.ranked.len()).map(|_| OnceLock::new()).collect();
+        let n = pool.ranked.len();
         EditionBlocks {
             pool,
             edition,
             date_label: date_label(edition.date),
-            blocks,
+            blocks: (0..n).map(|_| OnceLock::new()).collect(),
+            leads: (0..n).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -159,7 +188,7 @@ impl Renderer {
         let mut dropped = 0;
         loop {
             let rendered = self.render_once(blocks, &digest, to)?;
-            if rendered.html.len() <= self.max_html_bytes || digest.len() <= 1 {
+            if rendered.html.len() <= self.limits.max_html_bytes || digest.len() <= 1 {
                 if dropped > 0 {
                     tracing::info!(
                         edition = %blocks.edition.key(),
@@ -181,41 +210,9 @@ impl Renderer {
         digest: &Digest,
         to: Recipient<'_>,
     ) -> anyhow::Result<Rendered> {
-        let mut top_html = Vec::with_capacity(digest.top_stories.len());
-        let mut top_text = Vec::with_capacity(digest.top_stories.len());
-        let mut blog_html = Vec::with_capacity(digest.blog_posts.len());
-        let mut blog_text = Vec::with_capacity(digest.blog_posts.len());
-        for &i in &digest.top_stories {
-            let (h, t) = self.block(blocks, i)?;
-            top_html.push(h);
-            top_text.push(t);
-        }
-        for &i in &digest.blog_posts {
-            let (h, t) = self.block(blocks, i)?;
-            blog_html.push(h);
-            blog_text.push(t);
-        }
-        let first = digest
-            .items()
-            .next()
-            .map(|i| blocks.pool.get(i).story.title.as_str());
-        let frequency = blocks.edition.frequency.as_str();
-
-        let mut ctx = Context::new();
-        ctx.insert("site", &self.site);
-        ctx.insert("frequency", frequency);
-        ctx.insert("date_label", &blocks.date_label);
-        ctx.insert("top_headline", &first.unwrap_or(""));
-        let subject = crate::domain::text::collapse(&self.render_template("subject.txt", &ctx)?);
-        ctx.insert("subject", &subject);
-        ctx.insert("name", to.name);
-        ctx.insert("email", to.email);
-        ctx.insert("unsubscribe_url", &self.links.unsubscribe(to.token));
-        ctx.insert("preferences_url", &self.links.preferences(to.token));
-        ctx.insert("preheader", &preheader(&blocks.pool, digest));
-        ctx.insert("top_stories", &top_html);
-        ctx.insert("blog_posts", &blog_html);
+        let (mut ctx, subject) = self.context(blocks, digest, to)?;
         let html = self.render_template("digest.html", &ctx)?;
+        let (top_text, blog_text) = self.text_blocks(blocks, digest)?;
         ctx.insert("top_stories", &top_text);
         ctx.insert("blog_posts", &blog_text);
         let text = normalize_text(&self.render_template("digest.txt", &ctx)?);
@@ -229,10 +226,71 @@ impl Renderer {
         })
     }
 
+    /// The context of one subscriber's digest, with the HTML story blocks
+    /// (the text ones come from [`Self::text_blocks`]), and the subject.
+    fn context(
+        &self,
+        blocks: &EditionBlocks,
+        digest: &Digest,
+        to: Recipient<'_>,
+    ) -> anyhow::Result<(Context, String)> {
+        let lead = digest.items().next();
+        let mut top_html = Vec::with_capacity(digest.top_stories.len());
+        let mut blog_html = Vec::with_capacity(digest.blog_posts.len());
+        for &i in &digest.top_stories {
+            top_html.push(self.html_block(blocks, i, lead == Some(i))?);
+        }
+        for &i in &digest.blog_posts {
+            blog_html.push(self.html_block(blocks, i, lead == Some(i))?);
+        }
+        let first = lead.map(|i| blocks.pool.get(i).story.title.as_str());
+        let frequency = blocks.edition.frequency.as_str();
+
+        let mut ctx = Context::new();
+        ctx.insert("site", &self.site);
+        ctx.insert("frequency", frequency);
+        ctx.insert("date_label", &blocks.date_label);
+        // A subject shows its first 60 or so characters; past 100 a headline
+        // only makes the header longer.
+        ctx.insert("top_headline", &text::cut(first.unwrap_or(""), 100));
+        let subject = text::collapse(&self.render_template("subject.txt", &ctx)?);
+        ctx.insert("subject", &subject);
+        ctx.insert("name", to.name);
+        ctx.insert("email", to.email);
+        ctx.insert("unsubscribe_url", &self.links.unsubscribe(to.token));
+        ctx.insert("preferences_url", &self.links.preferences(to.token));
+        ctx.insert("preheader", &preheader(&blocks.pool, digest));
+        ctx.insert("top_stories", &top_html);
+        ctx.insert("blog_posts", &blog_html);
+        Ok((ctx, subject))
+    }
+
+    fn text_blocks<'b>(
+        &self,
+        blocks: &'b EditionBlocks,
+        digest: &Digest,
+    ) -> anyhow::Result<(Vec<&'b str>, Vec<&'b str>)> {
+        let text = |ids: &[usize]| -> anyhow::Result<Vec<&'b str>> {
+            ids.iter().map(|&i| Ok(self.block(blocks, i)?.1)).collect()
+        };
+        Ok((text(&digest.top_stories)?, text(&digest.blog_posts)?))
+    }
+
+    fn html_block<'b>(&self, blocks: &'b EditionBlocks, i: usize, lead: bool) -> anyhow::Result<&'b str> {
+        if !lead {
+            return Ok(self.block(blocks, i)?.0);
+        }
+        let cell = blocks.leads[i].get_or_init(|| {
+            self.render_template("story.html", &self.story_context(blocks, i, true))
+                .map_err(|e| format!("{e:#}"))
+        });
+        cell.as_deref().map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// Story `i`'s regular HTML block and its text block.
     fn block<'b>(&self, blocks: &'b EditionBlocks, i: usize) -> anyhow::Result<(&'b str, &'b str)> {
         let cell = blocks.blocks[i].get_or_init(|| {
-            let mut ctx = Context::new();
-            ctx.insert("story", &StoryView::from(&blocks.pool.get(i).story));
+            let ctx = self.story_context(blocks, i, false);
             let html = self
                 .render_template("story.html", &ctx)
                 .map_err(|e| format!("{e:#}"))?;
@@ -247,6 +305,13 @@ impl Renderer {
         }
     }
 
+    fn story_context(&self, blocks: &EditionBlocks, i: usize, lead: bool) -> Context {
+        let mut ctx = Context::new();
+        ctx.insert("story", &StoryView::new(&blocks.pool.get(i).story, &self.limits));
+        ctx.insert("lead", &lead);
+        ctx
+    }
+
     fn render_template(&self, name: &str, ctx: &Context) -> anyhow::Result<String> {
         self.tera
             .render(name, ctx)
@@ -255,9 +320,19 @@ impl Renderer {
     }
 
     fn self_check(&self) -> anyhow::Result<()> {
+        let (blocks, digest) = self.sample();
+        let token = Token::generate();
+        self.render_once(&blocks, &digest, sample_reader(&token))?;
+        Ok(())
+    }
+
+    /// A digest that takes every branch of the built-in templates: a lead
+    /// with an image, a story with a thumbnail, a blog post without one.
+    /// Variables a template may find absent (`view_url`) are absent.
+    fn sample(&self) -> (EditionBlocks, Digest) {
         // A fixed instant: the check is about the templates, not the clock.
         let now = chrono::DateTime::from_timestamp(1_773_126_000, 0).expect("a valid instant");
-        let story = Story {
+        let lead = Story {
             id: 1,
             kind: crate::domain::StoryKind::Story,
             title: "Sample <title> & \"quotes\"".into(),
@@ -271,55 +346,151 @@ impl Renderer {
             comments: 1,
             updated_at: now,
         };
-        let mut blog = story.clone();
-        blog.kind = crate::domain::StoryKind::Blog;
-        blog.id = 2;
-        blog.image_url = None;
-        let pool = Pool {
-            ranked: vec![
-                crate::select::Scored { story, score: 1.0 },
-                crate::select::Scored {
-                    story: blog,
-                    score: 0.5,
-                },
-            ],
+        let second = Story {
+            id: 2,
+            url: "https://example.com/second".into(),
+            ..lead.clone()
         };
+        let blog = Story {
+            id: 3,
+            kind: crate::domain::StoryKind::Blog,
+            url: "https://example.com/blog".into(),
+            image_url: None,
+            ..lead.clone()
+        };
+        let ranked = [lead, second, blog]
+            .into_iter()
+            .zip([1.0, 0.8, 0.5])
+            .map(|(story, score)| crate::select::Scored { story, score })
+            .collect();
         let edition = Edition {
             frequency: Frequency::Daily,
             date: now.date_naive(),
         };
-        let blocks = self.edition(Arc::new(pool), edition);
+        let blocks = self.edition(Arc::new(Pool { ranked }), edition);
         let digest = Digest {
-            top_stories: vec![0],
-            blog_posts: vec![1],
+            top_stories: vec![0, 1],
+            blog_posts: vec![2],
             window_start: now,
             window_end: now,
         };
-        let token = Token::generate();
-        self.render_once(
-            &blocks,
-            &digest,
-            Recipient {
-                name: "Sample Reader",
-                email: "reader@example.com",
-                token: &token,
-            },
-        )?;
-        Ok(())
+        (blocks, digest)
     }
 }
 
-/// `{{ text | wrap(width=72) }}`: wraps at word boundaries without breaking
-/// words (so long URLs stay whole).
+fn sample_reader(token: &Token) -> Recipient<'_> {
+    Recipient {
+        name: "Sample Reader",
+        email: "reader@example.com",
+        token,
+    }
+}
+
+/// `{{ text | wrap(width=72) }}`, for the text part: see [`wrap`].
 fn wrap_filter(s: &str, kwargs: Kwargs, _: &State) -> String {
-    let width = kwargs
+    wrap(s, width_of(&kwargs, 72), Long::Split)
+}
+
+/// `{{ text | lines(width=100) }}`, for HTML source: breaks at spaces only,
+/// so a line break renders as the space it replaces and text written
+/// without spaces (Chinese, Japanese) is never split.
+fn lines_filter(s: &str, kwargs: Kwargs, _: &State) -> String {
+    wrap(s, width_of(&kwargs, 100), Long::Keep)
+}
+
+fn width_of(kwargs: &Kwargs, default: i64) -> usize {
+    kwargs
         .get::<i64>("width")
         .ok()
         .flatten()
-        .unwrap_or(72)
-        .clamp(20, 200) as usize;
-    let options = textwrap::Options::new(width).break_words(false);
-    textwrap::fill(s, options)
+        .unwrap_or(default)
+        .clamp(20, 200) as usize
+}
+
+/// What [`wrap`] does with a word wider than the line that is not a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Long {
+    /// Cut it into pieces as wide as the line (plain text: a run of CJK
+    /// text has no spaces to break at).
+    Split,
+    /// Keep it whole, on a line of its own.
+    Keep,
+}
+
+/// Wraps `text` into lines at most `width` columns wide (display width, so
+/// a CJK character counts two), breaking at whitespace and keeping the
+/// line breaks it has. A URL is never broken: one that does not fit on the
+/// current line starts the next, and one wider than the line stands on a
+/// line of its own. Other words wider than the line are split or kept as
+/// `long` says.
+pub fn wrap(text: &str, width: usize, long: Long) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / width.max(1) + 1);
+    for (n, paragraph) in text.lines().enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let mut line = Line {
+            out: &mut out,
+            col: 0,
+            width,
+        };
+        for word in paragraph.split_whitespace() {
+            let w = display_width(word);
+            if w <= width || long == Long::Keep || is_url(word) {
+                line.push(word, w);
+            } else {
+                let mut piece = String::new();
+                let mut piece_w = 0;
+                for c in word.chars() {
+                    let cw = display_width(c.encode_utf8(&mut [0; 4]));
+                    if piece_w + cw > width && !piece.is_empty() {
+                        line.push(&piece, piece_w);
+                        piece.clear();
+                        piece_w = 0;
+                    }
+                    piece.push(c);
+                    piece_w += cw;
+                }
+                line.push(&piece, piece_w);
+            }
+        }
+    }
+    out
+}
+
+/// The line [`wrap`] is filling.
+struct Line<'a> {
+    out: &'a mut String,
+    col: usize,
+    width: usize,
+}
+
+impl Line<'_> {
+    /// Adds a word `w` columns wide, on this line if it fits, else on the
+    /// next. A word wider than the line fills it, so the next word starts a
+    /// new one.
+    fn push(&mut self, word: &str, w: usize) {
+        if self.col > 0 {
+            if self.col + 1 + w > self.width {
+                self.out.push('\n');
+                self.col = 0;
+            } else {
+                self.out.push(' ');
+                self.col += 1;
+            }
+        }
+        self.out.push_str(word);
+        self.col += w;
+    }
+}
+
+fn display_width(s: &str) -> usize {
+    textwrap::core::display_width(s)
+}
+
+/// A word a mail reader turns into a link: broken, it would no longer work.
+fn is_url(word: &str) -> bool {
+    word.contains("://") || word.starts_with("www.") || word.starts_with("mailto:")
 }
 
 /// Trims trailing blanks on every line and squeezes runs of blank lines
@@ -343,19 +514,23 @@ fn normalize_text(s: &str) -> String {
     out
 }
 
-/// The hidden preview line shown by mail clients after the subject: the
-/// first headlines, cut at about 140 characters.
+/// The hidden preview line mail clients show after the subject. The
+/// subject carries the lead's headline, so this names the next two and how
+/// many more follow: "Also: A · B, and 12 more". Each headline is cut to
+/// 70 characters.
 fn preheader(pool: &Pool, digest: &Digest) -> String {
-    let mut out = String::new();
-    for i in digest.items() {
-        let title = &pool.get(i).story.title;
-        if !out.is_empty() {
-            if out.chars().count() + title.chars().count() > 140 {
-                break;
-            }
-            out.push_str(" · ");
-        }
-        out.push_str(title);
+    let mut titles = digest
+        .items()
+        .skip(1)
+        .map(|i| text::cut(&pool.get(i).story.title, 70));
+    let named: Vec<String> = titles.by_ref().take(2).collect();
+    let more = titles.count();
+    if named.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("Also: {}", named.join(" · "));
+    if more > 0 {
+        out.push_str(&format!(", and {more} more"));
     }
     out
 }
@@ -376,7 +551,7 @@ mod tests {
             url: "https://x.example/".into(),
             ..crate::testing::site()
         };
-        let r = Renderer::new(&TemplateSources::builtin(), site, 100_000).unwrap();
+        let r = Renderer::new(&TemplateSources::builtin(), site, crate::testing::LIMITS).unwrap();
         assert_eq!(r.site().url, "https://x.example");
     }
 
@@ -386,10 +561,150 @@ mod tests {
         sources.files[0].1 = "<p>\n{% if %}\n</p>".into();
         let err = format!(
             "{:#}",
-            Renderer::new(&sources, crate::testing::site(), 100_000)
+            Renderer::new(&sources, crate::testing::site(), crate::testing::LIMITS)
                 .err()
                 .unwrap()
         );
         assert!(err.contains("digest.html") && err.contains('2'), "{err}");
+    }
+
+    fn renderer() -> Renderer {
+        Renderer::new(
+            &TemplateSources::builtin(),
+            crate::testing::site(),
+            crate::testing::LIMITS,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn view_in_browser_appears_only_with_a_view_url() {
+        let r = renderer();
+        let (blocks, digest) = r.sample();
+        let token = Token::generate();
+        let to = sample_reader(&token);
+        let without = r.render_once(&blocks, &digest, to).unwrap();
+        assert!(!without.html.contains("View in browser"), "{}", without.html);
+        assert!(!without.text.contains("View in browser"), "{}", without.text);
+
+        let url = "https://news.example.com/view/T/daily-2026-03-10?a=1&b=2";
+        let (mut ctx, _) = r.context(&blocks, &digest, to).unwrap();
+        ctx.insert("view_url", url);
+        let html = r.render_template("digest.html", &ctx).unwrap();
+        assert!(
+            html.contains(r#"href="https://news.example.com/view/T/daily-2026-03-10?a=1&amp;b=2" style="color:#0b57d0;text-decoration:underline;">View in browser</a>"#),
+            "{html}"
+        );
+        let (top, blog) = r.text_blocks(&blocks, &digest).unwrap();
+        ctx.insert("top_stories", &top);
+        ctx.insert("blog_posts", &blog);
+        let text = normalize_text(&r.render_template("digest.txt", &ctx).unwrap());
+        assert!(text.contains(&format!("\nView in browser:\n{url}\n")), "{text}");
+    }
+
+    #[test]
+    fn only_the_lead_carries_the_large_image() {
+        let r = renderer();
+        let (blocks, digest) = r.sample();
+        let token = Token::generate();
+        let html = r
+            .render_once(&blocks, &digest, sample_reader(&token))
+            .unwrap()
+            .html;
+        assert_eq!(html.matches(r#"width="552""#).count(), 1, "{html}");
+        assert_eq!(html.matches(r#"class="thumb""#).count(), 1, "{html}");
+        let lead = html.find(r#"width="552""#).unwrap();
+        let second = html.find("https://example.com/second").unwrap();
+        assert!(lead < second, "the large image belongs to the first story");
+    }
+
+    #[test]
+    fn the_preheader_names_the_next_headlines_not_the_subjects() {
+        let story = |id: i64, title: &str| crate::select::Scored {
+            story: crate::testing::story(id).title(title).build(),
+            score: 1.0,
+        };
+        let pool = Pool {
+            ranked: ["Lead", "Second", "Third", "Fourth", "Fifth"]
+                .iter()
+                .zip(1..)
+                .map(|(t, id)| story(id, t))
+                .collect(),
+        };
+        let now = chrono::DateTime::from_timestamp(1_773_126_000, 0).unwrap();
+        let digest = |top: Vec<usize>| Digest {
+            top_stories: top,
+            blog_posts: vec![],
+            window_start: now,
+            window_end: now,
+        };
+        assert_eq!(
+            preheader(&pool, &digest(vec![0, 1, 2, 3, 4])),
+            "Also: Second · Third, and 2 more"
+        );
+        assert_eq!(preheader(&pool, &digest(vec![0, 1, 2])), "Also: Second · Third");
+        assert_eq!(preheader(&pool, &digest(vec![0, 1])), "Also: Second");
+        assert_eq!(preheader(&pool, &digest(vec![0])), "");
+    }
+
+    #[test]
+    fn wrapping_never_breaks_a_url() {
+        let long = format!(
+            "https://news.example.com/world/2026/03/10/{}",
+            "a-long-slug".repeat(8)
+        );
+        let text =
+            format!("Read the council's full statement at {long} before the meeting on Tuesday evening.");
+        let wrapped = wrap(&text, 72, Long::Split);
+        assert_eq!(
+            wrapped,
+            format!("Read the council's full statement at\n{long}\nbefore the meeting on Tuesday evening.")
+        );
+        // A URL that fits stays on its line; one that does not moves whole
+        // to the next (never split at a hyphen or a slash).
+        assert_eq!(
+            wrap("see https://x.io/a-b for more", 72, Long::Split),
+            "see https://x.io/a-b for more"
+        );
+        let url = "https://news.example.com/world/2026/03/10/city-council-approves-bus";
+        let wrapped = wrap(
+            &format!("Council votes 31-9 to keep night routes: {url}"),
+            72,
+            Long::Split,
+        );
+        assert_eq!(
+            wrapped,
+            format!("Council votes 31-9 to keep night routes:\n{url}")
+        );
+        for line in wrap(&text.repeat(5), 72, Long::Split).lines() {
+            assert!(line.chars().count() <= 72 || line == long, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn wrapping_splits_other_long_words_in_text_and_keeps_them_in_html() {
+        let word = "x".repeat(100);
+        assert_eq!(
+            wrap(&word, 72, Long::Split),
+            format!("{}\n{}", "x".repeat(72), "x".repeat(28))
+        );
+        assert_eq!(
+            wrap(&format!("a {word} b"), 72, Long::Keep),
+            format!("a\n{word}\nb")
+        );
+        // CJK characters are two columns wide: 36 to a 72-column line.
+        let cjk = "漢".repeat(50);
+        assert_eq!(
+            wrap(&cjk, 72, Long::Split),
+            format!("{}\n{}", "漢".repeat(36), "漢".repeat(14))
+        );
+        assert_eq!(
+            wrap(&cjk, 72, Long::Keep),
+            cjk,
+            "no break where none renders as a space"
+        );
+        // Line breaks already there are kept; runs of spaces become one.
+        assert_eq!(wrap("one  two\nthree", 72, Long::Split), "one two\nthree");
+        assert_eq!(wrap("", 72, Long::Split), "");
     }
 }

@@ -15,8 +15,8 @@ use crate::domain::{Frequency, Subscriber};
 /// The schedule settings, from the `schedule` configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct ScheduleRules {
-    /// Digests later than this are skipped (their stories roll into the
-    /// next digest).
+    /// How late a digest may still go out: one exactly this late is sent,
+    /// later ones are skipped (their stories roll into the next digest).
     pub grace: Duration,
     /// The local day weekly subscribers get theirs.
     pub weekly_day: Weekday,
@@ -32,7 +32,8 @@ pub enum Due {
         scheduled_at: DateTime<Utc>,
         late_by: Duration,
     },
-    /// The edition's time passed more than `grace` ago: skip it.
+    /// The edition's time passed more than `grace` ago: skip it (exactly
+    /// `grace` ago is still [`Due::Send`]).
     TooLate {
         edition: Edition,
         scheduled_at: DateTime<Utc>,
@@ -83,7 +84,7 @@ pub fn due(
         let edition = Edition { frequency, date };
         let late_by = now - at;
         // The latest date that has come wins: yesterday's is then moot.
-        result = if late_by < rules.grace {
+        result = if late_by <= rules.grace {
             Due::Send {
                 edition,
                 scheduled_at: at,
@@ -261,6 +262,20 @@ mod tests {
             Due::Send { edition, .. } => assert_eq!(edition.date.to_string(), "2026-01-15"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn exactly_grace_late_still_goes_out_a_second_more_does_not() {
+        let ny = tz("America/New_York");
+        // 07:00 EST is 12:00 UTC; grace is six hours.
+        match due(ny, 7, Frequency::Daily, at("2026-01-15T18:00:00Z"), &RULES) {
+            Due::Send { late_by, .. } => assert_eq!(late_by, RULES.grace),
+            other => panic!("exactly grace late must still be sent: {other:?}"),
+        }
+        assert!(matches!(
+            due(ny, 7, Frequency::Daily, at("2026-01-15T18:00:01Z"), &RULES),
+            Due::TooLate { .. }
+        ));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::domain::{
     Frequency, HeaderSafe, NewSubscriber, SendHour, Story, StoryKind, Subscriber, SubscriberEmail,
     SubscriberStatus, TimeZone, Token, Topics,
 };
-use crate::render::Site;
+use crate::render::{Limits, Site};
 use crate::select::Rules;
 
 /// The instant the fixtures are set around: the morning of the
@@ -26,10 +26,18 @@ pub const NOW: &str = "2026-03-10T07:00:00Z";
 /// The built-in `digest` ranking rules (config/herald.toml).
 pub const RULES: Rules = Rules {
     comment_weight: 2.0,
-    gravity: 1.8,
+    exposure_hours: 6.0,
+    prior_hours: 2.0,
+    period_hours: 24.0,
     max_stories: 10,
     max_blog_posts: 5,
     max_per_author: 3,
+};
+
+/// The built-in `digest` size limits (config/herald.toml).
+pub const LIMITS: Limits = Limits {
+    max_html_bytes: 100_000,
+    summary_chars: 160,
 };
 
 /// An RFC 3339 instant; panics on a malformed literal, which is a bug in

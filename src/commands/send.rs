@@ -313,8 +313,9 @@ pub async fn preview(config: &Config, store: Store, args: PreviewArgs) -> anyhow
     Ok(ExitCode::SUCCESS)
 }
 
-/// `preview --explain`: the edition's window, then every candidate story
-/// with its score and why it was taken or left out.
+/// `preview --explain`: the edition's window, the ranking's formula and
+/// periods, then every candidate story with its score's parts and why it was
+/// taken or left out.
 fn explain(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview) -> anyhow::Result<()> {
     writeln!(
         out,
@@ -330,8 +331,38 @@ fn explain(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview)
         p.digest.window_start.to_rfc3339(),
         p.digest.window_end.to_rfc3339()
     )?;
+    let r = &p.rules;
+    writeln!(
+        out,
+        "score = (E + m·{prior} h) / (exposure + {prior} h) / m, where E = votes + {w}·comments, \
+         exposure = the age saturating at {exp} h, m = the period's average rate (E per hour of exposure)",
+        prior = r.prior_hours,
+        w = r.comment_weight,
+        exp = r.exposure_hours,
+    )?;
+    let now = p.digest.window_end;
+    let mut periods: Vec<(u32, f64)> = p.parts.iter().map(|x| (x.period, x.period_rate)).collect();
+    periods.sort_by_key(|&(n, _)| n);
+    periods.dedup_by_key(|&mut (n, _)| n);
+    for (n, rate) in periods {
+        let period = chrono::Duration::seconds((r.period_hours * 3600.0).round() as i64);
+        let end = now - period * n as i32;
+        if end <= p.digest.window_start {
+            continue;
+        }
+        writeln!(
+            out,
+            "period {n}: {} to {}, m = {rate:.2}/h",
+            (end - period).format("%Y-%m-%d %H:%M"),
+            end.format("%Y-%m-%d %H:%M"),
+        )?;
+    }
     let mut t = super::output::table(&[
         "score",
+        "period",
+        "E",
+        "exposure",
+        "rate",
         "kind",
         "section",
         "author",
@@ -341,8 +372,13 @@ fn explain(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview)
     ]);
     for (i, verdict) in &p.verdicts {
         let sc = p.pool.get(*i);
+        let parts = &p.parts[*i];
         t.add_row(vec![
-            format!("{:.4}", sc.score),
+            format!("{:.2}", sc.score),
+            parts.period.to_string(),
+            format!("{:.0}", parts.engagement),
+            format!("{:.1} h", parts.exposure),
+            format!("{:.2}/h", parts.rate),
             sc.story.kind.to_string(),
             sc.story.section.clone(),
             sc.story.author.clone(),

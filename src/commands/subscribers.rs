@@ -16,7 +16,7 @@ use super::output::{JsonArray, print_table, table};
 use crate::cli::{AddArgs, ExportFormat, ListFormat, ShowFormat, SubscribersCommand};
 use crate::config::Config;
 use crate::domain::{Locale, NewSubscriber, Subscriber, SubscriberEmail, SubscriberStatus, SubscriberUpdate};
-use crate::import::{SUBSCRIBER_COLUMNS, read_subscribers_csv};
+use crate::import::{SUBSCRIBER_COLUMNS, escape_cell, read_subscribers_csv};
 use crate::store::{AddOutcome, Store, UpsertCounts};
 
 const PAGE: i64 = 1000;
@@ -129,13 +129,14 @@ async fn import(
         &input.name,
         input.progress,
         move |sink| read_subscribers_csv(reader, sink),
-        |u: &SubscriberUpdate| u.email.as_str().to_owned(),
+        // One key per person: `Dup@` and `dup@` in one batch are one row.
+        |u: &SubscriberUpdate| u.email.key(),
         async |batch: &[SubscriberUpdate]| {
             let kept = unsuppressed(store, batch, allow_suppressed, dry_run, &name).await?;
             suppressed.set(suppressed.get() + (batch.len() - kept.len()) as u64);
             let batch = &kept[..];
             if dry_run {
-                let emails: Vec<&str> = batch.iter().map(|u| u.email.as_str()).collect();
+                let emails: Vec<&SubscriberEmail> = batch.iter().map(|u| &u.email).collect();
                 let known: HashSet<String> = store.existing_emails(&emails).await?;
                 Ok(UpsertCounts {
                     inserted: (batch.len() - known.len()) as u64,
@@ -333,13 +334,17 @@ async fn write_table(
 }
 
 /// The CSV `subscribers import` reads (same columns, topics joined by `;`).
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or
+/// CR first: names and addresses are anyone's input) gets a leading `'`,
+/// which the import takes off again.
 async fn write_csv(store: &Store, status: Option<SubscriberStatus>, out: impl Write) -> anyhow::Result<u64> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(SUBSCRIBER_COLUMNS)?;
     let n = for_each(store, status, |s| {
         let hour = s.send_hour.to_string();
         let topics = s.topics.join(';');
-        w.write_record([
+        let locale = s.locale.as_ref().map(Locale::tag).unwrap_or_default();
+        let cells = [
             s.email.as_str(),
             &s.name,
             s.timezone.name(),
@@ -347,8 +352,9 @@ async fn write_csv(store: &Store, status: Option<SubscriberStatus>, out: impl Wr
             &hour,
             &topics,
             s.status.as_str(),
-            &s.locale.as_ref().map(Locale::tag).unwrap_or_default(),
-        ])?;
+            &locale,
+        ];
+        w.write_record(cells.map(escape_cell).iter().map(|c| c.as_bytes()))?;
         Ok(())
     })
     .await?;

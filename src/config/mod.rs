@@ -30,8 +30,8 @@ pub use bounces::{BouncesConfig, GuardConfig, ImapConfig};
 pub use dkim::{DkimAlgorithm, DkimKey, DkimKeyPair, KeyFormat};
 pub use mail::{DkimConfig, MailConfig, Transport};
 pub use sections::{
-    DatabaseConfig, DeliveryConfig, DigestConfig, FeedsConfig, HttpConfig, ScheduleConfig, SiteConfig,
-    SubscribersConfig,
+    DatabaseConfig, DeliveryConfig, DigestConfig, FeedsConfig, ForwardedHeader, HttpConfig, ScheduleConfig,
+    SiteConfig, SubscribersConfig,
 };
 pub use smtp::{Security, SmtpUrl};
 pub use values::{CaFile, DatabaseUrl, Mailbox, redact_url};
@@ -190,6 +190,21 @@ mod tests {
     }
 
     #[test]
+    fn digest_summary_chars_is_a_checked_count() {
+        assert_eq!(load(&[]).unwrap().digest.summary_chars, 160);
+        let c = load(&[("HERALD_DIGEST__SUMMARY_CHARS", "400")]).unwrap();
+        assert_eq!(c.digest.summary_chars, 400);
+        for bad in ["39", "1001", "0"] {
+            let e = load(&[("HERALD_DIGEST__SUMMARY_CHARS", bad)]).unwrap_err().0;
+            assert!(
+                e.starts_with("config key digest.summary_chars (from environment variable HERALD_DIGEST__SUMMARY_CHARS): ")
+                    && e.contains(&format!("{bad} is out of range; expected 40 to 1000 characters")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
     fn secrets_are_redacted() {
         let c = load(&[
             ("HERALD_MAIL__SMTP_PASSWORD", "hunter2"),
@@ -247,6 +262,38 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.mail.smtp_url.user(), Some("digest"));
+    }
+
+    #[test]
+    fn ranking_keys_are_checked_and_gravity_is_gone() {
+        let c = load(&[]).unwrap();
+        assert_eq!(
+            (
+                c.digest.exposure_hours,
+                c.digest.prior_hours,
+                c.digest.period_hours
+            ),
+            (6.0, 2.0, 24.0)
+        );
+        let c = load(&[("HERALD_DIGEST__PRIOR_HOURS", "0")]).unwrap();
+        assert_eq!(c.digest.prior_hours, 0.0);
+        for (var, key, value) in [
+            ("HERALD_DIGEST__EXPOSURE_HOURS", "digest.exposure_hours", "0.5"),
+            ("HERALD_DIGEST__PRIOR_HOURS", "digest.prior_hours", "-1"),
+            ("HERALD_DIGEST__PERIOD_HOURS", "digest.period_hours", "200"),
+        ] {
+            let e = load(&[(var, value)]).unwrap_err().0;
+            assert!(
+                e.contains(&format!("config key {key} (from environment variable {var})"))
+                    && e.contains("is out of range"),
+                "{e}"
+            );
+        }
+        let e = load(&[("HERALD_DIGEST__GRAVITY", "1.8")]).unwrap_err().0;
+        assert!(
+            e.contains("digest.gravity") && e.contains("was removed") && e.contains("delete digest.gravity"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -53,6 +53,12 @@ pub(super) struct RawHttp {
     pub listen: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_token_file: Option<PathBuf>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    pub forwarded_header: String,
+    pub header_timeout: f64,
+    pub request_timeout: f64,
+    pub max_connections: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,11 +91,18 @@ pub(super) struct RawDigest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub templates_dir: Option<PathBuf>,
     pub comment_weight: f64,
-    pub gravity: f64,
+    /// Removed with the "hot" formula: read only so that an old
+    /// configuration that names it gets a clear message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gravity: Option<f64>,
+    pub exposure_hours: f64,
+    pub prior_hours: f64,
+    pub period_hours: f64,
     pub max_stories: i64,
     pub max_blog_posts: i64,
     pub max_per_author: i64,
     pub max_html_bytes: i64,
+    pub summary_chars: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

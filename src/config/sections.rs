@@ -44,12 +44,23 @@ pub struct SubscribersConfig {
 pub struct DigestConfig {
     pub templates_dir: Option<PathBuf>,
     pub comment_weight: f64,
-    pub gravity: f64,
+    pub exposure_hours: f64,
+    pub prior_hours: f64,
+    pub period_hours: f64,
     pub max_stories: usize,
     pub max_blog_posts: usize,
     pub max_per_author: usize,
     pub max_html_bytes: usize,
+    /// Longest summary a digest shows, in characters (cut at a word
+    /// boundary with an ellipsis), in both parts.
+    pub summary_chars: usize,
 }
+
+/// The range of `digest.summary_chars`: a summary cut shorter than about
+/// one line reads as a broken one; a longer one than a few short
+/// paragraphs turns the digest into the article.
+pub const MIN_SUMMARY_CHARS: i64 = 40;
+pub const MAX_SUMMARY_CHARS: i64 = 1000;
 
 /// How the delivery engine sends.
 #[derive(Debug, Clone)]
@@ -99,6 +110,39 @@ pub struct HttpConfig {
     /// The bearer token `POST /api/stories` requires; unset disables the
     /// endpoint.
     pub api_token: Option<SecretString>,
+    /// Peers whose forwarded-client header is believed (addresses are
+    /// single-address networks).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header those proxies maintain.
+    pub forwarded_header: ForwardedHeader,
+    /// From a connection's first byte (or the end of its last response) to
+    /// the end of the next request's headers.
+    pub header_timeout: Duration,
+    /// From the end of the headers to the end of the response, body
+    /// reading included.
+    pub request_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+/// The header a trusted proxy writes the client's address into.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (nginx, Caddy, most).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    /// The header's name, lower-case.
+    pub fn name(self) -> &'static str {
+        match self {
+            ForwardedHeader::XForwardedFor => "x-forwarded-for",
+            ForwardedHeader::Forwarded => "forwarded",
+        }
+    }
 }
 
 /// How Herald pulls RSS, Atom and JSON feeds.
@@ -188,15 +232,38 @@ impl SubscribersConfig {
 
 impl DigestConfig {
     pub(super) fn from_raw(d: &RawDigest, c: &Check) -> Result<Self, ConfigError> {
+        if d.gravity.is_some() {
+            return Err(c.bad(
+                "digest.gravity",
+                "was removed with the age-decay (\"hot\") ranking: stories are now ranked on their \
+                 engagement rate within each period (digest.exposure_hours, digest.prior_hours, \
+                 digest.period_hours; see the README's Ranking section); delete digest.gravity",
+            ));
+        }
         Ok(DigestConfig {
             templates_dir: d.templates_dir.clone(),
             comment_weight: c.number("digest.comment_weight", d.comment_weight, 0.0, 100.0)?,
-            gravity: c.number("digest.gravity", d.gravity, 0.0, 10.0)?,
+            exposure_hours: c.number("digest.exposure_hours", d.exposure_hours, 1.0, 720.0)?,
+            prior_hours: c.number("digest.prior_hours", d.prior_hours, 0.0, 168.0)?,
+            period_hours: c.number("digest.period_hours", d.period_hours, 1.0, 168.0)?,
             max_stories: c.count("digest.max_stories", d.max_stories, 100)?,
             max_blog_posts: c.count_or_zero("digest.max_blog_posts", d.max_blog_posts, 100)?,
             max_per_author: c.count("digest.max_per_author", d.max_per_author, 100)?,
             max_html_bytes: c.count("digest.max_html_bytes", d.max_html_bytes, 10_000_000)?,
+            summary_chars: summary_chars(d.summary_chars, c)?,
         })
+    }
+}
+
+/// `digest.summary_chars`, from [`MIN_SUMMARY_CHARS`] to [`MAX_SUMMARY_CHARS`].
+fn summary_chars(n: i64, c: &Check) -> Result<usize, ConfigError> {
+    if (MIN_SUMMARY_CHARS..=MAX_SUMMARY_CHARS).contains(&n) {
+        Ok(n as usize)
+    } else {
+        Err(c.bad(
+            "digest.summary_chars",
+            format!("{n} is out of range; expected {MIN_SUMMARY_CHARS} to {MAX_SUMMARY_CHARS} characters"),
+        ))
     }
 }
 
@@ -322,7 +389,39 @@ impl HttpConfig {
                 ),
             ));
         }
-        Ok(HttpConfig { listen, api_token })
+        let mut trusted_proxies = Vec::with_capacity(raw.trusted_proxies.len());
+        for (i, p) in raw.trusted_proxies.iter().enumerate() {
+            let net = p
+                .trim()
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| p.trim().parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    c.bad(
+                        &format!("http.trusted_proxies[{i}]"),
+                        format!("{p:?} is not an IP address or CIDR network; expected e.g. 127.0.0.1, ::1 or 10.0.0.0/8"),
+                    )
+                })?;
+            trusted_proxies.push(net.trunc());
+        }
+        let forwarded_header = match raw.forwarded_header.to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => ForwardedHeader::XForwardedFor,
+            "forwarded" => ForwardedHeader::Forwarded,
+            other => {
+                return Err(c.bad(
+                    "http.forwarded_header",
+                    format!("{other:?} is not a header Herald reads; expected \"x-forwarded-for\" or \"forwarded\""),
+                ));
+            }
+        };
+        Ok(HttpConfig {
+            listen,
+            api_token,
+            trusted_proxies,
+            forwarded_header,
+            header_timeout: c.seconds("http.header_timeout", raw.header_timeout, 1.0, 600.0)?,
+            request_timeout: c.seconds("http.request_timeout", raw.request_timeout, 1.0, 3600.0)?,
+            max_connections: c.count("http.max_connections", raw.max_connections, 1_000_000)?,
+        })
     }
 }
 

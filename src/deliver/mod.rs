@@ -50,7 +50,7 @@ use crate::domain::{BounceRules, Claim, Edition, Outcome, Subscriber, Tally};
 use crate::mail::{Composer, Email, Mailer, Outgoing};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
-use crate::render::{Recipient, Rendered, Renderer, Site};
+use crate::render::{Limits, Recipient, Rendered, Renderer, Site};
 use crate::select::{Pool, Rules};
 use crate::store::{HeldBy, Store, StoryFilter};
 use crate::templates::TemplateSources;
@@ -270,13 +270,15 @@ impl Engine {
             postal_address: config.site.postal_address.clone(),
             url: config.site.public_url.to_string(),
         };
-        let renderer = Renderer::new(&sources, site, config.digest.max_html_bytes)?;
+        let renderer = Renderer::new(&sources, site, Limits::from_config(&config.digest))?;
         let composer = Composer::new(&config.mail, config.site.name.as_str(), &config.site.public_url)?;
         let mailer = Mailer::new(&config.mail, &config.delivery)?;
         let d = &config.digest;
         let rules = Rules {
             comment_weight: d.comment_weight,
-            gravity: d.gravity,
+            exposure_hours: d.exposure_hours,
+            prior_hours: d.prior_hours,
+            period_hours: d.period_hours,
             max_stories: d.max_stories,
             max_blog_posts: d.max_blog_posts,
             max_per_author: d.max_per_author,

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::{Engine, RunSummary, recipient};
 use crate::domain::{Edition, Subscriber, Tally};
 use crate::render::Rendered;
-use crate::select::{self, Digest, Pool, Verdict};
+use crate::select::{self, Digest, Parts, Pool, Rules, Verdict};
 
 /// Subscribers rendered per page of a dry run.
 const PAGE: i64 = 1000;
@@ -21,6 +21,10 @@ pub struct Preview {
     pub pool: Arc<Pool>,
     pub digest: Digest,
     pub verdicts: Vec<(usize, Verdict)>,
+    /// The parts of each pool story's score, in pool order.
+    pub parts: Vec<Parts>,
+    /// The rules they were scored and selected with.
+    pub rules: Rules,
     pub rendered: Option<Rendered>,
     pub message_id: String,
 }
@@ -74,6 +78,7 @@ impl Engine {
             .await?;
         let history = histories.get(&s.id).cloned().unwrap_or_default();
         let (digest, verdicts) = select::explain(&pool, s, &history, now, &self.rules);
+        let parts = pool.parts(now, &self.rules);
         let rendered = if digest.is_empty() {
             None
         } else {
@@ -85,6 +90,8 @@ impl Engine {
             pool,
             digest,
             verdicts,
+            parts,
+            rules: self.rules,
             rendered,
             message_id,
         })

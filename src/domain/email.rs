@@ -1,6 +1,7 @@
 //! [`SubscriberEmail`]: an address validated with the email_address crate
-//! and normalized (trimmed, domain lower-cased) so that one person is one
-//! row. Pure; no IO.
+//! and normalized (trimmed, domain lower-cased), and its [`key`]
+//! (SubscriberEmail::key), which also folds the case of the local part, so
+//! that one person is one row. Pure; no IO.
 
 use std::fmt;
 
@@ -11,7 +12,9 @@ use super::Invalid;
 /// A subscriber's address: syntactically valid (RFC 5322 addr-spec checked by
 /// the `email_address` crate), at most 254 characters, trimmed, with the
 /// domain lower-cased. The local part keeps its case: RFC 5321 lets the
-/// receiving server treat it as case-sensitive.
+/// receiving server treat it as case-sensitive, so mail goes to the
+/// spelling given. Two spellings that differ only in the case of ASCII
+/// letters are still one subscriber: see [`SubscriberEmail::key`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubscriberEmail(String);
 
@@ -55,6 +58,16 @@ impl SubscriberEmail {
         &self.0
     }
 
+    /// What makes two addresses one subscriber: the address with its ASCII
+    /// letters lower-cased (the domain is lower-cased already). Practically
+    /// every mail server treats local parts case-insensitively, and two
+    /// digests to `Dup@` and `dup@` are one reader's two digests. Only ASCII
+    /// is folded, as SQL's `lower()` in the migration that filled the
+    /// stored keys did; the store's unique index is on this key.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+
     /// The suppression list's key: SHA-256 of the whole address
     /// lower-cased, in hex. Kept when the subscriber is erased, so the
     /// address itself is not.
@@ -96,6 +109,16 @@ mod tests {
         let e = SubscriberEmail::parse("  Ana.Lima@Example.COM ").unwrap();
         assert_eq!(e.as_str(), "Ana.Lima@example.com");
         assert_eq!(e.domain(), "example.com");
+    }
+
+    #[test]
+    fn the_key_folds_the_local_part_and_keeps_the_spelling() {
+        let a = SubscriberEmail::parse("Dup@Example.com").unwrap();
+        let b = SubscriberEmail::parse("dup@example.com").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str(), "Dup@example.com");
+        assert_eq!(a.key(), b.key());
+        assert_eq!(a.key(), "dup@example.com");
     }
 
     #[test]

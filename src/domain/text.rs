@@ -1,5 +1,6 @@
 //! Text rules shared by every boundary: [`HeaderSafe`] (no CR, LF or other
-//! control characters, for anything that may reach a mail header), the
+//! control characters, and no bidirectional overrides or isolates, for
+//! anything that may reach a mail header), the
 //! longest accepted names, titles, authors, sections and summaries, and the
 //! one `collapse` (whitespace runs to one space) and `cut` (at a word
 //! boundary, with an ellipsis). Pure; no IO.
@@ -17,7 +18,13 @@ pub const MAX_SUMMARY: usize = 10_000;
 
 /// Text that may end up in a mail header (a subscriber's name, a story
 /// title): no CR, LF or other control characters, so it can never start a new
-/// header line. Surrounding whitespace is trimmed.
+/// header line, and none of the bidirectional embedding, override and
+/// isolate controls (U+202A–U+202E, U+2066–U+2069), which reorder what a
+/// mail client shows (`\u{202E}moc.knab` displayed as a bank's name). The
+/// implicit marks LRM, RLM and ALM (U+200E, U+200F, U+061C) are allowed:
+/// they only nudge neutral characters next to them, cannot reverse a run,
+/// and appear in ordinary right-to-left names. Surrounding whitespace is
+/// trimmed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HeaderSafe(String);
 
@@ -30,6 +37,12 @@ impl HeaderSafe {
         }
         if let Some(c) = raw.chars().find(|c| c.is_control() && *c != '\t') {
             return Err(Invalid::new(format!("contains the control character {c:?}")));
+        }
+        if let Some(c) = raw.chars().find(|&c| is_bidi_control(c)) {
+            return Err(Invalid::new(format!(
+                "contains the bidirectional control U+{:04X}, which can make a mail client show text reordered",
+                c as u32
+            )));
         }
         let trimmed = raw.trim();
         let n = trimmed.chars().count();
@@ -54,6 +67,12 @@ impl fmt::Display for HeaderSafe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The explicit bidirectional formatting characters: embeddings and
+/// overrides (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI, FSI, PDI).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Runs of whitespace (line breaks included) become one space; the ends
@@ -93,5 +112,18 @@ mod tests {
         assert!(HeaderSafe::parse("a\u{0}b", 100).is_err());
         assert_eq!(HeaderSafe::parse("  Zoë  ", 100).unwrap().as_str(), "Zoë");
         assert!(HeaderSafe::parse("abcd", 3).is_err());
+    }
+
+    #[test]
+    fn rejects_bidi_overrides_and_isolates_but_not_marks() {
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+            '\u{2069}',
+        ] {
+            let err = HeaderSafe::parse(&format!("Invoice {c}fdp.exe"), 100).unwrap_err();
+            assert!(err.0.contains(&format!("U+{:04X}", c as u32)), "{err}");
+        }
+        let rtl = "\u{5E9}\u{5DC}\u{5D5}\u{5DD}\u{200F} (Shalom)";
+        assert_eq!(HeaderSafe::parse(rtl, 100).unwrap().as_str(), rtl);
     }
 }

@@ -1,15 +1,15 @@
 //! `POST /api/stories`: the site pushes stories and popularity updates
 //! (votes, comments) in the JSON `herald stories import` reads, and gets the
 //! import summary back as JSON. Guarded by a bearer token compared in
-//! constant time (SHA-256 of both sides, then `subtle`); answers 404 when no
-//! token is configured. The records go through `import::run`, the batching
+//! constant time (SHA-256 of both sides, then `subtle`), checked on the
+//! headers before a byte of the body is read, so a stranger cannot make
+//! Herald buffer anything; answers 404 when no token is configured. The records go through `import::run`, the batching
 //! core the CLI uses, so valid items are written even when others are
 //! rejected; a URL repeated in one body is one story. Internal errors are
 //! logged and answered with a bare JSON 500.
 
 use anyhow::Context;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
@@ -72,16 +72,37 @@ fn authorized(headers: &HeaderMap, expected: &str) -> bool {
     a.ct_eq(&b).into()
 }
 
-pub async fn stories(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn stories(State(state): State<AppState>, req: Request) -> Response {
     let Some(expected) = state.api_token.as_deref() else {
         return error(StatusCode::NOT_FOUND, "not found");
     };
-    if !authorized(&headers, expected) {
+    if !authorized(req.headers(), expected) {
         let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
         r.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        // The body is never read: hyper closes the connection after this
+        // answer rather than drain it.
         return r;
     }
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the body is larger than {MAX_BODY} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return too_large();
+    }
+    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+        Ok(body) => body,
+        // A chunked body that grew past the limit, or one cut off.
+        Err(_) => return too_large(),
+    };
     let parse = move |sink: &mut dyn FnMut(Record<NewStory>) -> bool| {
         let mut reader = std::io::Cursor::new(body);
         // A JSON array or JSON Lines; anything else is read as JSON, so that

@@ -8,8 +8,16 @@
 //! `form` reads form bodies and `page` renders every HTML answer. This file
 //! holds the shared state, the router (`app(state)`, so tests drive it with
 //! `oneshot`) and `Reply`, which lets handlers use `?`: an internal error
-//! is logged and answered with a generic page, never its details. Request
-//! bodies are size-limited. No SQL: the store does that.
+//! is logged and answered with a generic page, never its details. No SQL:
+//! the store does that.
+//!
+//! Hardening, here and in three rooms: `serve` is the listener (a
+//! connection limit, a header timeout that also ends idle keep-alive
+//! connections); the router bounds every request's time (body upload
+//! included) and body size, and gives every response, the framework's own
+//! 404, 405, 408 and 413 included, the security headers pages carry;
+//! `proxy` finds the client behind `http.trusted_proxies`; `limit` holds
+//! the signup rate limits with bounded memory.
 //!
 //! The token in a subscriber's URL is the only credential: an unguessable
 //! value (160 random bits after a 32-bit time prefix) that the store finds
@@ -20,21 +28,26 @@
 
 mod api;
 mod form;
+mod limit;
 mod ops;
 mod page;
 mod preferences;
+mod proxy;
+mod serve;
 mod signup;
 mod unsubscribe;
 mod webhooks;
 
-use std::num::NonZeroU32;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tower_http::timeout::TimeoutLayer;
 
 use self::page::{Page, Pages};
 use crate::config::Config;
@@ -44,6 +57,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::templates::TemplateSources;
 
+pub use serve::{Limits, serve};
 pub use webhooks::{Aws, Webhooks};
 
 /// Largest request body the subscriber pages accept.
@@ -54,6 +68,10 @@ const SIGNUPS_PER_IP_PER_HOUR: u32 = 20;
 
 /// Signups accepted per email address per hour.
 const SIGNUPS_PER_ADDRESS_PER_HOUR: u32 = 3;
+
+/// Keys each signup limiter holds at most (see `limit`): measured, 50,000
+/// keys take about 3 MB in either limiter.
+const LIMITER_KEYS: usize = 50_000;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -67,8 +85,14 @@ pub struct AppState {
     mail: Option<(Mailer, Arc<Composer>)>,
     default_timezone: TimeZone,
     default_send_hour: SendHour,
-    per_ip: Arc<DefaultKeyedRateLimiter<String>>,
-    per_address: Arc<DefaultKeyedRateLimiter<String>>,
+    per_ip: Arc<limit::Limiter<IpAddr>>,
+    per_address: Arc<limit::Limiter<u64>>,
+    /// Hashes addresses into `per_address` keys.
+    address_hasher: std::hash::RandomState,
+    /// Who the client is behind a trusted proxy.
+    proxies: proxy::Proxies,
+    /// The most a request may take, body upload included.
+    request_timeout: Duration,
     /// The bearer token of `POST /api/stories`, if the API is enabled.
     api_token: Option<Arc<str>>,
     /// The provider webhooks and the intake they feed, if set up.
@@ -77,10 +101,18 @@ pub struct AppState {
 
 impl AppState {
     /// Compiles the page templates (from `digest.templates_dir/pages/` when
-    /// that folder exists) and sets up the rate limits.
+    /// that folder exists) and sets up the rate limits (swept of old keys
+    /// every minute, when called on a Tokio runtime).
     pub fn new(store: Store, metrics: Arc<Metrics>, config: &Config) -> anyhow::Result<AppState> {
         let sources = TemplateSources::load_pages(config.digest.templates_dir.as_deref())?;
         let site_name = config.site.name.to_string();
+        let per_ip = Arc::new(limit::Limiter::per_hour(SIGNUPS_PER_IP_PER_HOUR, LIMITER_KEYS));
+        let per_address = Arc::new(limit::Limiter::per_hour(
+            SIGNUPS_PER_ADDRESS_PER_HOUR,
+            LIMITER_KEYS,
+        ));
+        limit::sweep_on_schedule(&[&per_ip]);
+        limit::sweep_on_schedule(&[&per_address]);
         Ok(AppState {
             store,
             metrics,
@@ -90,8 +122,11 @@ impl AppState {
             mail: None,
             default_timezone: config.subscribers.default_timezone,
             default_send_hour: config.subscribers.default_send_hour,
-            per_ip: Arc::new(RateLimiter::keyed(per_hour(SIGNUPS_PER_IP_PER_HOUR))),
-            per_address: Arc::new(RateLimiter::keyed(per_hour(SIGNUPS_PER_ADDRESS_PER_HOUR))),
+            per_ip,
+            per_address,
+            address_hasher: std::hash::RandomState::new(),
+            proxies: proxy::Proxies::new(config.http.trusted_proxies.clone(), config.http.forwarded_header),
+            request_timeout: config.http.request_timeout,
             api_token: config.http.api_token().map(Arc::from),
             webhooks: None,
         })
@@ -111,10 +146,8 @@ impl AppState {
     }
 }
 
-fn per_hour(n: u32) -> Quota {
-    Quota::per_hour(NonZeroU32::new(n).expect("a non-zero constant"))
-}
-
+/// The router. Its outermost layers bound each request's time and give
+/// every response the security headers, whoever made it.
 pub fn app(state: AppState) -> Router {
     let webhook_limit = state
         .webhooks
@@ -151,7 +184,35 @@ pub fn app(state: AppState) -> Router {
             "/webhooks/{provider}",
             post(webhooks::receive).layer(DefaultBodyLimit::max(webhook_limit)),
         )
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.request_timeout,
+        ))
+        .layer(axum::middleware::map_response(secure_headers))
         .with_state(state)
+}
+
+/// The headers every page carries (`page` sets them on pages), added to
+/// any response that lacks them: JSON answers, and the framework's 404,
+/// 405, 408 and 413. A header a handler set is kept.
+async fn secure_headers(mut response: Response) -> Response {
+    const HEADERS: [(header::HeaderName, &str); 5] = [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+        ),
+    ];
+    let h = response.headers_mut();
+    for (name, value) in HEADERS {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
 }
 
 /// An answer that ends a flow early: a page (a bad link, a bad form), or an
@@ -198,8 +259,7 @@ async fn subscriber(state: &AppState, token: &str) -> Result<Subscriber, Reply> 
 }
 
 /// A JSON answer that no cache keeps (the story API and the webhooks).
-fn json(status: axum::http::StatusCode, body: &impl serde::Serialize) -> Response {
-    use axum::http::{HeaderValue, header};
+fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let mut response = (
         status,
         [(header::CONTENT_TYPE, "application/json")],

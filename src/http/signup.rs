@@ -1,20 +1,23 @@
-//! Double opt-in: the signup form (`/subscribe`) and its POST, which stores a
-//! pending subscriber and mails a confirmation link, then the link's page
-//! (`/confirm/{token}`: a button, since a GET alone changes nothing) and its
-//! POST, which activates. A signup answers the same whether or not the
-//! address was known, and the mail goes out in the background, so neither
-//! the page nor its timing tells. Rate limits per client IP and per address
-//! and a honeypot field keep bots from using it to send mail.
+//! Double opt-in: the signup form (`/subscribe`) and its POST, which records
+//! a signup apart from the subscribers (the store's `signups`) and mails a
+//! confirmation link, then the link's page (`/confirm/{token}`: a button,
+//! since a GET alone changes nothing) and its POST, which makes the reader
+//! an active subscriber. Until that POST nothing of an existing subscriber
+//! changes, so a stranger's signup cannot undo anyone's unsubscribe. A
+//! signup answers the same whether or not the address was known, and the
+//! mail goes out in the background, so neither the page nor its timing
+//! tells; a suppressed address gets no mail at all. Rate limits per client
+//! address (behind `http.trusted_proxies`, the forwarded one) and per
+//! address, and a honeypot field, keep bots from using it to send mail.
 
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::StatusCode;
 
 use super::form::Fields;
 use super::page::{Form, Page};
-use super::{AppState, MAX_BODY, Reply, subscriber};
-use crate::domain::{
-    Frequency, HeaderSafe, NewSubscriber, Subscriber, SubscriberEmail, SubscriberStatus, Topics,
-};
+use super::{AppState, MAX_BODY, Reply};
+use crate::domain::{Frequency, HeaderSafe, NewSubscriber, SubscriberEmail, SubscriberStatus, Token, Topics};
+use crate::store::Signup;
 
 /// How long a confirmation link stays valid.
 const CONFIRM_VALID_HOURS: i64 = 48;
@@ -32,13 +35,14 @@ pub(super) async fn page(State(state): State<AppState>) -> Page {
     .with_form(form)
 }
 
-/// POST /subscribe. Everything after the per-IP limit answers "check your
+/// POST /subscribe. Everything after the per-client limit answers "check your
 /// inbox", whatever happened.
 pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Result<Page, Reply> {
-    let ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        .map(|c| c.0.ip());
+    let client = state.proxies.client(peer, req.headers());
     let headers = req.headers().clone();
     let body = axum::body::to_bytes(req.into_body(), MAX_BODY)
         .await
@@ -50,7 +54,9 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
             )
         })?;
     let fields = Fields::parse(&headers, body).await.map_err(Page::bad_request)?;
-    if state.per_ip.check_key(&ip).is_err() {
+    // No address at all (not served by `serve`): one shared key.
+    let key = client.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), super::limit::ip_key);
+    if !state.per_ip.allow(&key) {
         return Err(Page::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests",
@@ -76,10 +82,9 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
     })?;
     let name = HeaderSafe::parse(fields.get("name"), 200).unwrap_or_default();
     let topics = Topics::parse(fields.get("topics"), ',').unwrap_or_default();
-    if state
+    if !state
         .per_address
-        .check_key(&email.as_str().to_ascii_lowercase())
-        .is_err()
+        .allow(&super::limit::address_key(&state.address_hasher, &email.key()))
     {
         return Ok(done);
     }
@@ -107,7 +112,7 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
 
 /// Mails the confirmation link in the background, when mail is set up; a
 /// failure is logged, since the visitor has had their answer.
-fn send_confirmation(state: &AppState, s: Subscriber) {
+fn send_confirmation(state: &AppState, s: Signup) {
     let Some((mailer, composer)) = state.mail.clone() else {
         return;
     };
@@ -119,22 +124,26 @@ fn send_confirmation(state: &AppState, s: Subscriber) {
             Err(e) => Err(e),
         };
         if let Err(e) = sent {
-            tracing::warn!(subscriber_id = s.id, error = %format!("{e:#}"), "confirmation mail not sent");
+            tracing::warn!(signup_id = s.id, error = %format!("{e:#}"), "confirmation mail not sent");
         }
     });
 }
 
-/// The pending subscriber a confirmation link names, if the link is still
-/// valid; otherwise the page that says why not.
-async fn confirmable(state: &AppState, token: &str) -> Result<Subscriber, Reply> {
-    let s = subscriber(state, token).await?;
-    if s.status == SubscriberStatus::Active {
-        let message = format!("{} already gets our digest.", s.email);
-        return Err(Page::new(StatusCode::OK, "Already confirmed", message).into());
-    }
-    let sent = state.store.confirm_sent_at(s.id).await?;
-    let fresh = sent.is_some_and(|t| chrono::Utc::now() - t < chrono::Duration::hours(CONFIRM_VALID_HOURS));
-    if s.status != SubscriberStatus::Pending || !fresh {
+/// The signup a confirmation link names, if the link is still valid;
+/// otherwise the page that says why not. A link already used finds no
+/// signup (it is deleted on confirming).
+async fn confirmable(state: &AppState, token: &str) -> Result<Signup, Reply> {
+    let unknown = || {
+        Page::new(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This confirmation link is not valid, or it was used already. If you have not confirmed yet, sign up again to get a new one.",
+        )
+    };
+    let token = Token::parse(token).map_err(|_| unknown())?;
+    let s = state.store.find_signup(&token).await?.ok_or_else(unknown)?;
+    let fresh = chrono::Utc::now() - s.confirm_sent_at < chrono::Duration::hours(CONFIRM_VALID_HOURS);
+    if !fresh {
         return Err(Page::new(
             StatusCode::GONE,
             "Link expired",
@@ -158,10 +167,11 @@ pub(super) async fn confirm_page(
     Ok(Page::new(StatusCode::OK, "Confirm your subscription", message).with_form(form))
 }
 
-/// POST /confirm/{token}: activates.
+/// POST /confirm/{token}: makes the reader an active subscriber with the
+/// signup's choices (an unsubscribed reader comes back, by their own act).
 pub(super) async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Result<Page, Reply> {
-    let s = confirmable(&state, &token).await?;
-    state.store.confirm(s.id).await?;
+    let signup = confirmable(&state, &token).await?;
+    let s = state.store.confirm_signup(&signup).await?;
     Ok(Page::new(
         StatusCode::OK,
         "You are subscribed",

@@ -5,7 +5,12 @@
 //! streams through in constant memory. Every rejected record becomes a
 //! [`Rejection`] naming its line, field and reason; the records around it are
 //! unaffected. Fatal problems (unreadable input, no header, broken JSON) end
-//! the stream with an error saying where. `batch` groups the valid records
+//! the stream with an error saying where. Every input may start with a
+//! UTF-8 byte order mark (spreadsheets and Windows editors write one); it is
+//! skipped. No record may be larger than [`MAX_RECORD`]: a JSON Lines line
+//! over it is one rejected row, the rest is read; a CSV line or JSON array
+//! element over it ends the input there, since what follows cannot be
+//! found without reading it whole. `batch` groups the valid records
 //! into transactions of distinct keys and counts what they did, for the CLI
 //! and the HTTP API alike. This module does no database work itself (the
 //! caller's [`Writer`] does) and prints nothing.
@@ -15,12 +20,69 @@ mod stories;
 mod subscribers;
 
 use std::fmt;
+use std::io::{self, BufRead, Read};
 
 use crate::domain::Invalid;
 
 pub use batch::{BATCH, Batching, Outcome, Repeats, Summary, Writer, run};
 pub use stories::{STORY_FIELDS, StoryFormat, read_stories};
 pub use subscribers::{SUBSCRIBER_COLUMNS, read_subscribers_csv};
+
+/// The largest record accepted, in bytes: a story's longest fields (a
+/// 10,000-character summary, all escaped as `\uXXXX`) take about 70 KB.
+pub const MAX_RECORD: usize = 1024 * 1024;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Skips a UTF-8 byte order mark at the start of `input`, if there is one.
+pub fn skip_bom(input: &mut impl BufRead) -> io::Result<()> {
+    let buf = input.fill_buf()?;
+    if buf.starts_with(BOM) {
+        input.consume(BOM.len());
+    }
+    Ok(())
+}
+
+/// A reader that fails once more than [`MAX_RECORD`] bytes pass without a
+/// newline (or, with `reset`, without the caller marking a record's end),
+/// so one huge record cannot fill memory.
+struct Bounded<R> {
+    inner: R,
+    since_break: usize,
+    newline_resets: bool,
+}
+
+impl<R> Bounded<R> {
+    fn lines(inner: R) -> Self {
+        Bounded {
+            inner,
+            since_break: 0,
+            newline_resets: true,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let chunk = &buf[..n];
+        match chunk
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .filter(|_| self.newline_resets)
+        {
+            Some(i) => self.since_break = n - i - 1,
+            None => self.since_break += n,
+        }
+        if self.since_break > MAX_RECORD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a record is larger than {MAX_RECORD} bytes, the most accepted"),
+            ));
+        }
+        Ok(n)
+    }
+}
 
 /// Where a record sits in its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +163,30 @@ fn rejection(location: Location, field: &'static str, reason: String) -> Rejecti
     }
 }
 
+/// The first characters that make a spreadsheet read a cell as a formula
+/// (OWASP's list for CSV injection).
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A CSV cell as exported: one that a spreadsheet would run as a formula
+/// (a formula character, maybe after some `'`) gets a leading `'`, which
+/// spreadsheets show as nothing; [`unescape_cell`] takes it off on import.
+pub fn escape_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.trim_start_matches('\'').starts_with(FORMULA_STARTS) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// The inverse of [`escape_cell`]: one `'` is dropped from a cell that is
+/// `'`s and then a formula character.
+fn unescape_cell(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.trim_start_matches('\'').starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
+    }
+}
+
 /// Maps column names to positions; unknown or duplicate columns and a
 /// missing required column are fatal (most likely the header is missing).
 fn map_header(
@@ -140,6 +226,11 @@ fn row_rejection(e: &csv::Error) -> Rejection {
 }
 
 fn csv_error(e: &csv::Error) -> anyhow::Error {
+    if let csv::ErrorKind::Io(io) = e.kind()
+        && io.kind() == io::ErrorKind::InvalidData
+    {
+        return anyhow::anyhow!("{io}; the input stops there");
+    }
     let at = e
         .position()
         .map(|p| format!("line {}: ", p.line()))
@@ -148,5 +239,52 @@ fn csv_error(e: &csv::Error) -> anyhow::Error {
         csv::ErrorKind::Io(io) => anyhow::anyhow!("{at}cannot read: {io}"),
         csv::ErrorKind::Utf8 { err, .. } => anyhow::anyhow!("{at}not valid UTF-8 ({err})"),
         _ => anyhow::anyhow!("{at}{e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_round_trip() {
+        for cell in [
+            "=HYPERLINK(\"x\")",
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "'=already",
+            "''=x",
+        ] {
+            let escaped = escape_cell(cell);
+            assert!(escaped.starts_with('\''), "{cell:?} -> {escaped:?}");
+            assert_eq!(unescape_cell(&escaped), cell);
+        }
+        for cell in ["Ana", "O'Brien", "'quoted'", "a=b"] {
+            assert_eq!(escape_cell(cell), cell);
+            assert_eq!(unescape_cell(cell), cell);
+        }
+    }
+
+    #[test]
+    fn a_bom_is_skipped_once() {
+        let mut r = io::BufReader::new(&b"\xEF\xBB\xBFemail\n"[..]);
+        skip_bom(&mut r).unwrap();
+        skip_bom(&mut r).unwrap();
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "email\n");
+    }
+
+    #[test]
+    fn a_long_line_fails_the_bounded_reader() {
+        let ok = format!("{}\n{}", "a".repeat(MAX_RECORD), "b".repeat(MAX_RECORD));
+        let mut out = Vec::new();
+        Bounded::lines(ok.as_bytes()).read_to_end(&mut out).unwrap();
+        let long = "a".repeat(MAX_RECORD + 1);
+        let err = Bounded::lines(long.as_bytes()).read_to_end(&mut out).unwrap_err();
+        assert!(err.to_string().contains("larger than"), "{err}");
     }
 }

@@ -10,7 +10,10 @@ use std::rc::Rc;
 use serde::de::{self, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::{Errors, FieldError, Location, Rejection, Sink, csv_error, map_header, rejection, row_rejection};
+use super::{
+    Bounded, Errors, FieldError, Location, MAX_RECORD, Rejection, Sink, csv_error, map_header, rejection,
+    row_rejection, skip_bom,
+};
 use crate::domain::text::{MAX_AUTHOR, MAX_SECTION, MAX_SUMMARY, MAX_TITLE};
 use crate::domain::{HeaderSafe, HttpUrl, Invalid, NewStory, StoryKind, timestamp};
 
@@ -50,9 +53,11 @@ impl StoryFormat {
         }
     }
 
-    /// Guesses from the first non-blank byte: `[` is a JSON array, `{` JSON
-    /// Lines, anything else CSV.
+    /// Guesses from the first non-blank byte after a byte order mark, if
+    /// any (which it consumes): `[` is a JSON array, `{` JSON Lines,
+    /// anything else CSV.
     pub fn sniff(reader: &mut impl BufRead) -> io::Result<Self> {
+        skip_bom(reader)?;
         loop {
             let buf = reader.fill_buf()?;
             if buf.is_empty() {
@@ -77,14 +82,15 @@ impl StoryFormat {
     }
 }
 
-/// Reads stories in the given format.
+/// Reads stories in the given format (after a byte order mark, if any).
 pub fn read_stories(
-    input: impl BufRead,
+    mut input: impl BufRead,
     format: StoryFormat,
     sink: impl Sink<NewStory>,
 ) -> anyhow::Result<()> {
+    skip_bom(&mut input).map_err(|e| anyhow::anyhow!("cannot read: {e}"))?;
     match format {
-        StoryFormat::Csv => read_stories_csv(input, sink),
+        StoryFormat::Csv => read_stories_csv(Bounded::lines(input), sink),
         StoryFormat::Jsonl => read_stories_jsonl(input, sink),
         StoryFormat::Json => read_stories_json(input, sink),
     }
@@ -132,18 +138,36 @@ fn read_stories_csv(input: impl Read, mut sink: impl Sink<NewStory>) -> anyhow::
     }
 }
 
-fn read_stories_jsonl(input: impl BufRead, mut sink: impl Sink<NewStory>) -> anyhow::Result<()> {
-    for (i, line) in input.lines().enumerate() {
-        let location = Location::Line(i as u64 + 1);
-        let line = line.map_err(|e| anyhow::anyhow!("{location}: cannot read: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let item = match serde_json::from_str::<Value>(&line) {
-            Ok(value) => story_from_json(value)
-                .map(|s| (location, s))
-                .map_err(|errors| Rejection { location, errors }),
-            Err(e) => Err(rejection(location, "", format!("invalid JSON: {e}"))),
+/// JSON Lines: each line is its own record, so a line that is too long,
+/// not UTF-8 or not JSON is one rejected row and the next line is read.
+fn read_stories_jsonl(mut input: impl BufRead, mut sink: impl Sink<NewStory>) -> anyhow::Result<()> {
+    let mut line = Vec::new();
+    for n in 1.. {
+        let location = Location::Line(n);
+        line.clear();
+        let read =
+            read_line(&mut input, &mut line).map_err(|e| anyhow::anyhow!("{location}: cannot read: {e}"))?;
+        let item = match read {
+            Line::End => break,
+            Line::TooLong => Err(rejection(
+                location,
+                "",
+                format!("is larger than {MAX_RECORD} bytes, the most a record may be; skipped"),
+            )),
+            Line::Read => {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                match serde_json::from_slice::<Value>(&line) {
+                    Ok(value) => story_from_json(value)
+                        .map(|s| (location, s))
+                        .map_err(|errors| Rejection { location, errors }),
+                    Err(e) if std::str::from_utf8(&line).is_err() => {
+                        Err(rejection(location, "", format!("is not valid UTF-8 ({e})")))
+                    }
+                    Err(e) => Err(rejection(location, "", format!("invalid JSON: {e}"))),
+                }
+            }
         };
         if !sink(item) {
             break;
@@ -152,15 +176,62 @@ fn read_stories_jsonl(input: impl BufRead, mut sink: impl Sink<NewStory>) -> any
     Ok(())
 }
 
+/// What [`read_line`] found.
+enum Line {
+    Read,
+    TooLong,
+    End,
+}
+
+/// Reads one line (without its newline) into `buf`, keeping at most
+/// [`MAX_RECORD`] bytes: the rest of a longer line is read and dropped.
+fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Line> {
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        any = true;
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i, true),
+            None => (chunk.len(), false),
+        };
+        if !too_long {
+            if buf.len() + take > MAX_RECORD {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(&chunk[..take]);
+            }
+        }
+        input.consume(take + usize::from(done));
+        if done {
+            break;
+        }
+    }
+    Ok(match (any, too_long) {
+        (false, _) => Line::End,
+        (true, true) => Line::TooLong,
+        (true, false) => Line::Read,
+    })
+}
+
 fn read_stories_json(input: impl Read, mut sink: impl Sink<NewStory>) -> anyhow::Result<()> {
     let lines = Rc::new(Cell::new(1u64));
+    let since = Rc::new(Cell::new(0usize));
+    let items = Rc::new(Cell::new(0u64));
     let counting = LineCounter {
         inner: input,
         lines: lines.clone(),
+        since: since.clone(),
     };
     let mut de = serde_json::Deserializer::from_reader(counting);
     let visitor = ArrayVisitor {
         lines: lines.clone(),
+        since,
+        items: items.clone(),
         sink: &mut sink,
     };
     use serde::Deserializer as _;
@@ -169,6 +240,10 @@ fn read_stories_json(input: impl Read, mut sink: impl Sink<NewStory>) -> anyhow:
             .end()
             .map_err(|e| anyhow::anyhow!("invalid JSON after the array: {e}")),
         Err(e) if e.to_string() == STOPPED => Ok(()),
+        Err(e) if e.is_io() => Err(anyhow::anyhow!(
+            "item {}: {e}; the input stops there",
+            items.get() + 1
+        )),
         Err(e) => Err(anyhow::anyhow!(
             "invalid JSON: {e}; expected an array of story objects"
         )),
@@ -179,6 +254,10 @@ const STOPPED: &str = "import stopped";
 
 struct ArrayVisitor<'s, S> {
     lines: Rc<Cell<u64>>,
+    /// Bytes read since the last element ended (reset here).
+    since: Rc<Cell<usize>>,
+    /// Elements read so far.
+    items: Rc<Cell<u64>>,
     sink: &'s mut S,
 }
 
@@ -193,6 +272,8 @@ impl<'de, S: Sink<NewStory>> Visitor<'de> for ArrayVisitor<'_, S> {
         let mut index = 0;
         while let Some(value) = seq.next_element::<Value>()? {
             index += 1;
+            self.since.set(0);
+            self.items.set(index);
             let location = Location::Item {
                 index,
                 end_line: self.lines.get(),
@@ -209,11 +290,13 @@ impl<'de, S: Sink<NewStory>> Visitor<'de> for ArrayVisitor<'_, S> {
 }
 
 /// Counts the newlines that pass through, so that a JSON array element can be
-/// placed on a line. serde_json reads one byte at a time from a reader, so
-/// the count is exact at every element boundary.
+/// placed on a line, and the bytes since the last element, so that one
+/// element cannot grow past [`MAX_RECORD`]. serde_json reads one byte at a
+/// time from a reader, so both counts are exact at every element boundary.
 struct LineCounter<R> {
     inner: R,
     lines: Rc<Cell<u64>>,
+    since: Rc<Cell<usize>>,
 }
 
 impl<R: Read> Read for LineCounter<R> {
@@ -221,6 +304,13 @@ impl<R: Read> Read for LineCounter<R> {
         let n = self.inner.read(buf)?;
         let newlines = buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
         self.lines.set(self.lines.get() + newlines);
+        self.since.set(self.since.get() + n);
+        if self.since.get() > MAX_RECORD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("larger than {MAX_RECORD} bytes, the most a record may be"),
+            ));
+        }
         Ok(n)
     }
 }
@@ -409,6 +499,75 @@ mod tests {
         assert!(
             bad[0].contains("line 2") && bad[0].contains("field title"),
             "{bad:?}"
+        );
+    }
+
+    #[test]
+    fn a_bom_is_skipped_in_every_format() {
+        let story = r#"{"title": "T", "url": "https://a.example/1", "published_at": "2026-03-10T07:00:00Z"}"#;
+        for (input, format) in [
+            (format!("\u{feff}[{story}]"), StoryFormat::Json),
+            (format!("\u{feff}{story}\n"), StoryFormat::Jsonl),
+            (
+                "\u{feff}title,url,published_at\nT,https://a.example/1,2026-03-10T07:00:00Z\n".to_owned(),
+                StoryFormat::Csv,
+            ),
+        ] {
+            let (ok, bad) = collect_stories(&input, format);
+            assert_eq!((ok.len(), bad.len()), (1, 0), "{format:?}: {bad:?}");
+            let mut r = io::BufReader::new(input.as_bytes());
+            assert_eq!(
+                StoryFormat::sniff(&mut r).unwrap(),
+                format,
+                "sniffed past the BOM"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_json_line_is_one_rejected_row() {
+        let good = r#"{"title": "T", "url": "https://a.example/1", "published_at": "2026-03-10T07:00:00Z"}"#;
+        let good2 = good.replace("/1", "/2");
+        let huge = format!(r#"{{"title": "{}"}}"#, "x".repeat(MAX_RECORD));
+        let mut input = format!("{good}\n").into_bytes();
+        input.extend_from_slice(b"{\"title\": \"\xff\xfe\"}\n{not json\n");
+        input.extend_from_slice(huge.as_bytes());
+        input.extend_from_slice(format!("\n{good2}\n").as_bytes());
+        let (mut ok, mut bad) = (Vec::new(), Vec::new());
+        read_stories(&input[..], StoryFormat::Jsonl, |r: Record<NewStory>| {
+            match r {
+                Ok((_, s)) => ok.push(s),
+                Err(e) => bad.push(e.to_string()),
+            }
+            true
+        })
+        .unwrap();
+        assert_eq!(ok.len(), 2, "{bad:?}");
+        assert_eq!(bad.len(), 3, "{bad:?}");
+        assert!(bad[0].starts_with("line 2: is not valid UTF-8"), "{}", bad[0]);
+        assert!(bad[1].starts_with("line 3: invalid JSON"), "{}", bad[1]);
+        assert!(
+            bad[2].starts_with("line 4: is larger than 1048576 bytes"),
+            "{}",
+            bad[2]
+        );
+    }
+
+    #[test]
+    fn a_huge_array_element_ends_the_input_with_its_number() {
+        let good = r#"{"title": "T", "url": "https://a.example/1", "published_at": "2026-03-10T07:00:00Z"}"#;
+        let input = format!(r#"[{good}, {{"title": "{}"}}]"#, "x".repeat(MAX_RECORD));
+        let mut ok = 0;
+        let err = read_stories(input.as_bytes(), StoryFormat::Json, |r: Record<NewStory>| {
+            ok += usize::from(r.is_ok());
+            true
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(ok, 1);
+        assert!(
+            err.starts_with("item 2: ") && err.contains("larger than"),
+            "{err}"
         );
     }
 

@@ -2,9 +2,12 @@
 //! each row validated into a `SubscriberUpdate` or a `Rejection`. Reads
 //! nothing but its input and writes nothing.
 
-use std::io::Read;
+use std::io::{BufReader, Read};
 
-use super::{Errors, FieldError, Location, Rejection, Sink, csv_error, map_header, rejection, row_rejection};
+use super::{
+    Bounded, Errors, FieldError, Location, Rejection, Sink, csv_error, map_header, rejection, row_rejection,
+    skip_bom, unescape_cell,
+};
 use crate::domain::text::MAX_NAME;
 use crate::domain::{
     HeaderSafe, Invalid, Locale, SendHour, SubscriberEmail, SubscriberUpdate, TimeZone, Topics,
@@ -23,8 +26,12 @@ pub const SUBSCRIBER_COLUMNS: [&str; 8] = [
 ];
 
 /// Reads a subscriber CSV (header row required; only `email` must be
-/// present; `topics` separated by `;`).
+/// present; `topics` separated by `;`). A cell that `subscribers export`
+/// guarded against spreadsheet formulas (a leading `'`) is read back as it
+/// was.
 pub fn read_subscribers_csv(input: impl Read, mut sink: impl Sink<SubscriberUpdate>) -> anyhow::Result<()> {
+    let mut input = BufReader::new(Bounded::lines(input));
+    skip_bom(&mut input).map_err(|e| anyhow::anyhow!("cannot read: {e}"))?;
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header = reader.headers().map_err(|e| csv_error(&e))?.clone();
     let columns = map_header(&header, &SUBSCRIBER_COLUMNS, &["email"])?;
@@ -51,6 +58,7 @@ pub fn read_subscribers_csv(input: impl Read, mut sink: impl Sink<SubscriberUpda
             columns
                 .get(name)
                 .and_then(|&i| record.get(i))
+                .map(unescape_cell)
                 .filter(|v| !v.trim().is_empty())
         };
         let item = if record.len() != header.len() {
@@ -120,5 +128,26 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("header"), "{err}");
+    }
+
+    fn read(input: &[u8]) -> (Vec<SubscriberUpdate>, Vec<String>) {
+        let (mut ok, mut bad) = (Vec::new(), Vec::new());
+        read_subscribers_csv(input, |r: Record<SubscriberUpdate>| {
+            match r {
+                Ok((_, u)) => ok.push(u),
+                Err(e) => bad.push(e.to_string()),
+            }
+            true
+        })
+        .unwrap();
+        (ok, bad)
+    }
+
+    #[test]
+    fn a_bom_and_guarded_cells_are_read() {
+        let (ok, bad) = read(b"\xEF\xBB\xBFemail,name\n'=x@example.com,'+Ana\n");
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(ok[0].email.as_str(), "=x@example.com");
+        assert_eq!(ok[0].name.as_ref().unwrap().as_str(), "+Ana");
     }
 }

@@ -32,6 +32,7 @@ pub use deliveries::{DeliveryRow, LedgerState, NextDue};
 pub use feeds::Feed;
 pub use retention::{PRUNE_BATCH, PruneReport, PrunedEdition};
 pub use runs::{HeldBy, OpenRun};
+pub use signups::Signup;
 pub use stories::{StoryFilter, UpsertCounts};
 pub use subscribers::AddOutcome;
 
@@ -39,7 +40,7 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Rows per multi-row statement: well under SQLite's 32,766 and
-/// PostgreSQL's 65,535 bind parameters at 12 columns a row.
+/// PostgreSQL's 65,535 bind parameters at 13 columns a row.
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
 /// Which database engine a [`Store`] talks to.

@@ -1,4 +1,6 @@
-//! Queries on the `subscribers` table.
+//! Queries on the `subscribers` table. An address is found by its key
+//! ([`SubscriberEmail::key`]: case-folded, unique in the table), while the
+//! row keeps the spelling first given.
 
 use std::collections::HashMap;
 
@@ -22,7 +24,7 @@ pub enum AddOutcome {
 pub(super) const COLUMNS: &str = "id, email, name, status, timezone, frequency, send_hour, topics, token, \
                        created_at, confirmed_at, unsubscribed_at, updated_at, bounce_count, paused_until, locale";
 /// The columns an insert writes: all but the generated id.
-const INSERT_COLUMNS: &str = "email, name, status, timezone, frequency, send_hour, topics, token, \
+const INSERT_COLUMNS: &str = "email, email_key, name, status, timezone, frequency, send_hour, topics, token, \
                               created_at, confirmed_at, unsubscribed_at, updated_at, locale";
 
 #[derive(sqlx::FromRow)]
@@ -78,6 +80,7 @@ impl SubscriberRow {
 /// A full row to write, after merging an update with what is stored.
 struct Write {
     email: String,
+    email_key: String,
     name: String,
     status: SubscriberStatus,
     timezone: &'static str,
@@ -96,6 +99,7 @@ impl Write {
     fn new(s: &NewSubscriber, at: DateTime<Utc>) -> Self {
         Write {
             email: s.email.as_str().to_owned(),
+            email_key: s.email.key(),
             name: s.name.as_str().to_owned(),
             status: s.status,
             timezone: s.timezone.name(),
@@ -116,6 +120,7 @@ impl Write {
         let changed = status != old.status;
         Write {
             email: old.email.as_str().to_owned(),
+            email_key: old.email.key(),
             name: u
                 .name
                 .as_ref()
@@ -152,7 +157,7 @@ impl Store {
         let inserted = with_pool!(self, pool => {
             let mut qb = QueryBuilder::new(format!("INSERT INTO subscribers ({INSERT_COLUMNS}) "));
             push_writes(&mut qb, std::slice::from_ref(&w));
-            qb.push(" ON CONFLICT (email) DO NOTHING");
+            qb.push(" ON CONFLICT (email_key) DO NOTHING");
             qb.build().execute(pool).await?.rows_affected()
         });
         let stored = self
@@ -168,8 +173,8 @@ impl Store {
 
     pub async fn find_subscriber(&self, email: &SubscriberEmail) -> anyhow::Result<Option<Subscriber>> {
         let row: Option<SubscriberRow> = with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM subscribers WHERE email = $1")))
-                .bind(email.as_str())
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM subscribers WHERE email_key = $1")))
+                .bind(email.key())
                 .fetch_optional(pool)
                 .await?
         });
@@ -296,9 +301,9 @@ impl Store {
             let mut tx = pool.begin_with(self.begin_write()).await?;
             sqlx::query(
                 "UPDATE bounce_events SET diagnostic = '', subscriber_id = NULL \
-                 WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = $1)",
+                 WHERE subscriber_id = (SELECT id FROM subscribers WHERE email_key = $1)",
             )
-            .bind(email.as_str())
+            .bind(email.key())
             .execute(&mut *tx)
             .await?;
             // Reports tied to no one (untrusted, or from before they
@@ -310,8 +315,8 @@ impl Store {
                 .bind(email.as_str())
                 .execute(&mut *tx)
                 .await?;
-            let n = sqlx::query("DELETE FROM subscribers WHERE email = $1")
-                .bind(email.as_str())
+            let n = sqlx::query("DELETE FROM subscribers WHERE email_key = $1")
+                .bind(email.key())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -327,10 +332,10 @@ impl Store {
         with_pool!(self, pool => {
             sqlx::query(
                 "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
-                 WHERE email = $2 AND status <> 'unsubscribed'",
+                 WHERE email_key = $2 AND status <> 'unsubscribed'",
             )
             .bind(at)
-            .bind(email.as_str())
+            .bind(email.key())
             .execute(pool)
             .await?;
         });
@@ -359,8 +364,9 @@ impl Store {
         rows.into_iter().map(SubscriberRow::into_domain).collect()
     }
 
-    /// Inserts or updates a batch of subscribers in one transaction. Emails in
-    /// `batch` must be distinct. Returns how many were inserted and updated.
+    /// Inserts or updates a batch of subscribers in one transaction. The
+    /// addresses' keys in `batch` must be distinct; an existing row keeps
+    /// its spelling of the address. Returns how many were inserted and updated.
     pub async fn upsert_subscribers(
         &self,
         batch: &[SubscriberUpdate],
@@ -382,21 +388,23 @@ impl Store {
             }
             let mut counts = super::UpsertCounts::default();
             for chunk in batch.chunks(super::ROWS_PER_STATEMENT) {
-                let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM subscribers WHERE email IN ("));
+                let keys: Vec<String> = chunk.iter().map(|u| u.email.key()).collect();
+                let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM subscribers WHERE email_key IN ("));
                 let mut sep = qb.separated(", ");
-                for u in chunk {
-                    sep.push_bind(u.email.as_str());
+                for k in &keys {
+                    sep.push_bind(k.as_str());
                 }
                 qb.push(")");
                 let rows: Vec<SubscriberRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                 let mut existing = HashMap::with_capacity(rows.len());
                 for row in rows {
                     let s = row.into_domain()?;
-                    existing.insert(s.email.as_str().to_owned(), s);
+                    existing.insert(s.email.key(), s);
                 }
                 let writes: Vec<Write> = chunk
                     .iter()
-                    .map(|u| match existing.get(u.email.as_str()) {
+                    .zip(&keys)
+                    .map(|(u, k)| match existing.get(k) {
                         Some(old) => Write::merge(old, u, at),
                         None => Write::new(&u.with_defaults(defaults), at),
                     })
@@ -404,7 +412,7 @@ impl Store {
                 let mut qb = QueryBuilder::new(format!("INSERT INTO subscribers ({INSERT_COLUMNS}) "));
                 push_writes(&mut qb, &writes);
                 qb.push(
-                    " ON CONFLICT (email) DO UPDATE SET name = excluded.name, status = excluded.status, \
+                    " ON CONFLICT (email_key) DO UPDATE SET name = excluded.name, status = excluded.status, \
                      timezone = excluded.timezone, frequency = excluded.frequency, \
                      send_hour = excluded.send_hour, topics = excluded.topics, \
                      confirmed_at = excluded.confirmed_at, unsubscribed_at = excluded.unsubscribed_at, \
@@ -419,10 +427,11 @@ impl Store {
         })
     }
 
-    /// Which of `emails` are already subscribers (for dry-run imports).
+    /// Which of `emails` are already subscribers (for dry-run imports), as
+    /// their keys ([`SubscriberEmail::key`]).
     pub async fn existing_emails(
         &self,
-        emails: &[&str],
+        emails: &[&SubscriberEmail],
     ) -> anyhow::Result<std::collections::HashSet<String>> {
         if emails.is_empty() {
             return Ok(Default::default());
@@ -430,10 +439,10 @@ impl Store {
         let mut found = std::collections::HashSet::new();
         for chunk in emails.chunks(super::ROWS_PER_STATEMENT) {
             let page: Vec<String> = with_pool!(self, pool => {
-                let mut qb = QueryBuilder::new("SELECT email FROM subscribers WHERE email IN (");
+                let mut qb = QueryBuilder::new("SELECT email_key FROM subscribers WHERE email_key IN (");
                 let mut sep = qb.separated(", ");
                 for e in chunk {
-                    sep.push_bind(*e);
+                    sep.push_bind(e.key());
                 }
                 qb.push(")");
                 qb.build_query_scalar().fetch_all(pool).await?
@@ -455,6 +464,7 @@ where
 {
     qb.push_values(writes, |mut b, w| {
         b.push_bind(w.email.as_str())
+            .push_bind(w.email_key.as_str())
             .push_bind(w.name.as_str())
             .push_bind(w.status.as_str())
             .push_bind(w.timezone)

@@ -42,6 +42,7 @@ mod delivery;
 mod digest;
 mod dkim;
 mod feeds;
+mod hardening;
 mod http;
 mod imap;
 mod locales;

@@ -4,10 +4,10 @@
 //! fields, non-ASCII text, line lengths and the HTML size limit.
 
 use herald::domain::{History, Story, StoryKind, Subscriber};
-use herald::render::{Recipient, Renderer};
+use herald::render::{Limits, Recipient, Renderer};
 use herald::select::{self, Pool};
 use herald::templates::TemplateSources;
-use herald::testing::{NOW, RULES, at, daily, site, story, subscriber};
+use herald::testing::{LIMITS, NOW, RULES, at, daily, site, story, subscriber};
 
 /// The sample, a table of (kind, title, section, author, summary, votes,
 /// image): hostile markup, right-to-left and accented text, both kinds. The
@@ -117,9 +117,18 @@ fn leila() -> Subscriber {
 }
 
 fn render_with(max_html_bytes: usize) -> herald::render::Rendered {
+    let limits = Limits {
+        max_html_bytes,
+        ..LIMITS
+    };
+    render(stories(), limits)
+}
+
+/// Leila's digest of `stories` (she follows every section they use).
+fn render(stories: Vec<Story>, limits: Limits) -> herald::render::Rendered {
     let now = at(NOW);
-    let renderer = Renderer::new(&TemplateSources::builtin(), site(), max_html_bytes).unwrap();
-    let pool = Pool::rank(stories(), now, &RULES);
+    let renderer = Renderer::new(&TemplateSources::builtin(), site(), limits).unwrap();
+    let pool = Pool::rank(stories, now, &RULES);
     let s = leila();
     let digest = select::select(&pool, &s, &History::default(), now, &RULES);
     let edition = daily("2026-03-10");
@@ -136,6 +145,60 @@ fn render_with(max_html_bytes: usize) -> herald::render::Rendered {
             },
         )
         .unwrap()
+}
+
+/// What a reader sees of the HTML part with images off: the body's text,
+/// each image's alt text in its place, the hidden preheader left out, and
+/// whitespace collapsed.
+fn visible_with_images_off(html: &str) -> String {
+    let body = &html[html.find("<body").unwrap()..];
+    let start = body.find("<div style=\"display:none").unwrap();
+    let end = start + body[start..].find("</div>").unwrap() + "</div>".len();
+    let body = format!("{}{}", &body[..start], &body[end..]);
+    let mut out = String::new();
+    let mut rest = body.as_str();
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let close = open + rest[open..].find('>').unwrap();
+        let tag = &rest[open..=close];
+        if tag.starts_with("<img") {
+            out.push(' ');
+            out.push_str(&attr(tag, "alt").expect("every image has an alt attribute"));
+            out.push(' ');
+        } else {
+            out.push(' ');
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    let text = out
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2F;", "/")
+        .replace("&middot;", "·")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The value of attribute `name` in the start tag `tag`.
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    Some(tag[at..at + tag[at..].find('"')?].to_owned())
+}
+
+/// The start tag of the innermost `<tag` element open at byte `pos`.
+fn enclosing<'a>(html: &'a str, pos: usize, tag: &str) -> &'a str {
+    let open = html[..pos]
+        .rfind(&format!("<{tag}"))
+        .expect("an enclosing element");
+    assert!(
+        !html[open..pos].contains(&format!("</{tag}>")),
+        "no <{tag}> open at {pos}"
+    );
+    &html[open..open + html[open..].find('>').unwrap() + 1]
 }
 
 #[test]
@@ -229,4 +292,170 @@ fn the_html_is_an_email_not_a_web_page() {
         "every image has alt text"
     );
     assert!(images >= 2);
+}
+
+#[test]
+fn every_story_field_is_marked_dir_auto() {
+    let r = render_with(100_000);
+    let html = &r.html;
+    // The right-to-left story: title, summary, author, section.
+    for (text, tag) in [
+        ("مستشفى محلي يفتتح عيادة للأمومة", "h2"),
+        ("تقول الإدارة إن الطلب تضاعف منذ يناير.", "p"),
+        ("نور الهدى العلي", "span"),
+        (">health<", "span"),
+    ] {
+        let pos = html.find(text).unwrap_or_else(|| panic!("{text} missing"));
+        let tag = enclosing(html, pos, tag);
+        assert!(tag.contains(r#"dir="auto""#), "{text} sits in {tag}");
+    }
+    // And every story's title, summary, author and section alike.
+    let stories = 7;
+    assert_eq!(html.matches(r#"<h2 dir="auto""#).count(), stories);
+    let summaries = stories - 2; // Two stories have none.
+    assert_eq!(html.matches(r#"<p dir="auto""#).count(), summaries);
+    assert_eq!(
+        html.matches(r#"<span dir="auto""#).count(),
+        2 * stories + 1,
+        "author, section, and the greeting's name"
+    );
+}
+
+#[test]
+fn with_images_off_no_headline_shows_twice() {
+    let r = render_with(100_000);
+    for tag in r.html.split("<img").skip(1) {
+        let alt = attr(tag, "alt").expect("an alt attribute");
+        assert!(alt.chars().count() <= 40, "alt text is short or empty: {alt:?}");
+    }
+    let visible = visible_with_images_off(&r.html);
+    for story in stories() {
+        let title = story.title.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(visible.matches(&title).count(), 1, "{title:?} in {visible}");
+    }
+}
+
+#[test]
+fn the_preheader_adds_headlines_the_subject_does_not_have() {
+    let r = render_with(100_000);
+    let start = r.html.find("<div style=\"display:none").unwrap();
+    let end = start + r.html[start..].find("</div>").unwrap();
+    let preheader = &r.html[start..end];
+    assert!(
+        !preheader.contains("City council approves"),
+        "the subject's headline: {preheader}"
+    );
+    assert!(
+        preheader.contains("Also: &lt;script&gt;alert(1)&lt;/script&gt; · &quot;&gt;&lt;img src=x onerror=alert(1)&gt;, and 4 more"),
+        "{preheader}"
+    );
+}
+
+/// A story whose summary is long, with a URL longer than a line in it.
+fn long_summary_story(summary_words: usize) -> Story {
+    let url =
+        "https://news.example.com/documents/2026/council-minutes-night-bus-network-final-report-annex-b.pdf";
+    let words = "The council published the minutes of the debate and the final report ";
+    let summary = format!(
+        "{} Read them at {url} today. {}",
+        words.repeat(2),
+        words.repeat(summary_words)
+    );
+    story(1)
+        .title(&"Night buses ".repeat(40))
+        .url(format!(
+            "https://news.example.com/world/2026/03/10/{}",
+            "slug-".repeat(60)
+        ))
+        .summary(summary.trim())
+        .author("Marta Oliveira")
+        .section("world")
+        .published(at("2026-03-10T05:00:00Z"))
+        .votes(10)
+        .build()
+}
+
+#[test]
+fn summaries_are_cut_at_a_word_in_both_parts() {
+    let r = render(vec![long_summary_story(20)], LIMITS);
+    // 160 characters: the two sentences, then cut before the URL.
+    let cut = "The council published the minutes of the debate and the final report The council \
+               published the minutes of the debate and the final report Read them at…";
+    assert!(cut.chars().count() <= LIMITS.summary_chars);
+    let text_summary: String = r
+        .text
+        .lines()
+        .skip_while(|l| !l.starts_with("Night buses"))
+        .skip_while(|l| l.starts_with("Night buses"))
+        .take_while(|l| !l.starts_with("WORLD"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(text_summary, cut);
+    let html: String = r.html.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(html.contains(&format!("> {cut}</p>")), "{html}");
+    assert!(!r.html.contains("today."), "nothing past the cut");
+}
+
+#[test]
+fn long_urls_stand_whole_on_their_own_lines_and_no_line_nears_998_octets() {
+    let limits = Limits {
+        summary_chars: 1000,
+        ..LIMITS
+    };
+    let story = long_summary_story(12);
+    let r = render(vec![story.clone()], limits);
+    let url =
+        "https://news.example.com/documents/2026/council-minutes-night-bus-network-final-report-annex-b.pdf";
+    assert!(
+        r.text.lines().any(|l| l == url),
+        "the URL on a line of its own:\n{}",
+        r.text
+    );
+    assert!(
+        r.text.lines().any(|l| l == story.url),
+        "the story's URL on a line of its own"
+    );
+    for line in r.text.lines() {
+        assert!(
+            line.chars().count() < 78 || line == url || line == story.url,
+            "{line:?}"
+        );
+    }
+    // HTML source lines break at spaces; only a URL, which cannot break,
+    // makes one longer.
+    for line in r.html.lines() {
+        let rest = line.replace(&story.url, "");
+        assert!(rest.len() < 300, "HTML line of {} octets: {line}", line.len());
+    }
+}
+
+#[test]
+fn every_link_is_in_both_parts_as_often() {
+    // Filters read a multipart/alternative message whose links differ
+    // between its parts as suspect (rspamd's URI_COUNT_ODD counts them all
+    // and wants an even total), and a reader of either part should find
+    // every link: so each link the HTML part has, the text part has too,
+    // as many times.
+    let r = render_with(100_000);
+    let hrefs: Vec<String> = r
+        .html
+        .split(" href=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].replace("&amp;", "&"))
+        .collect();
+    assert!(hrefs.len() >= 10, "{hrefs:?}");
+    for href in &hrefs {
+        let in_html = hrefs.iter().filter(|h| *h == href).count();
+        let in_text = r.text.lines().filter(|l| l == href).count();
+        assert_eq!(
+            in_html, in_text,
+            "{href}: {in_html} in the HTML part, {in_text} in the text part"
+        );
+    }
+    let text_links = r.text.lines().filter(|l| l.starts_with("https://")).count();
+    assert_eq!(
+        text_links,
+        hrefs.len(),
+        "the text part has no link the HTML part lacks"
+    );
 }

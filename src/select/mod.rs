@@ -1,19 +1,33 @@
 //! Selection: which stories go into a subscriber's digest. Pure code, no IO
 //! and no clock: the caller passes `now`, the stories, and what the
 //! subscriber was sent before. Stories are scored once per edition
-//! ([`Pool::rank`]); each subscriber's digest is then one walk down the ranked
-//! list ([`select`]), cheap enough to run for every subscriber.
+//! ([`Pool::rank`], with the rules of [`rank`]); each subscriber's digest is
+//! then one walk down the ranked list ([`select`]), cheap enough to run for
+//! every subscriber.
+
+pub mod rank;
+
+#[cfg(test)]
+mod golden;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{Frequency, History, Story, StoryKind, Subscriber};
+pub use rank::{Parts, Ranker};
 
 /// The ranking and size rules, from the `digest` configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
+    /// What a comment counts for, in votes.
     pub comment_weight: f64,
-    pub gravity: f64,
+    /// Hours over which a story gathers most of its engagement: its
+    /// exposure saturates there ([`rank`]).
+    pub exposure_hours: f64,
+    /// The prior's weight, in hours of exposure at the period's average rate.
+    pub prior_hours: f64,
+    /// The length of a ranking period, in hours.
+    pub period_hours: f64,
     pub max_stories: usize,
     pub max_blog_posts: usize,
     pub max_per_author: usize,
@@ -85,22 +99,16 @@ pub fn window(
     (start, now)
 }
 
-/// The time-decayed popularity score:
-/// `(votes + w·comments + 1) / (age_hours + 2)^gravity`.
-pub fn score(story: &Story, now: DateTime<Utc>, rules: &Rules) -> f64 {
-    let age_hours = ((now - story.published_at).num_seconds().max(0) as f64) / 3600.0;
-    let points = story.votes as f64 + rules.comment_weight * story.comments as f64 + 1.0;
-    points / (age_hours + 2.0).powf(rules.gravity)
-}
-
 impl Pool {
-    /// Scores every story once for this edition and sorts them best first;
-    /// ties go to the more recent story, then the lower id (deterministic).
+    /// Scores every story once for this edition ([`Ranker`]) and sorts them
+    /// best first; ties go to the more recent story, then the lower id
+    /// (deterministic).
     pub fn rank(stories: Vec<Story>, now: DateTime<Utc>, rules: &Rules) -> Pool {
+        let ranker = Ranker::new(&stories, now, rules);
         let mut ranked: Vec<Scored> = stories
             .into_iter()
             .map(|story| Scored {
-                score: score(&story, now, rules),
+                score: ranker.parts(&story).score,
                 story,
             })
             .collect();
@@ -115,6 +123,13 @@ impl Pool {
 
     pub fn get(&self, index: usize) -> &Scored {
         &self.ranked[index]
+    }
+
+    /// The parts of every story's score, in pool order, measured again as
+    /// [`Pool::rank`] measured them (for `preview --explain`).
+    pub fn parts(&self, now: DateTime<Utc>, rules: &Rules) -> Vec<Parts> {
+        let ranker = Ranker::new(self.ranked.iter().map(|s| &s.story), now, rules);
+        self.ranked.iter().map(|s| ranker.parts(&s.story)).collect()
     }
 }
 
@@ -268,7 +283,9 @@ mod tests {
 
     const RULES: Rules = Rules {
         comment_weight: 2.0,
-        gravity: 1.8,
+        exposure_hours: 6.0,
+        prior_hours: 2.0,
+        period_hours: 24.0,
         max_stories: 3,
         max_blog_posts: 1,
         max_per_author: 2,
@@ -280,7 +297,7 @@ mod tests {
             .map(|(i, v)| {
                 let s = pool.get(*i);
                 format!(
-                    "{:>8.4} {:<5} {:<8} {:<6} {}: {}\n",
+                    "{:<7.4} {:<5} {:<8} {:<6} {}: {}\n",
                     s.score,
                     s.story.kind.as_str(),
                     s.story.section,
@@ -373,16 +390,16 @@ mod tests {
         };
         let (digest, verdicts) = explain(&pool, &ana(""), &history, now, &RULES);
         expect_test::expect![[r#"
-            143.8745 story world    chidi  10: left out: published outside the window
-              9.9788 story world    marta  1: picked
-              6.1260 story world    marta  2: left out: already sent to this subscriber
-              4.0147 story world    marta  3: picked
-              1.4447 blog  data     priya  6: picked
-              1.1531 story science  sven   8: picked
-              1.0830 blog  data     priya  7: left out: section full
-              0.8849 story science  sven   5: left out: published outside the window
-              0.3915 story sport    tomas  4: left out: section full
-              0.2768 story world           9: left out: section full
+            8.5322  story world    chidi  10: left out: published outside the window
+            1.5174  story world    marta  1: picked
+            1.3824  story science  sven   5: left out: published outside the window
+            1.2186  story world    marta  2: left out: already sent to this subscriber
+            1.0190  story world    marta  3: picked
+            0.8673  story science  sven   8: picked
+            0.6950  story world           9: left out: section full
+            0.6573  blog  data     priya  6: picked
+            0.5874  blog  data     priya  7: left out: section full
+            0.4379  story sport    tomas  4: left out: section full
         "#]]
         .assert_eq(&render(&pool, &verdicts));
         assert_eq!(digest.len(), 4);
@@ -395,16 +412,16 @@ mod tests {
         let pool = Pool::rank(sample(), now, &RULES);
         let (digest, verdicts) = explain(&pool, &ana("World"), &History::default(), now, &RULES);
         expect_test::expect![[r#"
-            143.8745 story world    chidi  10: left out: published outside the window
-              9.9788 story world    marta  1: picked
-              6.1260 story world    marta  2: picked
-              4.0147 story world    marta  3: left out: author limit reached
-              1.4447 blog  data     priya  6: left out: section not among the subscriber's topics
-              1.1531 story science  sven   8: left out: section not among the subscriber's topics
-              1.0830 blog  data     priya  7: left out: section not among the subscriber's topics
-              0.8849 story science  sven   5: left out: published outside the window
-              0.3915 story sport    tomas  4: left out: section not among the subscriber's topics
-              0.2768 story world           9: picked
+            8.5322  story world    chidi  10: left out: published outside the window
+            1.5174  story world    marta  1: picked
+            1.3824  story science  sven   5: left out: published outside the window
+            1.2186  story world    marta  2: picked
+            1.0190  story world    marta  3: left out: author limit reached
+            0.8673  story science  sven   8: left out: section not among the subscriber's topics
+            0.6950  story world           9: picked
+            0.6573  blog  data     priya  6: left out: section not among the subscriber's topics
+            0.5874  blog  data     priya  7: left out: section not among the subscriber's topics
+            0.4379  story sport    tomas  4: left out: section not among the subscriber's topics
         "#]]
         .assert_eq(&render(&pool, &verdicts));
         assert!(digest.blog_posts.is_empty());
