@@ -63,6 +63,7 @@ pub fn site() -> Site {
         name: "Example News".into(),
         postal_address: "1 Example Street, Springfield".into(),
         url: "https://news.example.com".into(),
+        locale: Locale::parse("en").expect("a tag"),
     }
 }
 

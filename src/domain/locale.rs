@@ -15,9 +15,10 @@ use super::Invalid;
 /// The longest tag accepted; real tags are a few subtags long.
 const MAX_LEN: usize = 64;
 
-/// A well-formed BCP 47 language tag with a language (not `und`).
+/// A well-formed BCP 47 language tag with a language (not `und`). Boxed:
+/// ICU4X's locale is a few hundred bytes, and every subscriber carries one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Locale(icu_locale_core::Locale);
+pub struct Locale(Box<icu_locale_core::Locale>);
 
 impl Locale {
     /// Parses and canonicalizes a tag: `EN-us` becomes `en-US`; the POSIX
@@ -38,7 +39,7 @@ impl Locale {
         if locale.id.language.is_unknown() {
             return Err(Invalid::new(format!("{trimmed:?} names no language; {expected}")));
         }
-        Ok(Locale(locale))
+        Ok(Locale(Box::new(locale)))
     }
 
     /// The primary language subtag, e.g. `ar` for `ar-JO`.

@@ -277,7 +277,7 @@ impl Catalogs {
             None,
             fluent_langneg::NegotiationStrategy::Lookup,
         );
-        let first: &LanguageIdentifier = (*found.first()?).as_ref();
+        let first: &LanguageIdentifier = *found.first()?;
         self.catalogs.iter().position(|c| &c.langid == first)
     }
 }
