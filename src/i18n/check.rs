@@ -3,7 +3,9 @@
 //! with the reference catalog (English). Reports, per catalog, a key that
 //! is used but missing, a key that nothing uses, and a variable a
 //! translation reads that the reference does not pass (a typo there
-//! would fail at send time). Pure: it is handed the texts.
+//! would fail at send time), and plural variants selected on a bare
+//! number instead of `PLURAL($n)` (Fluent's own rules get Arabic wrong).
+//! Pure: it is handed the texts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -31,6 +33,12 @@ pub enum Problem {
         key: String,
         variable: String,
     },
+    /// `locale`'s `key` picks plural variants on `$variable` itself.
+    BarePlural {
+        locale: String,
+        key: String,
+        variable: String,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -47,6 +55,14 @@ impl fmt::Display for Problem {
             } => write!(
                 f,
                 "unknown variable: {locale}: {key} reads ${variable}, which the reference catalog's message does not"
+            ),
+            Problem::BarePlural {
+                locale,
+                key,
+                variable,
+            } => write!(
+                f,
+                "bare plural: {locale}: {key} selects plural forms on ${variable}; write PLURAL(${variable}) (CLDR's categories from ICU4X)"
             ),
         }
     }
@@ -95,11 +111,18 @@ pub fn check(catalogs: &[LocaleSources], templates: &[Template<'_>]) -> anyhow::
             for entry in resource.entries() {
                 if let ast::Entry::Message(m) = entry {
                     let mut vars = BTreeSet::new();
-                    if let Some(p) = &m.value {
+                    let mut bare = BTreeSet::new();
+                    let patterns = m.value.iter().chain(m.attributes.iter().map(|a| &a.value));
+                    for p in patterns {
                         pattern_variables(p, &mut vars);
+                        bare_plurals(p, &mut bare);
                     }
-                    for a in &m.attributes {
-                        pattern_variables(&a.value, &mut vars);
+                    for variable in bare {
+                        report.problems.push(Problem::BarePlural {
+                            locale: locale.clone(),
+                            key: m.id.name.to_owned(),
+                            variable,
+                        });
                     }
                     messages.insert(m.id.name.to_owned(), vars);
                 }
@@ -185,6 +208,31 @@ pub fn template_keys(text: &str) -> Vec<(String, usize)> {
     found
 }
 
+/// The variables a select expression of `p` (at any depth) picks plural
+/// categories on directly: `{ $n -> [one] ... }` rather than
+/// `{ PLURAL($n) -> ... }`.
+fn bare_plurals(p: &ast::Pattern<&str>, out: &mut BTreeSet<String>) {
+    const CATEGORIES: [&str; 5] = ["zero", "one", "two", "few", "many"];
+    for e in &p.elements {
+        let ast::PatternElement::Placeable { expression } = e else {
+            continue;
+        };
+        if let ast::Expression::Select { selector, variants } = expression {
+            let plural = variants
+                .iter()
+                .any(|v| matches!(&v.key, ast::VariantKey::Identifier { name } if CATEGORIES.contains(name)));
+            if let ast::InlineExpression::VariableReference { id } = selector
+                && plural
+            {
+                out.insert(id.name.to_owned());
+            }
+            for v in variants {
+                bare_plurals(&v.value, out);
+            }
+        }
+    }
+}
+
 fn pattern_variables(p: &ast::Pattern<&str>, out: &mut BTreeSet<String>) {
     for e in &p.elements {
         if let ast::PatternElement::Placeable { expression } = e {
@@ -257,7 +305,7 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         fr.text
-            .push_str("\nstory-obsolete = Ancien\nstory-byline = { $autor }\n");
+            .push_str("\nstory-obsolete = Ancien\nstory-byline = { $autor }\nstory-votes = { $count ->\n    [one] un vote\n   *[other] { $count } votes\n}\n");
         catalogs[2].files[0] = fr.clone();
         // The last definition of a key wins in Fluent's parser; the check
         // reads every entry, so the misspelt one is reported.
@@ -288,6 +336,16 @@ mod tests {
                 .iter()
                 .any(|l| l.starts_with("unknown variable: fr: story-byline reads $autor")),
             "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("bare plural: fr: story-votes selects plural forms on $count")),
+            "{lines:#?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains("digest-subject")),
+            "a select on $frequency is no plural: {lines:#?}"
         );
         assert_eq!(Locale::parse(&report.locales[2]).unwrap().tag(), "fr");
     }
