@@ -61,6 +61,7 @@ fn bench(c: &mut Criterion) {
         name: &s.name,
         email: s.email.as_str(),
         token: &s.token,
+        locale: s.locale.as_ref(),
     };
     let sample = renderer.render(&blocks, &digest, to).unwrap();
     println!(

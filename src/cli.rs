@@ -9,8 +9,8 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::{
-    Category, DeliveryStatus, Edition, Frequency, HeaderSafe, HttpUrl, SendHour, StoryKind, SubscriberEmail,
-    SubscriberStatus, TimeZone, Topics,
+    Category, DeliveryStatus, Edition, Frequency, HeaderSafe, HttpUrl, Locale, SendHour, StoryKind,
+    SubscriberEmail, SubscriberStatus, TimeZone, Topics,
 };
 use crate::import::StoryFormat;
 
@@ -114,6 +114,9 @@ pub enum Command {
     Config(ConfigCommand),
     /// Create the store if missing and apply pending migrations (every command also migrates on start)
     Migrate,
+    /// The message catalogs (locales/): check them against each other and the templates
+    #[command(subcommand)]
+    Locales(LocalesCommand),
     /// Print the signup box: an HTML form posting to site.public_url/subscribe, to paste into the site's pages
     Form(FormArgs),
     /// First install: write a commented config to DIR/config/herald.toml and create its store
@@ -156,6 +159,24 @@ pub struct FormArgs {
     /// Let the reader choose a daily or a weekly digest
     #[arg(long)]
     pub frequency: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocalesCommand {
+    /// Report keys a catalog lacks, keys nothing uses, and variables the reference catalog does not pass
+    ///
+    /// Checks the catalogs compiled into Herald, or a folder of the same
+    /// layout (one subfolder per tag, e.g. en/digest.ftl), against the keys
+    /// Herald uses and the t(key="...") calls of the templates (the built-in
+    /// ones, or digest.templates_dir). Exit status 1 when anything is found.
+    Check {
+        /// A catalog folder to check instead of the built-in catalogs
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// A templates folder to scan instead of digest.templates_dir (or the built-in templates)
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -369,7 +390,7 @@ pub enum SubscribersCommand {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
-    /// Import subscribers from CSV (header: email,name,timezone,frequency,send_hour,topics,status)
+    /// Import subscribers from CSV (header: email,name,timezone,frequency,send_hour,topics,status,locale)
     ///
     /// Only the email column is required; topics are separated by ';'. Rows
     /// are upserted by email: a new address is added (active unless the
@@ -417,6 +438,9 @@ pub struct AddArgs {
     /// Sections to follow, comma-separated; none means all
     #[arg(long, value_parser = parse_topics, value_name = "A,B")]
     pub topics: Option<Topics>,
+    /// Language of their digest and pages, a BCP 47 tag (en, ar, fr-CA) [default: site.locale]
+    #[arg(long, value_parser = parse_locale, value_name = "TAG")]
+    pub locale: Option<Locale>,
     /// Add as pending (awaiting confirmation) instead of active
     #[arg(long)]
     pub pending: bool,
@@ -536,6 +560,10 @@ fn parse_timezone(s: &str) -> Result<TimeZone, String> {
 
 fn parse_send_hour(s: &str) -> Result<SendHour, String> {
     SendHour::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_locale(s: &str) -> Result<Locale, String> {
+    Locale::parse(s).map_err(|e| format!("{s:?}: {e}"))
 }
 
 fn parse_topics(s: &str) -> Result<Topics, String> {

@@ -10,6 +10,7 @@ pub mod deliver;
 pub mod domain;
 pub mod feeds;
 pub mod http;
+pub mod i18n;
 pub mod import;
 pub mod mail;
 pub mod metrics;

@@ -18,7 +18,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use tera::{Context, Kwargs, State, Tera};
 
-use crate::domain::{Edition, Frequency, Links, Story, Token, text};
+use crate::domain::{Edition, Frequency, Links, Locale, Story, Token, text};
+use crate::i18n::Catalogs;
 use crate::select::{Digest, Pool};
 use crate::templates::TemplateSources;
 
@@ -29,6 +30,9 @@ pub struct Site {
     pub postal_address: String,
     /// The public base URL, without a trailing slash.
     pub url: String,
+    /// The site's language (`site.locale`): what the language functions
+    /// (`templates::register_i18n`) use where a subscriber has none.
+    pub locale: Locale,
 }
 
 /// Who a digest is for: the parts of a subscriber rendering needs.
@@ -37,6 +41,8 @@ pub struct Recipient<'a> {
     pub name: &'a str,
     pub email: &'a str,
     pub token: &'a Token,
+    /// Their language; `None`: the site's.
+    pub locale: Option<&'a Locale>,
 }
 
 /// A rendered digest.
@@ -144,6 +150,7 @@ impl Renderer {
         let mut tera = Tera::new();
         tera.register_filter("wrap", wrap_filter);
         tera.register_filter("lines", lines_filter);
+        crate::templates::register_i18n(&mut tera, Arc::new(Catalogs::builtin(&site.locale)?));
         for (name, text) in &sources.files {
             tera.add_raw_template(name, text)
                 .map_err(|e| anyhow::anyhow!("{e}"))
@@ -280,7 +287,13 @@ impl Renderer {
 
         let mut ctx = Context::new();
         ctx.insert("site", &self.site);
+        // The language functions read it; the story blocks, shared by the
+        // edition's readers, are rendered without it (the site's language).
+        if let Some(locale) = to.locale {
+            ctx.insert(crate::templates::LOCALE_VARIABLE, &locale.tag());
+        }
         ctx.insert("frequency", frequency);
+        ctx.insert("date", &blocks.edition.date.to_string());
         ctx.insert("date_label", &blocks.date_label);
         // A subject shows its first 60 or so characters; past 100 a headline
         // only makes the header longer.
@@ -421,6 +434,7 @@ fn sample_reader(token: &Token) -> Recipient<'_> {
         name: "Sample Reader",
         email: "reader@example.com",
         token,
+        locale: None,
     }
 }
 
@@ -604,6 +618,43 @@ mod tests {
                 .unwrap()
         );
         assert!(err.contains("digest.html") && err.contains('2'), "{err}");
+    }
+
+    #[test]
+    fn a_site_template_speaks_the_readers_language() {
+        let mut sources = TemplateSources::builtin();
+        for (name, text) in &mut sources.files {
+            if *name == "subject.txt" {
+                *text = r#"{{ t(key="digest-subject", frequency=frequency, date=format_date(date=date)) }} ({{ lang() }}, {{ dir() }})"#.into();
+            }
+        }
+        let site = Site {
+            locale: Locale::parse("ar-JO").unwrap(),
+            ..crate::testing::site()
+        };
+        let r = Renderer::new(&sources, site, crate::testing::LIMITS).unwrap();
+        let (blocks, digest) = r.sample();
+        let token = Token::generate();
+        let fr = Locale::parse("fr").unwrap();
+        let subject = |locale: Option<&Locale>| {
+            let to = Recipient {
+                locale,
+                ..sample_reader(&token)
+            };
+            r.render_once(&blocks, &digest, to, Medium::Mail)
+                .unwrap()
+                .subject
+                .replace(['\u{2068}', '\u{2069}'], "")
+        };
+        assert_eq!(
+            subject(Some(&fr)),
+            "Votre lettre quotidienne du 10 mars 2026 (fr, ltr)"
+        );
+        assert_eq!(
+            subject(None),
+            "نشرتك اليومية، 10 آذار 2026 (ar-JO, rtl)",
+            "the site's"
+        );
     }
 
     fn renderer() -> Renderer {

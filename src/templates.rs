@@ -6,10 +6,22 @@
 //! (a site that brands only its digest keeps the built-in pages). This is the
 //! only module that reads template files; `render` and `http` receive their
 //! text and compile it.
+//!
+//! It also gives every Tera instance Herald's language functions
+//! ([`register_i18n`]), so the built-in templates and a site's own can
+//! call the catalogs: `t(key=..., count=...)`, `format_date`,
+//! `format_number`, `lang()`, `dir()`, `start()`, `end()` and the `isolate`
+//! filter. They read the `locale` variable of the context (a BCP 47 tag;
+//! absent: the site's).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
+use tera::{Error, Kwargs, State, Tera, TeraResult, Value};
+
+use crate::domain::Locale;
+use crate::i18n::{self, Arg, Catalogs, Resolved};
 
 /// The templates a digest needs, by name.
 pub const NAMES: [&str; 5] = [
@@ -161,6 +173,115 @@ impl TemplateSources {
     }
 }
 
+/// The context variable the language functions read the locale from.
+pub const LOCALE_VARIABLE: &str = "locale";
+
+/// Registers the language functions and filters on `tera`:
+///
+/// - `t(key="story-comments", count=3, ...)`: the message in the context's
+///   locale, every other argument passed to it (numbers stay numbers, for
+///   plurals); escaped like any value in an `.html` template;
+/// - `format_date(date="2026-12-01")`: "1 December 2026", "1 décembre
+///   2026", "1 ديسمبر 2026" (an RFC 3339 timestamp's date part is used too);
+/// - `format_number(number=12345)`: the locale's digits and grouping;
+/// - `lang()`, `dir()`: the `lang` and `dir` attributes of the document
+///   ("ar-JO", "rtl"); `start()`, `end()`: "left"/"right", mirrored for
+///   right-to-left, for inline styles;
+/// - `{{ story.title | isolate }}`: the text between FSI and PDI, for
+///   mixed-direction fields of the text part.
+pub fn register_i18n(tera: &mut Tera, catalogs: Arc<Catalogs>) {
+    let c = catalogs.clone();
+    tera.register_function("t", move |kwargs: Kwargs, state: &State| -> TeraResult<String> {
+        let resolved = resolve(&c, state);
+        let key = kwargs.must_get::<&str>("key")?;
+        let mut args: Vec<(&str, Arg<'_>)> = Vec::new();
+        for (name, value) in kwargs.iter() {
+            let Some(name) = name.as_str() else { continue };
+            if name == "key" {
+                continue;
+            }
+            args.push((name, arg(name, value)?));
+        }
+        c.message(&resolved, key, &args).map_err(Error::message)
+    });
+    let c = catalogs.clone();
+    tera.register_function(
+        "format_date",
+        move |kwargs: Kwargs, state: &State| -> TeraResult<String> {
+            let raw = kwargs.must_get::<&str>("date")?;
+            let day = raw
+                .get(..10)
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .ok_or_else(|| {
+                    Error::message(format!(
+                        "format_date: {raw:?} is not a date (expected YYYY-MM-DD)"
+                    ))
+                })?;
+            Ok(i18n::format::date(&resolve(&c, state).lang, day))
+        },
+    );
+    let c = catalogs.clone();
+    tera.register_function(
+        "format_number",
+        move |kwargs: Kwargs, state: &State| -> TeraResult<String> {
+            let value = kwargs
+                .get::<Value>("number")?
+                .ok_or_else(|| Error::message("format_number: the number argument is missing"))?;
+            let lang = resolve(&c, state).lang;
+            let formatted = match (value.as_i64(), value.as_f64(), value.as_str()) {
+                (Some(n), _, _) => Some(i18n::format::integer(&lang, n)),
+                (None, Some(x), _) => i18n::format::number(&lang, &x.to_string()),
+                (None, None, Some(s)) => i18n::format::number(&lang, s),
+                _ => None,
+            };
+            formatted.ok_or_else(|| Error::message(format!("format_number: {value} is not a number")))
+        },
+    );
+    let c = catalogs.clone();
+    tera.register_function("lang", move |_: Kwargs, state: &State| resolve(&c, state).tag());
+    let c = catalogs.clone();
+    tera.register_function("dir", move |_: Kwargs, state: &State| {
+        resolve(&c, state).dir.as_str()
+    });
+    let c = catalogs.clone();
+    tera.register_function("start", move |_: Kwargs, state: &State| {
+        resolve(&c, state).dir.start()
+    });
+    let c = catalogs;
+    tera.register_function("end", move |_: Kwargs, state: &State| {
+        resolve(&c, state).dir.end()
+    });
+    tera.register_filter("isolate", |s: &str, _: Kwargs, _: &State| i18n::isolate(s));
+}
+
+/// The catalog for the context's `locale` (a tag; absent or malformed: the
+/// site's).
+fn resolve<'c>(catalogs: &'c Catalogs, state: &State) -> Resolved<'c> {
+    let wanted = state
+        .get::<String>(LOCALE_VARIABLE)
+        .ok()
+        .flatten()
+        .and_then(|tag| Locale::parse(&tag).ok());
+    catalogs.resolve(wanted.as_ref())
+}
+
+fn arg<'v>(name: &str, value: &'v Value) -> TeraResult<Arg<'v>> {
+    if let Some(n) = value.as_i64() {
+        Ok(Arg::Int(n))
+    } else if let Some(x) = value.as_f64() {
+        Ok(Arg::Float(x))
+    } else if let Some(s) = value.as_str() {
+        Ok(Arg::Text(s))
+    } else if value.is_none() || value.is_undefined() {
+        Ok(Arg::Text(""))
+    } else {
+        Err(Error::message(format!(
+            "t: argument {name} is a {}; expected a string or a number",
+            value.name()
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +314,76 @@ mod tests {
         assert!(format!("{err:#}").contains("layout.html"), "{err:#}");
         std::fs::remove_dir(pages.join("layout.html")).unwrap();
         assert_eq!(loaded.origin, pages.display().to_string());
+    }
+
+    fn tera(site: &str) -> Tera {
+        let mut tera = Tera::new();
+        let site = Locale::parse(site).unwrap();
+        register_i18n(&mut tera, Arc::new(Catalogs::builtin(&site).unwrap()));
+        tera
+    }
+
+    fn render(tera: &mut Tera, name: &str, text: &str, locale: Option<&str>) -> String {
+        tera.add_raw_template(name, text).unwrap();
+        let mut ctx = tera::Context::new();
+        if let Some(l) = locale {
+            ctx.insert(LOCALE_VARIABLE, l);
+        }
+        ctx.insert("name", "<Rana>");
+        ctx.insert("n", &11);
+        tera.render(name, &ctx)
+            .unwrap()
+            .replace(['\u{2068}', '\u{2069}'], "")
+    }
+
+    #[test]
+    fn templates_call_the_catalogs_in_the_context_locale() {
+        let mut t = tera("en");
+        let page = r#"<html lang="{{ lang() }}" dir="{{ dir() }}" style="text-align:{{ start() }}">{{ t(key="story-comments", count=n) }} | {{ t(key="digest-intro-text-named", name=name) }} | {{ format_date(date="2026-12-01T07:00:00Z") }} | {{ format_number(number=12345) }}</html>"#;
+        assert_eq!(
+            render(&mut t, "a.html", page, None),
+            r#"<html lang="en" dir="ltr" style="text-align:left">11 comments | Hello &lt;Rana&gt;, here is what you may have missed. | 1 December 2026 | 12,345</html>"#,
+            "the site's locale, and escaped"
+        );
+        assert_eq!(
+            render(&mut t, "b.html", page, Some("ar")),
+            r#"<html lang="ar" dir="rtl" style="text-align:right">11 تعليقًا | مرحبًا &lt;Rana&gt;، إليك ما ربما فاتك. | 1 ديسمبر 2026 | 12,345</html>"#
+        );
+        assert_eq!(
+            render(&mut t, "c.html", page, Some("fr-CA")),
+            "<html lang=\"fr-CA\" dir=\"ltr\" style=\"text-align:left\">11 commentaires | Bonjour &lt;Rana&gt;, voici ce que vous avez peut-être manqué. | 1 décembre 2026 | 12\u{a0}345</html>"
+        );
+    }
+
+    #[test]
+    fn the_text_part_isolates_fields() {
+        let mut t = tera("en");
+        let mut ctx = tera::Context::new();
+        ctx.insert("author", "رنا الصباغ");
+        t.add_raw_template(
+            "s.txt",
+            "world · {{ author | isolate }} · {{ t(key=\"story-votes\", count=150) }}",
+        )
+        .unwrap();
+        assert_eq!(
+            t.render("s.txt", &ctx).unwrap(),
+            "world · \u{2068}رنا الصباغ\u{2069} · \u{2068}150\u{2069} votes"
+        );
+    }
+
+    #[test]
+    fn a_bad_call_is_a_render_error_naming_it() {
+        let mut t = tera("en");
+        for (text, expected) in [
+            (r#"{{ t(key="no-such-key") }}"#, "no-such-key"),
+            (r#"{{ t(key="story-comments") }}"#, "story-comments"),
+            (r#"{{ format_date(date="yesterday") }}"#, "yesterday"),
+            (r#"{{ format_number(number="many") }}"#, "many"),
+        ] {
+            t.add_raw_template("x.html", text).unwrap();
+            let err = t.render("x.html", &tera::Context::new()).unwrap_err();
+            let chain = format!("{err:?}");
+            assert!(chain.contains(expected), "{text}: {chain}");
+        }
     }
 }

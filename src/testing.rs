@@ -11,6 +11,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::Edition;
+use crate::domain::Locale;
 use crate::domain::{
     Frequency, HeaderSafe, NewSubscriber, SendHour, Story, StoryKind, Subscriber, SubscriberEmail,
     SubscriberStatus, TimeZone, Token, Topics,
@@ -62,6 +63,7 @@ pub fn site() -> Site {
         name: "Example News".into(),
         postal_address: "1 Example Street, Springfield".into(),
         url: "https://news.example.com".into(),
+        locale: Locale::parse("en").expect("a tag"),
     }
 }
 
@@ -178,6 +180,7 @@ pub fn subscriber(email: &str) -> SubscriberBuilder {
         updated_at: created,
         bounce_count: 0,
         paused_until: None,
+        locale: None,
     })
 }
 
@@ -203,6 +206,7 @@ impl SubscriberBuilder {
             frequency: s.frequency,
             send_hour: s.send_hour,
             topics: s.topics,
+            locale: s.locale,
         }
     }
 
@@ -229,6 +233,12 @@ impl SubscriberBuilder {
     /// Comma-separated, as on the command line; "" is every topic.
     pub fn topics(mut self, topics: &str) -> Self {
         self.0.topics = Topics::parse(topics, ',').unwrap_or_else(|e| panic!("{topics:?}: {e}"));
+        self
+    }
+
+    /// A BCP 47 tag, e.g. "ar".
+    pub fn locale(mut self, tag: &str) -> Self {
+        self.0.locale = Some(Locale::parse(tag).unwrap_or_else(|e| panic!("{tag:?}: {e}")));
         self
     }
 

@@ -8,10 +8,11 @@ mod deliveries;
 mod demo;
 mod editions;
 mod feeds;
-mod generate;
 mod form;
+mod generate;
 mod ingest;
 mod init;
+mod locales;
 mod output;
 mod send;
 mod stories;
@@ -21,7 +22,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{BouncesCommand, Cli, Command, ConfigCommand};
+use crate::cli::{BouncesCommand, Cli, Command, ConfigCommand, LocalesCommand};
 use crate::config::{Config, Overrides};
 use crate::store::Store;
 
@@ -40,6 +41,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(o, args).await,
         Command::Generate { what, dir } => generate::run(what, &dir),
         Command::Form(args) => form::run(o, args).await,
+        Command::Locales(LocalesCommand::Check { dir, templates }) => {
+            locales::check(o, dir.as_deref(), templates)
+        }
         Command::Run => daemon(o).await,
         Command::Send(args) => with_store(o, async |c, store| send::send(c, store.clone(), args).await).await,
         Command::Preview(args) => {

@@ -15,7 +15,7 @@ use super::ingest;
 use super::output::{JsonArray, print_table, table};
 use crate::cli::{AddArgs, ExportFormat, ListFormat, ShowFormat, SubscribersCommand};
 use crate::config::Config;
-use crate::domain::{NewSubscriber, Subscriber, SubscriberEmail, SubscriberStatus, SubscriberUpdate};
+use crate::domain::{Locale, NewSubscriber, Subscriber, SubscriberEmail, SubscriberStatus, SubscriberUpdate};
 use crate::import::{SUBSCRIBER_COLUMNS, escape_cell, read_subscribers_csv};
 use crate::store::{AddOutcome, Store, UpsertCounts};
 
@@ -229,6 +229,7 @@ async fn add(config: &Config, store: &Store, args: AddArgs) -> anyhow::Result<Ex
         frequency: args.frequency,
         send_hour: args.send_hour.unwrap_or(config.subscribers.default_send_hour),
         topics: args.topics.unwrap_or_default(),
+        locale: args.locale,
     };
     match store.insert_subscriber(&new).await? {
         AddOutcome::Added(s) => {
@@ -268,6 +269,10 @@ fn print_details(s: &Subscriber) {
     println!("frequency:       {}", s.frequency);
     println!("send hour:       {:02}:00 {}", s.send_hour.get(), s.timezone);
     println!("topics:          {topics}");
+    match &s.locale {
+        Some(locale) => println!("locale:          {locale}"),
+        None => println!("locale:          (the site's, site.locale)"),
+    }
     println!("created at:      {}", s.created_at.to_rfc3339());
     println!("confirmed at:    {}", ts(s.confirmed_at));
     println!("unsubscribed at: {}", ts(s.unsubscribed_at));
@@ -338,6 +343,7 @@ async fn write_csv(store: &Store, status: Option<SubscriberStatus>, out: impl Wr
     let n = for_each(store, status, |s| {
         let hour = s.send_hour.to_string();
         let topics = s.topics.join(';');
+        let locale = s.locale.as_ref().map(Locale::tag).unwrap_or_default();
         let cells = [
             s.email.as_str(),
             &s.name,
@@ -346,6 +352,7 @@ async fn write_csv(store: &Store, status: Option<SubscriberStatus>, out: impl Wr
             &hour,
             &topics,
             s.status.as_str(),
+            &locale,
         ];
         w.write_record(cells.map(escape_cell).iter().map(|c| c.as_bytes()))?;
         Ok(())

@@ -219,6 +219,7 @@ pub(super) struct RawSite {
     pub name: String,
     pub postal_address: String,
     pub public_url: String,
+    pub locale: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use super::raw::{
 };
 use super::values::DatabaseUrl;
 use crate::domain::SubscriberDefaults;
-use crate::domain::{Frequency, HeaderSafe, SendHour, SubscriberStatus, TimeZone};
+use crate::domain::{Frequency, HeaderSafe, Locale, SendHour, SubscriberStatus, TimeZone};
 use crate::schedule::ScheduleRules;
 
 #[derive(Debug, Clone)]
@@ -30,6 +30,8 @@ pub struct SiteConfig {
     pub name: HeaderSafe,
     pub postal_address: String,
     pub public_url: url::Url,
+    /// The default language; a catalog serves it (checked at load).
+    pub locale: Locale,
 }
 
 #[derive(Debug, Clone)]
@@ -195,10 +197,13 @@ impl SiteConfig {
                     ),
                 )
             })?;
+        let locale = Locale::parse(&raw.locale).map_err(|e| c.bad("site.locale", e.to_string()))?;
+        crate::i18n::Catalogs::builtin(&locale).map_err(|e| c.bad("site.locale", e.to_string()))?;
         Ok(SiteConfig {
             name,
             postal_address: postal_address.to_owned(),
             public_url,
+            locale,
         })
     }
 }

@@ -269,6 +269,7 @@ impl Engine {
             name: config.site.name.to_string(),
             postal_address: config.site.postal_address.clone(),
             url: config.site.public_url.to_string(),
+            locale: config.site.locale.clone(),
         };
         let renderer = Renderer::new(&sources, site, Limits::from_config(&config.digest))?;
         let composer = Composer::new(&config.mail, config.site.name.as_str(), &config.site.public_url)?;
@@ -816,5 +817,6 @@ fn recipient(s: &Subscriber) -> Recipient<'_> {
         name: &s.name,
         email: s.email.as_str(),
         token: &s.token,
+        locale: s.locale.as_ref(),
     }
 }

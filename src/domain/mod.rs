@@ -11,6 +11,7 @@ mod edition;
 mod email;
 mod feed;
 mod links;
+mod locale;
 mod story;
 mod subscriber;
 pub mod text;
@@ -22,6 +23,7 @@ pub use edition::Edition;
 pub use email::{SubscriberEmail, fingerprint};
 pub use feed::{FeedItem, FetchResult};
 pub use links::Links;
+pub use locale::Locale;
 pub use story::{HttpUrl, NewStory, Story, StoryKind};
 pub use subscriber::{
     Frequency, NewSubscriber, SendHour, Subscriber, SubscriberDefaults, SubscriberStatus, SubscriberUpdate,

@@ -1,7 +1,8 @@
 //! Subscribers: [`Subscriber`] as stored, [`NewSubscriber`] and
 //! [`SubscriberUpdate`] as validated at a boundary, the defaults an import
 //! fills in, and the values a subscriber chooses ([`Frequency`],
-//! [`SubscriberStatus`], [`TimeZone`], [`SendHour`], [`Topics`]). Pure; no IO.
+//! [`SubscriberStatus`], [`TimeZone`], [`SendHour`], [`Topics`]; the
+//! language is a [`Locale`]). Pure; no IO.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,7 +10,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{HeaderSafe, Invalid, SubscriberEmail, Token};
+use super::{HeaderSafe, Invalid, Locale, SubscriberEmail, Token};
 
 /// Where a subscriber stands. Only `Active` subscribers receive digests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -248,6 +249,9 @@ pub struct Subscriber {
     pub bounce_count: u32,
     /// No digest is queued before this instant ("pause for two weeks").
     pub paused_until: Option<DateTime<Utc>>,
+    /// The language of their digest and pages; `None`: the site's
+    /// (`site.locale`), whatever it is at the time.
+    pub locale: Option<Locale>,
 }
 
 impl Serialize for SubscriberEmail {
@@ -266,6 +270,8 @@ pub struct NewSubscriber {
     pub frequency: Frequency,
     pub send_hour: SendHour,
     pub topics: Topics,
+    /// `None`: the site's language.
+    pub locale: Option<Locale>,
 }
 
 /// The fields an import row sets on a subscriber; `None` means "not given":
@@ -279,6 +285,7 @@ pub struct SubscriberUpdate {
     pub frequency: Option<Frequency>,
     pub send_hour: Option<SendHour>,
     pub topics: Option<Topics>,
+    pub locale: Option<Locale>,
 }
 
 /// Values given to a new subscriber when an import row leaves them out.
@@ -301,6 +308,7 @@ impl SubscriberUpdate {
             frequency: self.frequency.unwrap_or(d.frequency),
             send_hour: self.send_hour.unwrap_or(d.send_hour),
             topics: self.topics.clone().unwrap_or_default(),
+            locale: self.locale.clone(),
         }
     }
 }

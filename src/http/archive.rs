@@ -284,6 +284,7 @@ fn everyone(frequency: Frequency) -> Subscriber {
         updated_at: epoch,
         bounce_count: 0,
         paused_until: None,
+        locale: None,
     }
 }
 

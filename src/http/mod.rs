@@ -67,9 +67,9 @@ use crate::select::Rules;
 use crate::store::Store;
 use crate::templates::TemplateSources;
 
+pub use ops::metrics_app;
 pub use page::SnippetOptions;
 pub use serve::{Limits, serve};
-pub use ops::metrics_app;
 pub use webhooks::{Aws, Webhooks};
 
 /// Largest request body the subscriber pages accept.
@@ -145,6 +145,7 @@ impl AppState {
                 name: site_name.clone(),
                 postal_address: config.site.postal_address.clone(),
                 url: config.site.public_url.to_string(),
+                locale: config.site.locale.clone(),
             },
             crate::render::Limits::from_config(&config.digest),
         )?;

@@ -141,6 +141,7 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         frequency,
         send_hour: state.default_send_hour,
         topics,
+        locale: None,
     };
     if let Some(s) = state.store.signup(&new).await? {
         send_confirmation(&state, s);

@@ -57,6 +57,7 @@ pub(super) async fn page(
             name: &s.name,
             email: s.email.as_str(),
             token: &s.token,
+            locale: s.locale.as_ref(),
         };
         renderer.render_web(&blocks, &digest, to).map(|r| r.html)
     })

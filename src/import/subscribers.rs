@@ -9,10 +9,12 @@ use super::{
     skip_bom, unescape_cell,
 };
 use crate::domain::text::MAX_NAME;
-use crate::domain::{HeaderSafe, Invalid, SendHour, SubscriberEmail, SubscriberUpdate, TimeZone, Topics};
+use crate::domain::{
+    HeaderSafe, Invalid, Locale, SendHour, SubscriberEmail, SubscriberUpdate, TimeZone, Topics,
+};
 
 /// The columns of a subscriber CSV, in export order.
-pub const SUBSCRIBER_COLUMNS: [&str; 7] = [
+pub const SUBSCRIBER_COLUMNS: [&str; 8] = [
     "email",
     "name",
     "timezone",
@@ -20,6 +22,7 @@ pub const SUBSCRIBER_COLUMNS: [&str; 7] = [
     "send_hour",
     "topics",
     "status",
+    "locale",
 ];
 
 /// Reads a subscriber CSV (header row required; only `email` must be
@@ -95,6 +98,7 @@ fn subscriber_from_fields<'a>(
     let send_hour = get("send_hour").map(|v| errors.check("send_hour", SendHour::parse(v)));
     let topics = get("topics").map(|v| errors.check("topics", Topics::parse(v, ';')));
     let status = get("status").map(|v| errors.check("status", v.parse()));
+    let locale = get("locale").map(|v| errors.check("locale", Locale::parse(v)));
     if !errors.0.is_empty() {
         return Err(errors.0);
     }
@@ -106,6 +110,7 @@ fn subscriber_from_fields<'a>(
         frequency: frequency.flatten(),
         send_hour: send_hour.flatten(),
         topics: topics.flatten(),
+        locale: locale.flatten(),
     })
 }
 

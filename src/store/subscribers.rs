@@ -10,8 +10,8 @@ use sqlx::QueryBuilder;
 
 use super::{Store, bad_row, now, with_pool};
 use crate::domain::{
-    Frequency, NewSubscriber, SendHour, Subscriber, SubscriberDefaults, SubscriberEmail, SubscriberStatus,
-    SubscriberUpdate, TimeZone, Token, Topics,
+    Frequency, Locale, NewSubscriber, SendHour, Subscriber, SubscriberDefaults, SubscriberEmail,
+    SubscriberStatus, SubscriberUpdate, TimeZone, Token, Topics,
 };
 
 /// What `insert_subscriber` did.
@@ -22,10 +22,10 @@ pub enum AddOutcome {
 }
 
 pub(super) const COLUMNS: &str = "id, email, name, status, timezone, frequency, send_hour, topics, token, \
-                       created_at, confirmed_at, unsubscribed_at, updated_at, bounce_count, paused_until";
+                       created_at, confirmed_at, unsubscribed_at, updated_at, bounce_count, paused_until, locale";
 /// The columns an insert writes: all but the generated id.
 const INSERT_COLUMNS: &str = "email, email_key, name, status, timezone, frequency, send_hour, topics, token, \
-                              created_at, confirmed_at, unsubscribed_at, updated_at";
+                              created_at, confirmed_at, unsubscribed_at, updated_at, locale";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct SubscriberRow {
@@ -44,6 +44,7 @@ pub(super) struct SubscriberRow {
     updated_at: DateTime<Utc>,
     bounce_count: i32,
     paused_until: Option<DateTime<Utc>>,
+    locale: Option<String>,
 }
 
 impl SubscriberRow {
@@ -66,6 +67,12 @@ impl SubscriberRow {
             updated_at: self.updated_at,
             bounce_count: self.bounce_count.max(0) as u32,
             paused_until: self.paused_until,
+            locale: self
+                .locale
+                .as_deref()
+                .map(Locale::parse)
+                .transpose()
+                .map_err(|e| bad("locale", e))?,
         })
     }
 }
@@ -85,6 +92,7 @@ struct Write {
     confirmed_at: Option<DateTime<Utc>>,
     unsubscribed_at: Option<DateTime<Utc>>,
     updated_at: DateTime<Utc>,
+    locale: Option<String>,
 }
 
 impl Write {
@@ -103,6 +111,7 @@ impl Write {
             confirmed_at: (s.status == SubscriberStatus::Active).then_some(at),
             unsubscribed_at: (s.status == SubscriberStatus::Unsubscribed).then_some(at),
             updated_at: at,
+            locale: s.locale.as_ref().map(Locale::tag),
         }
     }
 
@@ -133,6 +142,7 @@ impl Write {
                 _ => None,
             },
             updated_at: at,
+            locale: u.locale.as_ref().or(old.locale.as_ref()).map(Locale::tag),
         }
     }
 }
@@ -406,7 +416,7 @@ impl Store {
                      timezone = excluded.timezone, frequency = excluded.frequency, \
                      send_hour = excluded.send_hour, topics = excluded.topics, \
                      confirmed_at = excluded.confirmed_at, unsubscribed_at = excluded.unsubscribed_at, \
-                     updated_at = excluded.updated_at",
+                     updated_at = excluded.updated_at, locale = excluded.locale",
                 );
                 qb.build().execute(&mut *tx).await?;
                 counts.inserted += (chunk.len() - existing.len()) as u64;
@@ -450,6 +460,7 @@ where
     i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     Option<DateTime<Utc>>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     qb.push_values(writes, |mut b, w| {
         b.push_bind(w.email.as_str())
@@ -464,6 +475,7 @@ where
             .push_bind(w.created_at)
             .push_bind(w.confirmed_at)
             .push_bind(w.unsubscribed_at)
-            .push_bind(w.updated_at);
+            .push_bind(w.updated_at)
+            .push_bind(w.locale.as_deref());
     });
 }

@@ -159,7 +159,7 @@ both_backends! {
         env.herald(&["subscribers", "list", "--format", "csv"])
             .assert()
             .success()
-            .stdout("email,name,timezone,frequency,send_hour,topics,status\n");
+            .stdout("email,name,timezone,frequency,send_hour,topics,status,locale\n");
         env.herald(&["subscribers", "import", "-"])
             .write_stdin("email\nfirst@example.com\nfirst@example.com\n")
             .assert()

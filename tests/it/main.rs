@@ -51,6 +51,7 @@ mod feeds;
 mod hardening;
 mod http;
 mod imap;
+mod locales;
 mod ops;
 mod pages;
 mod postfix;

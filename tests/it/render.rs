@@ -142,6 +142,7 @@ fn render(stories: Vec<Story>, limits: Limits) -> herald::render::Rendered {
                 name: &s.name,
                 email: s.email.as_str(),
                 token: &s.token,
+                locale: s.locale.as_ref(),
             },
         )
         .unwrap()

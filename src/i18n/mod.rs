@@ -1,0 +1,422 @@
+//! Languages: the message catalogs (Project Fluent, one bundle per locale,
+//! with CLDR plural rules), which catalog serves a subscriber's or a
+//! visitor's locale (negotiation), and localized dates, numbers and text
+//! direction (`format`, ICU4X). Owns `locales/`, compiled into the binary
+//! (`catalog`); `herald locales check` (`check`) compares the catalogs with
+//! each other and with the keys Herald and its templates use (`keys`). No
+//! IO beyond reading a catalog folder it is pointed at; it renders no
+//! template and knows nothing of HTTP or mail.
+//!
+//! Plurals select on `PLURAL($count)`, the CLDR category from ICU4X (see
+//! `format::plural_category` for why not Fluent's own selection on a
+//! number).
+//!
+//! A message is formatted with Fluent's default isolation: every
+//! placeable (a name, a headline, a number) is wrapped in Unicode isolates
+//! (FSI … PDI), so that a right-to-left name in an English sentence, or a
+//! Latin headline in an Arabic one, neither reorders the words around it
+//! nor is reordered by them, in the text part as in the HTML part.
+
+pub mod catalog;
+pub mod check;
+pub mod format;
+pub mod keys;
+mod negotiate;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use unic_langid::LanguageIdentifier;
+
+pub use format::Direction;
+pub use negotiate::parse_accept_language;
+
+use crate::domain::Locale;
+
+/// First Strong Isolate: opens a run whose direction is that of its first
+/// strong character.
+pub const FSI: char = '\u{2068}';
+/// Pop Directional Isolate: closes it.
+pub const PDI: char = '\u{2069}';
+
+/// `text` as one isolated run (FSI … PDI), for a field of the text part
+/// whose direction is not known (a headline, an author, a section).
+pub fn isolate(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let mut out = String::with_capacity(text.len() + 6);
+    out.push(FSI);
+    out.push_str(text);
+    out.push(PDI);
+    out
+}
+
+/// One argument of a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+    Float(f64),
+}
+
+/// Why a message could not be formatted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    #[error("no catalog has the message {key:?}")]
+    Missing { key: String },
+    #[error("message {key:?} ({locale}): {detail}")]
+    Format {
+        key: String,
+        locale: String,
+        detail: String,
+    },
+}
+
+/// Every catalog, parsed, and the site's default locale.
+pub struct Catalogs {
+    /// In load order: the reference (English) first.
+    catalogs: Vec<Catalog>,
+    /// The index of the site's catalog in `catalogs`.
+    default: usize,
+    /// The site's own tag (`ar-JO`), which may be more precise than its
+    /// catalog's (`ar`).
+    site: Locale,
+}
+
+struct Catalog {
+    locale: Locale,
+    langid: LanguageIdentifier,
+    bundle: FluentBundle<FluentResource>,
+    /// Message ids, for `check` and `has`.
+    ids: Vec<String>,
+}
+
+/// The catalog chosen for a wanted locale, and how to name the result.
+#[derive(Debug, Clone)]
+pub struct Resolved<'a> {
+    /// The tag the document is in: the wanted tag when its catalog is of
+    /// the same language (`ar-JO` with the `ar` catalog), else the
+    /// catalog's own tag (an `es` subscriber reading the English fallback
+    /// gets `en`).
+    pub lang: Locale,
+    pub dir: Direction,
+    index: usize,
+    _catalogs: std::marker::PhantomData<&'a Catalogs>,
+}
+
+impl Catalogs {
+    /// The catalogs compiled into the binary, with `site` as the default.
+    pub fn builtin(site: &Locale) -> anyhow::Result<Catalogs> {
+        Catalogs::from_sources(catalog::builtin(), site)
+    }
+
+    /// Parses catalogs; the first is the reference. `site` must be served
+    /// by one of them (same language).
+    pub fn from_sources(sources: Vec<catalog::LocaleSources>, site: &Locale) -> anyhow::Result<Catalogs> {
+        let mut catalogs = Vec::with_capacity(sources.len());
+        for s in sources {
+            let langid: LanguageIdentifier = s
+                .locale
+                .icu()
+                .id
+                .to_string()
+                .parse()
+                .map_err(|e| anyhow::anyhow!("locale {}: {e}", s.locale))?;
+            let mut bundle = FluentBundle::new_concurrent(vec![langid.clone()]);
+            bundle.set_formatter(Some(format::fluent_number));
+            let plural_locale = s.locale.clone();
+            bundle
+                .add_function("PLURAL", move |positional, _| match positional.first() {
+                    Some(FluentValue::Number(n)) => format::plural_category(&plural_locale, n.value).into(),
+                    _ => FluentValue::Error,
+                })
+                .map_err(|e| anyhow::anyhow!("locale {}: {e}", s.locale))?;
+            let mut ids = Vec::new();
+            for source in &s.files {
+                let resource = catalog::parse(source)?;
+                ids.extend(check::message_ids(&resource));
+                bundle.add_resource(resource).map_err(|errors| {
+                    anyhow::anyhow!(
+                        "{}: {}",
+                        source.origin,
+                        errors
+                            .iter()
+                            .map(|e| e.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                })?;
+            }
+            catalogs.push(Catalog {
+                locale: s.locale,
+                langid,
+                bundle,
+                ids,
+            });
+        }
+        let mut c = Catalogs {
+            catalogs,
+            default: 0,
+            site: site.clone(),
+        };
+        c.default = c.serving(site).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no catalog for {site}; Herald has catalogs for {}",
+                c.available().map(|l| l.tag()).collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        Ok(c)
+    }
+
+    /// The locales there are catalogs for, the reference first.
+    pub fn available(&self) -> impl Iterator<Item = &Locale> {
+        self.catalogs.iter().map(|c| &c.locale)
+    }
+
+    /// The site's locale (`site.locale`).
+    pub fn site(&self) -> &Locale {
+        &self.site
+    }
+
+    /// The catalog a locale is served by: the best match among the
+    /// catalogs (`fr-CA` → `fr`), else the site's.
+    pub fn resolve(&self, wanted: Option<&Locale>) -> Resolved<'_> {
+        let wanted = wanted.unwrap_or(&self.site);
+        let index = self.serving(wanted).unwrap_or(self.default);
+        let catalog = &self.catalogs[index];
+        let lang = if catalog.locale.language() == wanted.language() {
+            wanted.clone()
+        } else if index == self.default && catalog.locale.language() == self.site.language() {
+            self.site.clone()
+        } else {
+            catalog.locale.clone()
+        };
+        Resolved {
+            dir: format::direction(&lang),
+            lang,
+            index,
+            _catalogs: std::marker::PhantomData,
+        }
+    }
+
+    /// The locale for a new subscriber who sent `accept_language` (the
+    /// header's value): their first acceptable tag that a catalog serves,
+    /// kept as they sent it (`fr-CA`, so dates follow their region);
+    /// `None` when no catalog serves any, and the site's language applies.
+    pub fn negotiate(&self, accept_language: &str) -> Option<Locale> {
+        parse_accept_language(accept_language)
+            .into_iter()
+            .find(|l| self.serving(l).is_some())
+    }
+
+    /// Formats message `key` for `resolved`, falling back to the site's
+    /// catalog, then the reference, when the chosen one lacks it.
+    pub fn message(
+        &self,
+        resolved: &Resolved<'_>,
+        key: &str,
+        args: &[(&str, Arg<'_>)],
+    ) -> Result<String, MessageError> {
+        let order = [resolved.index, self.default, 0];
+        let Some(catalog) = order
+            .iter()
+            .map(|&i| &self.catalogs[i])
+            .find(|c| c.bundle.has_message(key))
+        else {
+            return Err(MessageError::Missing { key: key.to_owned() });
+        };
+        let message = catalog.bundle.get_message(key).expect("has_message said so");
+        let Some(pattern) = message.value() else {
+            return Err(MessageError::Format {
+                key: key.to_owned(),
+                locale: catalog.locale.tag(),
+                detail: "the message has attributes only, no value".into(),
+            });
+        };
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            let v = match value {
+                Arg::Text(s) => FluentValue::from(*s),
+                Arg::Int(n) => FluentValue::from(*n),
+                Arg::Float(x) => FluentValue::from(*x),
+            };
+            fluent_args.set(*name, v);
+        }
+        let mut errors = Vec::new();
+        let text = format::with_number_locale(&resolved.lang, || {
+            catalog
+                .bundle
+                .format_pattern(pattern, Some(&fluent_args), &mut errors)
+                .into_owned()
+        });
+        if let Some(e) = errors.first() {
+            return Err(MessageError::Format {
+                key: key.to_owned(),
+                locale: catalog.locale.tag(),
+                detail: e.to_string(),
+            });
+        }
+        Ok(text)
+    }
+
+    /// Whether the catalog of `locale` itself (no fallback) has `key`.
+    pub fn has(&self, locale: &Locale, key: &str) -> bool {
+        self.catalogs
+            .iter()
+            .find(|c| &c.locale == locale)
+            .is_some_and(|c| c.ids.iter().any(|id| id == key))
+    }
+
+    /// The catalog that serves `wanted`, if any does.
+    fn serving(&self, wanted: &Locale) -> Option<usize> {
+        let wanted: LanguageIdentifier = wanted.icu().id.to_string().parse().ok()?;
+        let available: Vec<&LanguageIdentifier> = self.catalogs.iter().map(|c| &c.langid).collect();
+        let found = fluent_langneg::negotiate_languages(
+            &[wanted],
+            &available,
+            None,
+            fluent_langneg::NegotiationStrategy::Lookup,
+        );
+        let first: &LanguageIdentifier = *found.first()?;
+        self.catalogs.iter().position(|c| &c.langid == first)
+    }
+}
+
+impl Resolved<'_> {
+    /// The `lang` attribute's value.
+    pub fn tag(&self) -> String {
+        self.lang.tag()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(tag: &str) -> Locale {
+        Locale::parse(tag).unwrap()
+    }
+
+    fn catalogs() -> Catalogs {
+        Catalogs::builtin(&l("en")).unwrap()
+    }
+
+    fn comments(c: &Catalogs, tag: &str, n: i64) -> String {
+        let r = c.resolve(Some(&l(tag)));
+        c.message(&r, "story-comments", &[("count", Arg::Int(n))])
+            .unwrap()
+            .replace([FSI, PDI], "")
+    }
+
+    #[test]
+    fn arabic_has_six_plural_forms() {
+        let c = catalogs();
+        let forms: Vec<String> = [0, 1, 2, 3, 11, 100]
+            .iter()
+            .map(|&n| comments(&c, "ar", n))
+            .collect();
+        assert_eq!(
+            forms,
+            [
+                "لا تعليقات",
+                "تعليق واحد",
+                "تعليقان",
+                "3 تعليقات",
+                "11 تعليقًا",
+                "100 تعليق",
+            ]
+        );
+        // The categories go by n % 100: 103 is "few" again, 111 "many", 102 "other"
+        // (only 2 itself is "two").
+        assert_eq!(comments(&c, "ar", 103), "103 تعليقات");
+        assert_eq!(comments(&c, "ar", 102), "102 تعليق");
+        assert_eq!(comments(&c, "ar", 111), "111 تعليقًا");
+        assert_eq!(comments(&c, "ar", 99), "99 تعليقًا");
+    }
+
+    #[test]
+    fn english_and_french_plurals() {
+        let c = catalogs();
+        assert_eq!(comments(&c, "en", 0), "0 comments");
+        assert_eq!(comments(&c, "en", 1), "1 comment");
+        assert_eq!(comments(&c, "en", 2), "2 comments");
+        assert_eq!(comments(&c, "en", 1234), "1,234 comments", "grouped digits");
+        // French: 0 and 1 are singular.
+        assert_eq!(comments(&c, "fr", 0), "0 commentaire");
+        assert_eq!(comments(&c, "fr", 1), "1 commentaire");
+        assert_eq!(comments(&c, "fr", 2), "2 commentaires");
+        assert_eq!(comments(&c, "fr", 1234), "1\u{202f}234 commentaires");
+        // Digits follow the subscriber's tag, not only the catalog's.
+        assert_eq!(comments(&c, "ar-u-nu-arab", 3), "٣ تعليقات");
+    }
+
+    #[test]
+    fn placeables_are_isolated() {
+        let c = catalogs();
+        let r = c.resolve(Some(&l("en")));
+        let text = c
+            .message(
+                &r,
+                "digest-intro-named",
+                &[
+                    ("name", Arg::Text("رنا")),
+                    ("frequency", Arg::Text("daily")),
+                    ("date", Arg::Text("1 December 2026")),
+                ],
+            )
+            .unwrap();
+        assert!(text.contains("\u{2068}رنا\u{2069}"), "{text:?}");
+        assert_eq!(isolate("abc"), "\u{2068}abc\u{2069}");
+        assert_eq!(isolate(""), "");
+    }
+
+    #[test]
+    fn resolution_falls_back_to_the_site_and_keeps_a_precise_tag() {
+        let c = Catalogs::builtin(&l("ar-JO")).unwrap();
+        let r = c.resolve(None);
+        assert_eq!((r.tag(), r.dir), ("ar-JO".to_owned(), Direction::Rtl));
+        let r = c.resolve(Some(&l("fr-CA")));
+        assert_eq!((r.tag(), r.dir), ("fr-CA".to_owned(), Direction::Ltr));
+        // No Spanish catalog: the site's (Arabic), named as the site is.
+        let r = c.resolve(Some(&l("es")));
+        assert_eq!(r.tag(), "ar-JO");
+        let text = c.message(&r, "digest-section-top", &[]).unwrap();
+        assert_eq!(text, "أبرز الأخبار");
+        assert!(matches!(
+            c.message(&r, "no-such-key", &[]),
+            Err(MessageError::Missing { .. })
+        ));
+        let err = c.message(&r, "story-comments", &[]).unwrap_err();
+        assert!(
+            matches!(err, MessageError::Format { .. }),
+            "a missing argument: {err}"
+        );
+    }
+
+    #[test]
+    fn a_site_locale_without_a_catalog_is_refused() {
+        let err = Catalogs::builtin(&l("es")).err().unwrap().to_string();
+        assert!(
+            err.contains("no catalog for es") && err.contains("en, ar, fr"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn signup_negotiates_from_accept_language() {
+        let c = catalogs();
+        let tag = |h: &str| c.negotiate(h).map(|l| l.tag());
+        assert_eq!(tag("fr-CA,fr;q=0.9,en;q=0.8").as_deref(), Some("fr-CA"));
+        assert_eq!(tag("de-DE,de;q=0.9,ar;q=0.5").as_deref(), Some("ar"));
+        assert_eq!(
+            tag("de;q=0.9, en-GB;q=0.95").as_deref(),
+            Some("en-GB"),
+            "by weight, not order"
+        );
+        assert_eq!(tag("ar;q=0, fr;q=0.1").as_deref(), Some("fr"), "q=0 is refused");
+        assert_eq!(tag("de, es"), None);
+        assert_eq!(tag("*"), None);
+        assert_eq!(tag(""), None);
+        assert_eq!(tag("🙂, en"), Some("en".to_owned()), "a bad tag is skipped");
+    }
+}
