@@ -270,7 +270,9 @@ impl Engine {
             postal_address: config.site.postal_address.clone(),
             url: config.site.public_url.to_string(),
         };
-        let renderer = Renderer::new(&sources, site, config.digest.max_html_bytes)?;
+        // max_html_bytes counts the HTML part's octets on the wire.
+        let renderer = Renderer::new(&sources, site, config.digest.max_html_bytes)?
+            .with_html_fits(crate::mail::html_fits);
         let composer = Composer::new(&config.mail, config.site.name.as_str(), &config.site.public_url)?;
         let mailer = Mailer::new(&config.mail, &config.delivery)?;
         let d = &config.digest;

@@ -28,7 +28,7 @@ use sqlx::{PgPool, SqlitePool};
 use crate::config::DatabaseConfig;
 
 pub use bounces::{GuardCounts, Pause, Target};
-pub use deliveries::{DeliveryRow, LedgerState, NextDue};
+pub use deliveries::{ClaimCursor, DeliveryRow, LedgerState, NextDue};
 pub use feeds::Feed;
 pub use retention::{PRUNE_BATCH, PruneReport, PrunedEdition};
 pub use runs::{HeldBy, OpenRun};
