@@ -49,6 +49,18 @@ impl ClaimCursor {
     }
 }
 
+/// Where [`Store::unclaim`] puts the rows a run gives up.
+#[derive(Debug, Clone, Copy)]
+enum Unclaimed<'a> {
+    /// Back in the queue (shutdown, a setup fault, a pause).
+    Queued,
+    /// Deferred until `retry_at`, with the reason (after an outage).
+    Deferred {
+        retry_at: DateTime<Utc>,
+        reason: &'a str,
+    },
+}
+
 /// An edition's ledger, read back for a summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LedgerState {
@@ -313,25 +325,7 @@ impl Store {
     /// queue (on shutdown, a setup fault or a pause), undoing their claim.
     /// Rows another run has taken since are left alone.
     pub async fn release(&self, delivery_ids: &[i64], run_id: i64) -> anyhow::Result<()> {
-        let at = now();
-        for chunk in delivery_ids.chunks(super::ROWS_PER_STATEMENT) {
-            with_pool!(self, pool => {
-                let mut qb = QueryBuilder::new(
-                    "UPDATE deliveries SET status = 'queued', lease_until = NULL, attempts = attempts - 1, updated_at = ",
-                );
-                qb.push_bind(at)
-                    .push(" WHERE status = 'sending' AND run_id = ")
-                    .push_bind(run_id)
-                    .push(" AND id IN (");
-                let mut sep = qb.separated(", ");
-                for id in chunk {
-                    sep.push_bind(*id);
-                }
-                qb.push(")");
-                qb.build().execute(pool).await?;
-            });
-        }
-        Ok(())
+        self.unclaim(delivery_ids, run_id, Unclaimed::Queued).await
     }
 
     /// Records rows run `run_id` claimed but never attempted as deferred
@@ -344,18 +338,33 @@ impl Store {
         retry_at: DateTime<Utc>,
         reason: &str,
     ) -> anyhow::Result<()> {
+        self.unclaim(delivery_ids, run_id, Unclaimed::Deferred { retry_at, reason })
+            .await
+    }
+
+    /// Gives up run `run_id`'s unattempted claims of `delivery_ids` (those
+    /// still `sending` under it), undoing the attempt count, in statements
+    /// of at most `ROWS_PER_STATEMENT` ids.
+    async fn unclaim(&self, delivery_ids: &[i64], run_id: i64, to: Unclaimed<'_>) -> anyhow::Result<()> {
         let at = now();
         for chunk in delivery_ids.chunks(super::ROWS_PER_STATEMENT) {
             with_pool!(self, pool => {
                 let mut qb = QueryBuilder::new(
-                    "UPDATE deliveries SET status = 'deferred', lease_until = NULL, attempts = attempts - 1, next_attempt_at = ",
+                    "UPDATE deliveries SET lease_until = NULL, attempts = attempts - 1, updated_at = ",
                 );
-                qb.push_bind(retry_at)
-                    .push(", last_error = ")
-                    .push_bind(reason)
-                    .push(", updated_at = ")
-                    .push_bind(at)
-                    .push(" WHERE status = 'sending' AND run_id = ")
+                qb.push_bind(at);
+                match to {
+                    Unclaimed::Queued => {
+                        qb.push(", status = 'queued'");
+                    }
+                    Unclaimed::Deferred { retry_at, reason } => {
+                        qb.push(", status = 'deferred', next_attempt_at = ")
+                            .push_bind(retry_at)
+                            .push(", last_error = ")
+                            .push_bind(reason);
+                    }
+                }
+                qb.push(" WHERE status = 'sending' AND run_id = ")
                     .push_bind(run_id)
                     .push(" AND id IN (");
                 let mut sep = qb.separated(", ");
