@@ -246,6 +246,27 @@ fn ascii_html(html: &str) -> Option<Vec<u8>> {
     let mut last_break: Option<usize> = None;
     let mut i = 0;
     while i < bytes.len() {
+        // Fast path: a run of text or of an attribute value that changes
+        // nothing (no markup, line end or character outside ASCII) and
+        // fits on the line is copied whole.
+        if let Ctx::Text | Ctx::Quoted(_) = ctx {
+            let run = bytes[i..]
+                .iter()
+                .position(|&c| c >= 0x80 || matches!(c, b'<' | b'\n' | b'\r' | 0 | b'"' | b'\''))
+                .unwrap_or(bytes.len() - i);
+            if run > 1 && out.len() + run - line_start <= MAX_LINE {
+                let text = &bytes[i..i + run];
+                if ctx == Ctx::Text
+                    && pre == 0
+                    && let Some(k) = text.iter().rposition(|&c| c == b' ')
+                {
+                    last_break = Some(out.len() + k);
+                }
+                out.extend_from_slice(text);
+                i += run;
+                continue;
+            }
+        }
         let b = bytes[i];
         match b {
             b'\n' => {
