@@ -249,23 +249,27 @@ fn ascii_html(html: &str) -> Option<Vec<u8>> {
         // Fast path: a run of text or of an attribute value that changes
         // nothing (no markup, line end or character outside ASCII) and
         // fits on the line is copied whole.
-        if let Ctx::Text | Ctx::Quoted(_) = ctx {
-            let run = bytes[i..]
-                .iter()
-                .position(|&c| c >= 0x80 || matches!(c, b'<' | b'\n' | b'\r' | 0 | b'"' | b'\''))
-                .unwrap_or(bytes.len() - i);
-            if run > 1 && out.len() + run - line_start <= MAX_LINE {
-                let text = &bytes[i..i + run];
-                if ctx == Ctx::Text
-                    && pre == 0
-                    && let Some(k) = text.iter().rposition(|&c| c == b' ')
-                {
-                    last_break = Some(out.len() + k);
-                }
-                out.extend_from_slice(text);
-                i += run;
-                continue;
+        let stops: fn(u8) -> bool = match ctx {
+            Ctx::Text => |c| c >= 0x80 || matches!(c, b'<' | b'\n' | b'\r' | 0),
+            Ctx::Tag | Ctx::Quoted(_) => {
+                |c| c >= 0x80 || matches!(c, b'"' | b'\'' | b'>' | b'\n' | b'\r' | 0)
             }
+            Ctx::Comment | Ctx::Raw => |_| true,
+        };
+        let run = bytes[i..]
+            .iter()
+            .position(|&c| stops(c))
+            .unwrap_or(bytes.len() - i);
+        if run > 1 && out.len() + run - line_start <= MAX_LINE {
+            let text = &bytes[i..i + run];
+            if (ctx == Ctx::Text && pre == 0 || ctx == Ctx::Tag)
+                && let Some(k) = text.iter().rposition(|&c| c == b' ')
+            {
+                last_break = Some(out.len() + k);
+            }
+            out.extend_from_slice(text);
+            i += run;
+            continue;
         }
         let b = bytes[i];
         match b {
