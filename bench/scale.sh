@@ -148,10 +148,10 @@ WITH fresh AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status 
   AND $unpaused ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
 retry AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'deferred'
   AND next_attempt_at <= now() AND $unpaused ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
-orphan AS (SELECT d.id FROM runs r JOIN deliveries d ON d.run_id = r.id
-  AND d.edition_id = $edition AND d.status = 'sending'
-  WHERE (r.stopped_at IS NOT NULL OR r.heartbeat_at < $cutoff) AND $unpaused_held
-  ORDER BY d.id LIMIT $limit FOR UPDATE OF d SKIP LOCKED),
+orphan AS (SELECT o.id FROM runs r CROSS JOIN LATERAL (SELECT d.id FROM deliveries d
+  WHERE d.edition_id = $edition AND d.status = 'sending' AND d.run_id = r.id AND $unpaused_held
+  ORDER BY d.id LIMIT $limit FOR UPDATE SKIP LOCKED) o
+  WHERE (r.stopped_at IS NOT NULL OR r.heartbeat_at < $cutoff) ORDER BY o.id LIMIT $limit),
 leased AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'sending' AND run_id IS NULL
   AND (lease_until IS NULL OR lease_until < now()) AND $unpaused ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
 picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM retry

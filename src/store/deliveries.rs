@@ -221,13 +221,32 @@ impl Store {
         cursor: &mut ClaimCursor,
     ) -> anyhow::Result<Vec<Claim>> {
         let at = now();
-        let (lock, lock_held) = match self.backend() {
-            Backend::Postgres => (" FOR UPDATE SKIP LOCKED", " FOR UPDATE OF d SKIP LOCKED"),
-            Backend::Sqlite => ("", ""),
-        };
         let unpaused_held = unpaused("$3", "d");
         let unpaused = unpaused("$3", "deliveries");
         let cutoff = self.db_cutoff("$5");
+        let dead = format!("(r.stopped_at IS NOT NULL OR r.heartbeat_at < {cutoff})");
+        // PostgreSQL estimates the edition's `sending` rows from its
+        // statistics, which do not count the dead entries, and would walk
+        // them from the deliveries side: the LATERAL subquery makes it
+        // start from the runs. SQLite leaves no dead entries behind.
+        let (lock, orphan) = match self.backend() {
+            Backend::Postgres => (
+                " FOR UPDATE SKIP LOCKED",
+                format!(
+                    "SELECT o.id FROM runs r CROSS JOIN LATERAL (SELECT d.id FROM deliveries d \
+                     WHERE d.edition_id = $3 AND d.status = 'sending' AND d.run_id = r.id AND {unpaused_held} \
+                     ORDER BY d.id LIMIT $4 FOR UPDATE SKIP LOCKED) o WHERE {dead} ORDER BY o.id LIMIT $4"
+                ),
+            ),
+            Backend::Sqlite => (
+                "",
+                format!(
+                    "SELECT d.id FROM runs r JOIN deliveries d ON d.run_id = r.id \
+                     AND d.edition_id = $3 AND d.status = 'sending' WHERE {dead} AND {unpaused_held} \
+                     ORDER BY d.id LIMIT $4"
+                ),
+            ),
+        };
         // The UPDATE joins the picked ids by primary key: written as
         // `id IN (…) OR id IN (…)`, PostgreSQL could not use the key for the
         // outer UPDATE and scanned the whole ledger (every edition's rows)
@@ -237,10 +256,7 @@ impl Store {
                AND {unpaused} ORDER BY id LIMIT $4{lock}), \
              retry AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'deferred' \
                AND next_attempt_at <= $2 AND {unpaused} ORDER BY id LIMIT $4{lock}), \
-             orphan AS (SELECT d.id FROM runs r JOIN deliveries d ON d.run_id = r.id \
-               AND d.edition_id = $3 AND d.status = 'sending' \
-               WHERE (r.stopped_at IS NOT NULL OR r.heartbeat_at < {cutoff}) AND {unpaused_held} \
-               ORDER BY d.id LIMIT $4{lock_held}), \
+             orphan AS ({orphan}), \
              leased AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'sending' AND run_id IS NULL \
                AND (lease_until IS NULL OR lease_until < $2) AND {unpaused} ORDER BY id LIMIT $4{lock}), \
              picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM retry \
