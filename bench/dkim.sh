@@ -28,8 +28,9 @@ echo "load after: $(uptime)"
 
 # openssl's last line for rsa2048 reads "rsa 2048 bits 0.001014s 0.000030s 986.1 33333.3"
 # (or "rsa  2048 bits ..." with the encryption columns in OpenSSL 3): the
-# first of the two per-second figures is sign/s.
-openssl_sign=$(awk '/^rsa +2048 bits/ { for (i = 1; i <= NF; i++) if ($i ~ /s$/ && $(i+1) ~ /s$/) { print $(i+2); exit } }' "$out/openssl.txt")
+# first of the two per-second figures is sign/s (the two times are the
+# first two fields that are numbers ending in "s": "bits" ends in s too).
+openssl_sign=$(awk '/^rsa +2048 bits/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+s$/ && $(i+1) ~ /^[0-9.]+s$/) { print $(i+2); exit } }' "$out/openssl.txt")
 herald_rsa=$(awk '/compose\+sign DKIM .*rsa\.pem/ { for (i = 1; i <= NF; i++) if ($i == "alone") { print $(i+1); exit } }' "$out/herald.txt" | tr -d '/s')
 herald_rsa_total=$(awk '/compose\+sign DKIM .*rsa\.pem/ { print $4; exit }' "$out/herald.txt")
 if [ -n "$openssl_sign" ] && [ -n "$herald_rsa" ]; then

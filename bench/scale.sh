@@ -133,23 +133,29 @@ done
 
 # ---- the claim query ---------------------------------------------------------
 # CLAIM QUERY: Store::claim in src/store/deliveries.rs, with literal values:
-# edition $1 and the batch the claimer asks for (CLAIM_PER_WORKER = 16 rows
-# per worker, src/deliver/mod.rs). Keep this in step with the store: it is
-# the one place in this script that knows the query.
+# edition $1, the claim cursor $2 (the last queued id the run claimed, 0 at
+# first and after a short claim) and the batch the claimer asks for
+# (CLAIM_PER_WORKER = 16 rows per worker, src/deliver/mod.rs). Keep this in
+# step with the store: it is the one place in this script that knows the
+# query.
 claim_sql() {
-    local edition=$1 limit=$((concurrency * 16))
+    local edition=$1 after=$2 limit=$((concurrency * 16))
     local unpaused="NOT EXISTS (SELECT 1 FROM edition_pauses p WHERE p.edition_id = $edition AND p.resumed_at IS NULL AND (p.domain = '' OR p.domain = deliveries.domain))"
+    local unpaused_held="NOT EXISTS (SELECT 1 FROM edition_pauses p WHERE p.edition_id = $edition AND p.resumed_at IS NULL AND (p.domain = '' OR p.domain = d.domain))"
+    local cutoff="date_trunc('second', now()) - make_interval(secs => 30)"
     cat <<SQL
-WITH fresh AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'queued' AND $unpaused
-  ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
+WITH fresh AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'queued' AND id > $after
+  AND $unpaused ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
 retry AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'deferred'
   AND next_attempt_at <= now() AND $unpaused ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
-orphan AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'sending' AND (
-    EXISTS (SELECT 1 FROM runs r WHERE r.id = deliveries.run_id
-      AND (r.stopped_at IS NOT NULL OR r.heartbeat_at < date_trunc('second', now()) - make_interval(secs => 30)))
-    OR (run_id IS NULL AND (lease_until IS NULL OR lease_until < now())))
-  AND $unpaused ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
-picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM retry UNION ALL SELECT id FROM orphan)
+orphan AS (SELECT o.id FROM runs r CROSS JOIN LATERAL (SELECT d.id FROM deliveries d
+  WHERE d.edition_id = $edition AND d.status = 'sending' AND d.run_id = r.id AND $unpaused_held
+  ORDER BY d.id LIMIT $limit FOR UPDATE SKIP LOCKED) o
+  WHERE (r.stopped_at IS NOT NULL OR r.heartbeat_at < $cutoff) ORDER BY o.id LIMIT $limit),
+leased AS (SELECT id FROM deliveries WHERE edition_id = $edition AND status = 'sending' AND run_id IS NULL
+  AND (lease_until IS NULL OR lease_until < now()) AND $unpaused ORDER BY id LIMIT $limit FOR UPDATE SKIP LOCKED),
+picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM retry
+  UNION ALL SELECT id FROM orphan UNION ALL SELECT id FROM leased)
 UPDATE deliveries SET status = 'sending', run_id = NULL, lease_until = NULL, attempts = attempts + 1, updated_at = now()
 FROM picked WHERE deliveries.id = picked.pick
 RETURNING id, subscriber_id, attempts, created_at
@@ -157,14 +163,18 @@ SQL
 }
 
 # explain LABEL: EXPLAIN (ANALYZE, BUFFERS) of the claim, rolled back, so the
-# running senders never see its claims.
+# running senders never see its claims. While rows are queued, the cursor is
+# where a running claimer's is (the highest id claimed so far); at the end it
+# is 0, the full range the last claims of a run read.
 explain() {
-    local label=$1 edition
+    local label=$1 edition after
     edition=$(q "SELECT id FROM editions WHERE frequency = 'daily' AND edition_date = '$date'")
-    { echo "-- $label: $(q "SELECT status || ' ' || COUNT(*) FROM deliveries WHERE edition_id = $edition GROUP BY status ORDER BY status" | tr '\n' ',' )"
+    after=$(q "SELECT CASE WHEN EXISTS (SELECT 1 FROM deliveries WHERE edition_id = $edition AND status = 'queued')
+               THEN COALESCE((SELECT MAX(id) FROM deliveries WHERE edition_id = $edition AND status <> 'queued'), 0) ELSE 0 END")
+    { echo "-- $label: $(q "SELECT status || ' ' || COUNT(*) FROM deliveries WHERE edition_id = $edition GROUP BY status ORDER BY status" | tr '\n' ',' ) cursor $after"
       psql -X -q -v ON_ERROR_STOP=1 "$db_url" <<SQL
 BEGIN;
-EXPLAIN (ANALYZE, BUFFERS) $(claim_sql "$edition");
+EXPLAIN (ANALYZE, BUFFERS) $(claim_sql "$edition" "$after");
 ROLLBACK;
 SQL
     } >"$out/explain-$label.txt" 2>&1

@@ -94,6 +94,10 @@ pub struct Renderer {
     site: Site,
     links: Links,
     limits: Limits,
+    /// Whether an HTML part fits `max_html_bytes`; the caller that knows
+    /// the transfer encoding (`mail::html_fits`) counts what goes on the
+    /// wire. By default, the rendered bytes.
+    html_fits: fn(&str, usize) -> bool,
 }
 
 /// The per-edition cache of rendered story blocks (HTML and text), filled
@@ -162,11 +166,21 @@ impl Renderer {
             links: Links::new(&site.url),
             site,
             limits,
+            html_fits: |html, max| html.len() <= max,
         };
         renderer
             .self_check()
             .with_context(|| format!("checking the templates ({})", sources.origin))?;
         Ok(renderer)
+    }
+
+    /// Counts `max_html_bytes` with `fits` (the size on the wire, with the
+    /// part's transfer encoding) instead of the rendered bytes.
+    pub fn with_html_fits(self, fits: fn(&str, usize) -> bool) -> Renderer {
+        Renderer {
+            html_fits: fits,
+            ..self
+        }
     }
 
     pub fn site(&self) -> &Site {
@@ -225,7 +239,7 @@ impl Renderer {
         let mut dropped = 0;
         loop {
             let rendered = self.render_once(blocks, &digest, to, medium)?;
-            if rendered.html.len() <= self.limits.max_html_bytes || digest.len() <= 1 {
+            if (self.html_fits)(&rendered.html, self.limits.max_html_bytes) || digest.len() <= 1 {
                 if dropped > 0 {
                     tracing::info!(
                         edition = %blocks.edition.key(),

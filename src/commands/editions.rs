@@ -276,6 +276,7 @@ async fn prune(
                 "cutoff": report.cutoff,
                 "rows": report.rows(),
                 "editions": report.editions,
+                "runs": report.runs,
             }))?
         )?,
         ShowFormat::Text => {
@@ -292,6 +293,14 @@ async fn prune(
                 report.cutoff.map(|d| d.to_string()).unwrap_or_default(),
                 retention.num_days()
             )?;
+            if report.runs > 0 {
+                writeln!(
+                    out,
+                    "{} {} runs that ended before the cutoff and sent none of the rows kept",
+                    if dry_run { "would remove" } else { "removed" },
+                    report.runs
+                )?;
+            }
         }
     }
     out.flush()?;

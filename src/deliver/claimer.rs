@@ -25,6 +25,7 @@ use crate::domain::{Claim, Edition, History, Outcome, Subscriber, SubscriberStat
 use crate::mail::Composer;
 use crate::render::{EditionBlocks, Renderer};
 use crate::select::{self, Rules};
+use crate::store::ClaimCursor;
 
 /// One run of one edition, as the claimer sees it.
 pub(super) struct Run<'a> {
@@ -56,11 +57,18 @@ impl Run<'_> {
         let store = &self.engine.store;
         let delivery = &self.engine.delivery;
         let batch = (delivery.concurrency * CLAIM_PER_WORKER).min(RECORD_QUEUE) as i64;
+        let mut cursor = ClaimCursor::default();
         while !self.halt.is_cancelled() {
             self.held.set(&store.pauses(self.edition_id).await?);
             let started = std::time::Instant::now();
             let claims = store
-                .claim(self.edition_id, batch, self.run_id, delivery.heartbeat_timeout)
+                .claim(
+                    self.edition_id,
+                    batch,
+                    self.run_id,
+                    delivery.heartbeat_timeout,
+                    &mut cursor,
+                )
                 .await?;
             // The scale bench parses these two fields.
             tracing::debug!(

@@ -131,15 +131,26 @@ impl Ledger {
         me: i64,
         timeout: std::time::Duration,
     ) -> anyhow::Result<Ledger> {
-        let state = store.ledger_state(edition_id).await?;
+        // The counts and the runs holding rows are two reads: another run
+        // finishing its last rows between them would show its rows as
+        // `sending` with no run holding them (abandoned). So the counts are
+        // read again after the runs until they agree (a few tries: rows
+        // settle once the other runs end).
+        let mut state = store.ledger_state(edition_id).await?;
+        let mut held_by;
+        let mut tries = 0;
+        loop {
+            held_by = store.held_by(edition_id, timeout).await?;
+            let again = store.ledger_state(edition_id).await?;
+            tries += 1;
+            if again == state || tries == 5 {
+                break;
+            }
+            state = again;
+        }
         let c = &state.counts;
         let n = |v: i64| v.max(0) as u64;
-        let held_by: Vec<HeldBy> = store
-            .held_by(edition_id, timeout)
-            .await?
-            .into_iter()
-            .filter(|h| h.live && h.run_id != me)
-            .collect();
+        let held_by: Vec<HeldBy> = held_by.into_iter().filter(|h| h.live && h.run_id != me).collect();
         let held = held_by.iter().map(|h| n(h.rows)).sum::<u64>();
         Ok(Ledger {
             total: n(c.queued + c.sending + c.sent + c.skipped + c.deferred + c.failed),
@@ -271,7 +282,9 @@ impl Engine {
             url: config.site.public_url.to_string(),
             locale: config.site.locale.clone(),
         };
-        let renderer = Renderer::new(&sources, site, Limits::from_config(&config.digest))?;
+        // max_html_bytes counts the HTML part's octets on the wire.
+        let renderer = Renderer::new(&sources, site, Limits::from_config(&config.digest))?
+            .with_html_fits(crate::mail::html_fits);
         let composer = Composer::new(&config.mail, config.site.name.as_str(), &config.site.public_url)?;
         let mailer = Mailer::new(&config.mail, &config.delivery)?;
         let d = &config.digest;

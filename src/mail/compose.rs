@@ -14,10 +14,15 @@ use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest as _, Sha256};
 
+use self::encoding::Encoding;
 use super::Email;
 use super::dkim::Signer;
 use crate::config::{self, MailConfig};
 use crate::domain::{Edition, Token};
+
+mod encoding;
+
+pub use encoding::html_fits;
 
 /// One message to compose.
 #[derive(Debug, Clone)]
@@ -194,87 +199,25 @@ impl Composer {
     }
 }
 
-/// The longest line (without its CRLF) RFC 5322 allows.
-const MAX_LINE: usize = 998;
-
-/// A text part in a 7-bit-safe transfer encoding, so that a relay without
-/// 8BITMIME takes every message as it is: 7bit when the text is ASCII with
-/// every line within 998 octets (the common case, copied once); otherwise
-/// quoted-printable or base64, whichever comes out smaller, estimated from
-/// the count of bytes quoted-printable must escape (mostly text with a few
-/// accents or one over-long line: quoted-printable; Cyrillic, Greek or CJK
-/// text: base64). lettre's own chooser switches away from 7bit at
-/// 76-character lines, so the choice is made here.
+/// A part in a 7-bit-safe transfer encoding ([`encoding`]), so that a relay
+/// without 8BITMIME takes every message as it is. lettre's own chooser
+/// switches away from 7bit at 76-character lines, so the choice is made
+/// there.
 fn part(content_type: ContentType, text: &str) -> SinglePart {
     use lettre::message::header::ContentTransferEncoding as Cte;
-    let (body, encoding) = transfer_encode(text);
-    let encoding = match encoding {
+    let encoded = if content_type == ContentType::TEXT_HTML {
+        encoding::html(text)
+    } else {
+        encoding::text(text)
+    };
+    let cte = match encoded.encoding {
         Encoding::SevenBit => Cte::SevenBit,
         Encoding::QuotedPrintable => Cte::QuotedPrintable,
         Encoding::Base64 => Cte::Base64,
     };
     SinglePart::builder()
         .header(content_type)
-        .body(Body::dangerous_pre_encoded(body, encoding))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    SevenBit,
-    QuotedPrintable,
-    Base64,
-}
-
-/// `text` with CRLF line ends (RFC 2045's canonical form of text, which
-/// quoted-printable and base64 both encode), in its transfer encoding.
-fn transfer_encode(text: &str) -> (Vec<u8>, Encoding) {
-    let mut wire = Vec::with_capacity(text.len() + text.len() / 40 + 2);
-    let mut seven_bit = text.is_ascii();
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            wire.extend_from_slice(b"\r\n");
-        }
-        seven_bit &= line.len() <= MAX_LINE;
-        wire.extend_from_slice(line.as_bytes());
-    }
-    if seven_bit && !text.contains(['\0', '\r']) {
-        return (wire, Encoding::SevenBit);
-    }
-    if qp_estimate(&wire) <= base64_size(wire.len()) {
-        let encoded = quoted_printable::encode(&wire);
-        (encoded, Encoding::QuotedPrintable)
-    } else {
-        (base64_lines(&wire), Encoding::Base64)
-    }
-}
-
-/// The size of the quoted-printable form of `wire`, near enough to choose:
-/// every byte that is not printable ASCII (or is `=`) becomes three, and a
-/// soft line break (three octets) comes every 73 or so.
-fn qp_estimate(wire: &[u8]) -> usize {
-    let escaped = wire
-        .iter()
-        .filter(|&&b| !(b == b'\t' || b == b'\r' || b == b'\n' || (b' '..=b'~').contains(&b)) || b == b'=')
-        .count();
-    let encoded = wire.len() + 2 * escaped;
-    encoded + encoded / 73 * 3
-}
-
-/// The size of [`base64_lines`] of `len` bytes.
-fn base64_size(len: usize) -> usize {
-    let chars = len.div_ceil(3) * 4;
-    chars + chars.div_ceil(76) * 2
-}
-
-/// Base64 in lines of 76 characters, each ending in CRLF (RFC 2045).
-fn base64_lines(bytes: &[u8]) -> Vec<u8> {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let mut out = Vec::with_capacity(base64_size(bytes.len()));
-    for line in encoded.as_bytes().chunks(76) {
-        out.extend_from_slice(line);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+        .body(Body::dangerous_pre_encoded(encoded.body, cte))
 }
 
 /// HTML-escapes text for the small confirmation message (the digest itself
@@ -471,69 +414,6 @@ raw_header!(FeedbackId, "Feedback-ID");
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn decode_qp(encoded: &[u8]) -> String {
-        let bytes = quoted_printable::decode(encoded, quoted_printable::ParseMode::Strict).unwrap();
-        String::from_utf8(bytes).unwrap()
-    }
-
-    fn lines_fit(wire: &[u8], max: usize) -> bool {
-        wire.split(|&b| b == b'\n')
-            .all(|line| line.strip_suffix(b"\r").unwrap_or(line).len() <= max)
-    }
-
-    /// Each part gets the cheapest 7-bit-safe encoding, and decodes back
-    /// to the text with CRLF line ends.
-    #[test]
-    fn parts_are_seven_bit_safe_and_decode_back() {
-        let long = "x".repeat(2000);
-        let cases = [
-            ("Plain ASCII,\nshort lines.\n".to_owned(), Encoding::SevenBit),
-            (format!("{}\n", "y".repeat(MAX_LINE)), Encoding::SevenBit),
-            (format!("A long line:\n{long}\n"), Encoding::QuotedPrintable),
-            (
-                "Café, crème brûlée and a few accents.\n".to_owned(),
-                Encoding::QuotedPrintable,
-            ),
-            (
-                "Доброе утро! Вот главные новости дня.\n".repeat(20),
-                Encoding::Base64,
-            ),
-            ("NUL\0inside\n".to_owned(), Encoding::QuotedPrintable),
-        ];
-        for (text, expected) in cases {
-            let (wire, encoding) = transfer_encode(&text);
-            assert_eq!(encoding, expected, "{text:.40}");
-            assert!(wire.is_ascii(), "{expected:?} is not 7-bit");
-            assert!(lines_fit(
-                &wire,
-                if expected == Encoding::SevenBit {
-                    MAX_LINE
-                } else {
-                    76
-                }
-            ));
-            let decoded = match encoding {
-                Encoding::SevenBit => String::from_utf8(wire.clone()).unwrap(),
-                Encoding::QuotedPrintable => decode_qp(&wire),
-                Encoding::Base64 => {
-                    let joined: Vec<u8> = wire.iter().copied().filter(|b| !b"\r\n".contains(b)).collect();
-                    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(joined).unwrap())
-                        .unwrap()
-                }
-            };
-            assert_eq!(decoded, text.replace('\n', "\r\n"));
-            // The choice is the smaller of the two (within the estimate's
-            // slack of a soft line break).
-            if encoding != Encoding::SevenBit {
-                let crlf = text.replace('\n', "\r\n");
-                let qp = quoted_printable::encode(crlf.as_bytes()).len();
-                let b64 = base64_size(crlf.len());
-                let chosen = if encoding == Encoding::Base64 { b64 } else { qp };
-                assert!(chosen <= qp.min(b64) + 3, "{encoding:?}: qp {qp}, base64 {b64}");
-            }
-        }
-    }
 
     /// Plain-ASCII names are atoms or a quoted string, never encoded
     /// words; other names are encoded words; no control character gets

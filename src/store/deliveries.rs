@@ -25,6 +25,42 @@ pub struct NextDue {
     pub held_expires_in: Option<chrono::Duration>,
 }
 
+/// Where a run's next claim of queued rows starts (see [`Store::claim`]):
+/// after the last queued row it claimed, or from the first when its last
+/// claim found fewer queued rows than it asked for. One per run and
+/// edition; it only saves reading dead index entries, so a cursor that is
+/// behind costs time, never a row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClaimCursor {
+    after: i64,
+}
+
+impl ClaimCursor {
+    /// Moves past the queued rows of a claim of `limit`. A queued row has
+    /// never been attempted, so its claim is its first attempt; a row
+    /// claimed again (deferred, or taken over from a dead run) has more.
+    fn advance(&mut self, claims: &[Claim], limit: i64) {
+        let fresh = claims.iter().filter(|c| c.attempts == 1);
+        let last = fresh.clone().map(|c| c.delivery_id).max();
+        self.after = match last {
+            Some(last) if fresh.count() as i64 >= limit => last,
+            _ => 0,
+        };
+    }
+}
+
+/// Where [`Store::unclaim`] puts the rows a run gives up.
+#[derive(Debug, Clone, Copy)]
+enum Unclaimed<'a> {
+    /// Back in the queue (shutdown, a setup fault, a pause).
+    Queued,
+    /// Deferred until `retry_at`, with the reason (after an outage).
+    Deferred {
+        retry_at: DateTime<Utc>,
+        reason: &'a str,
+    },
+}
+
 /// An edition's ledger, read back for a summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LedgerState {
@@ -158,50 +194,73 @@ impl Store {
     /// taken, however long they last. A row claimed before runs existed
     /// (no run, a lease) is free once its lease expired. Returns up to
     /// `limit` rows of each kind (queued, due for a retry, held by a dead
-    /// run).
+    /// run, held under a lease).
     ///
-    /// A `sending` row's run is looked up by its key (`EXISTS`), never by
-    /// reading the runs table, which keeps every run that ever was.
-    ///
-    /// The kinds are separate subqueries so that each is one range of
-    /// the `(edition_id, status, id)` index read in order: with a single
-    /// `OR` over the statuses both SQLite and PostgreSQL scanned and sorted
-    /// every row of the edition on every claim, which made an edition's
-    /// claims quadratic in its size.
+    /// The kinds are separate subqueries so that each reads one short
+    /// index range in order: with a single `OR` over the statuses both
+    /// SQLite and PostgreSQL scanned and sorted every row of the edition on
+    /// every claim, which made an edition's claims quadratic in its size.
+    /// Every claim and every finish moves a row out of the range it was
+    /// found in and leaves a dead index entry behind until (auto)vacuum, so
+    /// no kind reads from the start of a range that churns:
+    /// - queued rows are read after `cursor` (the last queued id this run
+    ///   claimed), where the claims of every run have gone before; the
+    ///   cursor starts again from the first id whenever a claim finds fewer
+    ///   queued rows than asked (rows released by a run, or held by a pause
+    ///   that has ended, are behind it), so nothing is left behind;
+    /// - held rows are found from the runs that are no longer live, each
+    ///   looked up in the `(edition_id, run_id, id)` index of `sending` rows
+    ///   (`deliveries_held`), so the live runs' churn is never read (the
+    ///   retention pass prunes old runs, which keeps that list short).
     pub async fn claim(
         &self,
         edition_id: i64,
         limit: i64,
         run_id: i64,
         timeout: std::time::Duration,
+        cursor: &mut ClaimCursor,
     ) -> anyhow::Result<Vec<Claim>> {
         let at = now();
-        let lock = match self.backend() {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let unpaused = unpaused("$3");
+        let unpaused_held = unpaused("$3", "d");
+        let unpaused = unpaused("$3", "deliveries");
         let cutoff = self.db_cutoff("$5");
-        // Each kind (queued, deferred and due, held by a dead run) is picked
-        // in its own CTE, one equality range of the (edition_id, status, id)
-        // index read in id order (locked and skipped on PostgreSQL), and the
-        // UPDATE joins the picked ids by primary key. With one CTE for both
-        // deferred and sending, PostgreSQL chose a bitmap scan that visited
-        // every dead index entry the run's own updates had left.
-        // Written as `id IN (…) OR id IN (…)`, PostgreSQL could not use the
-        // key for the outer UPDATE and scanned the whole ledger (every
-        // edition's rows) on every claim.
+        let dead = format!("(r.stopped_at IS NOT NULL OR r.heartbeat_at < {cutoff})");
+        // PostgreSQL estimates the edition's `sending` rows from its
+        // statistics, which do not count the dead entries, and would walk
+        // them from the deliveries side: the LATERAL subquery makes it
+        // start from the runs. SQLite leaves no dead entries behind.
+        let (lock, orphan) = match self.backend() {
+            Backend::Postgres => (
+                " FOR UPDATE SKIP LOCKED",
+                format!(
+                    "SELECT o.id FROM runs r CROSS JOIN LATERAL (SELECT d.id FROM deliveries d \
+                     WHERE d.edition_id = $3 AND d.status = 'sending' AND d.run_id = r.id AND {unpaused_held} \
+                     ORDER BY d.id LIMIT $4 FOR UPDATE SKIP LOCKED) o WHERE {dead} ORDER BY o.id LIMIT $4"
+                ),
+            ),
+            Backend::Sqlite => (
+                "",
+                format!(
+                    "SELECT d.id FROM runs r JOIN deliveries d ON d.run_id = r.id \
+                     AND d.edition_id = $3 AND d.status = 'sending' WHERE {dead} AND {unpaused_held} \
+                     ORDER BY d.id LIMIT $4"
+                ),
+            ),
+        };
+        // The UPDATE joins the picked ids by primary key: written as
+        // `id IN (…) OR id IN (…)`, PostgreSQL could not use the key for the
+        // outer UPDATE and scanned the whole ledger (every edition's rows)
+        // on every claim.
         let sql = format!(
-            "WITH fresh AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' AND {unpaused} \
-               ORDER BY id LIMIT $4{lock}), \
+            "WITH fresh AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' AND id > $6 \
+               AND {unpaused} ORDER BY id LIMIT $4{lock}), \
              retry AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'deferred' \
                AND next_attempt_at <= $2 AND {unpaused} ORDER BY id LIMIT $4{lock}), \
-             orphan AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'sending' AND ( \
-                 EXISTS (SELECT 1 FROM runs r WHERE r.id = deliveries.run_id \
-                   AND (r.stopped_at IS NOT NULL OR r.heartbeat_at < {cutoff})) \
-                 OR (run_id IS NULL AND (lease_until IS NULL OR lease_until < $2))) \
-               AND {unpaused} ORDER BY id LIMIT $4{lock}), \
-             picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM retry UNION ALL SELECT id FROM orphan) \
+             orphan AS ({orphan}), \
+             leased AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'sending' AND run_id IS NULL \
+               AND (lease_until IS NULL OR lease_until < $2) AND {unpaused} ORDER BY id LIMIT $4{lock}), \
+             picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM retry \
+               UNION ALL SELECT id FROM orphan UNION ALL SELECT id FROM leased) \
              UPDATE deliveries SET status = 'sending', run_id = $1, lease_until = NULL, attempts = attempts + 1, updated_at = $2 \
              FROM picked WHERE deliveries.id = picked.pick \
              RETURNING id, subscriber_id, attempts, created_at"
@@ -213,6 +272,7 @@ impl Store {
                 .bind(edition_id)
                 .bind(limit)
                 .bind(timeout.as_secs_f64())
+                .bind(cursor.after)
                 .fetch_all(pool)
                 .await?
         });
@@ -226,6 +286,7 @@ impl Store {
             })
             .collect();
         claims.sort_by_key(|c| c.delivery_id);
+        cursor.advance(&claims, limit);
         Ok(claims)
     }
 
@@ -280,25 +341,7 @@ impl Store {
     /// queue (on shutdown, a setup fault or a pause), undoing their claim.
     /// Rows another run has taken since are left alone.
     pub async fn release(&self, delivery_ids: &[i64], run_id: i64) -> anyhow::Result<()> {
-        let at = now();
-        for chunk in delivery_ids.chunks(super::ROWS_PER_STATEMENT) {
-            with_pool!(self, pool => {
-                let mut qb = QueryBuilder::new(
-                    "UPDATE deliveries SET status = 'queued', lease_until = NULL, attempts = attempts - 1, updated_at = ",
-                );
-                qb.push_bind(at)
-                    .push(" WHERE status = 'sending' AND run_id = ")
-                    .push_bind(run_id)
-                    .push(" AND id IN (");
-                let mut sep = qb.separated(", ");
-                for id in chunk {
-                    sep.push_bind(*id);
-                }
-                qb.push(")");
-                qb.build().execute(pool).await?;
-            });
-        }
-        Ok(())
+        self.unclaim(delivery_ids, run_id, Unclaimed::Queued).await
     }
 
     /// Records rows run `run_id` claimed but never attempted as deferred
@@ -311,18 +354,33 @@ impl Store {
         retry_at: DateTime<Utc>,
         reason: &str,
     ) -> anyhow::Result<()> {
+        self.unclaim(delivery_ids, run_id, Unclaimed::Deferred { retry_at, reason })
+            .await
+    }
+
+    /// Gives up run `run_id`'s unattempted claims of `delivery_ids` (those
+    /// still `sending` under it), undoing the attempt count, in statements
+    /// of at most `ROWS_PER_STATEMENT` ids.
+    async fn unclaim(&self, delivery_ids: &[i64], run_id: i64, to: Unclaimed<'_>) -> anyhow::Result<()> {
         let at = now();
         for chunk in delivery_ids.chunks(super::ROWS_PER_STATEMENT) {
             with_pool!(self, pool => {
                 let mut qb = QueryBuilder::new(
-                    "UPDATE deliveries SET status = 'deferred', lease_until = NULL, attempts = attempts - 1, next_attempt_at = ",
+                    "UPDATE deliveries SET lease_until = NULL, attempts = attempts - 1, updated_at = ",
                 );
-                qb.push_bind(retry_at)
-                    .push(", last_error = ")
-                    .push_bind(reason)
-                    .push(", updated_at = ")
-                    .push_bind(at)
-                    .push(" WHERE status = 'sending' AND run_id = ")
+                qb.push_bind(at);
+                match to {
+                    Unclaimed::Queued => {
+                        qb.push(", status = 'queued'");
+                    }
+                    Unclaimed::Deferred { retry_at, reason } => {
+                        qb.push(", status = 'deferred', next_attempt_at = ")
+                            .push_bind(retry_at)
+                            .push(", last_error = ")
+                            .push_bind(reason);
+                    }
+                }
+                qb.push(" WHERE status = 'sending' AND run_id = ")
                     .push_bind(run_id)
                     .push(" AND id IN (");
                 let mut sep = qb.separated(", ");
@@ -349,7 +407,7 @@ impl Store {
         run_id: i64,
         timeout: std::time::Duration,
     ) -> anyhow::Result<NextDue> {
-        let unpaused = unpaused("$1");
+        let unpaused = unpaused("$1", "deliveries");
         let retry_sql = format!(
             "SELECT MIN(CASE WHEN status = 'deferred' THEN next_attempt_at ELSE lease_until END) \
              FROM deliveries WHERE edition_id = $1 AND {unpaused} AND (status = 'deferred' \
@@ -394,7 +452,7 @@ impl Store {
         let counts = self.edition_counts(edition_id).await?;
         let paused_sql = format!(
             "SELECT COUNT(*) FROM deliveries WHERE edition_id = $1 AND status = 'queued' AND NOT {}",
-            unpaused("$1")
+            unpaused("$1", "deliveries")
         );
         let (next_attempt_at, paused): (Option<DateTime<Utc>>, i64) = with_pool!(self, pool => {
             let next = sqlx::query_scalar(
@@ -539,10 +597,10 @@ impl Store {
 /// The condition that a row of `deliveries` is not held by the guard:
 /// its edition (numbered by the placeholder `edition`) is not paused, nor
 /// its recipient's domain in that edition.
-fn unpaused(edition: &str) -> String {
+fn unpaused(edition: &str, table: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM edition_pauses p WHERE p.edition_id = {edition} \
-         AND p.resumed_at IS NULL AND (p.domain = '' OR p.domain = deliveries.domain))"
+         AND p.resumed_at IS NULL AND (p.domain = '' OR p.domain = {table}.domain))"
     )
 }
 

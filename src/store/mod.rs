@@ -29,7 +29,7 @@ use sqlx::{PgPool, SqlitePool};
 use crate::config::DatabaseConfig;
 
 pub use bounces::{GuardCounts, Pause, Target};
-pub use deliveries::{DeliveryRow, LedgerState, NextDue};
+pub use deliveries::{ClaimCursor, DeliveryRow, LedgerState, NextDue};
 pub use feeds::Feed;
 pub use pages::{Archived, Delivered};
 pub use retention::{PRUNE_BATCH, PruneReport, PrunedEdition};

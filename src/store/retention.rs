@@ -5,7 +5,8 @@
 //! long and an interrupted pass leaves consistent counts behind (the next
 //! pass carries on). The editions themselves, their pauses and their bounce
 //! events stay; a bounce event loses only its `delivery_id` (the foreign
-//! key sets it to NULL). How old is too old is the caller's (`now` and the
+//! key sets it to NULL). Runs that ended before the retention and that no
+//! delivery row names any more are deleted after the rows. How old is too old is the caller's (`now` and the
 //! retention are passed in); this file only applies it.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -35,6 +36,9 @@ pub struct PruneReport {
     /// The oldest edition date kept: editions dated before it are folded.
     pub cutoff: Option<NaiveDate>,
     pub editions: Vec<PrunedEdition>,
+    /// Runs deleted (in a dry run: that would be): ended before the
+    /// retention and named by no delivery row any more.
+    pub runs: u64,
 }
 
 impl PruneReport {
@@ -84,6 +88,7 @@ impl Store {
         let mut report = PruneReport {
             cutoff: Some(cutoff),
             editions: Vec::new(),
+            runs: 0,
         };
         for (edition_id, edition) in self.prunable_editions(cutoff, quiet_since).await? {
             let rows = if dry_run {
@@ -95,7 +100,36 @@ impl Store {
             };
             report.editions.push(PrunedEdition { edition, rows });
         }
+        // After the rows: the runs that sent them are free only then.
+        report.runs = self.prune_runs(quiet_since, dry_run).await?;
+        if report.runs > 0 && !dry_run {
+            tracing::info!(runs = report.runs, "runs that ended before the retention removed");
+        }
         Ok(report)
+    }
+
+    /// Deletes (with `dry_run`, counts) the runs that stopped, or last
+    /// renewed their heartbeat, before `ended_before` and that no delivery
+    /// row names: one row per process that ever sent would otherwise be
+    /// kept for ever, and the claim reads the runs that are not live.
+    async fn prune_runs(&self, ended_before: DateTime<Utc>, dry_run: bool) -> anyhow::Result<u64> {
+        let condition = "COALESCE(stopped_at, heartbeat_at) < $1 \
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = runs.id)";
+        Ok(with_pool!(self, pool => {
+            if dry_run {
+                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM runs WHERE {condition}")))
+                    .bind(ended_before)
+                    .fetch_one(pool)
+                    .await?;
+                n as u64
+            } else {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM runs WHERE {condition}")))
+                    .bind(ended_before)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+        }))
     }
 
     /// When the retention pass folded the edition's rows, if it did.

@@ -206,7 +206,10 @@ both_backends! {
             let edition = store.ensure_edition(&daily(DATE)).await.unwrap();
             store.enqueue(edition, Frequency::Daily, None, at(NOW)).await.unwrap();
             let run_id = store.register_run("other-host", 4242, "boot:1").await.unwrap();
-            let claimed = store.claim(edition, 2, run_id, Duration::from_secs(30)).await.unwrap();
+            let claimed = store
+                .claim(edition, 2, run_id, Duration::from_secs(30), &mut Default::default())
+                .await
+                .unwrap();
             store.close().await;
             (run_id, claimed.len())
         });

@@ -124,10 +124,24 @@ fn render_with(max_html_bytes: usize) -> herald::render::Rendered {
     render(stories(), limits)
 }
 
+fn limited(max_html_bytes: usize) -> Renderer {
+    let limits = Limits {
+        max_html_bytes,
+        ..LIMITS
+    };
+    Renderer::new(&TemplateSources::builtin(), site(), limits).unwrap()
+}
+
 /// Leila's digest of `stories` (she follows every section they use).
 fn render(stories: Vec<Story>, limits: Limits) -> herald::render::Rendered {
+    render_by(
+        Renderer::new(&TemplateSources::builtin(), site(), limits).unwrap(),
+        stories,
+    )
+}
+
+fn render_by(renderer: Renderer, stories: Vec<Story>) -> herald::render::Rendered {
     let now = at(NOW);
-    let renderer = Renderer::new(&TemplateSources::builtin(), site(), limits).unwrap();
     let pool = Pool::rank(stories, now, &RULES);
     let s = leila();
     let digest = select::select(&pool, &s, &History::default(), now, &RULES);
@@ -271,6 +285,28 @@ fn html_over_the_limit_drops_the_lowest_ranked_items() {
     assert_eq!(
         cut.story_ids,
         full.story_ids[..full.story_ids.len() - cut.dropped]
+    );
+}
+
+/// With the engine's `mail::html_fits`, the limit counts the HTML part as
+/// it goes on the wire: the Arabic and accented names, written as
+/// character references there, make it bigger than the rendered bytes.
+#[test]
+fn the_html_limit_counts_the_octets_on_the_wire() {
+    let full = render_with(100_000);
+    let limit = full.html.len();
+    assert!(
+        !herald::mail::html_fits(&full.html, limit),
+        "the wire form is no bigger"
+    );
+    let renderer = limited(limit).with_html_fits(herald::mail::html_fits);
+    let cut = render_by(renderer, stories());
+    assert!(cut.dropped >= 1, "nothing dropped");
+    assert!(herald::mail::html_fits(&cut.html, limit));
+    assert_eq!(
+        render_with(limit).dropped,
+        0,
+        "the rendered bytes fit as they are"
     );
 }
 

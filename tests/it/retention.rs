@@ -5,7 +5,8 @@
 //! pruned; the bounce events of pruned deliveries are still listed; a
 //! second pass changes nothing; a pruned edition cannot be sent again; an
 //! old edition whose digests were selected lately keeps its rows, so "never
-//! repeat a story" holds; `editions prune --dry-run` removes nothing; a
+//! repeat a story" holds; runs that ended before the retention and sent
+//! none of the rows kept are removed; `editions prune --dry-run` removes nothing; a
 //! retention under the minimum is refused naming the key.
 //!
 //! The store stamps `updated_at` with the wall clock, so each pass runs at
@@ -93,6 +94,9 @@ both_backends! {
             .expect("the retention pass runs");
         let folded: Vec<(String, u64)> = report.editions.iter().map(|e| (e.edition.clone(), e.rows)).collect();
         assert_eq!(folded, vec![(OLD_EDITION.to_owned(), 5)]);
+        // Both runs ended long before; only the old edition's no longer
+        // has a row naming it.
+        assert_eq!(report.runs, 1, "{report:?}");
         assert!(env.ledger(OLD_EDITION).await.is_empty(), "the old edition's rows are gone");
         // reader0 bounced in the old edition, so the recent one has 4 rows.
         assert_eq!(env.ledger(&recent_edition).await.len(), 4, "the recent edition keeps its rows");
@@ -119,7 +123,7 @@ both_backends! {
 
         // A second pass finds nothing and changes nothing.
         let again = store.prune_ledger(days(90), pass_at, false).await.unwrap();
-        assert!(again.editions.is_empty(), "{again:?}");
+        assert!(again.editions.is_empty() && again.runs == 0, "{again:?}");
         assert_eq!(show(env, OLD_EDITION)["deliveries"], before["deliveries"]);
 
         // The pruned edition cannot be sent again: nobody would be known to

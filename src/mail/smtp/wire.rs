@@ -8,19 +8,26 @@
 /// before the terminating dot. A bare LF becomes CRLF (a bare CR is left
 /// alone: it is not a line end to the relay either).
 pub(in crate::mail) fn stuff(message: &[u8]) -> (Vec<u8>, bool) {
-    let mut wire = Vec::with_capacity(message.len() + message.len() / 64 + 5);
-    for line in message.split_inclusive(|&b| b == b'\n') {
-        if line.first() == Some(&b'.') {
-            wire.push(b'.');
+    let mut wire = Vec::with_capacity(message.len() + message.len() / 512 + 8);
+    if message.first() == Some(&b'.') {
+        wire.push(b'.');
+    }
+    // Copied in runs between the places that change: a bare LF, and a line
+    // that starts with a dot (memchr finds the LFs; most lines need nothing).
+    let mut copied = 0;
+    for lf in memchr::memchr_iter(b'\n', message) {
+        if lf == 0 || message[lf - 1] != b'\r' {
+            wire.extend_from_slice(&message[copied..lf]);
+            wire.extend_from_slice(b"\r\n");
+            copied = lf + 1;
         }
-        match line.strip_suffix(b"\n") {
-            Some(body) => {
-                wire.extend_from_slice(body.strip_suffix(b"\r").unwrap_or(body));
-                wire.extend_from_slice(b"\r\n");
-            }
-            None => wire.extend_from_slice(line),
+        if message.get(lf + 1) == Some(&b'.') {
+            wire.extend_from_slice(&message[copied..=lf]);
+            wire.push(b'.');
+            copied = lf + 1;
         }
     }
+    wire.extend_from_slice(&message[copied..]);
     let added_crlf = !wire.is_empty() && !wire.ends_with(b"\r\n");
     if added_crlf {
         wire.extend_from_slice(b"\r\n");
@@ -51,7 +58,9 @@ mod tests {
 
     #[test]
     fn stuffs_leading_dots_and_terminates() {
-        let cases: [(&[u8], &[u8]); 6] = [
+        let cases: [(&[u8], &[u8]); 8] = [
+            (b"\n.x", b"\r\n..x\r\n.\r\n"),
+            (b"a\r\n\r\n..\n.\r", b"a\r\n\r\n...\r\n..\r\r\n.\r\n"),
             (b"a\r\n.b\r\n..c\r\n", b"a\r\n..b\r\n...c\r\n.\r\n"),
             (b".\r\n", b"..\r\n.\r\n"),
             (b"no final line end", b"no final line end\r\n.\r\n"),
