@@ -37,6 +37,7 @@ export HERALD_SITE__PUBLIC_URL="$base"
 export HERALD_SITE__NAME="Example News"
 export HERALD_SUBSCRIBERS__DEFAULT_TIMEZONE="Europe/Lisbon"
 
+"$bin" migrate > /dev/null
 "$bin" stories import examples/stories.json > /dev/null
 "$bin" subscribers add ana@example.com --name "Ana Lima" --timezone Europe/Lisbon > /dev/null
 "$bin" send --date 2026-03-10 --now 2026-03-10T07:00:00Z > /dev/null

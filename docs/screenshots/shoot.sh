@@ -19,6 +19,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 export HERALD_DATABASE__URL="sqlite://$work/herald.db"
+"$herald" migrate >/dev/null
 "$herald" stories import examples/stories.json >/dev/null
 "$herald" subscribers import examples/subscribers.csv >/dev/null
 # maya@example.com follows every section; on 9 March the window holds ten
