@@ -72,6 +72,17 @@ pub struct Limits {
     pub summary_chars: usize,
 }
 
+impl Site {
+    pub fn from_config(site: &crate::config::SiteConfig) -> Self {
+        Site {
+            name: site.name.to_string(),
+            postal_address: site.postal_address.clone(),
+            url: site.public_url.to_string(),
+            locale: site.locale.clone(),
+        }
+    }
+}
+
 impl Limits {
     pub fn from_config(digest: &crate::config::DigestConfig) -> Self {
         Limits {

@@ -231,6 +231,19 @@ impl SubscribersConfig {
 }
 
 impl DigestConfig {
+    /// The ranking and size rules `select` applies, built from this section.
+    pub fn rules(&self) -> crate::select::Rules {
+        crate::select::Rules {
+            comment_weight: self.comment_weight,
+            exposure_hours: self.exposure_hours,
+            prior_hours: self.prior_hours,
+            period_hours: self.period_hours,
+            max_stories: self.max_stories,
+            max_blog_posts: self.max_blog_posts,
+            max_per_author: self.max_per_author,
+        }
+    }
+
     pub(super) fn from_raw(d: &RawDigest, c: &Check) -> Result<Self, ConfigError> {
         if d.gravity.is_some() {
             return Err(c.bad(

@@ -276,27 +276,13 @@ impl Engine {
     /// checked, the transport is set up once.
     pub fn new(config: &Config, store: Store) -> anyhow::Result<Engine> {
         let sources = TemplateSources::load(config.digest.templates_dir.as_deref())?;
-        let site = Site {
-            name: config.site.name.to_string(),
-            postal_address: config.site.postal_address.clone(),
-            url: config.site.public_url.to_string(),
-            locale: config.site.locale.clone(),
-        };
+        let site = Site::from_config(&config.site);
         // max_html_bytes counts the HTML part's octets on the wire.
         let renderer = Renderer::new(&sources, site, Limits::from_config(&config.digest))?
             .with_html_fits(crate::mail::html_fits);
         let composer = Composer::new(&config.mail, config.site.name.as_str(), &config.site.public_url)?;
         let mailer = Mailer::new(&config.mail, &config.delivery)?;
-        let d = &config.digest;
-        let rules = Rules {
-            comment_weight: d.comment_weight,
-            exposure_hours: d.exposure_hours,
-            prior_hours: d.prior_hours,
-            period_hours: d.period_hours,
-            max_stories: d.max_stories,
-            max_blog_posts: d.max_blog_posts,
-            max_per_author: d.max_per_author,
-        };
+        let rules = config.digest.rules();
         Ok(Engine {
             store,
             renderer: Arc::new(renderer),

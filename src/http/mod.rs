@@ -141,15 +141,9 @@ impl AppState {
         let digest_sources = TemplateSources::load(config.digest.templates_dir.as_deref())?;
         let renderer = Renderer::new(
             &digest_sources,
-            Site {
-                name: site_name.clone(),
-                postal_address: config.site.postal_address.clone(),
-                url: config.site.public_url.to_string(),
-                locale: config.site.locale.clone(),
-            },
+            Site::from_config(&config.site),
             crate::render::Limits::from_config(&config.digest),
         )?;
-        let d = &config.digest;
         Ok(AppState {
             store,
             metrics,
@@ -167,15 +161,7 @@ impl AppState {
             api_token: config.http.api_token().map(Arc::from),
             webhooks: None,
             renderer: Arc::new(renderer),
-            rules: Rules {
-                comment_weight: d.comment_weight,
-                exposure_hours: d.exposure_hours,
-                prior_hours: d.prior_hours,
-                period_hours: d.period_hours,
-                max_stories: d.max_stories,
-                max_blog_posts: d.max_blog_posts,
-                max_per_author: d.max_per_author,
-            },
+            rules: config.digest.rules(),
             archive: config.archive,
             retention_days: config.delivery.retention.num_days(),
         })
