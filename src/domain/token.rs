@@ -52,6 +52,14 @@ impl Token {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether `other` is this token, compared in constant time (`subtle`),
+    /// so the time a lookup takes says nothing of how much of a guessed
+    /// token was right. Use this, not `==`, on a token from outside.
+    pub fn ct_matches(&self, other: &Token) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
 }
 
 impl fmt::Debug for Token {
@@ -79,5 +87,16 @@ mod tests {
         assert_eq!(Token::parse(a.as_str()).unwrap(), a);
         assert!(Token::parse("short").is_err());
         assert!(format!("{a:?}").contains(".."));
+    }
+
+    #[test]
+    fn ct_matches_is_equality() {
+        let a = Token::generate();
+        let mut other = a.as_str().to_owned();
+        let last = if other.ends_with('A') { "B" } else { "A" };
+        other.replace_range(Token::LEN - 1.., last);
+        assert!(a.ct_matches(&Token::parse(a.as_str()).unwrap()));
+        assert!(!a.ct_matches(&Token::parse(&other).unwrap()));
+        assert!(!a.ct_matches(&Token::generate()));
     }
 }

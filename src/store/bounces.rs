@@ -305,9 +305,9 @@ impl Store {
             sqlx::query_as(
                 "SELECT d.id AS delivery_id, d.subscriber_id, d.edition_id, s.email, d.message_id \
                  FROM subscribers s JOIN deliveries d ON d.subscriber_id = s.id \
-                 WHERE lower(s.email) = lower($1) AND d.sent_at IS NOT NULL ORDER BY d.sent_at DESC, d.id DESC LIMIT 1",
+                 WHERE s.email_key = $1 AND d.sent_at IS NOT NULL ORDER BY d.sent_at DESC, d.id DESC LIMIT 1",
             )
-            .bind(email)
+            .bind(email_key(email))
             .fetch_optional(pool)
             .await?
         }))
@@ -316,8 +316,8 @@ impl Store {
     /// The id of the subscriber with this address (case-insensitive).
     pub async fn subscriber_by_address(&self, email: &str) -> anyhow::Result<Option<i64>> {
         Ok(with_pool!(self, pool => {
-            sqlx::query_scalar("SELECT id FROM subscribers WHERE lower(email) = lower($1) ORDER BY id LIMIT 1")
-                .bind(email)
+            sqlx::query_scalar("SELECT id FROM subscribers WHERE email_key = $1")
+                .bind(email_key(email))
                 .fetch_optional(pool)
                 .await?
         }))
@@ -599,4 +599,13 @@ impl Store {
                 .await?
         }))
     }
+}
+
+/// The unique key of the subscriber with this address, as
+/// `EmailAddress::key` makes it (ASCII letters folded): a report's address
+/// is found through the unique index, not by scanning every row.
+fn email_key(email: &str) -> String {
+    crate::domain::SubscriberEmail::parse(email)
+        .map(|e| e.key())
+        .unwrap_or_else(|_| email.trim().to_ascii_lowercase())
 }

@@ -201,7 +201,6 @@ impl Store {
     /// The subscriber holding `token`. The lookup uses the unique index; the
     /// match is then confirmed with a constant-time comparison.
     pub async fn find_by_token(&self, token: &Token) -> anyhow::Result<Option<Subscriber>> {
-        use subtle::ConstantTimeEq;
         let row: Option<SubscriberRow> = with_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM subscribers WHERE token = $1")))
                 .bind(token.as_str())
@@ -209,7 +208,7 @@ impl Store {
                 .await?
         });
         let found = row.map(SubscriberRow::into_domain).transpose()?;
-        Ok(found.filter(|s| bool::from(s.token.as_str().as_bytes().ct_eq(token.as_str().as_bytes()))))
+        Ok(found.filter(|s| s.token.ct_matches(token)))
     }
 
     /// Sets a subscriber's status (by id); `unsubscribed_at` follows.
