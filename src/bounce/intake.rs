@@ -128,9 +128,32 @@ impl Intake {
         if failures.is_empty() {
             return Ok(accepted);
         }
+        let events = self.events(report, source, at, &failures, &mut accepted).await?;
+        let actions = self.store.record_events(&events, &self.rules).await?;
+        let (editions, domains) = self.tally(&events, &actions, &mut accepted);
+        for edition_id in editions {
+            self.guard.check_edition(edition_id).await?;
+        }
+        for (edition_id, domain) in domains {
+            self.guard.check_domain(edition_id, &domain).await?;
+        }
+        Ok(accepted)
+    }
+
+    /// One event per failure the report names, each tied to the delivery
+    /// and subscriber it is about (the whole report's match when there is
+    /// one, else the failure's own recipient). Counts the unmatched.
+    async fn events(
+        &self,
+        report: &Report,
+        source: Source,
+        at: DateTime<Utc>,
+        failures: &[&Finding],
+        accepted: &mut Accepted,
+    ) -> anyhow::Result<Vec<NewEvent>> {
         let whole = self.match_report(report).await?;
         let mut events = Vec::with_capacity(failures.len());
-        for f in &failures {
+        for f in failures {
             let m = match &whole {
                 Some(m) => Match {
                     target: m.target.clone(),
@@ -169,10 +192,21 @@ impl Intake {
                 }
             }
         }
-        let actions = self.store.record_events(&events, &self.rules).await?;
+        Ok(events)
+    }
+
+    /// Counts what recording did to each event, into `accepted` and the
+    /// metrics, and returns the editions (and edition, domain pairs) whose
+    /// rates the guard must look at again.
+    fn tally(
+        &self,
+        events: &[NewEvent],
+        actions: &[EventAction],
+        accepted: &mut Accepted,
+    ) -> (BTreeSet<i64>, BTreeSet<(i64, String)>) {
         let mut editions = BTreeSet::new();
         let mut domains = BTreeSet::new();
-        for (ev, action) in events.iter().zip(&actions) {
+        for (ev, action) in events.iter().zip(actions) {
             match action {
                 EventAction::Duplicate => {
                     accepted.duplicates += 1;
@@ -189,9 +223,9 @@ impl Intake {
                 EventAction::None | EventAction::Counted => {}
             }
             accepted.recorded += 1;
-            self.metrics.bounce(source, ev.category);
+            self.metrics.bounce(ev.source, ev.category);
             if ev.category == Category::Policy {
-                tracing::warn!(source = %source, status = ev.status.as_deref().unwrap_or("-"), reason = %ev.reason, "a bounce for policy reasons: the sender's problem (blocklist, content, rate or authentication), not the subscriber's");
+                tracing::warn!(source = %ev.source, status = ev.status.as_deref().unwrap_or("-"), reason = %ev.reason, "a bounce for policy reasons: the sender's problem (blocklist, content, rate or authentication), not the subscriber's");
             }
             match (ev.edition_id, ev.category) {
                 (Some(e), Category::Hard | Category::Complaint) => {
@@ -205,13 +239,7 @@ impl Intake {
                 _ => {}
             }
         }
-        for edition_id in editions {
-            self.guard.check_edition(edition_id).await?;
-        }
-        for (edition_id, domain) in domains {
-            self.guard.check_domain(edition_id, &domain).await?;
-        }
-        Ok(accepted)
+        (editions, domains)
     }
 
     /// The delivery the whole report is about, by VERP or Message-ID.
