@@ -48,7 +48,11 @@ fn filter() -> EnvFilter {
         // rustls-platform-verifier logs every refused certificate at error
         // level; the SMTP client and the feed fetcher report it themselves,
         // naming the setting to change.
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,rustls_platform_verifier=off"))
+        // tokio-cron-scheduler logs its internals at info on every start
+        // ("Uninited", "Job creator created" once per job).
+        .unwrap_or_else(|_| {
+            EnvFilter::new("info,sqlx=warn,rustls_platform_verifier=off,tokio_cron_scheduler=warn")
+        })
         // async-imap traces every line it sends and reads: the IMAP LOGIN
         // with its password, and whole bounce messages. Never shown.
         .add_directive("async_imap=off".parse().expect("a valid directive"))

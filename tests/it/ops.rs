@@ -314,6 +314,24 @@ fn the_daemon_notifies_systemd_and_feeds_the_watchdog() {
         started.elapsed() < Duration::from_secs(3),
         "pinged within WatchdogSec"
     );
+    // WatchdogSec=3 s: a ping every second (a third of it), each within
+    // WatchdogSec of the last, and not a burst.
+    let first = Instant::now();
+    let mut last = first;
+    for _ in 0..3 {
+        assert_eq!(next("the next watchdog ping"), "WATCHDOG=1\n");
+        assert!(
+            last.elapsed() < Duration::from_secs(3),
+            "a gap of {:?}",
+            last.elapsed()
+        );
+        last = Instant::now();
+    }
+    let three = first.elapsed();
+    assert!(
+        three >= Duration::from_millis(1500),
+        "three pings in {three:?}: the watchdog is fed every second"
+    );
 
     assert!(
         std::process::Command::new("kill")
