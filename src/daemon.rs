@@ -168,6 +168,7 @@ pub async fn tick(
 /// HTTP server, until SIGTERM or Ctrl-C.
 pub async fn run(config: Config, store: Store, engine: Engine) -> anyhow::Result<()> {
     let engine = Arc::new(engine);
+    warn_if_open_files_short(&config);
     let shutdown = crate::shutdown::on_signal();
     let server = serve_http(&config, &store, &engine, &shutdown).await?;
     let metrics_server = serve_metrics(&config, &store, &engine, &shutdown).await?;
@@ -290,6 +291,47 @@ async fn serve_metrics(
     });
     tracing::info!(listen = %local, "metrics are served");
     Ok(Some(server))
+}
+
+/// Files besides the connections: listeners, the log, journald, sd_notify,
+/// DNS, the binary's own.
+const OTHER_OPEN_FILES: u64 = 32;
+
+/// The open files the daemon may hold at once under `config`: one per HTTP
+/// connection (`http.max_connections`), three per store connection
+/// (SQLite's file, WAL and shared memory; one socket for PostgreSQL), one
+/// per SMTP connection and per feed fetch, and [`OTHER_OPEN_FILES`].
+pub fn open_files_needed(config: &Config) -> u64 {
+    config.http.max_connections as u64
+        + 3 * u64::from(config.database.max_connections)
+        + config.delivery.concurrency as u64
+        + config.feeds.concurrency as u64
+        + OTHER_OPEN_FILES
+}
+
+/// The warning for an open-file limit (the soft `RLIMIT_NOFILE`) that
+/// `config` does not fit under; none when it fits or there is no limit.
+pub fn open_files_warning(config: &Config, limit: Option<u64>) -> Option<String> {
+    let needed = open_files_needed(config);
+    let limit = limit.filter(|&l| l < needed)?;
+    Some(format!(
+        "the open-file limit is {limit}, but http.max_connections ({}) with database.max_connections ({}), \
+         delivery.concurrency ({}) and feeds.concurrency ({}) can hold {needed} files: \
+         lower http.max_connections or raise the limit (LimitNOFILE= in herald.service, ulimit -n)",
+        config.http.max_connections,
+        config.database.max_connections,
+        config.delivery.concurrency,
+        config.feeds.concurrency,
+    ))
+}
+
+/// Logs [`open_files_warning`] for this process's limit: past it, the
+/// listener cannot accept connections (EMFILE) while it is full.
+fn warn_if_open_files_short(config: &Config) {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    if let Some(warning) = open_files_warning(config, limit) {
+        tracing::warn!("{warning}");
+    }
 }
 
 /// Tells systemd (`Type=notify`); nothing without `$NOTIFY_SOCKET`.
@@ -483,4 +525,45 @@ fn feeds_job(config: &Config, store: &Store) -> anyhow::Result<Job> {
         })
     })
     .map_err(|e| anyhow::anyhow!("feeds.schedule {:?}: {e}", config.feeds.schedule))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::Overrides;
+
+    fn config(env: &[(&str, &str)]) -> Config {
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let overrides = Overrides {
+            config_path: Some(PathBuf::from("config/herald.toml")),
+            database_url: None,
+            metrics_file: None,
+        };
+        Config::load_from(&overrides, &env).unwrap()
+    }
+
+    #[test]
+    fn the_open_file_limit_must_hold_the_configured_connections() {
+        // 512 HTTP + 3 × 5 store + 4 SMTP + 8 feeds + 32.
+        let c = config(&[]);
+        assert_eq!(open_files_needed(&c), 571);
+        assert_eq!(open_files_warning(&c, Some(571)), None);
+        assert_eq!(open_files_warning(&c, None), None, "no limit");
+        // A shell's usual soft limit is 1024; systemd's own default is too.
+        let big = config(&[("HERALD_HTTP__MAX_CONNECTIONS", "2000")]);
+        let warning = open_files_warning(&big, Some(1024)).expect("a warning");
+        assert!(
+            warning.starts_with("the open-file limit is 1024, but http.max_connections (2000)")
+                && warning.contains("can hold 2059 files")
+                && warning.contains("LimitNOFILE="),
+            "{warning}"
+        );
+        assert_eq!(
+            open_files_warning(&big, Some(65536)),
+            None,
+            "herald.service's LimitNOFILE"
+        );
+    }
 }

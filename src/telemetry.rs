@@ -3,8 +3,11 @@
 //! `RUST_LOG` (default `info`); colour only on a terminal and without
 //! `NO_COLOR`. Under systemd, when `JOURNAL_STREAM` says stderr is the
 //! journal, records go to journald instead, with priorities and fields
-//! (`journalctl -u herald -p warning`). Callers log with structured fields and never
-//! put secrets, message bodies or whole addresses into a log line.
+//! (`journalctl -u herald -p warning`). On a terminal, records are written
+//! through `progress::LogWriter`, which clears the progress bars for each
+//! line and redraws them after, so the two never tear. Callers log with
+//! structured fields and never put secrets, message bodies or whole
+//! addresses into a log line.
 
 use tracing_subscriber::EnvFilter;
 
@@ -23,7 +26,8 @@ pub fn init(format: LogFormat) {
     let filter = filter();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Around the progress bars: a record is written with them cleared.
+        .with_writer(|| crate::progress::LogWriter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color())
         .with_target(false);
     // A second init (in tests) is harmless; ignore the error it returns.
@@ -44,7 +48,11 @@ fn filter() -> EnvFilter {
         // rustls-platform-verifier logs every refused certificate at error
         // level; the SMTP client and the feed fetcher report it themselves,
         // naming the setting to change.
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,rustls_platform_verifier=off"))
+        // tokio-cron-scheduler logs its internals at info on every start
+        // ("Uninited", "Job creator created" once per job).
+        .unwrap_or_else(|_| {
+            EnvFilter::new("info,sqlx=warn,rustls_platform_verifier=off,tokio_cron_scheduler=warn")
+        })
         // async-imap traces every line it sends and reads: the IMAP LOGIN
         // with its password, and whole bounce messages. Never shown.
         .add_directive("async_imap=off".parse().expect("a valid directive"))

@@ -6,7 +6,7 @@
 //! API.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use anyhow::Context;
@@ -18,7 +18,8 @@ use crate::store::UpsertCounts;
 pub use crate::import::Summary;
 
 /// An opened input: a buffered reader, its name for messages, and a progress
-/// bar that is hidden unless stderr is a terminal.
+/// bar that is hidden unless stderr is a terminal (drawn among the others,
+/// so that log lines print above it: `crate::progress`).
 pub struct Input {
     pub reader: Box<dyn BufRead + Send>,
     pub name: String,
@@ -26,13 +27,8 @@ pub struct Input {
 }
 
 pub fn open_input(path: &Path) -> anyhow::Result<Input> {
-    let tty = std::io::stderr().is_terminal();
     if path.as_os_str() == "-" {
-        let progress = if tty {
-            ProgressBar::new_spinner()
-        } else {
-            ProgressBar::hidden()
-        };
+        let progress = crate::progress::bar(ProgressBar::new_spinner());
         progress.set_style(
             ProgressStyle::with_template("{spinner} {msg} {bytes} read ({bytes_per_sec})")
                 .expect("valid template"),
@@ -49,11 +45,7 @@ pub fn open_input(path: &Path) -> anyhow::Result<Input> {
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         anyhow::bail!("{} is a directory; expected a file", path.display());
     }
-    let progress = if tty {
-        ProgressBar::new(len)
-    } else {
-        ProgressBar::hidden()
-    };
+    let progress = crate::progress::bar(ProgressBar::new(len));
     progress.set_style(
         ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({bytes_per_sec}, eta {eta})")
             .expect("valid template"),

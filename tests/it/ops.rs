@@ -314,6 +314,24 @@ fn the_daemon_notifies_systemd_and_feeds_the_watchdog() {
         started.elapsed() < Duration::from_secs(3),
         "pinged within WatchdogSec"
     );
+    // WatchdogSec=3 s: a ping every second (a third of it), each within
+    // WatchdogSec of the last, and not a burst.
+    let first = Instant::now();
+    let mut last = first;
+    for _ in 0..3 {
+        assert_eq!(next("the next watchdog ping"), "WATCHDOG=1\n");
+        assert!(
+            last.elapsed() < Duration::from_secs(3),
+            "a gap of {:?}",
+            last.elapsed()
+        );
+        last = Instant::now();
+    }
+    let three = first.elapsed();
+    assert!(
+        three >= Duration::from_millis(1500),
+        "three pings in {three:?}: the watchdog is fed every second"
+    );
 
     assert!(
         std::process::Command::new("kill")
@@ -338,4 +356,115 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// `herald send` on a terminal (a pseudo-terminal from util-linux's
+/// `script`): the progress bar is drawn, and a log line written while it
+/// is up (the relay's policy refusal, in the middle of the edition) prints
+/// whole on its own line, never glued to a frame of the bar.
+#[test]
+fn log_lines_print_above_the_progress_bar_on_a_terminal() {
+    use crate::support::smtp::{Policy, Reply, SmtpSink};
+    use std::time::Duration;
+
+    let env = TestEnv::sqlite();
+    env.seed_readers(12);
+    // One message at a time, each answered after 40 ms: the bar is drawn
+    // (at most 20 times a second) before and after the refusal.
+    let sink = SmtpSink::start_with(
+        Policy::new()
+            .on_rcpt(
+                "reader5@example.com",
+                Reply::Text(550, "5.7.1 Message rejected by policy"),
+            )
+            .delay_each(Duration::from_millis(40)),
+    );
+    let mut herald = env.herald_std(&["send", "--date", "2026-03-10", "--now", "2026-03-10T08:00:00Z"]);
+    herald
+        .envs(crate::support::Settings::smtp(&sink).vars())
+        .env("HERALD_DELIVERY__CONCURRENCY", "1")
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1");
+    let out = on_a_terminal(&herald);
+    // 3: the edition ran, and a delivery failed (the refusal).
+    assert_eq!(out.status.code(), Some(3), "{}", stdout_of(&out));
+    let screen = String::from_utf8_lossy(&out.stdout);
+
+    let bar = |line: &str| line.contains('█') || line.contains('░');
+    let lines: Vec<String> = screen.split('\n').map(visible).collect();
+    let refusal = lines
+        .iter()
+        .position(|l| l.contains("refused the message for policy reasons"))
+        .unwrap_or_else(|| panic!("no log line for the refusal: {screen:?}"));
+    // The test can only fail if the bar is up around the log line.
+    let raw: Vec<&str> = screen.split('\n').collect();
+    assert!(
+        raw[..=refusal].iter().any(|l| bar(l)),
+        "no bar before the log line: {screen:?}"
+    );
+    assert!(
+        raw[refusal..].iter().any(|l| bar(l)),
+        "no bar after the log line: {screen:?}"
+    );
+    for line in lines.iter().filter(|l| l.contains(" WARN ")) {
+        assert!(
+            !bar(line) && line.starts_with("20"),
+            "a log line glued to the bar: {line:?} in {screen:?}"
+        );
+    }
+}
+
+/// Runs `cmd` under a pseudo-terminal (`script -qfec`), its stdout and
+/// stderr both the terminal; the output is what the terminal was sent.
+fn on_a_terminal(cmd: &std::process::Command) -> std::process::Output {
+    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_str().unwrap().replace('\'', r"'\''"));
+    let line = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut script = std::process::Command::new("script");
+    script.args(["-qfec", &line, "/dev/null"]).stdin(Stdio::null());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        script.current_dir(dir);
+    }
+    script.output().expect("script (util-linux) runs")
+}
+
+/// What a terminal line shows at its end: the text after its last carriage
+/// return or clear-line, without escape sequences (and without the CR of
+/// the terminal's CR LF).
+fn visible(line: &str) -> String {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let start = [
+        line.rfind('\r').map(|i| i + 1),
+        line.rfind("\x1b[2K").map(|i| i + 4),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(0);
+    let mut out = String::new();
+    let mut chars = line[start..].chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ parameters, then one final byte in @..~.
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
