@@ -137,7 +137,7 @@ mod tests {
         // printf '%s' "$TZ_SCRIPT" | openssl sha256 -binary | base64
         assert_eq!(
             script_hash(),
-            "'sha256-lK5BKHtrMBgsO5TKD/F7o5qefdgACEdek2CKKYPvyVk='"
+            "'sha256-vLE9EFph5jlTT5hUhs/YTj2fvtpAt9kd3xkJkyxVkcI='"
         );
     }
 }
