@@ -100,7 +100,6 @@ for l in ar fr; do
     get "confirm-$l" "${confirms[$l]}"
     get "preferences-$l" "$base/preferences/${tokens[$l]}"
     get "unsubscribe-$l" "$base/unsubscribe/${tokens[$l]}"
-    get "view-$l" "$base/view/${tokens[$l]}/daily-2026-03-10"
     curl -s -o "$out/html/archive-$l.html" -H "Accept-Language: $l" "$base/archive"
     get "archive-edition-$l" "$base/archive/daily-2026-03-10?lang=$l"
     curl -s -o "$out/html/not-found-$l.html" -H "Accept-Language: $l" "$base/preferences/not-a-token"

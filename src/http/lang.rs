@@ -109,7 +109,11 @@ mod tests {
         let c = catalogs();
         let tag = |lang: Option<&str>, accept: &str| visitor(&c, lang, &headers(accept)).map(|l| l.tag());
         assert_eq!(tag(Some("fr"), "ar").as_deref(), Some("fr"));
-        assert_eq!(tag(Some("es"), "ar-JO,ar;q=0.9").as_deref(), Some("ar-JO"), "es: no catalog");
+        assert_eq!(
+            tag(Some("es"), "ar-JO,ar;q=0.9").as_deref(),
+            Some("ar-JO"),
+            "es: no catalog"
+        );
         assert_eq!(tag(Some("<script>"), "de").as_deref(), None);
         assert_eq!(tag(None, "de, es;q=0.5"), None);
         let huge = format!("{}, ar", "x".repeat(5000));
@@ -126,6 +130,9 @@ mod tests {
         assert_eq!((v.locale.map(|l| l.tag()), v.explicit), (Some("ar".into()), true));
         let uri: Uri = "/subscribe?lang=zz-Junk-".parse().unwrap();
         let v = Visitor::from_parts(&c, &uri, &headers("fr"));
-        assert_eq!((v.locale.map(|l| l.tag()), v.explicit), (Some("fr".into()), false));
+        assert_eq!(
+            (v.locale.map(|l| l.tag()), v.explicit),
+            (Some("fr".into()), false)
+        );
     }
 }

@@ -464,10 +464,9 @@ impl Pages {
                 let ctx = page
                     .context(&pages, &resolved)
                     .map_err(|e| anyhow::anyhow!("checking {TEMPLATE} ({locale}): {e}"))?;
-                pages
-                    .tera
-                    .render(TEMPLATE, &ctx)
-                    .map_err(|e| anyhow::anyhow!("checking {TEMPLATE} ({}, {locale}): {e}", sources.origin))?;
+                pages.tera.render(TEMPLATE, &ctx).map_err(|e| {
+                    anyhow::anyhow!("checking {TEMPLATE} ({}, {locale}): {e}", sources.origin)
+                })?;
             }
             pages
                 .snippet(
@@ -479,7 +478,9 @@ impl Pages {
                         locale: Some(locale.clone()),
                     },
                 )
-                .map_err(|e| anyhow::anyhow!("checking snippet.html ({}, {locale}): {e:#}", sources.origin))?;
+                .map_err(|e| {
+                    anyhow::anyhow!("checking snippet.html ({}, {locale}): {e:#}", sources.origin)
+                })?;
         }
         Ok(pages)
     }
@@ -671,7 +672,12 @@ mod tests {
     }
 
     fn pages() -> Pages {
-        Pages::new(&TemplateSources::builtin_pages(), site("Daily <News>"), catalogs()).unwrap()
+        Pages::new(
+            &TemplateSources::builtin_pages(),
+            site("Daily <News>"),
+            catalogs(),
+        )
+        .unwrap()
     }
 
     async fn body(response: Response) -> String {
@@ -711,7 +717,10 @@ mod tests {
             },
         );
         let html = body(pages().render(&page, None)).await;
-        assert!(html.contains("Unsubscribe \u{2068}ana@example.com\u{2069}"), "{html}");
+        assert!(
+            html.contains("Unsubscribe \u{2068}ana@example.com\u{2069}"),
+            "{html}"
+        );
         assert!(
             html.contains("action=\"https://x.example/unsubscribe/t\""),
             "{html}"

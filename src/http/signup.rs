@@ -196,7 +196,12 @@ pub fn confirmation_letter(
 ) -> Result<Confirmation, MessageError> {
     let r = catalogs.resolve(locale);
     let hours = CONFIRM_VALID_HOURS;
-    let t = |key: &'static str| Text::new(key).arg("site", site).arg("hours", hours).format(catalogs, &r);
+    let t = |key: &'static str| {
+        Text::new(key)
+            .arg("site", site)
+            .arg("hours", hours)
+            .format(catalogs, &r)
+    };
     let (intro, action_text, action_html, validity, ignore) = (
         t("confirm-mail-intro")?,
         t("confirm-mail-action-text")?,

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use super::subscribers::{COLUMNS, SubscriberRow};
 use super::{Store, bad_row, now, with_pool};
 use crate::domain::{
-    Frequency, HeaderSafe, Locale, NewSubscriber, SendHour, Subscriber, SubscriberEmail, SubscriberStatus, TimeZone,
-    Token, Topics,
+    Frequency, HeaderSafe, Locale, NewSubscriber, SendHour, Subscriber, SubscriberEmail, SubscriberStatus,
+    TimeZone, Token, Topics,
 };
 
 /// A signup waiting for confirmation, with what the reader chose in the
@@ -171,7 +171,11 @@ impl Store {
     /// replaced only by a non-empty one, a language only by one given.
     /// `locale` is the reader's language, which the confirmation link
     /// carries (`signups` has no column for it). Returns the subscriber.
-    pub async fn confirm_signup(&self, signup: &Signup, locale: Option<&Locale>) -> anyhow::Result<Subscriber> {
+    pub async fn confirm_signup(
+        &self,
+        signup: &Signup,
+        locale: Option<&Locale>,
+    ) -> anyhow::Result<Subscriber> {
         let at = now();
         let key = signup.email.key();
         let (timezone, topics) = (signup.timezone.name(), signup.topics.join(','));

@@ -263,7 +263,10 @@ async fn preferences_change_and_validate() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("Hour of delivery: choose an hour from 00:00 to 23:00."), "{body}");
+    assert!(
+        body.contains("Hour of delivery: choose an hour from 00:00 to 23:00."),
+        "{body}"
+    );
 }
 
 #[tokio::test]

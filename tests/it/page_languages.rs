@@ -196,7 +196,12 @@ async fn an_arabic_browser_signs_up_in_arabic_and_gets_an_arabic_confirmation() 
     let accept = "ar-JO,ar;q=0.9,en;q=0.5";
     let (status, _, body) = call(
         &state,
-        request("POST", "/subscribe", Some(accept), Some("email=rana%40example.com")),
+        request(
+            "POST",
+            "/subscribe",
+            Some(accept),
+            Some("email=rana%40example.com"),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -211,11 +216,20 @@ async fn an_arabic_browser_signs_up_in_arabic_and_gets_an_arabic_confirmation() 
         plain(&text).starts_with("طلب أحدهم، وربما أنت، تلقّي نشرة Example News على هذا العنوان."),
         "{text}"
     );
-    assert!(plain(&text).contains("للتأكيد، افتح هذا الرابط خلال 48 ساعة:"), "{text}");
+    assert!(
+        plain(&text).contains("للتأكيد، افتح هذا الرابط خلال 48 ساعة:"),
+        "{text}"
+    );
     assert!(html.contains(r#"<html lang="ar-JO" dir="rtl">"#), "{html}");
-    assert!(plain(&html).contains("أكّد اشتراكك</a> (الرابط صالح لمدة 48 ساعة)"), "{html}");
+    assert!(
+        plain(&html).contains("أكّد اشتراكك</a> (الرابط صالح لمدة 48 ساعة)"),
+        "{html}"
+    );
     let path = confirm_path(&text);
-    assert!(path.ends_with("?lang=ar-JO"), "the link carries the language: {path}");
+    assert!(
+        path.ends_with("?lang=ar-JO"),
+        "the link carries the language: {path}"
+    );
 
     // The link's page is Arabic even in an English browser; confirming
     // stores the language.
@@ -225,7 +239,10 @@ async fn an_arabic_browser_signs_up_in_arabic_and_gets_an_arabic_confirmation() 
     assert!(page.contains("?lang=ar-JO\">"), "the form posts it back: {page}");
     let (status, _, done) = call(&state, request("POST", &path, Some("en"), Some("send_hour=7"))).await;
     assert_eq!(status, StatusCode::OK, "{done}");
-    assert!(plain(&done).contains("ستصل نشرتنا اليومية إلى rana@example.com في الساعة 07:00"), "{done}");
+    assert!(
+        plain(&done).contains("ستصل نشرتنا اليومية إلى rana@example.com في الساعة 07:00"),
+        "{done}"
+    );
     let s = store
         .find_subscriber(&SubscriberEmail::parse("rana@example.com").unwrap())
         .await
@@ -243,20 +260,34 @@ async fn the_form_lang_wins_over_accept_language() {
     // The signup page asked for in French carries it on in the form.
     let (_, _, page) = call(&state, request("GET", "/subscribe?lang=fr", Some("ar"), None)).await;
     assert!(page.contains(r#"<html lang="fr" dir="ltr">"#), "{page}");
-    assert!(page.contains(r#"<input type="hidden" name="lang" value="fr">"#), "{page}");
+    assert!(
+        page.contains(r#"<input type="hidden" name="lang" value="fr">"#),
+        "{page}"
+    );
     let (_, _, page) = call(&state, request("GET", "/subscribe", Some("ar"), None)).await;
-    assert!(!page.contains(r#"name="lang""#), "no lang asked for, none sent: {page}");
+    assert!(
+        !page.contains(r#"name="lang""#),
+        "no lang asked for, none sent: {page}"
+    );
 
     let (status, _, body) = call(
         &state,
-        request("POST", "/subscribe", Some("ar-JO,ar;q=0.9"), Some("email=lea%40example.com&lang=fr")),
+        request(
+            "POST",
+            "/subscribe",
+            Some("ar-JO,ar;q=0.9"),
+            Some("email=lea%40example.com&lang=fr"),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Consultez votre boîte de réception"), "{body}");
     let got = sink.wait_for_async(1, Duration::from_secs(10)).await;
     let (subject, text, _) = parts(&got[0]);
-    assert!(plain(&subject).starts_with("Confirmez votre abonnement"), "{subject}");
+    assert!(
+        plain(&subject).starts_with("Confirmez votre abonnement"),
+        "{subject}"
+    );
     let path = confirm_path(&text);
     assert!(path.ends_with("?lang=fr"), "{path}");
     let (status, _, _) = call(&state, request("POST", &path, Some("ar"), None)).await;
@@ -275,20 +306,35 @@ async fn an_unsupported_language_falls_back_to_the_site_locale() {
     let env = TestEnv::sqlite();
     let settings = Settings::smtp(&sink).set("HERALD_SITE__LOCALE", "fr");
     let (store, state) = state_with_mail(&env, &settings).await;
-    let (_, _, page) = call(&state, request("GET", "/subscribe?lang=es", Some("de-DE,es;q=0.8"), None)).await;
+    let (_, _, page) = call(
+        &state,
+        request("GET", "/subscribe?lang=es", Some("de-DE,es;q=0.8"), None),
+    )
+    .await;
     assert!(page.contains(r#"<html lang="fr" dir="ltr">"#), "{page}");
     assert!(page.contains("Recevoir la lettre"), "{page}");
 
     let (status, _, body) = call(
         &state,
-        request("POST", "/subscribe", Some("de-DE,es;q=0.8"), Some("email=hans%40example.com&lang=es")),
+        request(
+            "POST",
+            "/subscribe",
+            Some("de-DE,es;q=0.8"),
+            Some("email=hans%40example.com&lang=es"),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains(r#"<html lang="fr" dir="ltr">"#), "the site's language: {body}");
+    assert!(
+        body.contains(r#"<html lang="fr" dir="ltr">"#),
+        "the site's language: {body}"
+    );
     let got = sink.wait_for_async(1, Duration::from_secs(10)).await;
     let (subject, text, _) = parts(&got[0]);
-    assert!(plain(&subject).starts_with("Confirmez votre abonnement"), "{subject}");
+    assert!(
+        plain(&subject).starts_with("Confirmez votre abonnement"),
+        "{subject}"
+    );
     let path = confirm_path(&text);
     assert!(!path.contains("lang="), "no language of their own: {path}");
     let (status, _, _) = call(&state, request("POST", &path, None, None)).await;
@@ -317,32 +363,61 @@ async fn the_preferences_language_change_persists() {
             .map(|l| l.tag())
     };
     let (_, _, page) = call(&state, request("GET", &path, None, None)).await;
-    assert!(page.contains(r#"<option value="" selected>The site&#39;s language"#), "{page}");
-    assert!(page.contains(r#"<option value="ar" lang="ar" dir="rtl">العربية</option>"#), "{page}");
-    assert!(page.contains(r#"<option value="fr" lang="fr" dir="ltr">Français</option>"#), "{page}");
+    assert!(
+        page.contains(r#"<option value="" selected>The site&#39;s language"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<option value="ar" lang="ar" dir="rtl">العربية</option>"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<option value="fr" lang="fr" dir="ltr">Français</option>"#),
+        "{page}"
+    );
 
     let fields = "frequency=daily&send_hour=7&timezone=UTC&topics=";
-    let (status, _, done) = call(&state, request("POST", &path, None, Some(&format!("{fields}&locale=ar")))).await;
+    let (status, _, done) = call(
+        &state,
+        request("POST", &path, None, Some(&format!("{fields}&locale=ar"))),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{done}");
-    assert!(done.contains(r#"<html lang="ar" dir="rtl">"#), "the answer in the new language: {done}");
+    assert!(
+        done.contains(r#"<html lang="ar" dir="rtl">"#),
+        "the answer in the new language: {done}"
+    );
     assert_eq!(stored().await.as_deref(), Some("ar"));
     let (_, _, page) = call(&state, request("GET", &path, None, None)).await;
     assert!(page.contains(r#"<html lang="ar" dir="rtl">"#), "{page}");
-    assert!(page.contains(r#"<option value="ar" lang="ar" dir="rtl" selected>العربية</option>"#), "{page}");
+    assert!(
+        page.contains(r#"<option value="ar" lang="ar" dir="rtl" selected>العربية</option>"#),
+        "{page}"
+    );
 
     // A value no catalog serves is refused, in the reader's language, and
     // nothing changes.
-    let (status, _, refused) =
-        call(&state, request("POST", &path, None, Some(&format!("{fields}&locale=xx-Junk")))).await;
+    let (status, _, refused) = call(
+        &state,
+        request("POST", &path, None, Some(&format!("{fields}&locale=xx-Junk"))),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(plain(&refused).contains("اللغة: اختر لغة من القائمة."), "{refused}");
+    assert!(
+        plain(&refused).contains("اللغة: اختر لغة من القائمة."),
+        "{refused}"
+    );
     assert_eq!(stored().await.as_deref(), Some("ar"));
     // A form without the field (a site's older page) keeps it.
     let (status, _, _) = call(&state, request("POST", &path, None, Some(fields))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(stored().await.as_deref(), Some("ar"));
     // Empty: back to the site's language.
-    let (status, _, done) = call(&state, request("POST", &path, None, Some(&format!("{fields}&locale=")))).await;
+    let (status, _, done) = call(
+        &state,
+        request("POST", &path, None, Some(&format!("{fields}&locale="))),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert!(done.contains(r#"<html lang="en" dir="ltr">"#), "{done}");
     assert_eq!(stored().await, None);
@@ -356,7 +431,10 @@ async fn a_hostile_accept_language_is_harmless() {
     // tags no catalog serves, a byte no header may hold.
     let huge = format!("{},ar", "x-".repeat(4000));
     let junk = "ar;q=abc, ;;;, *;q=1, fr;q=2, ;q=0.9, ar-ZZZZZZZZZZ-x, q=1, ,,,,";
-    let many = (0..100).map(|i| format!("e{i},de;q=0.{i}")).collect::<Vec<_>>().join(",");
+    let many = (0..100)
+        .map(|i| format!("e{i},de;q=0.{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
     for accept in [huge.as_str(), junk, many.as_str(), "\u{0}"] {
         let Ok(value) = axum::http::HeaderValue::from_bytes(accept.as_bytes()) else {
             continue;
@@ -366,7 +444,12 @@ async fn a_hostile_accept_language_is_harmless() {
         let (status, _, page) = call(&state, req).await;
         assert_eq!(status, StatusCode::OK, "{accept:.40}");
         assert!(page.contains(r#"<html lang="#), "{page}");
-        let mut req = request("POST", "/subscribe", None, Some("email=x%40example.com&lang=%00%FF%3Cscript%3E"));
+        let mut req = request(
+            "POST",
+            "/subscribe",
+            None,
+            Some("email=x%40example.com&lang=%00%FF%3Cscript%3E"),
+        );
         req.headers_mut().insert("accept-language", value);
         let (status, _, page) = call(&state, req).await;
         assert_eq!(status, StatusCode::OK, "{page}");
@@ -376,8 +459,10 @@ async fn a_hostile_accept_language_is_harmless() {
     // are refused) or sat past the length limit: the page is the site's.
     let (_, _, page) = call(&state, {
         let mut r = request("GET", "/subscribe", None, None);
-        r.headers_mut()
-            .insert("accept-language", axum::http::HeaderValue::from_str(junk).unwrap());
+        r.headers_mut().insert(
+            "accept-language",
+            axum::http::HeaderValue::from_str(junk).unwrap(),
+        );
         r
     })
     .await;
@@ -392,19 +477,35 @@ async fn refusals_give_the_catalogs_reasons_in_the_readers_language() {
     let path = format!("/preferences/{token}");
     let (status, _, page) = call(
         &state,
-        request("POST", &path, Some("en"), Some("frequency=daily&send_hour=25&timezone=UTC")),
+        request(
+            "POST",
+            &path,
+            Some("en"),
+            Some("frequency=daily&send_hour=25&timezone=UTC"),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(plain(&page).contains("ساعة الإرسال: اختر ساعة بين 00:00 و23:00."), "{page}");
+    assert!(
+        plain(&page).contains("ساعة الإرسال: اختر ساعة بين 00:00 و23:00."),
+        "{page}"
+    );
     assert!(!page.contains("out of range"), "not the domain's English: {page}");
     let (status, _, page) = call(
         &state,
-        request("POST", &path, Some("en"), Some("frequency=daily&send_hour=7&timezone=Mars%2FOlympus")),
+        request(
+            "POST",
+            &path,
+            Some("en"),
+            Some("frequency=daily&send_hour=7&timezone=Mars%2FOlympus"),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(plain(&page).contains("المنطقة الزمنية: هذه ليست منطقة زمنية نعرفها"), "{page}");
+    assert!(
+        plain(&page).contains("المنطقة الزمنية: هذه ليست منطقة زمنية نعرفها"),
+        "{page}"
+    );
 
     // A body that is not a form, to a French visitor.
     let req = Request::post(format!("/unsubscribe/{token}"))

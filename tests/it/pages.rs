@@ -302,7 +302,10 @@ async fn the_confirmation_page_lets_the_reader_change_zone_and_hour_before_confi
 
     let (status, _, body) = post_form(&state, &path, "timezone=Europe%2FLisbon&send_hour=6").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body.contains("will get our daily digest at 06:00 Europe/Lisbon"), "{body}");
+    assert!(
+        body.contains("will get our daily digest at 06:00 Europe/Lisbon"),
+        "{body}"
+    );
     let s = reader(&store, "ana@example.com").await;
     assert_eq!(s.status, SubscriberStatus::Active);
     assert_eq!((s.timezone.name(), s.send_hour.get()), ("Europe/Lisbon", 6));
