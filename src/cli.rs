@@ -159,6 +159,9 @@ pub struct FormArgs {
     /// Let the reader choose a daily or a weekly digest
     #[arg(long)]
     pub frequency: bool,
+    /// Write the box in this language (a BCP 47 tag: en, ar, fr) and sign its readers up in it [default: site.locale, and the reader's browser language]
+    #[arg(long, value_parser = parse_locale, value_name = "TAG")]
+    pub locale: Option<Locale>,
 }
 
 #[derive(Debug, Subcommand)]

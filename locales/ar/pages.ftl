@@ -22,6 +22,7 @@ page-signup-done-message = إن كان هذا العنوان يستقبل نشر
 }.
 page-signup-bad-address-title = تحقّق من العنوان
 page-signup-bad-address-message = لا يبدو هذا عنوان بريد إلكتروني.
+page-signup-tz-found = المنطقة الزمنية: { $zone }، بحسب متصفحك. يمكنك تغييرها عند تأكيد الاشتراك.
 
 ## Confirmation
 
@@ -34,7 +35,11 @@ page-confirm-already-message = العنوان { $email } مشترك في نشر�
 page-confirm-expired-title = انتهت صلاحية الرابط
 page-confirm-expired-message = انتهت صلاحية رابط التأكيد هذا. اشترك من جديد لتصلك رسالة برابط جديد.
 page-confirmed-title = تمّ اشتراكك
-page-confirmed-message = ستصل نشرتنا إلى { $email }.
+page-confirmed-message = { $frequency ->
+    [weekly] ستصل نشرتنا الأسبوعية إلى { $email } في الساعة { $time } بتوقيت { $timezone }.
+   *[daily] ستصل نشرتنا اليومية إلى { $email } في الساعة { $time } بتوقيت { $timezone }.
+}
+page-confirm-unknown-message = رابط التأكيد هذا غير صالح، أو سبق استخدامه. إن لم تكن قد أكّدت اشتراكك بعد، فاشترك من جديد لتصلك رسالة برابط جديد.
 
 ## Unsubscribe
 
@@ -72,6 +77,11 @@ page-preferences-language-site = لغة الموقع ({ $language })
 page-preferences-submit = حفظ
 page-preferences-invalid-title = يُرجى مراجعة النموذج
 page-preferences-invalid-field = { $field }: { $reason }
+page-reason-timezone = هذه ليست منطقة زمنية نعرفها؛ اختر منطقة من القائمة.
+page-reason-hour = اختر ساعة بين 00:00 و23:00.
+page-reason-frequency = اختر «كل يوم» أو «مرة في الأسبوع».
+page-reason-topics = أحد الأقسام طويل جدًا (64 حرفًا على الأكثر) أو يتضمّن فاصلة منقوطة.
+page-reason-language = اختر لغة من القائمة.
 page-preferences-saved-title = تمّ الحفظ
 page-preferences-saved-message = { $frequency ->
     [weekly] ستصل النشرة الأسبوعية إلى { $email } في الساعة { $time } بتوقيت { $timezone }.
@@ -86,6 +96,14 @@ page-archive-empty = لم تصدر أي نشرة بعد.
 page-archive-feed = موجز Atom
 page-archive-subscribe = احصل على النشرة عبر البريد الإلكتروني
 page-archive-all = كل الأعداد
+page-archive-frequency = { $frequency ->
+    [weekly] النشرة الأسبوعية
+   *[daily] النشرة اليومية
+}
+page-archive-edition-title = { $frequency ->
+    [weekly] النشرة الأسبوعية، { $date }
+   *[daily] النشرة اليومية، { $date }
+}
 page-archive-edition-note = الأخبار التي تلقّاها جميع القرّاء، من كل الأقسام.
 page-archive-edition-empty = لم يتضمّن هذا العدد أي خبر.
 page-archive-stories = { PLURAL($count) ->
@@ -109,6 +127,13 @@ page-view-expired-message = عذرًا، لم تعد نشرة { $date } محفو
     [many] { $days } يومًا
    *[other] { $days } يوم
 }.
+page-view-expired-archive-message = عذرًا، لم تعد نشرة { $date } محفوظة على الإنترنت: نحتفظ بنشرات كل قارئ مدة { PLURAL($days) ->
+    [one] يوم واحد
+    [two] يومين
+    [few] { $days } أيام
+    [many] { $days } يومًا
+   *[other] { $days } يوم
+}. وما زالت أخبارها متاحة في الأرشيف.
 
 ## Errors
 
@@ -118,9 +143,25 @@ page-no-such-page-title = الصفحة غير موجودة
 page-no-such-page-message = لا توجد صفحة بهذا العنوان هنا.
 page-bad-request-title = طلب غير صالح
 page-bad-form = لم يتضمّن هذا الطلب نموذجًا يمكن قراءته.
+page-bad-form-type = كان المتوقَّع نموذجًا (application/x-www-form-urlencoded أو multipart/form-data).
 page-too-large-title = الطلب كبير جدًا
 page-too-large-message = حجم هذا الطلب أكبر من المسموح به.
 page-too-many-title = طلبات كثيرة جدًا
 page-too-many-message = يُرجى المحاولة لاحقًا.
 page-internal-title = حدث خطأ ما
 page-internal-message = يُرجى المحاولة مجددًا بعد بضع دقائق.
+
+## Languages and time zones
+
+language-name = العربية
+zone-region-africa = أفريقيا
+zone-region-america = الأمريكتان
+zone-region-antarctica = القارة القطبية الجنوبية
+zone-region-arctic = القطب الشمالي
+zone-region-asia = آسيا
+zone-region-atlantic = المحيط الأطلسي
+zone-region-australia = أستراليا
+zone-region-europe = أوروبا
+zone-region-indian = المحيط الهندي
+zone-region-pacific = المحيط الهادئ
+zone-region-other = مناطق أخرى

@@ -23,6 +23,9 @@ page-signup-done-message = If this address can receive our digest, a message wit
 }.
 page-signup-bad-address-title = Check the address
 page-signup-bad-address-message = That does not look like an email address.
+# Shown by the page's script instead of the zone picker; $zone is the
+# zone the browser reports.
+page-signup-tz-found = Time zone: { $zone }, from your browser. You can change it when you confirm.
 
 ## Confirmation
 
@@ -35,7 +38,12 @@ page-confirm-already-message = { $email } already gets our digest.
 page-confirm-expired-title = Link expired
 page-confirm-expired-message = This confirmation link has expired. Sign up again to get a new one.
 page-confirmed-title = You are subscribed
-page-confirmed-message = { $email } will get our digest.
+# $time is the hour ("07:00"), $timezone the zone's IANA name.
+page-confirmed-message = { $frequency ->
+    [weekly] { $email } will get our weekly digest at { $time } { $timezone }.
+   *[daily] { $email } will get our daily digest at { $time } { $timezone }.
+}
+page-confirm-unknown-message = This confirmation link is not valid, or it was used already. If you have not confirmed yet, sign up again to get a new one.
 
 ## Unsubscribe
 
@@ -75,6 +83,12 @@ page-preferences-submit = Save
 page-preferences-invalid-title = Please check the form
 # $field is the field's label, $reason what is wrong with the value.
 page-preferences-invalid-field = { $field }: { $reason }
+# What is wrong with a field's value ($reason above).
+page-reason-timezone = this is not a time zone we know; choose one from the list.
+page-reason-hour = choose an hour from 00:00 to 23:00.
+page-reason-frequency = choose every day or once a week.
+page-reason-topics = a section is too long (64 characters at most) or holds a semicolon.
+page-reason-language = choose a language from the list.
 page-preferences-saved-title = Saved
 page-preferences-saved-message = { $frequency ->
     [weekly] { $email } will get the weekly digest at { $time } { $timezone }.
@@ -89,6 +103,14 @@ page-archive-empty = No digest has gone out yet.
 page-archive-feed = Atom feed
 page-archive-subscribe = Get the digest by email
 page-archive-all = All editions
+page-archive-frequency = { $frequency ->
+    [weekly] Weekly digest
+   *[daily] Daily digest
+}
+page-archive-edition-title = { $frequency ->
+    [weekly] Weekly digest, { $date }
+   *[daily] Daily digest, { $date }
+}
 page-archive-edition-note = The stories every reader got, across all sections.
 page-archive-edition-empty = This edition had no stories.
 page-archive-stories = { PLURAL($count) ->
@@ -105,6 +127,10 @@ page-view-expired-message = Sorry, the digest of { $date } is no longer kept onl
     [one] { $days } day
    *[other] { $days } days
 }.
+page-view-expired-archive-message = Sorry, the digest of { $date } is no longer kept online: we keep each reader's digests for { PLURAL($days) ->
+    [one] { $days } day
+   *[other] { $days } days
+}. Its stories are still in the archive.
 
 ## Errors
 
@@ -114,9 +140,27 @@ page-no-such-page-title = Not found
 page-no-such-page-message = There is no such page here.
 page-bad-request-title = Bad request
 page-bad-form = This request did not carry a form that could be read.
+page-bad-form-type = Expected a form (application/x-www-form-urlencoded or multipart/form-data).
 page-too-large-title = Too large
 page-too-large-message = That request was too large.
 page-too-many-title = Too many requests
 page-too-many-message = Please try again later.
 page-internal-title = Something went wrong
 page-internal-message = Please try again in a few minutes.
+
+## Languages and time zones
+
+# This catalog's language, in this language: the language picker shows it.
+language-name = English
+# The groups of the time zone picker (the regions of the IANA names).
+zone-region-africa = Africa
+zone-region-america = Americas
+zone-region-antarctica = Antarctica
+zone-region-arctic = Arctic
+zone-region-asia = Asia
+zone-region-atlantic = Atlantic
+zone-region-australia = Australia
+zone-region-europe = Europe
+zone-region-indian = Indian Ocean
+zone-region-pacific = Pacific
+zone-region-other = Other

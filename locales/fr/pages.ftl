@@ -20,6 +20,7 @@ page-signup-done-message = Si cette adresse peut recevoir notre lettre, un messa
 }.
 page-signup-bad-address-title = Vérifiez l’adresse
 page-signup-bad-address-message = Cela ne ressemble pas à une adresse e-mail.
+page-signup-tz-found = Fuseau horaire : { $zone }, d’après votre navigateur. Vous pourrez le modifier lors de la confirmation.
 
 ## Confirmation
 
@@ -32,7 +33,11 @@ page-confirm-already-message = { $email } reçoit déjà notre lettre.
 page-confirm-expired-title = Lien expiré
 page-confirm-expired-message = Ce lien de confirmation a expiré. Inscrivez-vous de nouveau pour en recevoir un autre.
 page-confirmed-title = Abonnement confirmé
-page-confirmed-message = { $email } recevra notre lettre.
+page-confirmed-message = { $frequency ->
+    [weekly] { $email } recevra notre lettre hebdomadaire à { $time } (heure de { $timezone }).
+   *[daily] { $email } recevra notre lettre quotidienne à { $time } (heure de { $timezone }).
+}
+page-confirm-unknown-message = Ce lien de confirmation n’est pas valide, ou il a déjà été utilisé. Si vous n’avez pas encore confirmé, inscrivez-vous de nouveau pour en recevoir un autre.
 
 ## Unsubscribe
 
@@ -70,6 +75,11 @@ page-preferences-language-site = La langue du site ({ $language })
 page-preferences-submit = Enregistrer
 page-preferences-invalid-title = Veuillez vérifier le formulaire
 page-preferences-invalid-field = { $field } : { $reason }
+page-reason-timezone = ce fuseau horaire nous est inconnu ; choisissez-en un dans la liste.
+page-reason-hour = choisissez une heure entre 00:00 et 23:00.
+page-reason-frequency = choisissez « Tous les jours » ou « Une fois par semaine ».
+page-reason-topics = une rubrique est trop longue (64 caractères au plus) ou contient un point-virgule.
+page-reason-language = choisissez une langue dans la liste.
 page-preferences-saved-title = Enregistré
 page-preferences-saved-message = { $frequency ->
     [weekly] { $email } recevra la lettre hebdomadaire à { $time } (heure de { $timezone }).
@@ -84,6 +94,14 @@ page-archive-empty = Aucune lettre n’a encore été envoyée.
 page-archive-feed = Flux Atom
 page-archive-subscribe = Recevoir la lettre par e-mail
 page-archive-all = Toutes les éditions
+page-archive-frequency = { $frequency ->
+    [weekly] Lettre hebdomadaire
+   *[daily] Lettre quotidienne
+}
+page-archive-edition-title = { $frequency ->
+    [weekly] Lettre hebdomadaire du { $date }
+   *[daily] Lettre quotidienne du { $date }
+}
 page-archive-edition-note = Les articles que tous les lecteurs ont reçus, toutes rubriques confondues.
 page-archive-edition-empty = Cette édition ne contenait aucun article.
 page-archive-stories = { PLURAL($count) ->
@@ -100,6 +118,10 @@ page-view-expired-message = Désolés, la lettre du { $date } n’est plus conse
     [one] un jour
    *[other] { $days } jours
 }.
+page-view-expired-archive-message = Désolés, la lettre du { $date } n’est plus conservée en ligne : nous gardons les lettres de chaque lecteur pendant { PLURAL($days) ->
+    [one] un jour
+   *[other] { $days } jours
+}. Ses articles restent consultables dans les archives.
 
 ## Errors
 
@@ -109,9 +131,25 @@ page-no-such-page-title = Page introuvable
 page-no-such-page-message = Cette page n’existe pas.
 page-bad-request-title = Requête incorrecte
 page-bad-form = Cette requête ne contenait pas de formulaire lisible.
+page-bad-form-type = Un formulaire (application/x-www-form-urlencoded ou multipart/form-data) était attendu.
 page-too-large-title = Requête trop volumineuse
 page-too-large-message = Cette requête était trop volumineuse.
 page-too-many-title = Trop de requêtes
 page-too-many-message = Veuillez réessayer plus tard.
 page-internal-title = Une erreur s’est produite
 page-internal-message = Veuillez réessayer dans quelques minutes.
+
+## Languages and time zones
+
+language-name = Français
+zone-region-africa = Afrique
+zone-region-america = Amériques
+zone-region-antarctica = Antarctique
+zone-region-arctic = Arctique
+zone-region-asia = Asie
+zone-region-atlantic = Atlantique
+zone-region-australia = Australie
+zone-region-europe = Europe
+zone-region-indian = Océan Indien
+zone-region-pacific = Pacifique
+zone-region-other = Autres

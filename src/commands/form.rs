@@ -31,6 +31,7 @@ pub async fn run(overrides: &Overrides, args: FormArgs) -> anyhow::Result<ExitCo
     let options = SnippetOptions {
         sections,
         frequency: args.frequency,
+        locale: args.locale,
     };
     print!("{}", signup_snippet(&config, &options)?);
     Ok(ExitCode::SUCCESS)

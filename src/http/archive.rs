@@ -8,6 +8,8 @@
 //! address or token can reach these pages, and it outlives the ledger's
 //! retention. The answers are public and cacheable: an ETag (a hash of the
 //! body) and a Last-Modified, and 304 to a matching conditional request.
+//! The pages are in the visitor's language (`lang`, else Accept-Language,
+//! with `Vary: Accept-Language`, else the site's); the feed in the site's.
 
 use std::sync::Arc;
 
@@ -19,13 +21,14 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use tera::Context;
 
-use super::page::{Page, Public, common, csp};
+use super::lang::Visitor;
+use super::page::{Page, Public, Text, common, csp};
 use super::{AppState, Reply};
 use crate::domain::{
     Edition, Frequency, History, SendHour, Story, Subscriber, SubscriberEmail, SubscriberStatus, TimeZone,
     Token, Topics,
 };
-use crate::render::date_label;
+use crate::i18n::{Catalogs, Resolved};
 use crate::select::{self, Pool};
 use crate::store::{Archived, StoryFilter};
 
@@ -36,36 +39,44 @@ const MAX_AGE_SECONDS: u32 = 300;
 const HEADLINES: usize = 3;
 
 /// GET /archive.
-pub(super) async fn index(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Reply> {
+pub(super) async fn index(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+) -> Result<Response, Reply> {
     if !state.archive.enabled {
         return Err(not_found().into());
     }
+    let r = state.catalogs.resolve(visitor.locale.as_ref());
     let editions = digests(&state).await?;
     let mut modified = None;
     let list: Vec<ListItem> = editions
         .iter()
         .map(|d| {
             modified = modified.max(Some(d.modified));
-            ListItem {
+            Ok(ListItem {
                 url: state.links.archive_edition(&d.edition),
                 date: d.edition.date.to_string(),
-                date_label: date_label(d.edition.date),
-                frequency_label: frequency_label(d.edition.frequency),
+                date_label: crate::i18n::format::date(&r.lang, d.edition.date),
+                frequency_label: frequency_label(&state.catalogs, &r, d.edition.frequency)?,
                 headlines: d
                     .stories
                     .iter()
                     .take(HEADLINES)
                     .map(|s| s.title.clone())
                     .collect(),
-            }
+            })
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     let mut vars = Context::new();
-    vars.insert("title", "Archive");
+    let title = Text::new("page-archive-title")
+        .format(&state.catalogs, &r)
+        .map_err(anyhow::Error::from)?;
+    vars.insert("title", &title);
     vars.insert("editions", &list);
     vars.insert("feed_url", &state.links.archive_feed());
     vars.insert("subscribe_url", &state.links.subscribe());
-    let page = state.pages.public("archive.html", vars)?;
+    let page = state.pages.public("archive.html", &r, vars)?;
     Ok(cached(&headers, page, modified))
 }
 
@@ -73,11 +84,13 @@ pub(super) async fn index(State(state): State<AppState>, headers: HeaderMap) -> 
 pub(super) async fn edition(
     State(state): State<AppState>,
     Path(key): Path<String>,
+    visitor: Visitor,
     headers: HeaderMap,
 ) -> Result<Response, Reply> {
     if !state.archive.enabled {
         return Err(not_found().into());
     }
+    let r = state.catalogs.resolve(visitor.locale.as_ref());
     let edition: Edition = key.parse().map_err(|_| not_found())?;
     let archived = state
         .store
@@ -90,22 +103,18 @@ pub(super) async fn edition(
         .iter()
         .partition(|s| s.kind == crate::domain::StoryKind::Story);
     let mut vars = Context::new();
+    vars.insert("title", &edition_title(&state.catalogs, &r, &edition)?);
     vars.insert(
-        "title",
-        &format!(
-            "{}, {}",
-            frequency_label(edition.frequency),
-            date_label(edition.date)
-        ),
+        "frequency_label",
+        &frequency_label(&state.catalogs, &r, edition.frequency)?,
     );
-    vars.insert("frequency_label", frequency_label(edition.frequency));
     vars.insert("date", &edition.date.to_string());
-    vars.insert("date_label", &date_label(edition.date));
+    vars.insert("date_label", &crate::i18n::format::date(&r.lang, edition.date));
     vars.insert("top_stories", &items(top));
     vars.insert("blog_posts", &items(blogs));
     vars.insert("feed_url", &state.links.archive_feed());
     vars.insert("subscribe_url", &state.links.subscribe());
-    let page = state.pages.public("archive_edition.html", vars)?;
+    let page = state.pages.public("archive_edition.html", &r, vars)?;
     Ok(cached(&headers, page, Some(d.modified)))
 }
 
@@ -114,18 +123,15 @@ pub(super) async fn feed(State(state): State<AppState>, headers: HeaderMap) -> R
     if !state.archive.enabled {
         return Err(not_found().into());
     }
+    let r = state.catalogs.resolve(None);
     let editions = digests(&state).await?;
     let updated = editions.iter().map(|d| d.modified).max();
     let entries: Vec<FeedEntry> = editions
         .iter()
         .map(|d| {
             let headlines: Vec<&str> = d.stories.iter().map(|s| s.title.as_str()).collect();
-            FeedEntry {
-                title: format!(
-                    "{}, {}",
-                    frequency_label(d.edition.frequency),
-                    date_label(d.edition.date)
-                ),
+            Ok(FeedEntry {
+                title: edition_title(&state.catalogs, &r, &d.edition)?,
                 url: state.links.archive_edition(&d.edition),
                 updated: rfc3339(d.modified),
                 summary: headlines
@@ -135,9 +141,9 @@ pub(super) async fn feed(State(state): State<AppState>, headers: HeaderMap) -> R
                     .collect::<Vec<_>>()
                     .join(" · "),
                 content: entry_html(&d.stories),
-            }
+            })
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     let mut vars = Context::new();
     vars.insert("editions", &entries);
     vars.insert("feed_url", &state.links.archive_feed());
@@ -146,7 +152,7 @@ pub(super) async fn feed(State(state): State<AppState>, headers: HeaderMap) -> R
     vars.insert("archive_url", &state.links.archive());
     // A feed with no entry yet is as old as the Unix epoch: nothing changed.
     vars.insert("updated", &rfc3339(updated.unwrap_or_default()));
-    let page = state.pages.public("feed.xml", vars)?;
+    let page = state.pages.public("feed.xml", &r, vars)?;
     Ok(cached(&headers, page, updated))
 }
 
@@ -164,7 +170,7 @@ struct ListItem {
     url: String,
     date: String,
     date_label: String,
-    frequency_label: &'static str,
+    frequency_label: String,
     headlines: Vec<String>,
 }
 
@@ -204,14 +210,26 @@ fn items(list: Vec<&Story>) -> Vec<StoryItem<'_>> {
 }
 
 fn not_found() -> Page {
-    Page::new(StatusCode::NOT_FOUND, "Not found", "There is no such page here.")
+    Page::new(
+        StatusCode::NOT_FOUND,
+        "page-no-such-page-title",
+        "page-no-such-page-message",
+    )
 }
 
-fn frequency_label(f: Frequency) -> &'static str {
-    match f {
-        Frequency::Daily => "Daily digest",
-        Frequency::Weekly => "Weekly digest",
-    }
+/// "Daily digest", "Weekly digest", in `r`'s language.
+fn frequency_label(c: &Catalogs, r: &Resolved<'_>, f: Frequency) -> anyhow::Result<String> {
+    Ok(Text::new("page-archive-frequency")
+        .arg("frequency", f.as_str())
+        .format(c, r)?)
+}
+
+/// "Daily digest, 10 March 2026", in `r`'s language.
+fn edition_title(c: &Catalogs, r: &Resolved<'_>, e: &Edition) -> anyhow::Result<String> {
+    Ok(Text::new("page-archive-edition-title")
+        .arg("frequency", e.frequency.as_str())
+        .arg("date", crate::i18n::format::date(&r.lang, e.date))
+        .format(c, r)?)
 }
 
 /// The archive's editions with their generic digests.
@@ -351,6 +369,8 @@ fn cached(request: &HeaderMap, page: Public, modified: Option<DateTime<Utc>>) ->
         header::CACHE_CONTROL,
         HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECONDS}")).expect("ASCII"),
     );
+    // The pages follow Accept-Language.
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
     common(h);
     h.insert(header::CONTENT_SECURITY_POLICY, csp(false));
     response

@@ -1,20 +1,41 @@
 //! Form bodies: `application/x-www-form-urlencoded` and
 //! `multipart/form-data` (RFC 8058 lets a mail provider send the one-click
 //! unsubscribe in either) become one list of fields with one lookup. Knows
-//! nothing of pages or the store; a body it cannot read is a message for a
-//! 400 page.
+//! nothing of pages or the store; a body it cannot read is a
+//! [`FormError`], which names its catalog key for the 400 page (and says
+//! in English, for logs, what was wrong).
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, header};
+
+/// Why a body is not a form Herald can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FormError {
+    #[error("expected a form (application/x-www-form-urlencoded or multipart/form-data)")]
+    NotAForm,
+    #[error("multipart body without a boundary")]
+    NoBoundary,
+    #[error("malformed multipart body")]
+    Malformed,
+}
+
+impl FormError {
+    /// The catalog key of the sentence the visitor reads.
+    pub fn key(self) -> &'static str {
+        match self {
+            FormError::NotAForm => "page-bad-form-type",
+            FormError::NoBoundary | FormError::Malformed => "page-bad-form",
+        }
+    }
+}
 
 /// The fields of a form body, in the order they came.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
-    /// Parses `body` as the form its `Content-Type` names. The error is a
-    /// sentence for the visitor.
-    pub async fn parse(headers: &HeaderMap, body: Bytes) -> Result<Fields, String> {
+    /// Parses `body` as the form its `Content-Type` names.
+    pub async fn parse(headers: &HeaderMap, body: Bytes) -> Result<Fields, FormError> {
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -32,7 +53,7 @@ impl Fields {
                     .collect(),
             )),
             "multipart/form-data" => multipart(content_type, body).await,
-            _ => Err("Expected a form (application/x-www-form-urlencoded or multipart/form-data).".into()),
+            _ => Err(FormError::NotAForm),
         }
     }
 
@@ -60,12 +81,11 @@ impl Fields {
     }
 }
 
-async fn multipart(content_type: &str, body: Bytes) -> Result<Fields, String> {
-    let boundary =
-        multer::parse_boundary(content_type).map_err(|_| "multipart body without a boundary".to_owned())?;
+async fn multipart(content_type: &str, body: Bytes) -> Result<Fields, FormError> {
+    let boundary = multer::parse_boundary(content_type).map_err(|_| FormError::NoBoundary)?;
     let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
     let mut multipart = multer::Multipart::new(stream, boundary);
-    let malformed = |_| "malformed multipart body".to_owned();
+    let malformed = |_| FormError::Malformed;
     let mut fields = Vec::new();
     while let Some(field) = multipart.next_field().await.map_err(malformed)? {
         let name = field.name().unwrap_or("").to_owned();
@@ -81,7 +101,7 @@ mod tests {
 
     use super::*;
 
-    async fn parse(content_type: &str, body: &'static str) -> Result<Fields, String> {
+    async fn parse(content_type: &str, body: &'static str) -> Result<Fields, FormError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
         Fields::parse(&headers, Bytes::from_static(body.as_bytes())).await
@@ -124,13 +144,15 @@ mod tests {
     #[tokio::test]
     async fn what_is_not_a_form_is_refused_with_a_reason() {
         let err = parse("application/json", "{}").await.unwrap_err();
-        assert!(err.starts_with("Expected a form"), "{err}");
+        assert_eq!(err, FormError::NotAForm);
+        assert!(err.to_string().starts_with("expected a form"), "{err}");
+        assert_eq!(err.key(), "page-bad-form-type");
         let err = parse("multipart/form-data", "").await.unwrap_err();
-        assert_eq!(err, "multipart body without a boundary");
+        assert_eq!(err, FormError::NoBoundary);
         let err = parse("multipart/form-data; boundary=XyZ", "--XyZ\r\nbroken")
             .await
             .unwrap_err();
-        assert_eq!(err, "malformed multipart body");
+        assert_eq!((err, err.key()), (FormError::Malformed, "page-bad-form"));
         assert!(
             Fields::parse(&HeaderMap::new(), Bytes::new()).await.is_err(),
             "no content type"

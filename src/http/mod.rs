@@ -8,8 +8,9 @@
 //! `api` (`POST /api/stories` for the site, behind a bearer token) and
 //! `webhooks` (`POST /webhooks/{provider}`: bounces and complaints from
 //! SES, SendGrid, Mailgun and Postmark, each verified its own way).
-//! `form` reads form bodies, `page` renders every HTML answer and `zones`
-//! holds the time-zone picker's list and its inline script. This file
+//! `form` reads form bodies, `page` renders every HTML answer (in the
+//! language `lang` chooses) and `zones` holds the time-zone picker's list
+//! and its inline script. This file
 //! holds the shared state, the router (`app(state)`, so tests drive it with
 //! `oneshot`) and `Reply`, which lets handlers use `?`: an internal error
 //! is logged and answered with a generic page, never its details. No SQL:
@@ -34,6 +35,7 @@
 mod api;
 mod archive;
 mod form;
+mod lang;
 mod limit;
 mod ops;
 mod page;
@@ -60,6 +62,7 @@ use tower_http::timeout::TimeoutLayer;
 use self::page::{Page, Pages, SiteView};
 use crate::config::{ArchiveConfig, Config};
 use crate::domain::{Links, SendHour, Subscriber, TimeZone, Token};
+use crate::i18n::Catalogs;
 use crate::mail::{Composer, Mailer};
 use crate::metrics::Metrics;
 use crate::render::{Renderer, Site};
@@ -91,6 +94,8 @@ pub struct AppState {
     store: Store,
     metrics: Arc<Metrics>,
     pages: Arc<Pages>,
+    /// The catalogs the pages and the confirmation mail are written from.
+    catalogs: Arc<Catalogs>,
     site_name: String,
     /// Links under `site.public_url`.
     links: Links,
@@ -138,6 +143,7 @@ impl AppState {
             links: links.clone(),
             archive: config.archive.enabled,
         };
+        let catalogs = Arc::new(Catalogs::builtin(&config.site.locale)?);
         let digest_sources = TemplateSources::load(config.digest.templates_dir.as_deref())?;
         let renderer = Renderer::new(
             &digest_sources,
@@ -147,7 +153,8 @@ impl AppState {
         Ok(AppState {
             store,
             metrics,
-            pages: Arc::new(Pages::new(&sources, site)?),
+            pages: Arc::new(Pages::new(&sources, site, catalogs.clone())?),
+            catalogs,
             site_name,
             links,
             mail: None,
@@ -192,7 +199,8 @@ pub fn signup_snippet(config: &Config, options: &SnippetOptions) -> anyhow::Resu
         links: links.clone(),
         archive: config.archive.enabled,
     };
-    Pages::new(&sources, site)?.snippet(
+    let catalogs = Arc::new(Catalogs::builtin(&config.site.locale)?);
+    Pages::new(&sources, site, catalogs)?.snippet(
         &links.subscribe(),
         config.subscribers.default_timezone.name(),
         options,
@@ -227,7 +235,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response_with_state(
+        .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             page::render_layer,
         ))

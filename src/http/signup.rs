@@ -13,18 +13,29 @@
 //! script fills from the browser, else from the zone picker (`timezone`),
 //! else `subscribers.default_timezone`; the confirmation page shows it and
 //! the send hour, to check or change before confirming.
+//!
+//! Languages: the form's pages are in the visitor's language (`lang`). The
+//! signup's language is the form's `lang` field when a catalog serves it,
+//! else the best served tag of Accept-Language, else none (the site's);
+//! the confirmation mail is written in it, and its link carries it
+//! (`?lang=`: the `signups` table has no column for it), so the
+//! confirmation page is in it too and confirming stores it as the
+//! subscriber's `locale`.
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 
 use super::form::Fields;
-use super::page::{Form, Page};
+use super::lang::{self, Visitor};
+use super::page::{Form, Page, Text};
 use super::{AppState, MAX_BODY, Reply};
 use crate::domain::{
-    Frequency, HeaderSafe, Invalid, NewSubscriber, SendHour, SubscriberEmail, SubscriberStatus, TimeZone,
-    Token, Topics,
+    Frequency, HeaderSafe, Invalid, Locale, NewSubscriber, SendHour, SubscriberEmail, SubscriberStatus,
+    TimeZone, Token, Topics,
 };
+use crate::i18n::{Catalogs, MessageError};
+use crate::mail::Confirmation;
 use crate::metrics::Signup as Outcome;
 use crate::store::Signup;
 
@@ -34,19 +45,22 @@ const SECTIONS_OFFERED: i64 = 12;
 /// How long a confirmation link stays valid.
 const CONFIRM_VALID_HOURS: i64 = 48;
 
-/// GET /subscribe: the form.
-pub(super) async fn page(State(state): State<AppState>) -> Result<Page, Reply> {
+/// GET /subscribe: the form, in the visitor's language.
+pub(super) async fn page(State(state): State<AppState>, visitor: Visitor) -> Result<Page, Reply> {
     let form = Form::Subscribe {
         action_url: state.links.subscribe(),
         timezone: state.default_timezone.name().to_owned(),
         sections: state.store.sections(SECTIONS_OFFERED).await?,
+        lang: visitor
+            .explicit
+            .then(|| visitor.locale.as_ref().map(Locale::tag))
+            .flatten(),
     };
-    Ok(Page::new(
-        StatusCode::OK,
-        "Get the digest",
-        "The top stories, in your inbox once a day or once a week.",
+    Ok(
+        Page::new(StatusCode::OK, "page-signup-title", "page-signup-message")
+            .with_form(form)
+            .in_locale(visitor.locale.as_ref()),
     )
-    .with_form(form))
 }
 
 /// The zone a signup form sends: the browser's (the hidden `tz` field),
@@ -76,27 +90,33 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         .map_err(|_| {
             Page::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "Too large",
-                "That request was too large.",
+                "page-too-large-title",
+                "page-too-large-message",
             )
         })?;
-    let fields = Fields::parse(&headers, body).await.map_err(Page::bad_request)?;
+    let fields = Fields::parse(&headers, body)
+        .await
+        .map_err(|e| Page::bad_request(e.key()))?;
+    // The reader's language: the form's, else the browser's; `None`, the
+    // site's. The answers below are in it.
+    let locale = lang::visitor(&state.catalogs, Some(fields.get("lang")), &headers);
+    let answer = |page: Page| page.in_locale(locale.as_ref());
     // No address at all (not served by `serve`): one shared key.
     let key = client.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), super::limit::ip_key);
     if !state.per_ip.allow(&key) {
         state.metrics.signup(Outcome::RateLimited);
-        return Err(Page::new(
+        return Err(answer(Page::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests",
-            "Please try again later.",
-        )
+            "page-too-many-title",
+            "page-too-many-message",
+        ))
         .into());
     }
-    let done = Page::new(
+    let done = answer(Page::new(
         StatusCode::OK,
-        "Check your inbox",
-        "If this address can receive our digest, a message with a confirmation link is on its way. The link is valid for 48 hours.",
-    );
+        "page-signup-done-title",
+        Text::new("page-signup-done-message").arg("hours", CONFIRM_VALID_HOURS),
+    ));
     // A filled honeypot is a bot: answer as usual, do nothing.
     if !fields.get("website").is_empty() {
         state.metrics.signup(Outcome::Honeypot);
@@ -104,20 +124,25 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
     }
     let email = SubscriberEmail::parse(fields.get("email")).map_err(|_| {
         state.metrics.signup(Outcome::Invalid);
-        Page::new(
+        answer(Page::new(
             StatusCode::BAD_REQUEST,
-            "Check the address",
-            "That does not look like an email address.",
-        )
+            "page-signup-bad-address-title",
+            "page-signup-bad-address-message",
+        ))
     })?;
     let name = HeaderSafe::parse(fields.get("name"), 200).unwrap_or_default();
     let topics = Topics::parse(&fields.all("topics").collect::<Vec<_>>().join(","), ',').unwrap_or_default();
-    let check = |m: String| Page::new(StatusCode::BAD_REQUEST, "Please check the form", m);
-    let timezone =
-        signup_zone(&fields, state.default_timezone).map_err(|e| check(format!("Time zone: {e}")))?;
+    let check = |field: &'static str, reason: &'static str, e: Invalid| {
+        tracing::debug!(field, reason = %e, "signup refused");
+        answer(Page::invalid_field(field, reason))
+    };
+    let timezone = signup_zone(&fields, state.default_timezone)
+        .map_err(|e| check("page-preferences-timezone", "page-reason-timezone", e))?;
     let frequency = match fields.get("frequency") {
         "" => Frequency::Daily,
-        f => f.parse().map_err(|e: Invalid| check(format!("How often: {e}")))?,
+        f => f
+            .parse()
+            .map_err(|e: Invalid| check("page-signup-frequency", "page-reason-frequency", e))?,
     };
     if !state
         .per_address
@@ -141,25 +166,81 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         frequency,
         send_hour: state.default_send_hour,
         topics,
-        locale: None,
+        locale: locale.clone(),
     };
     if let Some(s) = state.store.signup(&new).await? {
-        send_confirmation(&state, s);
+        send_confirmation(&state, s, locale);
     }
     state.metrics.signup(Outcome::Requested);
     Ok(done)
 }
 
+/// The confirmation link: the signup's token, and its language when it
+/// has one.
+fn confirm_url(state: &AppState, token: &Token, locale: Option<&Locale>) -> String {
+    let url = state.links.confirm(token);
+    match locale {
+        // A tag is letters, digits and hyphens: nothing to escape.
+        Some(l) => format!("{url}?lang={}", l.tag()),
+        None => url,
+    }
+}
+
+/// The confirmation mail's subject and parts in `locale` (`None`: the
+/// site's language).
+pub fn confirmation_letter(
+    catalogs: &Catalogs,
+    locale: Option<&Locale>,
+    site: &str,
+    url: &str,
+) -> Result<Confirmation, MessageError> {
+    let r = catalogs.resolve(locale);
+    let hours = CONFIRM_VALID_HOURS;
+    let t = |key: &'static str| {
+        Text::new(key)
+            .arg("site", site)
+            .arg("hours", hours)
+            .format(catalogs, &r)
+    };
+    let (intro, action_text, action_html, validity, ignore) = (
+        t("confirm-mail-intro")?,
+        t("confirm-mail-action-text")?,
+        t("confirm-mail-action-html")?,
+        t("confirm-mail-validity")?,
+        t("confirm-mail-ignore")?,
+    );
+    let text = format!("{intro}\n\n{action_text}\n{url}\n\n{ignore}\n");
+    let e = |s: &str| html_escape::encode_text(s).into_owned();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"{lang}\" dir=\"{dir}\"><body style=\"font-family:sans-serif\">\n<p>{}</p>\n<p><a href=\"{}\">{}</a> {}</p>\n<p>{}</p>\n</body></html>\n",
+        e(&intro),
+        html_escape::encode_double_quoted_attribute(url),
+        e(&action_html),
+        e(&validity),
+        e(&ignore),
+        lang = r.tag(),
+        dir = r.dir.as_str(),
+    );
+    Ok(Confirmation {
+        subject: t("confirm-mail-subject")?,
+        text,
+        html,
+    })
+}
+
 /// Mails the confirmation link in the background, when mail is set up; a
 /// failure is logged, since the visitor has had their answer.
-fn send_confirmation(state: &AppState, s: Signup) {
+fn send_confirmation(state: &AppState, s: Signup, locale: Option<Locale>) {
     let Some((mailer, composer)) = state.mail.clone() else {
         return;
     };
-    let url = state.links.confirm(&s.token);
-    let site = state.site_name.clone();
+    let url = confirm_url(state, &s.token, locale.as_ref());
+    let letter = confirmation_letter(&state.catalogs, locale.as_ref(), &state.site_name, &url);
     tokio::spawn(async move {
-        let sent = match composer.compose_confirmation(s.email.as_str(), &site, &url) {
+        let sent = match letter
+            .map_err(anyhow::Error::from)
+            .and_then(|letter| composer.compose_confirmation(s.email.as_str(), &letter))
+        {
             Ok(email) => mailer.send(&email).await.map_err(anyhow::Error::from),
             Err(e) => Err(e),
         };
@@ -170,15 +251,16 @@ fn send_confirmation(state: &AppState, s: Signup) {
 }
 
 /// The signup a confirmation link names, if the link is still valid;
-/// otherwise the page that says why not. A link already used finds no
-/// signup (it is deleted on confirming).
-async fn confirmable(state: &AppState, token: &str) -> Result<Signup, Reply> {
+/// otherwise the page that says why not (in `locale`). A link already used
+/// finds no signup (it is deleted on confirming).
+async fn confirmable(state: &AppState, token: &str, locale: Option<&Locale>) -> Result<Signup, Reply> {
     let unknown = || {
         Page::new(
             StatusCode::NOT_FOUND,
-            "Link not valid",
-            "This confirmation link is not valid, or it was used already. If you have not confirmed yet, sign up again to get a new one.",
+            "page-not-found-title",
+            "page-confirm-unknown-message",
         )
+        .in_locale(locale)
     };
     let token = Token::parse(token).map_err(|_| unknown())?;
     let s = state.store.find_signup(&token).await?.ok_or_else(unknown)?;
@@ -186,66 +268,79 @@ async fn confirmable(state: &AppState, token: &str) -> Result<Signup, Reply> {
     if !fresh {
         return Err(Page::new(
             StatusCode::GONE,
-            "Link expired",
-            "This confirmation link has expired. Sign up again to get a new one.",
+            "page-confirm-expired-title",
+            "page-confirm-expired-message",
         )
+        .in_locale(locale)
         .into());
     }
     Ok(s)
 }
 
 /// GET /confirm/{token}: the time zone and hour to check, and a confirm
-/// button.
+/// button; in the link's language.
 pub(super) async fn confirm_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    visitor: Visitor,
 ) -> Result<Page, Reply> {
-    let s = confirmable(&state, &token).await?;
+    let s = confirmable(&state, &token, visitor.locale.as_ref()).await?;
+    // The form posts back to the link as it came, its language included.
+    let explicit = visitor.locale.as_ref().filter(|_| visitor.explicit);
     let form = Form::Confirm {
-        action_url: state.links.confirm(&s.token),
+        action_url: confirm_url(&state, &s.token, explicit),
         timezone: s.timezone.name().to_owned(),
         send_hour: s.send_hour.get(),
     };
-    let message = format!("Confirm that {} wants the {} digest.", s.email, state.site_name);
-    Ok(Page::new(StatusCode::OK, "Confirm your subscription", message).with_form(form))
+    let message = Text::new("page-confirm-message")
+        .arg("email", s.email.as_str())
+        .arg("site", state.site_name.as_str());
+    Ok(Page::new(StatusCode::OK, "page-confirm-title", message)
+        .with_form(form)
+        .in_locale(visitor.locale.as_ref()))
 }
 
 /// POST /confirm/{token}: makes the reader an active subscriber with the
 /// signup's choices (an unsubscribed reader comes back, by their own act),
 /// the time zone and hour as the form sends them (a body without them,
-/// such as a bare POST, keeps the signup's).
+/// such as a bare POST, keeps the signup's), and the link's language.
 pub(super) async fn confirm(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    visitor: Visitor,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Page, Reply> {
+    let shown = visitor.locale.as_ref();
     let fields = if headers.contains_key(header::CONTENT_TYPE) {
-        Fields::parse(&headers, body).await.map_err(Page::bad_request)?
+        Fields::parse(&headers, body)
+            .await
+            .map_err(|e| Page::bad_request(e.key()).in_locale(shown))?
     } else {
         Fields::default()
     };
-    let mut signup = confirmable(&state, &token).await?;
-    let check = |m: String| Page::new(StatusCode::BAD_REQUEST, "Please check the form", m);
+    let mut signup = confirmable(&state, &token, shown).await?;
+    let check = |field: &'static str, reason: &'static str, e: Invalid| {
+        tracing::debug!(field, reason = %e, "confirmation refused");
+        Page::invalid_field(field, reason).in_locale(shown)
+    };
     let raw = fields.get("timezone");
     if !raw.is_empty() {
-        signup.timezone = TimeZone::parse(raw).map_err(|e| check(format!("Time zone: {e}")))?;
+        signup.timezone = TimeZone::parse(raw)
+            .map_err(|e| check("page-preferences-timezone", "page-reason-timezone", e))?;
     }
     let raw = fields.get("send_hour");
     if !raw.is_empty() {
-        signup.send_hour = SendHour::parse(raw).map_err(|e| check(format!("Hour: {e}")))?;
+        signup.send_hour =
+            SendHour::parse(raw).map_err(|e| check("page-preferences-hour", "page-reason-hour", e))?;
     }
-    let s = state.store.confirm_signup(&signup).await?;
+    let locale = visitor.locale.as_ref().filter(|_| visitor.explicit);
+    let s = state.store.confirm_signup(&signup, locale).await?;
     state.metrics.signup(Outcome::Confirmed);
-    Ok(Page::new(
-        StatusCode::OK,
-        "You are subscribed",
-        format!(
-            "{} will get our {} digest at {:02}:00 {}.",
-            s.email,
-            s.frequency,
-            s.send_hour.get(),
-            s.timezone
-        ),
-    ))
+    let message = Text::new("page-confirmed-message")
+        .arg("email", s.email.as_str())
+        .arg("frequency", s.frequency.as_str())
+        .arg("time", format!("{:02}:00", s.send_hour.get()))
+        .arg("timezone", s.timezone.name());
+    Ok(Page::new(StatusCode::OK, "page-confirmed-title", message).in_locale(s.locale.as_ref().or(shown)))
 }

@@ -14,10 +14,10 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::page::{Page, csp, secure};
+use super::page::{Page, Text, csp, secure};
 use super::{AppState, Reply, subscriber};
-use crate::domain::{Edition, StoryKind};
-use crate::render::{Recipient, date_label};
+use crate::domain::{Edition, Locale, StoryKind};
+use crate::render::Recipient;
 use crate::select::{Digest, Pool, Scored};
 use crate::store::Delivered;
 
@@ -27,11 +27,14 @@ pub(super) async fn page(
     Path((token, edition)): Path<(String, String)>,
 ) -> Result<Response, Reply> {
     let s = subscriber(&state, &token).await?;
-    let edition: Edition = edition.parse().map_err(|_| Page::not_found())?;
+    let locale = s.locale.clone();
+    let edition: Edition = edition
+        .parse()
+        .map_err(|_| Page::not_found().in_locale(locale.as_ref()))?;
     let story_ids = match state.store.delivered(s.id, &edition).await? {
         Delivered::Sent { story_ids, .. } if !story_ids.is_empty() => story_ids,
-        Delivered::Pruned => return Err(expired(&state, &edition).into()),
-        _ => return Err(not_sent(&edition).into()),
+        Delivered::Pruned => return Err(expired(&state, &edition, locale.as_ref()).into()),
+        _ => return Err(not_sent(&state, &edition, locale.as_ref()).into()),
     };
     let mut stories = state.store.stories_by_id(&story_ids).await?;
     // The ledger's order is the digest's (best first); a story deleted
@@ -75,32 +78,34 @@ pub(super) async fn page(
     Ok(response)
 }
 
+/// The edition's date in the reader's language.
+fn date(state: &AppState, edition: &Edition, locale: Option<&Locale>) -> String {
+    crate::i18n::format::date(&state.catalogs.resolve(locale).lang, edition.date)
+}
+
 /// A link to an edition this subscriber did not receive.
-fn not_sent(edition: &Edition) -> Page {
+fn not_sent(state: &AppState, edition: &Edition, locale: Option<&Locale>) -> Page {
     Page::new(
         StatusCode::NOT_FOUND,
-        "Digest not found",
-        format!(
-            "We have no digest of {} for this address. The link may be incomplete: try copying the whole link from the email.",
-            date_label(edition.date)
-        ),
+        "page-view-missing-title",
+        Text::new("page-view-missing-message").arg("date", date(state, edition, locale)),
     )
+    .in_locale(locale)
 }
 
 /// A link older than the ledger keeps.
-fn expired(state: &AppState, edition: &Edition) -> Page {
-    let archive = if state.archive.enabled {
-        " Its stories are still in the archive."
+fn expired(state: &AppState, edition: &Edition, locale: Option<&Locale>) -> Page {
+    let key = if state.archive.enabled {
+        "page-view-expired-archive-message"
     } else {
-        ""
+        "page-view-expired-message"
     };
     Page::new(
         StatusCode::GONE,
-        "No longer online",
-        format!(
-            "Sorry, the digest of {} is no longer kept online: we keep each reader's digests for {} days.{archive}",
-            date_label(edition.date),
-            state.retention_days
-        ),
+        "page-view-expired-title",
+        Text::new(key)
+            .arg("date", date(state, edition, locale))
+            .arg("days", state.retention_days),
     )
+    .in_locale(locale)
 }

@@ -15,23 +15,28 @@ use sha2::{Digest, Sha256};
 /// them (`US/…`, `Etc/…` and the other legacy links) are left out of the
 /// list, though a form may still send them: the server accepts every IANA
 /// name chrono-tz knows.
-const REGIONS: [&str; 10] = [
-    "Africa",
-    "America",
-    "Antarctica",
-    "Arctic",
-    "Asia",
-    "Atlantic",
-    "Australia",
-    "Europe",
-    "Indian",
-    "Pacific",
+const REGIONS: [(&str, &str); 10] = [
+    ("Africa", "zone-region-africa"),
+    ("America", "zone-region-america"),
+    ("Antarctica", "zone-region-antarctica"),
+    ("Arctic", "zone-region-arctic"),
+    ("Asia", "zone-region-asia"),
+    ("Atlantic", "zone-region-atlantic"),
+    ("Australia", "zone-region-australia"),
+    ("Europe", "zone-region-europe"),
+    ("Indian", "zone-region-indian"),
+    ("Pacific", "zone-region-pacific"),
 ];
 
-/// One `<optgroup>`.
+/// The catalog key of the group that holds UTC.
+const OTHER: &str = "zone-region-other";
+
+/// One `<optgroup>`: the IANA region, the catalog key that names it in
+/// the page's language, and its zones.
 #[derive(Debug, Clone, Serialize)]
 pub struct Region {
     pub name: &'static str,
+    pub key: &'static str,
     pub zones: Vec<Zone>,
 }
 
@@ -51,8 +56,9 @@ pub fn regions() -> &'static [Region] {
 fn build() -> Vec<Region> {
     let mut out: Vec<Region> = REGIONS
         .iter()
-        .map(|&name| Region {
+        .map(|&(name, key)| Region {
             name,
+            key,
             zones: Vec::new(),
         })
         .collect();
@@ -73,6 +79,7 @@ fn build() -> Vec<Region> {
     }
     out.push(Region {
         name: "Other",
+        key: OTHER,
         zones: vec![Zone {
             value: "UTC",
             label: "UTC".into(),
@@ -84,9 +91,10 @@ fn build() -> Vec<Region> {
 /// The inline script of the signup forms: with JavaScript on, it puts the
 /// browser's zone in the hidden `tz` field, hides the picker and says which
 /// zone it found (the confirmation page shows the zone, to check or change
-/// it). Fixed text, so
-/// one hash allows it everywhere; the form it sits in is the one it fills.
-pub const TZ_SCRIPT: &str = "(function(){var f=document.currentScript.closest('form');var z=Intl.DateTimeFormat().resolvedOptions().timeZone;if(!f||!z)return;f.elements.tz.value=z;var p=f.querySelector('.herald-tz');if(p){p.hidden=true;}var n=f.querySelector('.herald-tz-note');if(n){n.textContent='Time zone: '+z+', from your browser. You can change it when you confirm.';n.hidden=false;}})();";
+/// it), in the note's own `data-found` sentence, written in the page's
+/// language with `{zone}` where the zone goes. Fixed text, so one hash
+/// allows it everywhere; the form it sits in is the one it fills.
+pub const TZ_SCRIPT: &str = "(function(){var f=document.currentScript.closest('form');var z=Intl.DateTimeFormat().resolvedOptions().timeZone;if(!f||!z)return;f.elements.tz.value=z;var p=f.querySelector('.herald-tz');if(p){p.hidden=true;}var n=f.querySelector('.herald-tz-note');if(n){n.textContent=(n.getAttribute('data-found')||'{zone}').replace('{zone}',z);n.hidden=false;}})();";
 
 /// The CSP source that allows [`TZ_SCRIPT`] and no other script:
 /// `'sha256-…'` of its exact text.
@@ -129,7 +137,7 @@ mod tests {
         // printf '%s' "$TZ_SCRIPT" | openssl sha256 -binary | base64
         assert_eq!(
             script_hash(),
-            "'sha256-lK5BKHtrMBgsO5TKD/F7o5qefdgACEdek2CKKYPvyVk='"
+            "'sha256-vLE9EFph5jlTT5hUhs/YTj2fvtpAt9kd3xkJkyxVkcI='"
         );
     }
 }

@@ -41,6 +41,14 @@ pub struct Outgoing<'a> {
     pub return_path: Option<&'a str>,
 }
 
+/// The confirmation mail's words, in the reader's language.
+#[derive(Debug, Clone)]
+pub struct Confirmation {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
 /// Builds messages with the site's headers and optional DKIM signature.
 pub struct Composer {
     from: Mailbox,
@@ -100,37 +108,24 @@ impl Composer {
         )
     }
 
-    /// The double opt-in message: one link, valid 48 hours.
-    pub fn compose_confirmation(
-        &self,
-        to: &str,
-        site_name: &str,
-        confirm_url: &str,
-    ) -> anyhow::Result<Email> {
+    /// The double opt-in message, written by the caller in the reader's
+    /// language (subject, text and HTML parts); this adds the headers.
+    pub fn compose_confirmation(&self, to: &str, letter: &Confirmation) -> anyhow::Result<Email> {
         let address: lettre::Address = to.parse().with_context(|| format!("recipient {to}"))?;
-        let text = format!(
-            "Someone, probably you, asked to get the {site_name} digest at this address.\n\n\
-             To confirm, open this link within 48 hours:\n{confirm_url}\n\n\
-             If it wasn't you, ignore this message: nothing will be sent.\n"
-        );
-        let html = format!(
-            "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\n<p>Someone, probably you, asked to get the {} digest at this address.</p>\n<p><a href=\"{}\">Confirm your subscription</a> (valid 48 hours).</p>\n<p>If it wasn't you, ignore this message: nothing will be sent.</p>\n</body></html>\n",
-            escape(site_name),
-            escape(confirm_url)
-        );
         let envelope = lettre::address::Envelope::new(Some(self.from.email.clone()), vec![address.clone()])
             .context("the envelope")?;
         let message = Message::builder()
             .header(FromField::new(&self.from))
             .header(ToField::new(&Mailbox::new(None, address)))
             .envelope(envelope.clone())
-            .subject(format!("Confirm your {site_name} digest subscription"))
+            // No header may carry a line break, whatever the catalog says.
+            .subject(letter.subject.replace(['\r', '\n'], " "))
             .date(SystemTime::now())
             .header(AutoSubmitted("auto-generated".into()))
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(part(ContentType::TEXT_PLAIN, &text))
-                    .singlepart(part(ContentType::TEXT_HTML, &html)),
+                    .singlepart(part(ContentType::TEXT_PLAIN, &letter.text))
+                    .singlepart(part(ContentType::TEXT_HTML, &letter.html)),
             )
             .context("composing the confirmation")?;
         self.finish(envelope, &message)
@@ -218,16 +213,6 @@ fn part(content_type: ContentType, text: &str) -> SinglePart {
     SinglePart::builder()
         .header(content_type)
         .body(Body::dangerous_pre_encoded(encoded.body, cte))
-}
-
-/// HTML-escapes text for the small confirmation message (the digest itself
-/// is escaped by Tera).
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 fn to_mailbox(m: &config::Mailbox) -> anyhow::Result<Mailbox> {

@@ -13,7 +13,7 @@ mod compose;
 mod dkim;
 mod smtp;
 
-pub use compose::{Composer, Outgoing, html_fits};
+pub use compose::{Composer, Confirmation, Outgoing, html_fits};
 pub use smtp::{Mailer, Offers, Probe, Session, SmtpSettings};
 
 /// Why a message was not accepted.

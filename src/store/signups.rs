@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use super::subscribers::{COLUMNS, SubscriberRow};
 use super::{Store, bad_row, now, with_pool};
 use crate::domain::{
-    Frequency, HeaderSafe, NewSubscriber, SendHour, Subscriber, SubscriberEmail, SubscriberStatus, TimeZone,
-    Token, Topics,
+    Frequency, HeaderSafe, Locale, NewSubscriber, SendHour, Subscriber, SubscriberEmail, SubscriberStatus,
+    TimeZone, Token, Topics,
 };
 
 /// A signup waiting for confirmation, with what the reader chose in the
@@ -167,17 +167,24 @@ impl Store {
     /// subscriber at its address becomes active with the signup's choices,
     /// or is created so, and the signup is deleted. An existing row keeps
     /// its spelling of the address, its token and its history; a name is
-    /// replaced only by a non-empty one. Returns the subscriber.
-    pub async fn confirm_signup(&self, signup: &Signup) -> anyhow::Result<Subscriber> {
+    /// replaced only by a non-empty one, a language only by one given.
+    /// `locale` is the reader's language, which the confirmation link
+    /// carries (`signups` has no column for it). Returns the subscriber.
+    pub async fn confirm_signup(
+        &self,
+        signup: &Signup,
+        locale: Option<&Locale>,
+    ) -> anyhow::Result<Subscriber> {
         let at = now();
         let key = signup.email.key();
         let (timezone, topics) = (signup.timezone.name(), signup.topics.join(','));
+        let tag = locale.map(Locale::tag);
         let row: SubscriberRow = with_pool!(self, pool => {
             let mut tx = pool.begin_with(self.begin_write()).await?;
             let updated = sqlx::query(
                 "UPDATE subscribers SET status = 'active', confirmed_at = $1, unsubscribed_at = NULL, updated_at = $1, \
                  name = CASE WHEN $2 = '' THEN name ELSE $2 END, timezone = $3, frequency = $4, send_hour = $5, \
-                 topics = $6 WHERE email_key = $7",
+                 topics = $6, locale = COALESCE($8, locale) WHERE email_key = $7",
             )
             .bind(at)
             .bind(signup.name.as_str())
@@ -186,14 +193,15 @@ impl Store {
             .bind(i32::from(signup.send_hour.get()))
             .bind(&topics)
             .bind(&key)
+            .bind(&tag)
             .execute(&mut *tx)
             .await?
             .rows_affected();
             if updated == 0 {
                 sqlx::query(
                     "INSERT INTO subscribers (email, email_key, name, status, timezone, frequency, send_hour, topics, \
-                     token, created_at, confirmed_at, updated_at) \
-                     VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $9, $9)",
+                     token, created_at, confirmed_at, updated_at, locale) \
+                     VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $9, $9, $10)",
                 )
                 .bind(signup.email.as_str())
                 .bind(&key)
@@ -204,6 +212,7 @@ impl Store {
                 .bind(&topics)
                 .bind(Token::generate().as_str())
                 .bind(at)
+                .bind(&tag)
                 .execute(&mut *tx)
                 .await?;
             }

@@ -258,7 +258,8 @@ impl Store {
         Ok(())
     }
 
-    /// Changes a subscriber's delivery preferences.
+    /// Changes a subscriber's delivery preferences and language (`None`:
+    /// the site's).
     pub async fn set_preferences(
         &self,
         id: i64,
@@ -266,18 +267,20 @@ impl Store {
         send_hour: SendHour,
         timezone: TimeZone,
         topics: &Topics,
+        locale: Option<&Locale>,
     ) -> anyhow::Result<()> {
         let at = now();
         with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE subscribers SET frequency = $1, send_hour = $2, timezone = $3, topics = $4, updated_at = $5 \
-                 WHERE id = $6",
+                "UPDATE subscribers SET frequency = $1, send_hour = $2, timezone = $3, topics = $4, updated_at = $5, \
+                 locale = $6 WHERE id = $7",
             )
             .bind(frequency.as_str())
             .bind(i32::from(send_hour.get()))
             .bind(timezone.name())
             .bind(topics.join(','))
             .bind(at)
+            .bind(locale.map(Locale::tag))
             .bind(id)
             .execute(pool)
             .await?;

@@ -690,7 +690,7 @@ both_backends! {
         let stored = store.find_subscriber(&gone.email).await.unwrap().unwrap();
         assert_eq!((stored.status, stored.updated_at), (SubscriberStatus::Unsubscribed, gone.updated_at));
         let later = chrono::Utc::now() + chrono::Duration::days(30);
-        let confirmed = store.confirm_signup(&signup).await.unwrap();
+        let confirmed = store.confirm_signup(&signup, None).await.unwrap();
         assert_eq!((confirmed.id, confirmed.status), (gone.id, SubscriberStatus::Active));
         assert_eq!(confirmed.email.as_str(), "Gone@example.com");
         assert!(store.find_signup(&signup.token).await.unwrap().is_none());

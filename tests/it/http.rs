@@ -79,7 +79,9 @@ async fn call(f: &Fixture, req: Request<Body>) -> (StatusCode, HeaderMap, String
     let status = res.status();
     let headers = res.headers().clone();
     let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
-    (status, headers, String::from_utf8_lossy(&body).into_owned())
+    // As a reader reads it: without the invisible isolates around arguments.
+    let body = String::from_utf8_lossy(&body).replace(['\u{2068}', '\u{2069}'], "");
+    (status, headers, body)
 }
 
 fn post(path: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
@@ -261,7 +263,10 @@ async fn preferences_change_and_validate() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("out of range"), "{body}");
+    assert!(
+        body.contains("Hour of delivery: choose an hour from 00:00 to 23:00."),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -22,6 +22,8 @@
 //! - `imap`: the bounce mailbox read from a real Dovecot started by the test.
 //! - `ops`: operating Herald: where the configuration and the store are
 //!   looked for, `herald init`, closed pipes, `--version`, metrics.
+//! - `page_languages`: the pages and the confirmation mail in en, ar and
+//!   fr (snapshots), how a page and a signup pick their language.
 //! - `pages`: signup with a time zone, confirmation, preferences, view in
 //!   browser, `herald form`.
 //! - `postfix`: a real Postfix between Herald and the SMTP server, its DSNs
@@ -53,6 +55,7 @@ mod http;
 mod imap;
 mod locales;
 mod ops;
+mod page_languages;
 mod pages;
 mod postfix;
 mod recovery;

@@ -31,7 +31,16 @@ pub(crate) async fn router_state(env: &TestEnv, settings: &Settings) -> (Store, 
     (store, state)
 }
 
+/// The answer, its body as a reader reads it: without the invisible
+/// isolates (FSI, PDI) the catalogs put around each argument
+/// (`page_languages` checks them).
 pub(crate) async fn call(state: &AppState, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    let (status, headers, body) = call_raw(state, req).await;
+    (status, headers, body.replace(['\u{2068}', '\u{2069}'], ""))
+}
+
+/// The answer as it came.
+pub(crate) async fn call_raw(state: &AppState, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
     let res = app(state.clone()).oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -119,7 +128,7 @@ async fn the_signup_page_offers_zones_sections_and_the_script_its_policy_allows(
         "{body}"
     );
     assert_eq!(body.matches(" selected>").count(), 1, "one zone preselected");
-    assert!(body.contains(r#"<optgroup label="America">"#));
+    assert!(body.contains(r#"<optgroup label="Americas">"#));
     assert!(body.contains(r#"name="topics" value="city""#) && body.contains(r#"value="transport""#));
     assert!(body.contains(r#"name="frequency" value="weekly""#));
     assert!(body.contains(r#"<input type="hidden" name="tz" value="">"#));
@@ -230,7 +239,7 @@ async fn a_signup_stores_the_browser_zone_else_the_picked_one_else_the_default()
     let (status, _, body) = post_form(&state, "/subscribe", "email=bad%40example.com&timezone=Nowhere").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
-        body.contains("Time zone: &quot;Nowhere&quot; is not an IANA time zone"),
+        body.contains("Time zone: this is not a time zone we know; choose one from the list."),
         "{body}"
     );
     let (status, _, body) = post_form(&state, "/subscribe", "email=bad%40example.com&frequency=hourly").await;
@@ -273,7 +282,7 @@ async fn the_confirmation_page_lets_the_reader_change_zone_and_hour_before_confi
 
     let (status, _, body) = post_form(&state, &path, "timezone=Asia%2FAmman&send_hour=25").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("Hour:"), "{body}");
+    assert!(body.contains("Hour of delivery: choose an hour"), "{body}");
     let (status, _, body) = post_form(&state, &path, "timezone=Europe%2FAtlantis&send_hour=6").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("Time zone:"), "{body}");
@@ -293,7 +302,10 @@ async fn the_confirmation_page_lets_the_reader_change_zone_and_hour_before_confi
 
     let (status, _, body) = post_form(&state, &path, "timezone=Europe%2FLisbon&send_hour=6").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body.contains("at 06:00 Europe/Lisbon"), "{body}");
+    assert!(
+        body.contains("will get our daily digest at 06:00 Europe/Lisbon"),
+        "{body}"
+    );
     let s = reader(&store, "ana@example.com").await;
     assert_eq!(s.status, SubscriberStatus::Active);
     assert_eq!((s.timezone.name(), s.send_hour.get()), ("Europe/Lisbon", 6));
