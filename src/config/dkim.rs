@@ -5,18 +5,18 @@
 //! ("BEGIN PRIVATE KEY"), and Ed25519 as PKCS#8 (either the 48-byte v1 form
 //! `openssl genpkey` writes or the v2 form with the public key appended).
 //! The result, [`DkimKey`], holds ring's key pair, ready to sign, behind an
-//! `Arc`; the PEM text and its DER are zeroized once read. The rsa crate's
-//! DER types are used only to read the modulus size for the messages (a
-//! parse, no private-key arithmetic). No signing here (that is
+//! `Arc`; the PEM text and its DER are zeroized once read. The pkcs8 and
+//! pkcs1 crates' DER types read the container, the algorithm and the
+//! modulus size for the messages (a parse, no arithmetic). No signing here (that is
 //! `crate::mail`), and the key is never printed.
 
 use std::fmt;
 use std::sync::Arc;
 
+use pkcs8::der::Decode;
+use pkcs8::der::asn1::OctetStringRef;
+use pkcs8::{ObjectIdentifier, PrivateKeyInfo, SecretDocument};
 use ring::signature::{Ed25519KeyPair, KeyPair as _, RsaKeyPair};
-use rsa::pkcs1::der::Decode;
-use rsa::pkcs8::der::asn1::OctetStringRef;
-use rsa::pkcs8::{ObjectIdentifier, PrivateKeyInfo, SecretDocument};
 
 /// rsaEncryption (RFC 8017).
 const RSA_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -153,7 +153,7 @@ impl DkimKey {
             KeyFormat::Pkcs1 => "PKCS#1",
             KeyFormat::Pkcs8 => "PKCS#8",
         };
-        let modulus = rsa::pkcs1::RsaPrivateKey::from_der(pkcs1)
+        let modulus = pkcs1::RsaPrivateKey::from_der(pkcs1)
             .map_err(|e| format!("is not a valid {container} RSA key ({e})"))?
             .modulus
             .as_bytes();

@@ -8,7 +8,9 @@
 //! reorder anything of the message it signs.
 //!
 //! Herald signs with its own signer rather than lettre's (the `rsa` crate:
-//! about half the speed of ring and RUSTSEC-2023-0071) or mail-auth's (its
+//! about half the speed of ring and RUSTSEC-2023-0071), or aws-lc-rs (no
+//! faster than ring on this machine, which has no AVX-512: ARCHITECTURE.md),
+//! or mail-auth's (its
 //! signer cannot oversign a present header, hashes the body once per
 //! signature, and its `ring` feature would unify with the test verifier's
 //! crypto, leaving the tests without an independent verifier).

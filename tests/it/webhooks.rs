@@ -200,7 +200,7 @@ fn sns_key() -> &'static SnsKey {
     static KEY: OnceLock<SnsKey> = OnceLock::new();
     KEY.get_or_init(|| {
         use rsa::pkcs1::EncodeRsaPublicKey as _;
-        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
         let signer = RcgenRsa {
             public_der: key.to_public_key().to_pkcs1_der().unwrap().as_bytes().to_vec(),
             key: key.clone(),

@@ -24,14 +24,13 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
-use rsa::RsaPublicKey;
-use rsa::pkcs1v15::{Signature, VerifyingKey};
-use rsa::pkcs8::DecodePublicKey as _;
-use rsa::signature::Verifier as _;
+use ring::signature::{
+    RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey,
+};
 use serde::Deserialize;
 use url::Url;
 use x509_cert::Certificate;
-use x509_cert::der::{DecodePem as _, Encode as _};
+use x509_cert::der::DecodePem as _;
 
 use super::{Received, Refusal, Says, finding, message_id, report};
 use crate::bounce::Report;
@@ -110,7 +109,9 @@ pub(super) struct Ses {
 
 /// What Herald keeps of an SNS signing certificate.
 struct SigningCert {
-    key: RsaPublicKey,
+    /// Its RSA key as PKCS#1 RSAPublicKey DER (what ring verifies with), of
+    /// 2048 bits or more (checked when the certificate is read).
+    key: Vec<u8>,
     not_before: i64,
     not_after: i64,
 }
@@ -249,17 +250,31 @@ fn sns_url(raw: &str) -> Option<Url> {
     .then_some(url)
 }
 
-/// The RSA key and validity of a PEM (or DER) certificate.
+/// The RSA key and validity of a PEM (or DER) certificate; `None` for
+/// anything else, or an RSA key under 2048 bits.
 fn signing_cert(bytes: &[u8]) -> Option<SigningCert> {
     use x509_cert::der::Decode as _;
     let cert = Certificate::from_pem(bytes)
         .or_else(|_| Certificate::from_der(bytes))
         .ok()?;
     let tbs = &cert.tbs_certificate;
-    let spki = tbs.subject_public_key_info.to_der().ok()?;
+    let spki = &tbs.subject_public_key_info;
+    // rsaEncryption (RFC 8017); its key is the PKCS#1 RSAPublicKey.
+    if spki.algorithm.oid != x509_cert::spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1") {
+        return None;
+    }
+    let key = spki.subject_public_key.as_bytes()?.to_vec();
+    let modulus = pkcs1::RsaPublicKey::from_der(&key).ok()?.modulus;
+    let bits = match modulus.as_bytes().first() {
+        Some(&top) => modulus.as_bytes().len() * 8 - top.leading_zeros() as usize,
+        None => 0,
+    };
+    if bits < 2048 {
+        return None;
+    }
     let validity = &tbs.validity;
     Some(SigningCert {
-        key: RsaPublicKey::from_public_key_der(&spki).ok()?,
+        key,
         not_before: validity.not_before.to_unix_duration().as_secs() as i64,
         not_after: validity.not_after.to_unix_duration().as_secs() as i64,
     })
@@ -290,20 +305,22 @@ fn canonical(e: &Envelope) -> Option<String> {
     Some(fields.iter().map(|(k, v)| format!("{k}\n{v}\n")).collect())
 }
 
-fn verify(e: &Envelope, key: &RsaPublicKey) -> Result<(), Refusal> {
+/// SignatureVersion 1 is SHA1withRSA, 2 SHA256withRSA (PKCS#1 v1.5), both
+/// verified by ring with the certificate's public key.
+fn verify(e: &Envelope, key: &[u8]) -> Result<(), Refusal> {
     let bad = Refusal::Unauthorized("bad SNS signature");
     let text = canonical(e).ok_or(Refusal::Unauthorized("unknown SNS message type"))?;
-    let raw = base64::engine::general_purpose::STANDARD
+    let signature = base64::engine::general_purpose::STANDARD
         .decode(e.signature.trim())
         .map_err(|_| Refusal::Unauthorized("bad SNS signature"))?;
-    let signature =
-        Signature::try_from(raw.as_slice()).map_err(|_| Refusal::Unauthorized("bad SNS signature"))?;
-    let checked = match e.signature_version.as_str() {
-        "1" => VerifyingKey::<sha1::Sha1>::new(key.clone()).verify(text.as_bytes(), &signature),
-        "2" => VerifyingKey::<rsa::sha2::Sha256>::new(key.clone()).verify(text.as_bytes(), &signature),
+    let algorithm = match e.signature_version.as_str() {
+        "1" => &RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        "2" => &RSA_PKCS1_2048_8192_SHA256,
         _ => return Err(Refusal::Unauthorized("unknown SNS SignatureVersion")),
     };
-    checked.map_err(|_| bad)
+    UnparsedPublicKey::new(algorithm, key)
+        .verify(text.as_bytes(), &signature)
+        .map_err(|_| bad)
 }
 
 /// An SES notification (`notificationType`) or event (`eventType`).
