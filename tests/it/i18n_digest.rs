@@ -353,7 +353,16 @@ fn an_arabic_digest_is_mirrored() {
     for (r, dir, start, end) in [(&en, "ltr", "left", "right"), (&ar, "rtl", "right", "left")] {
         let html = &r.html;
         assert!(html.contains(&format!(r#"class="card bg-card" dir="{dir}""#)));
-        assert!(html.contains(&format!("text-align:{start};font-family:")));
+        // The masthead follows the document; story fields align by their
+        // own direction (dir="auto", no inherited alignment).
+        assert!(html.contains(&format!(
+            r#"<h1 dir="auto" class="c-title" style="margin:0;text-align:{start};"#
+        )));
+        assert_eq!(
+            html.matches("text-align:").count(),
+            2,
+            "{dir}: masthead and view link only"
+        );
         assert!(html.contains(&format!(
             r#"<td align="{end}" valign="bottom" style="padding-{start}:12px;text-align:{end};"#
         )));
