@@ -1,8 +1,9 @@
 //! Rendering: turns a selected digest into a subject, an HTML part and a text
-//! part with Tera. Templates are compiled and checked once ([`Renderer::new`]);
-//! the story blocks of an edition are rendered once and shared by every
-//! subscriber ([`EditionBlocks`]), so per subscriber only a small context
-//! changes. No IO: template text comes from `templates`, data from the caller.
+//! part with Tera, in the reader's language. Templates are compiled and
+//! checked once ([`Renderer::new`]); the story blocks of an edition are
+//! rendered once per language its readers read in and shared by every
+//! subscriber of that language ([`EditionBlocks`]), so per subscriber only a
+//! small context changes. No IO: template text comes from `templates`, data from the caller.
 //! Everything from a story or a subscriber is escaped by Tera's HTML
 //! autoescaping (`.html` templates); summaries are plain text, cut to
 //! `digest.summary_chars` here for both parts. The first item of a digest is
@@ -11,7 +12,7 @@
 //! part (never breaks a URL) and `lines` for HTML source (breaks only at
 //! spaces, where a line break renders as a space).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use anyhow::Context as _;
 use chrono::NaiveDate;
@@ -19,7 +20,7 @@ use serde::Serialize;
 use tera::{Context, Kwargs, State, Tera};
 
 use crate::domain::{Edition, Frequency, Links, Locale, Story, Token, text};
-use crate::i18n::Catalogs;
+use crate::i18n::{Arg, Catalogs, Resolved};
 use crate::select::{Digest, Pool};
 use crate::templates::TemplateSources;
 
@@ -102,6 +103,9 @@ enum Medium {
 /// Compiled templates plus the site details.
 pub struct Renderer {
     tera: Tera,
+    /// The catalogs the templates' language functions read, for what
+    /// `render` writes itself (the preheader, the date label).
+    catalogs: Arc<Catalogs>,
     site: Site,
     links: Links,
     limits: Limits,
@@ -112,15 +116,71 @@ pub struct Renderer {
 }
 
 /// The per-edition cache of rendered story blocks (HTML and text), filled
-/// on first use and shared across threads.
+/// on first use and shared across threads: one set per language the
+/// edition's readers read in (a story block carries translated counts and
+/// the mirrored layout of a right-to-left language), made when the first
+/// reader of that language is rendered, so a mixed edition renders each
+/// story once per language, never once per reader.
 pub struct EditionBlocks {
     pool: Arc<Pool>,
     edition: Edition,
+    /// The languages seen so far (a handful: a linear search is the fastest).
+    languages: RwLock<Vec<Arc<LanguageBlocks>>>,
+}
+
+/// An edition's story blocks in one language.
+struct LanguageBlocks {
+    /// The document's language (`Resolved::tag`): `en`, `ar-JO`, `fr-CA`.
+    tag: String,
+    /// The edition's date, as that language writes it.
     date_label: String,
     /// Per story: its HTML and text blocks.
     blocks: Vec<OnceLock<Result<(String, String), String>>>,
     /// Per story: its HTML block as a digest's lead.
     leads: Vec<OnceLock<Result<String, String>>>,
+}
+
+impl EditionBlocks {
+    /// The blocks in `resolved`'s language, made empty on first use.
+    fn language(&self, resolved: &Resolved<'_>) -> Arc<LanguageBlocks> {
+        let tag = resolved.tag();
+        let find = |languages: &[Arc<LanguageBlocks>]| languages.iter().find(|l| l.tag == tag).cloned();
+        if let Some(found) = find(&self.languages.read().unwrap_or_else(|e| e.into_inner())) {
+            return found;
+        }
+        let mut languages = self.languages.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = find(&languages) {
+            return found;
+        }
+        let n = self.pool.ranked.len();
+        let made = Arc::new(LanguageBlocks {
+            date_label: crate::i18n::format::date(&resolved.lang, self.edition.date),
+            tag,
+            blocks: (0..n).map(|_| OnceLock::new()).collect(),
+            leads: (0..n).map(|_| OnceLock::new()).collect(),
+        });
+        languages.push(made.clone());
+        made
+    }
+
+    /// The languages whose blocks have been made, in order of first use.
+    pub fn languages(&self) -> Vec<String> {
+        let languages = self.languages.read().unwrap_or_else(|e| e.into_inner());
+        languages.iter().map(|l| l.tag.clone()).collect()
+    }
+
+    /// How many story blocks (regular and lead) have been rendered, over
+    /// every language: what the cache saved is readers × stories minus this.
+    pub fn rendered_blocks(&self) -> usize {
+        let languages = self.languages.read().unwrap_or_else(|e| e.into_inner());
+        languages
+            .iter()
+            .map(|l| {
+                l.blocks.iter().filter(|b| b.get().is_some()).count()
+                    + l.leads.iter().filter(|b| b.get().is_some()).count()
+            })
+            .sum()
+    }
 }
 
 #[derive(Serialize)]
@@ -153,7 +213,8 @@ impl<'a> StoryView<'a> {
     }
 }
 
-/// "10 March 2021".
+/// "10 March 2021", in English; a digest's date label is in its reader's
+/// language (`i18n::format::date`).
 pub fn date_label(date: NaiveDate) -> String {
     date.format("%-d %B %Y").to_string()
 }
@@ -165,7 +226,9 @@ impl Renderer {
         let mut tera = Tera::new();
         tera.register_filter("wrap", wrap_filter);
         tera.register_filter("lines", lines_filter);
-        crate::templates::register_i18n(&mut tera, Arc::new(Catalogs::builtin(&site.locale)?));
+        tera.register_filter("underline", underline_filter);
+        let catalogs = Arc::new(Catalogs::builtin(&site.locale)?);
+        crate::templates::register_i18n(&mut tera, catalogs.clone());
         for (name, text) in &sources.files {
             tera.add_raw_template(name, text)
                 .map_err(|e| anyhow::anyhow!("{e}"))
@@ -174,6 +237,7 @@ impl Renderer {
         site.url = site.url.trim_end_matches('/').to_owned();
         let renderer = Renderer {
             tera,
+            catalogs,
             links: Links::new(&site.url),
             site,
             limits,
@@ -203,15 +267,13 @@ impl Renderer {
         &self.links
     }
 
-    /// Prepares the shared story blocks for one edition.
+    /// Prepares the shared story blocks for one edition (rendered on first
+    /// use, per language).
     pub fn edition(&self, pool: Arc<Pool>, edition: Edition) -> EditionBlocks {
-        let n = pool.ranked.len();
         EditionBlocks {
             pool,
             edition,
-            date_label: date_label(edition.date),
-            blocks: (0..n).map(|_| OnceLock::new()).collect(),
-            leads: (0..n).map(|_| OnceLock::new()).collect(),
+            languages: RwLock::new(Vec::new()),
         }
     }
 
@@ -273,9 +335,11 @@ impl Renderer {
         to: Recipient<'_>,
         medium: Medium,
     ) -> anyhow::Result<Rendered> {
-        let (mut ctx, subject) = self.context(blocks, digest, to, medium)?;
+        let resolved = self.catalogs.resolve(to.locale);
+        let language = blocks.language(&resolved);
+        let (mut ctx, subject) = self.context(blocks, &language, &resolved, digest, to, medium)?;
         let html = self.render_template("digest.html", &ctx)?;
-        let (top_text, blog_text) = self.text_blocks(blocks, digest)?;
+        let (top_text, blog_text) = self.text_blocks(blocks, &language, digest)?;
         ctx.insert("top_stories", &top_text);
         ctx.insert("blog_posts", &blog_text);
         let text = normalize_text(&self.render_template("digest.txt", &ctx)?);
@@ -294,6 +358,8 @@ impl Renderer {
     fn context(
         &self,
         blocks: &EditionBlocks,
+        language: &LanguageBlocks,
+        resolved: &Resolved<'_>,
         digest: &Digest,
         to: Recipient<'_>,
         medium: Medium,
@@ -302,24 +368,23 @@ impl Renderer {
         let mut top_html = Vec::with_capacity(digest.top_stories.len());
         let mut blog_html = Vec::with_capacity(digest.blog_posts.len());
         for &i in &digest.top_stories {
-            top_html.push(self.html_block(blocks, i, lead == Some(i))?);
+            top_html.push(self.html_block(blocks, language, i, lead == Some(i))?);
         }
         for &i in &digest.blog_posts {
-            blog_html.push(self.html_block(blocks, i, lead == Some(i))?);
+            blog_html.push(self.html_block(blocks, language, i, lead == Some(i))?);
         }
         let first = lead.map(|i| blocks.pool.get(i).story.title.as_str());
         let frequency = blocks.edition.frequency.as_str();
 
         let mut ctx = Context::new();
         ctx.insert("site", &self.site);
-        // The language functions read it; the story blocks, shared by the
-        // edition's readers, are rendered without it (the site's language).
-        if let Some(locale) = to.locale {
-            ctx.insert(crate::templates::LOCALE_VARIABLE, &locale.tag());
-        }
+        // The language functions read it: the document's language (the
+        // reader's, or the site's when no catalog serves theirs), as the
+        // story blocks of this language were rendered in.
+        ctx.insert(crate::templates::LOCALE_VARIABLE, &language.tag);
         ctx.insert("frequency", frequency);
         ctx.insert("date", &blocks.edition.date.to_string());
-        ctx.insert("date_label", &blocks.date_label);
+        ctx.insert("date_label", &language.date_label);
         // A subject shows its first 60 or so characters; past 100 a headline
         // only makes the header longer.
         ctx.insert("top_headline", &text::cut(first.unwrap_or(""), 100));
@@ -334,7 +399,7 @@ impl Renderer {
             ctx.insert("view_url", &self.links.view(to.token, &blocks.edition));
         }
         ctx.insert("web_view", &(medium == Medium::Web));
-        ctx.insert("preheader", &preheader(&blocks.pool, digest));
+        ctx.insert("preheader", &self.preheader(&blocks.pool, resolved, digest)?);
         ctx.insert("top_stories", &top_html);
         ctx.insert("blog_posts", &blog_html);
         Ok((ctx, subject))
@@ -342,30 +407,44 @@ impl Renderer {
 
     fn text_blocks<'b>(
         &self,
-        blocks: &'b EditionBlocks,
+        blocks: &EditionBlocks,
+        language: &'b LanguageBlocks,
         digest: &Digest,
     ) -> anyhow::Result<(Vec<&'b str>, Vec<&'b str>)> {
         let text = |ids: &[usize]| -> anyhow::Result<Vec<&'b str>> {
-            ids.iter().map(|&i| Ok(self.block(blocks, i)?.1)).collect()
+            ids.iter()
+                .map(|&i| Ok(self.block(blocks, language, i)?.1))
+                .collect()
         };
         Ok((text(&digest.top_stories)?, text(&digest.blog_posts)?))
     }
 
-    fn html_block<'b>(&self, blocks: &'b EditionBlocks, i: usize, lead: bool) -> anyhow::Result<&'b str> {
+    fn html_block<'b>(
+        &self,
+        blocks: &EditionBlocks,
+        language: &'b LanguageBlocks,
+        i: usize,
+        lead: bool,
+    ) -> anyhow::Result<&'b str> {
         if !lead {
-            return Ok(self.block(blocks, i)?.0);
+            return Ok(self.block(blocks, language, i)?.0);
         }
-        let cell = blocks.leads[i].get_or_init(|| {
-            self.render_template("story.html", &self.story_context(blocks, i, true))
+        let cell = language.leads[i].get_or_init(|| {
+            self.render_template("story.html", &self.story_context(blocks, language, i, true))
                 .map_err(|e| format!("{e:#}"))
         });
         cell.as_deref().map_err(|e| anyhow::anyhow!("{e}"))
     }
 
-    /// Story `i`'s regular HTML block and its text block.
-    fn block<'b>(&self, blocks: &'b EditionBlocks, i: usize) -> anyhow::Result<(&'b str, &'b str)> {
-        let cell = blocks.blocks[i].get_or_init(|| {
-            let ctx = self.story_context(blocks, i, false);
+    /// Story `i`'s regular HTML block and its text block, in `language`.
+    fn block<'b>(
+        &self,
+        blocks: &EditionBlocks,
+        language: &'b LanguageBlocks,
+        i: usize,
+    ) -> anyhow::Result<(&'b str, &'b str)> {
+        let cell = language.blocks[i].get_or_init(|| {
+            let ctx = self.story_context(blocks, language, i, false);
             let html = self
                 .render_template("story.html", &ctx)
                 .map_err(|e| format!("{e:#}"))?;
@@ -380,8 +459,15 @@ impl Renderer {
         }
     }
 
-    fn story_context(&self, blocks: &EditionBlocks, i: usize, lead: bool) -> Context {
+    fn story_context(
+        &self,
+        blocks: &EditionBlocks,
+        language: &LanguageBlocks,
+        i: usize,
+        lead: bool,
+    ) -> Context {
         let mut ctx = Context::new();
+        ctx.insert(crate::templates::LOCALE_VARIABLE, &language.tag);
         ctx.insert("story", &StoryView::new(&blocks.pool.get(i).story, &self.limits));
         ctx.insert("lead", &lead);
         ctx
@@ -394,12 +480,50 @@ impl Renderer {
             .with_context(|| format!("rendering template {name}"))
     }
 
+    /// Renders the sample in every language there is a catalog for, for
+    /// the mail and for the web view.
     fn self_check(&self) -> anyhow::Result<()> {
         let (blocks, digest) = self.sample();
         let token = Token::generate();
-        self.render_once(&blocks, &digest, sample_reader(&token), Medium::Mail)?;
-        self.render_once(&blocks, &digest, sample_reader(&token), Medium::Web)?;
+        for locale in self.catalogs.available() {
+            let to = Recipient {
+                locale: Some(locale),
+                ..sample_reader(&token)
+            };
+            for medium in [Medium::Mail, Medium::Web] {
+                self.render_once(&blocks, &digest, to, medium)
+                    .with_context(|| format!("in {locale}"))?;
+            }
+        }
         Ok(())
+    }
+
+    /// The hidden preview line mail clients show after the subject. The
+    /// subject carries the lead's headline, so this names the next two and
+    /// how many more follow: "Also: A · B, and 12 more". Each headline is
+    /// cut to 70 characters and isolated (FSI … PDI), so a right-to-left
+    /// one between left-to-right ones keeps its place.
+    fn preheader(&self, pool: &Pool, resolved: &Resolved<'_>, digest: &Digest) -> anyhow::Result<String> {
+        let (named, more) = preheader_titles(pool, digest);
+        if named.is_empty() {
+            return Ok(String::new());
+        }
+        let titles = named
+            .iter()
+            .map(|t| crate::i18n::isolate(t))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let message = if more > 0 {
+            self.catalogs.message(
+                resolved,
+                "digest-preheader-more",
+                &[("titles", Arg::Text(&titles)), ("count", Arg::Int(more as i64))],
+            )
+        } else {
+            self.catalogs
+                .message(resolved, "digest-preheader", &[("titles", Arg::Text(&titles))])
+        };
+        Ok(message?)
     }
 
     /// A digest that takes every branch of the built-in templates: a lead
@@ -475,6 +599,12 @@ fn lines_filter(s: &str, kwargs: Kwargs, _: &State) -> String {
     wrap(s, width_of(&kwargs, 100), Long::Keep)
 }
 
+/// `{{ title | underline }}`, for the text part: a rule of dashes as wide
+/// as the title ("TOP STORIES" / "-----------"), in any script.
+fn underline_filter(s: &str, _: Kwargs, _: &State) -> String {
+    "-".repeat(display_width(s).max(1))
+}
+
 fn width_of(kwargs: &Kwargs, default: i64) -> usize {
     kwargs
         .get::<i64>("width")
@@ -500,6 +630,14 @@ pub enum Long {
 /// current line starts the next, and one wider than the line stands on a
 /// line of its own. Other words wider than the line are split or kept as
 /// `long` says.
+///
+/// No-break spaces (U+00A0, U+202F, U+2007) are not places to break: "3
+/// comments" and French "Bonjour :" stay together. A run isolated with
+/// Unicode isolates (FSI … PDI: a name, a section, a count from the
+/// catalogs) is kept on one line when it fits; when it must break, each
+/// line closes the isolates it leaves open and the next reopens them, so
+/// that every line of the text part is balanced on its own (a plain-text
+/// reader treats each line as a paragraph, where an open isolate ends).
 pub fn wrap(text: &str, width: usize, long: Long) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / width.max(1) + 1);
     for (n, paragraph) in text.lines().enumerate() {
@@ -510,29 +648,55 @@ pub fn wrap(text: &str, width: usize, long: Long) -> String {
             out: &mut out,
             col: 0,
             width,
+            open: 0,
         };
-        for word in paragraph.split_whitespace() {
-            let w = display_width(word);
-            if w <= width || long == Long::Keep || is_url(word) {
-                line.push(word, w);
-            } else {
-                let mut piece = String::new();
-                let mut piece_w = 0;
-                for c in word.chars() {
-                    let cw = display_width(c.encode_utf8(&mut [0; 4]));
-                    if piece_w + cw > width && !piece.is_empty() {
-                        line.push(&piece, piece_w);
-                        piece.clear();
-                        piece_w = 0;
-                    }
-                    piece.push(c);
-                    piece_w += cw;
+        let mut words = paragraph.split(is_break).filter(|w| !w.is_empty()).peekable();
+        while let Some(first) = words.next() {
+            // An isolated run that fits on a line is one unit.
+            let mut depth = isolate_depth(0, first);
+            if depth > 0 {
+                let mut run = first.to_owned();
+                let mut rest = Vec::new();
+                while depth > 0 {
+                    let Some(&next) = words.peek() else { break };
+                    run.push(' ');
+                    run.push_str(next);
+                    rest.push(next);
+                    depth = isolate_depth(depth, next);
+                    words.next();
                 }
-                line.push(&piece, piece_w);
+                if !rest.is_empty() && display_width(&run) <= width {
+                    line.push(&run, display_width(&run));
+                    continue;
+                }
+                line.word(first, long);
+                for w in rest {
+                    line.word(w, long);
+                }
+                continue;
             }
+            line.word(first, long);
         }
     }
     out
+}
+
+/// Whitespace where a line may break: any but the no-break spaces.
+fn is_break(c: char) -> bool {
+    c.is_whitespace() && !matches!(c, '\u{a0}' | '\u{202f}' | '\u{2007}')
+}
+
+/// The isolates open after `word`, `depth` being open before it (LRI, RLI
+/// and FSI open one; PDI closes one).
+fn isolate_depth(mut depth: usize, word: &str) -> usize {
+    for c in word.chars() {
+        match c {
+            '\u{2066}'..='\u{2068}' => depth += 1,
+            '\u{2069}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    depth
 }
 
 /// The line [`wrap`] is filling.
@@ -540,16 +704,48 @@ struct Line<'a> {
     out: &'a mut String,
     col: usize,
     width: usize,
+    /// Isolates open at the end of the line so far.
+    open: usize,
 }
 
 impl Line<'_> {
+    /// Adds one word, split first when it is wider than the line, not a
+    /// URL, and `long` says so.
+    fn word(&mut self, word: &str, long: Long) {
+        let w = display_width(word);
+        if w <= self.width || long == Long::Keep || is_url(word) {
+            self.push(word, w);
+            return;
+        }
+        let mut piece = String::new();
+        let mut piece_w = 0;
+        for c in word.chars() {
+            let cw = display_width(c.encode_utf8(&mut [0; 4]));
+            if piece_w + cw > self.width && !piece.is_empty() {
+                self.push(&piece, piece_w);
+                piece.clear();
+                piece_w = 0;
+            }
+            piece.push(c);
+            piece_w += cw;
+        }
+        self.push(&piece, piece_w);
+    }
+
     /// Adds a word `w` columns wide, on this line if it fits, else on the
-    /// next. A word wider than the line fills it, so the next word starts a
-    /// new one.
+    /// next (closing the open isolates before the break, reopening them
+    /// after it). A word wider than the line fills it, so the next word
+    /// starts a new one.
     fn push(&mut self, word: &str, w: usize) {
         if self.col > 0 {
             if self.col + 1 + w > self.width {
+                for _ in 0..self.open {
+                    self.out.push(crate::i18n::PDI);
+                }
                 self.out.push('\n');
+                for _ in 0..self.open {
+                    self.out.push(crate::i18n::FSI);
+                }
                 self.col = 0;
             } else {
                 self.out.push(' ');
@@ -558,6 +754,7 @@ impl Line<'_> {
         }
         self.out.push_str(word);
         self.col += w;
+        self.open = isolate_depth(self.open, word);
     }
 }
 
@@ -591,25 +788,15 @@ fn normalize_text(s: &str) -> String {
     out
 }
 
-/// The hidden preview line mail clients show after the subject. The
-/// subject carries the lead's headline, so this names the next two and how
-/// many more follow: "Also: A · B, and 12 more". Each headline is cut to
-/// 70 characters.
-fn preheader(pool: &Pool, digest: &Digest) -> String {
+/// The preheader's headlines: the two after the lead's, each cut to 70
+/// characters, and how many more items follow them.
+fn preheader_titles(pool: &Pool, digest: &Digest) -> (Vec<String>, usize) {
     let mut titles = digest
         .items()
         .skip(1)
         .map(|i| text::cut(&pool.get(i).story.title, 70));
     let named: Vec<String> = titles.by_ref().take(2).collect();
-    let more = titles.count();
-    if named.is_empty() {
-        return String::new();
-    }
-    let mut out = format!("Also: {}", named.join(" · "));
-    if more > 0 {
-        out.push_str(&format!(", and {more} more"));
-    }
-    out
+    (named, titles.count())
 }
 
 #[cfg(test)]
@@ -713,14 +900,18 @@ mod tests {
         );
 
         let url = "https://news.example.com/view/T/daily-2026-03-10?a=1&b=2";
-        let (mut ctx, _) = r.context(&blocks, &digest, to, Medium::Web).unwrap();
+        let resolved = r.catalogs.resolve(None);
+        let language = blocks.language(&resolved);
+        let (mut ctx, _) = r
+            .context(&blocks, &language, &resolved, &digest, to, Medium::Web)
+            .unwrap();
         ctx.insert("view_url", url);
         let html = r.render_template("digest.html", &ctx).unwrap();
         assert!(
             html.contains(r#"href="https://news.example.com/view/T/daily-2026-03-10?a=1&amp;b=2" style="color:#0b57d0;text-decoration:underline;">View in browser</a>"#),
             "{html}"
         );
-        let (top, blog) = r.text_blocks(&blocks, &digest).unwrap();
+        let (top, blog) = r.text_blocks(&blocks, &language, &digest).unwrap();
         ctx.insert("top_stories", &top);
         ctx.insert("blog_posts", &blog);
         let text = normalize_text(&r.render_template("digest.txt", &ctx).unwrap());
@@ -763,13 +954,29 @@ mod tests {
             window_start: now,
             window_end: now,
         };
+        let r = renderer();
+        let preheader = |tag: &str, top: Vec<usize>| {
+            let locale = Locale::parse(tag).unwrap();
+            let resolved = r.catalogs.resolve(Some(&locale));
+            r.preheader(&pool, &resolved, &digest(top))
+                .unwrap()
+                .replace(['\u{2068}', '\u{2069}'], "")
+        };
         assert_eq!(
-            preheader(&pool, &digest(vec![0, 1, 2, 3, 4])),
+            preheader("en", vec![0, 1, 2, 3, 4]),
             "Also: Second · Third, and 2 more"
         );
-        assert_eq!(preheader(&pool, &digest(vec![0, 1, 2])), "Also: Second · Third");
-        assert_eq!(preheader(&pool, &digest(vec![0, 1])), "Also: Second");
-        assert_eq!(preheader(&pool, &digest(vec![0])), "");
+        assert_eq!(preheader("en", vec![0, 1, 2]), "Also: Second · Third");
+        assert_eq!(preheader("en", vec![0, 1]), "Also: Second");
+        assert_eq!(preheader("en", vec![0]), "");
+        assert_eq!(
+            preheader("fr", vec![0, 1, 2, 3]),
+            "Également\u{a0}: Second · Third, et 1\u{a0}autre"
+        );
+        assert_eq!(
+            preheader("ar", vec![0, 1, 2, 3, 4]),
+            "وأيضًا: Second · Third، وخبران آخران"
+        );
     }
 
     #[test]
@@ -804,6 +1011,46 @@ mod tests {
         for line in wrap(&text.repeat(5), 72, Long::Split).lines() {
             assert!(line.chars().count() <= 72 || line == long, "{line:?}");
         }
+    }
+
+    #[test]
+    fn wrapping_keeps_isolates_balanced_on_every_line_and_no_break_spaces_whole() {
+        let (fsi, pdi) = (crate::i18n::FSI, crate::i18n::PDI);
+        let balanced = |text: &str| {
+            for line in text.lines() {
+                assert_eq!(
+                    line.matches(fsi).count(),
+                    line.matches(pdi).count(),
+                    "{line:?} in {text:?}"
+                );
+            }
+        };
+        // A short isolated run moves whole to the next line.
+        let author = crate::i18n::isolate("نور الهدى العلي");
+        let text = format!("{} · {author} · 3\u{a0}votes", "word ".repeat(12).trim());
+        let wrapped = wrap(&text, 72, Long::Split);
+        assert_eq!(
+            wrapped,
+            format!("{} ·\n{author} · 3\u{a0}votes", "word ".repeat(12).trim())
+        );
+        balanced(&wrapped);
+        // One wider than the line breaks, closed and reopened at each break.
+        let long = crate::i18n::isolate(&"كلمة ".repeat(30));
+        let wrapped = wrap(&format!("By {long} today"), 40, Long::Split);
+        assert!(wrapped.lines().count() >= 4, "{wrapped}");
+        balanced(&wrapped);
+        assert_eq!(
+            wrapped.replace([fsi, pdi], "").split_whitespace().count(),
+            32,
+            "no word lost"
+        );
+        // No-break spaces are not breaks (French "Bonjour :", a count).
+        let fr = format!("{} Se\u{a0}désabonner\u{a0}:", "mot ".repeat(15).trim());
+        assert!(
+            wrap(&fr, 72, Long::Split).ends_with("\nSe\u{a0}désabonner\u{a0}:"),
+            "{:?}",
+            wrap(&fr, 72, Long::Split)
+        );
     }
 
     #[test]

@@ -339,19 +339,20 @@ mod tests {
     #[test]
     fn templates_call_the_catalogs_in_the_context_locale() {
         let mut t = tera("en");
-        let page = r#"<html lang="{{ lang() }}" dir="{{ dir() }}" style="text-align:{{ start() }}">{{ t(key="story-comments", count=n) }} | {{ t(key="digest-intro-text-named", name=name) }} | {{ format_date(date="2026-12-01T07:00:00Z") }} | {{ format_number(number=12345) }}</html>"#;
+        let page = r#"<html lang="{{ lang() }}" dir="{{ dir() }}" style="text-align:{{ start() }}">{{ t(key="story-comments", count=n) }} | {{ t(key="digest-greeting-named", name=name) }} | {{ format_date(date="2026-12-01T07:00:00Z") }} | {{ format_number(number=12345) }}</html>"#;
+        // A count and its noun are joined by a no-break space (U+00A0).
         assert_eq!(
             render(&mut t, "a.html", page, None),
-            r#"<html lang="en" dir="ltr" style="text-align:left">11 comments | Hello &lt;Rana&gt;, here is what you may have missed. | 1 December 2026 | 12,345</html>"#,
+            r#"<html lang="en" dir="ltr" style="text-align:left">11 comments | Hello &lt;Rana&gt;, | 1 December 2026 | 12,345</html>"#,
             "the site's locale, and escaped"
         );
         assert_eq!(
             render(&mut t, "b.html", page, Some("ar")),
-            r#"<html lang="ar" dir="rtl" style="text-align:right">11 تعليقًا | مرحبًا &lt;Rana&gt;، إليك ما ربما فاتك. | 1 ديسمبر 2026 | 12,345</html>"#
+            r#"<html lang="ar" dir="rtl" style="text-align:right">11 تعليقًا | مرحبًا &lt;Rana&gt;، | 1 ديسمبر 2026 | 12,345</html>"#
         );
         assert_eq!(
             render(&mut t, "c.html", page, Some("fr-CA")),
-            "<html lang=\"fr-CA\" dir=\"ltr\" style=\"text-align:left\">11 commentaires | Bonjour &lt;Rana&gt;, voici ce que vous avez peut-être manqué. | 1 décembre 2026 | 12\u{a0}345</html>"
+            "<html lang=\"fr-CA\" dir=\"ltr\" style=\"text-align:left\">11\u{a0}commentaires | Bonjour &lt;Rana&gt;, | 1 décembre 2026 | 12\u{a0}345</html>"
         );
     }
 
@@ -367,7 +368,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             t.render("s.txt", &ctx).unwrap(),
-            "world · \u{2068}رنا الصباغ\u{2069} · \u{2068}150\u{2069} votes"
+            "world · \u{2068}رنا الصباغ\u{2069} · \u{2068}150\u{2069}\u{a0}votes"
         );
     }
 

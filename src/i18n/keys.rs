@@ -5,15 +5,24 @@
 //! a key of this list, or of a template, that a catalog lacks, and a
 //! catalog key that is in neither.
 
-/// The digest: subject, greetings, section titles, counts, footer.
+/// The digest: subject, preheader, heading, greetings, contents, section
+/// titles, counts, footer (the built-in digest templates and `render`).
 pub const DIGEST: &[&str] = &[
     "digest-subject",
     "digest-subject-headline",
-    "digest-intro",
-    "digest-intro-named",
+    "digest-preheader",
+    "digest-preheader-more",
+    "digest-view-in-browser",
+    "digest-view-in-browser-text",
+    "digest-heading",
     "digest-heading-text",
-    "digest-intro-text",
-    "digest-intro-text-named",
+    "digest-greeting",
+    "digest-greeting-named",
+    "digest-contents-top",
+    "digest-contents-blogs",
+    "digest-contents-both",
+    "digest-count-stories",
+    "digest-count-posts",
     "digest-section-top",
     "digest-section-blogs",
     "digest-footer-why",
@@ -22,6 +31,7 @@ pub const DIGEST: &[&str] = &[
     "digest-preferences",
     "digest-preferences-text",
     "digest-visit",
+    "digest-address",
     "digest-frequency",
     "story-votes",
     "story-comments",

@@ -306,6 +306,8 @@ mod tests {
         c.message(&r, "story-comments", &[("count", Arg::Int(n))])
             .unwrap()
             .replace([FSI, PDI], "")
+            // The catalogs keep a count with its noun (a no-break space).
+            .replace('\u{a0}', " ")
     }
 
     #[test]
@@ -355,15 +357,7 @@ mod tests {
         let c = catalogs();
         let r = c.resolve(Some(&l("en")));
         let text = c
-            .message(
-                &r,
-                "digest-intro-named",
-                &[
-                    ("name", Arg::Text("رنا")),
-                    ("frequency", Arg::Text("daily")),
-                    ("date", Arg::Text("1 December 2026")),
-                ],
-            )
+            .message(&r, "digest-greeting-named", &[("name", Arg::Text("رنا"))])
             .unwrap();
         assert!(text.contains("\u{2068}رنا\u{2069}"), "{text:?}");
         assert_eq!(isolate("abc"), "\u{2068}abc\u{2069}");

@@ -19,6 +19,9 @@
 //! - `feeds`: fixture feeds served over HTTP and fetched into the store.
 //! - `archive`: the public archive, its Atom feed, caching, no personal data.
 //! - `http`: the router's handlers, called in process.
+//! - `i18n_digest`: the digest in en, ar and fr (snapshots, plurals, one
+//!   edition read in several languages, the mirrored layout, isolates
+//!   through the MIME encodings).
 //! - `imap`: the bounce mailbox read from a real Dovecot started by the test.
 //! - `ops`: operating Herald: where the configuration and the store are
 //!   looked for, `herald init`, closed pipes, `--version`, metrics.
@@ -52,6 +55,7 @@ mod dkim;
 mod feeds;
 mod hardening;
 mod http;
+mod i18n_digest;
 mod imap;
 mod locales;
 mod ops;

@@ -219,8 +219,11 @@ fn enclosing<'a>(html: &'a str, pos: usize, tag: &str) -> &'a str {
 #[test]
 fn snapshot_of_the_text_and_html_parts() {
     let r = render_with(100_000);
-    expect_test::expect!["Your daily digest, 10 March 2026: City council approves 24-hour bus network"]
-        .assert_eq(&r.subject);
+    assert_eq!(
+        r.subject,
+        "Your daily digest, \u{2068}10 March 2026\u{2069}: \u{2068}City council approves 24-hour bus network\u{2069}",
+        "the catalog isolates the date and the headline"
+    );
     expect_test::expect_file!["snapshots/digest.txt"].assert_eq(&r.text);
     expect_test::expect_file!["snapshots/digest.html"].assert_eq(&r.html);
     assert_eq!(r.story_ids, [1, 2, 3, 4, 5, 6, 7]);
@@ -353,9 +356,11 @@ fn every_story_field_is_marked_dir_auto() {
     assert_eq!(html.matches(r#"<p dir="auto""#).count(), summaries);
     assert_eq!(
         html.matches(r#"<span dir="auto""#).count(),
-        2 * stories + 1,
-        "author, section, and the greeting's name"
+        2 * stories,
+        "author and section"
     );
+    // The greeting's name comes through the catalog, which isolates it.
+    assert!(html.contains("Hello \u{2068}ليلى حداد\u{2069},"), "{html}");
 }
 
 #[test]
@@ -377,7 +382,7 @@ fn the_preheader_adds_headlines_the_subject_does_not_have() {
     let r = render_with(100_000);
     let start = r.html.find("<div style=\"display:none").unwrap();
     let end = start + r.html[start..].find("</div>").unwrap();
-    let preheader = &r.html[start..end];
+    let preheader = &r.html[start..end].replace(['\u{2068}', '\u{2069}'], "");
     assert!(
         !preheader.contains("City council approves"),
         "the subject's headline: {preheader}"
@@ -424,7 +429,7 @@ fn summaries_are_cut_at_a_word_in_both_parts() {
         .lines()
         .skip_while(|l| !l.starts_with("Night buses"))
         .skip_while(|l| l.starts_with("Night buses"))
-        .take_while(|l| !l.starts_with("WORLD"))
+        .take_while(|l| !l.trim_start_matches('\u{2068}').starts_with("WORLD"))
         .collect::<Vec<_>>()
         .join(" ");
     assert_eq!(text_summary, cut);
