@@ -389,6 +389,7 @@ impl Renderer {
         // only makes the header longer.
         ctx.insert("top_headline", &text::cut(first.unwrap_or(""), 100));
         let subject = text::collapse(&self.render_template("subject.txt", &ctx)?);
+        let subject = crate::i18n::without_needless_isolates(&subject, resolved.dir).into_owned();
         ctx.insert("subject", &subject);
         ctx.insert("name", to.name);
         ctx.insert("email", to.email);

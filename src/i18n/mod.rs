@@ -51,6 +51,37 @@ pub fn isolate(text: &str) -> String {
     out
 }
 
+/// `text` without its isolates when they cannot change how it reads: a
+/// left-to-right document whose text has no right-to-left character. A
+/// mail's Subject is shown in inbox lists, notifications and watches whose
+/// fonts may lack the isolates (drawn as boxes there); an English subject
+/// with English headlines needs none, one with an Arabic headline keeps
+/// them, and a right-to-left document always does.
+pub fn without_needless_isolates(text: &str, dir: Direction) -> std::borrow::Cow<'_, str> {
+    let isolate = |c: char| matches!(c, '\u{2066}'..='\u{2069}');
+    if dir == Direction::Rtl || !text.contains(isolate) || text.chars().any(right_to_left) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.chars().filter(|&c| !isolate(c)).collect())
+}
+
+/// Whether `c` is of a right-to-left script (Hebrew, Arabic, Syriac,
+/// Thaana, N'Ko, Samaritan, Mandaic and their presentation forms, and the
+/// historic scripts of the supplementary planes), or an explicit
+/// right-to-left mark.
+fn right_to_left(c: char) -> bool {
+    matches!(c,
+        '\u{0590}'..='\u{08FF}'
+        | '\u{200F}'
+        | '\u{202B}'
+        | '\u{202E}'
+        | '\u{2067}'
+        | '\u{FB1D}'..='\u{FDFF}'
+        | '\u{FE70}'..='\u{FEFF}'
+        | '\u{10800}'..='\u{10FFF}'
+        | '\u{1E800}'..='\u{1EFFF}')
+}
+
 /// One argument of a message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg<'a> {
@@ -292,6 +323,19 @@ impl Resolved<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn needless_isolates_go_from_left_to_right_text_only() {
+        let en = "Your daily digest, \u{2068}1 March\u{2069}: \u{2068}Rain\u{2069}";
+        assert_eq!(
+            without_needless_isolates(en, Direction::Ltr),
+            "Your daily digest, 1 March: Rain"
+        );
+        let mixed = "Your daily digest: \u{2068}مرحبا!\u{2069}";
+        assert_eq!(without_needless_isolates(mixed, Direction::Ltr), mixed);
+        let ar = "\u{2068}Herald\u{2069} ملخصك";
+        assert_eq!(without_needless_isolates(ar, Direction::Rtl), ar);
+    }
 
     fn l(tag: &str) -> Locale {
         Locale::parse(tag).unwrap()
