@@ -421,6 +421,7 @@ impl Renderer {
             votes: 1,
             comments: 1,
             updated_at: now,
+            lang: None,
         };
         let second = Story {
             id: 2,
@@ -449,6 +450,7 @@ impl Renderer {
             blog_posts: vec![2],
             window_start: now,
             window_end: now,
+            first: Vec::new(),
         };
         (blocks, digest)
     }
@@ -762,6 +764,7 @@ mod tests {
             blog_posts: vec![],
             window_start: now,
             window_end: now,
+            first: Vec::new(),
         };
         assert_eq!(
             preheader(&pool, &digest(vec![0, 1, 2, 3, 4])),

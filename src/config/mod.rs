@@ -156,11 +156,15 @@ impl Config {
         let c = Check::new(&layers.figment, env);
         let mut raw = layers.raw;
         let database = DatabaseConfig::from_raw(&raw.database, &c)?;
+        let mail = MailConfig::from_raw(&raw.mail, &c)?;
+        let site = SiteConfig::from_raw(&raw.site, &c)?;
+        let subscribers = SubscribersConfig::from_raw(&raw.subscribers, &c)?;
+        let digest = DigestConfig::from_raw(&raw.digest, &site, &c)?;
         let config = Config {
-            mail: MailConfig::from_raw(&raw.mail, &c)?,
-            site: SiteConfig::from_raw(&raw.site, &c)?,
-            subscribers: SubscribersConfig::from_raw(&raw.subscribers, &c)?,
-            digest: DigestConfig::from_raw(&raw.digest, &c)?,
+            mail,
+            site,
+            subscribers,
+            digest,
             delivery: DeliveryConfig::from_raw(&raw.delivery, &c)?,
             schedule: ScheduleConfig::from_raw(&raw.schedule, &c)?,
             http: HttpConfig::from_raw(&raw.http, &c)?,

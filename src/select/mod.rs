@@ -3,7 +3,11 @@
 //! subscriber was sent before. Stories are scored once per edition
 //! ([`Pool::rank`], with the rules of [`rank`]); each subscriber's digest is
 //! then one walk down the ranked list ([`select`]), cheap enough to run for
-//! every subscriber.
+//! every subscriber. With [`Languages::TheirsFirst`] the walk goes down the
+//! list twice, the stories in the reader's language first, then the others
+//! (each in rank order), so a digest fills up with other languages when
+//! the reader's are too few; with [`Languages::All`] it is the one walk it
+//! always was.
 
 pub mod rank;
 
@@ -13,7 +17,7 @@ mod golden;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{Frequency, History, Story, StoryKind, Subscriber};
+use crate::domain::{Frequency, History, Language, Story, StoryKind, Subscriber};
 pub use rank::{Parts, Ranker};
 
 /// The ranking and size rules, from the `digest` configuration.
@@ -31,6 +35,57 @@ pub struct Rules {
     pub max_stories: usize,
     pub max_blog_posts: usize,
     pub max_per_author: usize,
+    /// Whether a reader's language goes first (`digest.story_languages`).
+    pub languages: Languages,
+}
+
+/// Which stories a digest puts first by language (`digest.story_languages`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Languages {
+    /// Rank order, whatever the language (`"all"`, the default).
+    All,
+    /// The stories in the reader's language (their locale's primary
+    /// language, else the site's) ahead of the others, each group in rank
+    /// order (`"theirs_first"`).
+    TheirsFirst {
+        /// The site's language (`site.locale`): a reader's without a
+        /// locale, and a story's without a `lang`.
+        site: Language,
+    },
+}
+
+impl Languages {
+    /// The names `digest.story_languages` takes.
+    pub const NAMES: [&str; 2] = ["all", "theirs_first"];
+
+    /// The reader's language, when it goes first.
+    pub fn reader(self, subscriber: &Subscriber) -> Option<Language> {
+        match self {
+            Languages::All => None,
+            Languages::TheirsFirst { site } => {
+                Some(subscriber.locale.as_ref().map_or(site, |l| l.primary_language()))
+            }
+        }
+    }
+
+    /// The site's language, when the reader's goes first.
+    pub fn site(self) -> Option<Language> {
+        match self {
+            Languages::All => None,
+            Languages::TheirsFirst { site } => Some(site),
+        }
+    }
+
+    /// The language a story counts as: its own, else the site's. `None`
+    /// with [`Languages::All`], which never asks.
+    pub fn of(self, story: &Story) -> Option<Language> {
+        match self {
+            Languages::All => None,
+            Languages::TheirsFirst { site } => {
+                Some(story.lang.as_ref().map_or(site, |l| l.primary_language()))
+            }
+        }
+    }
 }
 
 /// A story with its score for this edition.
@@ -46,13 +101,18 @@ pub struct Pool {
     pub ranked: Vec<Scored>,
 }
 
-/// The items of one digest, as indexes into the [`Pool`], best first.
+/// The items of one digest, as indexes into the [`Pool`], best first: in
+/// rank order (pool order), except that the items of `first` come before
+/// the others.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Digest {
     pub top_stories: Vec<usize>,
     pub blog_posts: Vec<usize>,
     pub window_start: DateTime<Utc>,
     pub window_end: DateTime<Utc>,
+    /// The items in the reader's language when [`Languages::TheirsFirst`]
+    /// put them first (in pool order); empty otherwise.
+    pub first: Vec<usize>,
 }
 
 /// Why a candidate was or was not picked, for `preview --explain`.
@@ -142,24 +202,32 @@ impl Digest {
         self.top_stories.len() + self.blog_posts.len()
     }
 
-    /// All items, best first.
+    /// All items, best first: pool indexes are in rank order, and the
+    /// items of [`Digest::first`] come before the rest.
     pub fn items(&self) -> impl Iterator<Item = usize> + '_ {
         let mut all: Vec<usize> = self.top_stories.iter().chain(&self.blog_posts).copied().collect();
-        all.sort_unstable();
+        if self.first.is_empty() {
+            all.sort_unstable();
+        } else {
+            all.sort_unstable_by_key(|i| (!self.first.contains(i), *i));
+        }
         all.into_iter()
     }
 
-    /// Removes the lowest-ranked item (pool indexes are in rank order, so the
-    /// largest index is the lowest score); used to fit a size limit.
+    /// Whether [`Digest::first`] moved an item ahead of a better-ranked one.
+    pub fn reordered(&self) -> bool {
+        !self.first.is_empty() && !self.items().is_sorted()
+    }
+
+    /// Removes the last item of [`Digest::items`] (the lowest-ranked one,
+    /// or the lowest of the other languages when the reader's go first);
+    /// used to fit a size limit.
     pub fn drop_lowest(&mut self) -> Option<usize> {
-        let last_top = self.top_stories.last().copied();
-        let last_blog = self.blog_posts.last().copied();
-        match (last_top, last_blog) {
-            (Some(t), Some(b)) if b > t => self.blog_posts.pop(),
-            (Some(_), _) => self.top_stories.pop(),
-            (None, Some(_)) => self.blog_posts.pop(),
-            (None, None) => None,
+        let last = self.items().last()?;
+        for list in [&mut self.top_stories, &mut self.blog_posts, &mut self.first] {
+            list.retain(|&i| i != last);
         }
+        Some(last)
     }
 }
 
@@ -199,30 +267,87 @@ fn walk(
     mut verdict: impl FnMut(usize, Verdict),
 ) -> Digest {
     let (window_start, window_end) = window(subscriber.frequency, now, history.last_sent_at);
-    let mut digest = Digest {
-        window_start,
-        window_end,
-        ..Digest::default()
+    let mut walk = Walk {
+        digest: Digest {
+            window_start,
+            window_end,
+            ..Digest::default()
+        },
+        per_author: Vec::new(),
+        subscriber,
+        history,
+        rules,
     };
+    let ranked = pool.ranked.iter().enumerate();
+    match rules.languages.reader(subscriber) {
+        // The default: one walk in rank order, nothing asked of languages.
+        None => walk.run(ranked.map(|(i, s)| (i, s, false)), explaining, &mut verdict),
+        Some(theirs) => {
+            let is_theirs = |s: &Scored| rules.languages.of(&s.story) == Some(theirs);
+            let order = ranked
+                .clone()
+                .filter(|(_, s)| is_theirs(s))
+                .map(|(i, s)| (i, s, true))
+                .chain(ranked.filter(|(_, s)| !is_theirs(s)).map(|(i, s)| (i, s, false)));
+            walk.run(order, explaining, &mut verdict);
+        }
+    }
+    walk.digest
+}
+
+/// One subscriber's walk: the digest so far and the authors in it.
+struct Walk<'a> {
+    digest: Digest,
     // A digest has at most a few dozen items: a vector beats a map here.
-    let mut per_author: Vec<(&str, usize)> = Vec::new();
-    for (i, scored) in pool.ranked.iter().enumerate() {
-        let story = &scored.story;
+    per_author: Vec<(&'a str, usize)>,
+    subscriber: &'a Subscriber,
+    history: &'a History,
+    rules: &'a Rules,
+}
+
+impl<'a> Walk<'a> {
+    /// Visits stories in `order` (pool index, story, whether it goes in
+    /// [`Digest::first`] when picked) until the digest is full (or, when
+    /// explaining, to the end).
+    fn run(
+        &mut self,
+        order: impl Iterator<Item = (usize, &'a Scored, bool)>,
+        explaining: bool,
+        verdict: &mut impl FnMut(usize, Verdict),
+    ) {
+        let rules = self.rules;
+        for (i, scored, first) in order {
+            let v = self.visit(i, &scored.story);
+            if v == Verdict::Picked && first {
+                self.digest.first.push(i);
+            }
+            verdict(i, v);
+            let full = self.digest.top_stories.len() >= rules.max_stories
+                && self.digest.blog_posts.len() >= rules.max_blog_posts;
+            if full && !explaining {
+                break;
+            }
+        }
+    }
+
+    fn visit(&mut self, i: usize, story: &'a Story) -> Verdict {
+        let (rules, digest) = (self.rules, &mut self.digest);
         let (section, max) = match story.kind {
             StoryKind::Story => (&mut digest.top_stories, rules.max_stories),
             StoryKind::Blog => (&mut digest.blog_posts, rules.max_blog_posts),
         };
-        let v = if story.published_at < window_start || story.published_at > window_end {
+        let v = if story.published_at < digest.window_start || story.published_at > digest.window_end {
             Verdict::OutsideWindow
-        } else if !subscriber.topics.includes(&story.section) {
+        } else if !self.subscriber.topics.includes(&story.section) {
             Verdict::NotInTopics
-        } else if history.sent_story_ids.contains(&story.id) {
+        } else if self.history.sent_story_ids.contains(&story.id) {
             Verdict::AlreadySent
         } else if section.len() >= max {
             Verdict::SectionFull
         } else {
             let author = story.author.as_str();
-            let count = per_author
+            let count = self
+                .per_author
                 .iter_mut()
                 .find(|(a, _)| !author.is_empty() && a.eq_ignore_ascii_case(author));
             match count {
@@ -233,7 +358,7 @@ fn walk(
                 }
                 None => {
                     if !author.is_empty() {
-                        per_author.push((author, 1));
+                        self.per_author.push((author, 1));
                     }
                     Verdict::Picked
                 }
@@ -242,14 +367,8 @@ fn walk(
         if v == Verdict::Picked {
             section.push(i);
         }
-        verdict(i, v);
-        let full =
-            digest.top_stories.len() >= rules.max_stories && digest.blog_posts.len() >= rules.max_blog_posts;
-        if full && !explaining {
-            break;
-        }
+        v
     }
-    digest
 }
 
 #[cfg(test)]
@@ -289,6 +408,7 @@ mod tests {
         max_stories: 3,
         max_blog_posts: 1,
         max_per_author: 2,
+        languages: Languages::All,
     };
 
     fn render(pool: &Pool, verdicts: &[(usize, Verdict)]) -> String {
