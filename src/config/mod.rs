@@ -285,6 +285,25 @@ mod tests {
     }
 
     #[test]
+    fn digest_story_languages_is_a_choice_with_the_sites_language() {
+        use crate::select::Languages;
+        assert_eq!(load(&[]).unwrap().digest.rules().languages, Languages::All);
+        let c = load(&[
+            ("HERALD_DIGEST__STORY_LANGUAGES", "theirs_first"),
+            ("HERALD_SITE__LOCALE", "ar-JO"),
+        ])
+        .unwrap();
+        let site = crate::domain::Locale::parse("ar").unwrap().primary_language();
+        assert_eq!(c.digest.rules().languages, Languages::TheirsFirst { site });
+        let e = load(&[("HERALD_DIGEST__STORY_LANGUAGES", "mine")]).unwrap_err().0;
+        assert!(
+            e.starts_with("config key digest.story_languages (from environment variable HERALD_DIGEST__STORY_LANGUAGES): ")
+                && e.contains("\"mine\" is not a choice; expected \"all\" or \"theirs_first\""),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn secrets_are_redacted() {
         let c = load(&[
             ("HERALD_MAIL__SMTP_PASSWORD", "hunter2"),

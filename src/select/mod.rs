@@ -573,6 +573,131 @@ mod tests {
         assert!(select(&pool, &ana(""), &history, now, &RULES).is_empty());
     }
 
+    /// Theirs first, on a site in English.
+    fn theirs_first() -> Rules {
+        Rules {
+            languages: Languages::TheirsFirst {
+                site: crate::domain::Locale::parse("en").unwrap().primary_language(),
+            },
+            max_stories: 5,
+            max_per_author: 10,
+            ..RULES
+        }
+    }
+
+    /// Six stories, best first by votes: ar, en, (none: the site's), ar-JO,
+    /// fr, ar, all in the window.
+    fn languages_sample() -> Vec<Story> {
+        [(1, Some("ar")), (2, Some("en")), (3, None), (4, Some("ar-JO")), (5, Some("fr")), (6, Some("ar"))]
+            .into_iter()
+            .map(|(id, lang)| {
+                let b = crate::testing::story(id)
+                    .published(at("2026-03-10T05:00:00Z"))
+                    .votes(100 - id * 10);
+                match lang {
+                    Some(tag) => b.lang(tag).build(),
+                    None => b.build(),
+                }
+            })
+            .collect()
+    }
+
+    fn ids(pool: &Pool, digest: &Digest) -> Vec<i64> {
+        digest.items().map(|i| pool.get(i).story.id).collect()
+    }
+
+    #[test]
+    fn theirs_first_puts_the_readers_language_ahead_in_rank_order() {
+        let now = at("2026-03-10T07:00:00Z");
+        let pool = Pool::rank(languages_sample(), now, &theirs_first());
+        let rank: Vec<i64> = pool.ranked.iter().map(|s| s.story.id).collect();
+        assert_eq!(rank, [1, 2, 3, 4, 5, 6], "the sample's rank order");
+        let arabic = subscriber("rana@example.com").locale("ar-JO").build();
+        let english = subscriber("ann@example.com").locale("en-GB").build();
+        let french = subscriber("luc@example.com").locale("fr").build();
+        let site = subscriber("sam@example.com").build();
+        let none = History::default();
+        let rules = theirs_first();
+        let pick = |s: &Subscriber| ids(&pool, &select(&pool, s, &none, now, &rules));
+        // Regions do not matter (ar-JO reads ar); a story without a lang is
+        // the site's (en); a reader without a locale reads the site's.
+        assert_eq!(pick(&arabic), [1, 4, 6, 2, 3]);
+        assert_eq!(pick(&english), [2, 3, 1, 4, 5]);
+        assert_eq!(pick(&french), [5, 1, 2, 3, 4]);
+        assert_eq!(pick(&site), pick(&english));
+        // The default keeps rank order for everyone.
+        let all = |s: &Subscriber| ids(&pool, &select(&pool, s, &none, now, &Rules { languages: Languages::All, ..rules }));
+        assert_eq!(all(&arabic), [1, 2, 3, 4, 5]);
+        assert_eq!(all(&arabic), all(&english));
+        let d = select(&pool, &arabic, &none, now, &Rules { languages: Languages::All, ..rules });
+        assert!(d.first.is_empty() && !d.reordered());
+    }
+
+    #[test]
+    fn theirs_first_fills_up_with_other_languages_and_keeps_the_other_rules() {
+        let now = at("2026-03-10T07:00:00Z");
+        let rules = Rules {
+            max_stories: 4,
+            ..theirs_first()
+        };
+        let pool = Pool::rank(languages_sample(), now, &rules);
+        let arabic = subscriber("rana@example.com").locale("ar").build();
+        // Story 4 was sent already: two Arabic stories, then the best two
+        // of the others.
+        let history = History {
+            last_sent_at: None,
+            sent_story_ids: [4].into(),
+        };
+        let (digest, verdicts) = explain(&pool, &arabic, &history, now, &rules);
+        assert_eq!(ids(&pool, &digest), [1, 6, 2, 3]);
+        assert!(digest.reordered());
+        let considered: Vec<(i64, Verdict)> = verdicts.iter().map(|(i, v)| (pool.get(*i).story.id, *v)).collect();
+        assert_eq!(
+            considered,
+            [
+                (1, Verdict::Picked),
+                (4, Verdict::AlreadySent),
+                (6, Verdict::Picked),
+                (2, Verdict::Picked),
+                (3, Verdict::Picked),
+                (5, Verdict::SectionFull),
+            ],
+            "explain lists the candidates in the order considered"
+        );
+        assert_eq!(select(&pool, &arabic, &history, now, &rules), digest);
+        // Only the Arabic stories, all in rank order already: nothing moved.
+        let few = Rules { max_stories: 2, ..rules };
+        let d = select(&pool, &arabic, &History::default(), now, &few);
+        assert_eq!(ids(&pool, &d), [1, 4]);
+        assert!(!d.reordered());
+        // With no story in the reader's language, the digest is the default's.
+        let german = subscriber("jan@example.com").locale("de").build();
+        let d = select(&pool, &german, &History::default(), now, &rules);
+        assert_eq!(ids(&pool, &d), [1, 2, 3, 4]);
+        assert!(d.first.is_empty());
+    }
+
+    #[test]
+    fn drop_lowest_drops_the_other_languages_first() {
+        // Pool indexes 3 and 5 are the reader's: they lead, and the
+        // lowest of the rest goes first.
+        let mut d = Digest {
+            top_stories: vec![3, 0, 1],
+            blog_posts: vec![5, 2],
+            first: vec![3, 5],
+            ..Digest::default()
+        };
+        assert_eq!(d.items().collect::<Vec<_>>(), [3, 5, 0, 1, 2]);
+        assert!(d.reordered());
+        assert_eq!(d.drop_lowest(), Some(2));
+        assert_eq!(d.drop_lowest(), Some(1));
+        assert_eq!(d.drop_lowest(), Some(0));
+        assert_eq!(d.drop_lowest(), Some(5));
+        assert_eq!((d.top_stories.clone(), d.blog_posts.clone(), d.first.clone()), (vec![3], vec![], vec![3]));
+        assert_eq!(d.drop_lowest(), Some(3));
+        assert_eq!(d.drop_lowest(), None);
+    }
+
     #[test]
     fn drop_lowest_removes_the_worst_item() {
         let mut d = Digest {
