@@ -588,18 +588,25 @@ mod tests {
     /// Six stories, best first by votes: ar, en, (none: the site's), ar-JO,
     /// fr, ar, all in the window.
     fn languages_sample() -> Vec<Story> {
-        [(1, Some("ar")), (2, Some("en")), (3, None), (4, Some("ar-JO")), (5, Some("fr")), (6, Some("ar"))]
-            .into_iter()
-            .map(|(id, lang)| {
-                let b = crate::testing::story(id)
-                    .published(at("2026-03-10T05:00:00Z"))
-                    .votes(100 - id * 10);
-                match lang {
-                    Some(tag) => b.lang(tag).build(),
-                    None => b.build(),
-                }
-            })
-            .collect()
+        [
+            (1, Some("ar")),
+            (2, Some("en")),
+            (3, None),
+            (4, Some("ar-JO")),
+            (5, Some("fr")),
+            (6, Some("ar")),
+        ]
+        .into_iter()
+        .map(|(id, lang)| {
+            let b = crate::testing::story(id)
+                .published(at("2026-03-10T05:00:00Z"))
+                .votes(100 - id * 10);
+            match lang {
+                Some(tag) => b.lang(tag).build(),
+                None => b.build(),
+            }
+        })
+        .collect()
     }
 
     fn ids(pool: &Pool, digest: &Digest) -> Vec<i64> {
@@ -626,10 +633,33 @@ mod tests {
         assert_eq!(pick(&french), [5, 1, 2, 3, 4]);
         assert_eq!(pick(&site), pick(&english));
         // The default keeps rank order for everyone.
-        let all = |s: &Subscriber| ids(&pool, &select(&pool, s, &none, now, &Rules { languages: Languages::All, ..rules }));
+        let all = |s: &Subscriber| {
+            ids(
+                &pool,
+                &select(
+                    &pool,
+                    s,
+                    &none,
+                    now,
+                    &Rules {
+                        languages: Languages::All,
+                        ..rules
+                    },
+                ),
+            )
+        };
         assert_eq!(all(&arabic), [1, 2, 3, 4, 5]);
         assert_eq!(all(&arabic), all(&english));
-        let d = select(&pool, &arabic, &none, now, &Rules { languages: Languages::All, ..rules });
+        let d = select(
+            &pool,
+            &arabic,
+            &none,
+            now,
+            &Rules {
+                languages: Languages::All,
+                ..rules
+            },
+        );
         assert!(d.first.is_empty() && !d.reordered());
     }
 
@@ -651,7 +681,10 @@ mod tests {
         let (digest, verdicts) = explain(&pool, &arabic, &history, now, &rules);
         assert_eq!(ids(&pool, &digest), [1, 6, 2, 3]);
         assert!(digest.reordered());
-        let considered: Vec<(i64, Verdict)> = verdicts.iter().map(|(i, v)| (pool.get(*i).story.id, *v)).collect();
+        let considered: Vec<(i64, Verdict)> = verdicts
+            .iter()
+            .map(|(i, v)| (pool.get(*i).story.id, *v))
+            .collect();
         assert_eq!(
             considered,
             [
@@ -666,7 +699,10 @@ mod tests {
         );
         assert_eq!(select(&pool, &arabic, &history, now, &rules), digest);
         // Only the Arabic stories, all in rank order already: nothing moved.
-        let few = Rules { max_stories: 2, ..rules };
+        let few = Rules {
+            max_stories: 2,
+            ..rules
+        };
         let d = select(&pool, &arabic, &History::default(), now, &few);
         assert_eq!(ids(&pool, &d), [1, 4]);
         assert!(!d.reordered());
@@ -693,7 +729,10 @@ mod tests {
         assert_eq!(d.drop_lowest(), Some(1));
         assert_eq!(d.drop_lowest(), Some(0));
         assert_eq!(d.drop_lowest(), Some(5));
-        assert_eq!((d.top_stories.clone(), d.blog_posts.clone(), d.first.clone()), (vec![3], vec![], vec![3]));
+        assert_eq!(
+            (d.top_stories.clone(), d.blog_posts.clone(), d.first.clone()),
+            (vec![3], vec![], vec![3])
+        );
         assert_eq!(d.drop_lowest(), Some(3));
         assert_eq!(d.drop_lowest(), None);
     }

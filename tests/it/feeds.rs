@@ -705,9 +705,21 @@ const CASES: &[Case] = &[
         report: "3 entries: 3 new, 0 updated, 0 unchanged, 0 skipped, 0 held",
         warning: None,
         stories: &[
-            ("https://quai.example.fr/maree", "Marée haute ce soir", "2024-03-07T08:00:00Z"),
-            ("https://quai.example.fr/ar/madd", "المد العالي الليلة", "2024-03-07T08:30:00Z"),
-            ("https://quai.example.fr/en/high-tide", "High tide tonight", "2024-03-07T09:00:00Z"),
+            (
+                "https://quai.example.fr/maree",
+                "Marée haute ce soir",
+                "2024-03-07T08:00:00Z",
+            ),
+            (
+                "https://quai.example.fr/ar/madd",
+                "المد العالي الليلة",
+                "2024-03-07T08:30:00Z",
+            ),
+            (
+                "https://quai.example.fr/en/high-tide",
+                "High tide tonight",
+                "2024-03-07T09:00:00Z",
+            ),
         ],
     },
     Case {
@@ -715,9 +727,21 @@ const CASES: &[Case] = &[
         report: "3 entries: 3 new, 0 updated, 0 unchanged, 0 skipped, 0 held",
         warning: None,
         stories: &[
-            ("https://mareas.example.es/marzo", "Las mareas de marzo", "2024-03-08T07:00:00Z"),
-            ("https://mareas.example.es/ar/adhar", "مد آذار", "2024-03-08T08:00:00Z"),
-            ("https://mareas.example.es/odd", "Un idioma raro", "2024-03-08T09:00:00Z"),
+            (
+                "https://mareas.example.es/marzo",
+                "Las mareas de marzo",
+                "2024-03-08T07:00:00Z",
+            ),
+            (
+                "https://mareas.example.es/ar/adhar",
+                "مد آذار",
+                "2024-03-08T08:00:00Z",
+            ),
+            (
+                "https://mareas.example.es/odd",
+                "Un idioma raro",
+                "2024-03-08T09:00:00Z",
+            ),
         ],
     },
 ];
@@ -946,7 +970,9 @@ fn fixtures_read_as_feedparser_reads_them() {
                 assert_eq!(date.as_deref(), them["date"].as_str(), "{name}: date of {link}");
             }
             let ours = item.story.lang.as_ref().map(|l| l.tag().to_ascii_lowercase());
-            let theirs = them["lang"].as_str().map(|l| l.replace('_', "-").to_ascii_lowercase());
+            let theirs = them["lang"]
+                .as_str()
+                .map(|l| l.replace('_', "-").to_ascii_lowercase());
             assert_eq!(ours, theirs, "{name}: language of {link}");
             languages += usize::from(ours.is_some());
             compared += 1;

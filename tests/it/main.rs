@@ -20,6 +20,8 @@
 //! - `archive`: the public archive, its Atom feed, caching, no personal data.
 //! - `http`: the router's handlers, called in process.
 //! - `imap`: the bounce mailbox read from a real Dovecot started by the test.
+//! - `languages`: stories' `lang` (imports, `stories list`) and each
+//!   reader's language first (`digest.story_languages = "theirs_first"`).
 //! - `ops`: operating Herald: where the configuration and the store are
 //!   looked for, `herald init`, closed pipes, `--version`, metrics.
 //! - `pages`: signup with a time zone, confirmation, preferences, view in
@@ -51,6 +53,7 @@ mod feeds;
 mod hardening;
 mod http;
 mod imap;
+mod languages;
 mod locales;
 mod ops;
 mod pages;
