@@ -546,6 +546,7 @@ impl Renderer {
             votes: 1,
             comments: 1,
             updated_at: now,
+            lang: None,
         };
         let second = Story {
             id: 2,
@@ -574,6 +575,7 @@ impl Renderer {
             blog_posts: vec![2],
             window_start: now,
             window_end: now,
+            first: Vec::new(),
         };
         (blocks, digest)
     }
@@ -954,6 +956,7 @@ mod tests {
             blog_posts: vec![],
             window_start: now,
             window_end: now,
+            first: Vec::new(),
         };
         let r = renderer();
         let preheader = |tag: &str, top: Vec<usize>| {

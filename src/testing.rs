@@ -17,7 +17,7 @@ use crate::domain::{
     SubscriberStatus, TimeZone, Token, Topics,
 };
 use crate::render::{Limits, Site};
-use crate::select::Rules;
+use crate::select::{Languages, Rules};
 
 /// The instant the fixtures are set around: the morning of the
 /// 2026-03-10 edition.
@@ -32,6 +32,7 @@ pub const RULES: Rules = Rules {
     max_stories: 10,
     max_blog_posts: 5,
     max_per_author: 3,
+    languages: Languages::All,
 };
 
 /// The built-in `digest` size limits (config/herald.toml).
@@ -85,6 +86,7 @@ pub fn story(id: i64) -> StoryBuilder {
         votes: 0,
         comments: 0,
         updated_at: published_at,
+        lang: None,
     })
 }
 
@@ -156,6 +158,12 @@ impl StoryBuilder {
 
     pub fn comments(mut self, comments: i64) -> Self {
         self.0.comments = comments;
+        self
+    }
+
+    /// Sets the story's language; panics on a malformed tag.
+    pub fn lang(mut self, tag: &str) -> Self {
+        self.0.lang = Some(Locale::parse(tag).unwrap_or_else(|e| panic!("{tag:?}: {e}")));
         self
     }
 }

@@ -314,8 +314,10 @@ pub async fn preview(config: &Config, store: Store, args: PreviewArgs) -> anyhow
 }
 
 /// `preview --explain`: the edition's window, the ranking's formula and
-/// periods, then every candidate story with its score's parts and why it was
-/// taken or left out.
+/// periods, the language preference when `digest.story_languages` is
+/// `theirs_first` (and whether it changed the order), then every candidate
+/// story with its score's parts, its language and why it was taken or left
+/// out, in the order the selection considered them.
 fn explain(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview) -> anyhow::Result<()> {
     writeln!(
         out,
@@ -357,6 +359,18 @@ fn explain(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview)
             end.format("%Y-%m-%d %H:%M"),
         )?;
     }
+    if let (Some(theirs), Some(site)) = (r.languages.reader(s), r.languages.site()) {
+        writeln!(
+            out,
+            "languages: theirs first (digest.story_languages): stories in {theirs} (a story without a lang \
+             counts as {site}, the site's) come before the others, each group in score order; {}",
+            if p.digest.reordered() {
+                "this changes the digest's order, and the candidates are listed in the order considered"
+            } else {
+                "this digest keeps the score's order"
+            },
+        )?;
+    }
     let mut t = super::output::table(&[
         "score",
         "period",
@@ -364,6 +378,7 @@ fn explain(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview)
         "exposure",
         "rate",
         "kind",
+        "lang",
         "section",
         "author",
         "published",
@@ -380,6 +395,7 @@ fn explain(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview)
             format!("{:.1} h", parts.exposure),
             format!("{:.2}/h", parts.rate),
             sc.story.kind.to_string(),
+            sc.story.lang.as_ref().map(|l| l.tag()).unwrap_or_default(),
             sc.story.section.clone(),
             sc.story.author.clone(),
             sc.story.published_at.format("%Y-%m-%d %H:%M").to_string(),

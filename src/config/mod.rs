@@ -156,11 +156,15 @@ impl Config {
         let c = Check::new(&layers.figment, env);
         let mut raw = layers.raw;
         let database = DatabaseConfig::from_raw(&raw.database, &c)?;
+        let mail = MailConfig::from_raw(&raw.mail, &c)?;
+        let site = SiteConfig::from_raw(&raw.site, &c)?;
+        let subscribers = SubscribersConfig::from_raw(&raw.subscribers, &c)?;
+        let digest = DigestConfig::from_raw(&raw.digest, &site, &c)?;
         let config = Config {
-            mail: MailConfig::from_raw(&raw.mail, &c)?,
-            site: SiteConfig::from_raw(&raw.site, &c)?,
-            subscribers: SubscribersConfig::from_raw(&raw.subscribers, &c)?,
-            digest: DigestConfig::from_raw(&raw.digest, &c)?,
+            mail,
+            site,
+            subscribers,
+            digest,
             delivery: DeliveryConfig::from_raw(&raw.delivery, &c)?,
             schedule: ScheduleConfig::from_raw(&raw.schedule, &c)?,
             http: HttpConfig::from_raw(&raw.http, &c)?,
@@ -278,6 +282,25 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn digest_story_languages_is_a_choice_with_the_sites_language() {
+        use crate::select::Languages;
+        assert_eq!(load(&[]).unwrap().digest.rules().languages, Languages::All);
+        let c = load(&[
+            ("HERALD_DIGEST__STORY_LANGUAGES", "theirs_first"),
+            ("HERALD_SITE__LOCALE", "ar-JO"),
+        ])
+        .unwrap();
+        let site = crate::domain::Locale::parse("ar").unwrap().primary_language();
+        assert_eq!(c.digest.rules().languages, Languages::TheirsFirst { site });
+        let e = load(&[("HERALD_DIGEST__STORY_LANGUAGES", "mine")]).unwrap_err().0;
+        assert!(
+            e.starts_with("config key digest.story_languages (from environment variable HERALD_DIGEST__STORY_LANGUAGES): ")
+                && e.contains("\"mine\" is not a choice; expected \"all\" or \"theirs_first\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -164,6 +164,7 @@ pub(super) struct RawDigest {
     pub max_per_author: i64,
     pub max_html_bytes: i64,
     pub summary_chars: i64,
+    pub story_languages: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -54,6 +54,8 @@ pub struct DigestConfig {
     /// Longest summary a digest shows, in characters (cut at a word
     /// boundary with an ellipsis), in both parts.
     pub summary_chars: usize,
+    /// `digest.story_languages`, with the site's language it falls back on.
+    pub story_languages: crate::select::Languages,
 }
 
 /// The range of `digest.summary_chars`: a summary cut shorter than about
@@ -241,10 +243,12 @@ impl DigestConfig {
             max_stories: self.max_stories,
             max_blog_posts: self.max_blog_posts,
             max_per_author: self.max_per_author,
+            languages: self.story_languages,
         }
     }
 
-    pub(super) fn from_raw(d: &RawDigest, c: &Check) -> Result<Self, ConfigError> {
+    /// The site's section comes first: `theirs_first` needs its language.
+    pub(super) fn from_raw(d: &RawDigest, site: &SiteConfig, c: &Check) -> Result<Self, ConfigError> {
         if d.gravity.is_some() {
             return Err(c.bad(
                 "digest.gravity",
@@ -264,7 +268,26 @@ impl DigestConfig {
             max_per_author: c.count("digest.max_per_author", d.max_per_author, 100)?,
             max_html_bytes: c.count("digest.max_html_bytes", d.max_html_bytes, 10_000_000)?,
             summary_chars: summary_chars(d.summary_chars, c)?,
+            story_languages: story_languages(&d.story_languages, site, c)?,
         })
+    }
+}
+
+/// `digest.story_languages`: `"all"` or `"theirs_first"`.
+fn story_languages(raw: &str, site: &SiteConfig, c: &Check) -> Result<crate::select::Languages, ConfigError> {
+    use crate::select::Languages;
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "all" => Ok(Languages::All),
+        "theirs_first" => Ok(Languages::TheirsFirst {
+            site: site.locale.primary_language(),
+        }),
+        _ => Err(c.bad(
+            "digest.story_languages",
+            format!(
+                "{raw:?} is not a choice; expected {}",
+                Languages::NAMES.map(|n| format!("{n:?}")).join(" or ")
+            ),
+        )),
     }
 }
 

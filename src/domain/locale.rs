@@ -3,7 +3,10 @@
 //! config value, a signup form or Accept-Language) by ICU4X's parser and
 //! kept in its canonical form. Which tags Herald has catalogs for, and how
 //! one is chosen, is `i18n`'s business; this type only says the tag is well
-//! formed. Pure; no IO.
+//! formed. [`Language`] is a tag's primary language subtag alone (`ar` of
+//! `ar-JO`), a small `Copy` value for comparing languages where regions
+//! and scripts do not matter (which stories are in a reader's language).
+//! Pure; no IO.
 
 use std::fmt;
 use std::str::FromStr;
@@ -47,6 +50,11 @@ impl Locale {
         self.0.id.language.as_str()
     }
 
+    /// The primary language subtag as a [`Language`].
+    pub fn primary_language(&self) -> Language {
+        Language(self.0.id.language)
+    }
+
     /// The parsed tag, for ICU4X formatters.
     pub fn icu(&self) -> &icu_locale_core::Locale {
         &self.0
@@ -77,6 +85,24 @@ impl Serialize for Locale {
     }
 }
 
+/// A primary language subtag (`en`, `ar`, `fr`): what two tags are
+/// compared on when only the language matters (`ar-JO` and `ar-EG` are
+/// both `ar`). Built from a [`Locale`], so it is always a real language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Language(icu_locale_core::subtags::Language);
+
+impl Language {
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +112,18 @@ mod tests {
         assert_eq!(Locale::parse(" EN_us ").unwrap().to_string(), "en-US");
         assert_eq!(Locale::parse("ar-jo").unwrap().tag(), "ar-JO");
         assert_eq!(Locale::parse("ar-JO").unwrap().language(), "ar");
+        assert_eq!(
+            Locale::parse("ar-JO").unwrap().primary_language(),
+            Locale::parse("ar-EG").unwrap().primary_language()
+        );
+        assert_ne!(
+            Locale::parse("en").unwrap().primary_language(),
+            Locale::parse("ar").unwrap().primary_language()
+        );
+        assert_eq!(
+            Locale::parse("fr-CA").unwrap().primary_language().to_string(),
+            "fr"
+        );
         assert_eq!(
             Locale::parse("ar-u-nu-arab").unwrap().tag(),
             "ar-u-nu-arab",

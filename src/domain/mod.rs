@@ -23,7 +23,7 @@ pub use edition::Edition;
 pub use email::{SubscriberEmail, fingerprint};
 pub use feed::{FeedItem, FetchResult};
 pub use links::Links;
-pub use locale::Locale;
+pub use locale::{Language, Locale};
 pub use story::{HttpUrl, NewStory, Story, StoryKind};
 pub use subscriber::{
     Frequency, NewSubscriber, SendHour, Subscriber, SubscriberDefaults, SubscriberStatus, SubscriberUpdate,

@@ -1,6 +1,7 @@
 //! Stories: [`Story`] as stored, [`NewStory`] as validated at an import
-//! boundary, [`StoryKind`] (news article or blog post) and [`HttpUrl`], an
-//! absolute http(s) URL. Pure; no IO.
+//! boundary (its language, if known, a [`Locale`]), [`StoryKind`] (news
+//! article or blog post) and [`HttpUrl`], an absolute http(s) URL. Pure;
+//! no IO.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,7 +9,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{HeaderSafe, Invalid};
+use super::{HeaderSafe, Invalid, Locale};
 
 /// A news article or a blog post; the digest shows them in two sections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -113,6 +114,9 @@ pub struct NewStory {
     pub published_at: DateTime<Utc>,
     pub votes: i64,
     pub comments: i64,
+    /// The story's language, when its source says; none: the site's
+    /// language (`site.locale`), whatever it is when a digest is made.
+    pub lang: Option<Locale>,
 }
 
 /// A story as stored.
@@ -130,6 +134,8 @@ pub struct Story {
     pub votes: i64,
     pub comments: i64,
     pub updated_at: DateTime<Utc>,
+    /// See [`NewStory::lang`].
+    pub lang: Option<Locale>,
 }
 
 #[cfg(test)]

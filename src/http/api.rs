@@ -1,5 +1,6 @@
 //! `POST /api/stories`: the site pushes stories and popularity updates
-//! (votes, comments) in the JSON `herald stories import` reads, and gets the
+//! (votes, comments) in the JSON `herald stories import` reads (every field
+//! of a story record, its `lang` included), and gets the
 //! import summary back as JSON. Guarded by a bearer token compared in
 //! constant time (SHA-256 of both sides, then `subtle`), checked on the
 //! headers before a byte of the body is read, so a stranger cannot make

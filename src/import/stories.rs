@@ -15,10 +15,10 @@ use super::{
     row_rejection, skip_bom,
 };
 use crate::domain::text::{MAX_AUTHOR, MAX_SECTION, MAX_SUMMARY, MAX_TITLE};
-use crate::domain::{HeaderSafe, HttpUrl, Invalid, NewStory, StoryKind, timestamp};
+use crate::domain::{HeaderSafe, HttpUrl, Invalid, Locale, NewStory, StoryKind, timestamp};
 
 /// The fields of a story record, in export order.
-pub const STORY_FIELDS: [&str; 10] = [
+pub const STORY_FIELDS: [&str; 11] = [
     "kind",
     "title",
     "url",
@@ -29,6 +29,7 @@ pub const STORY_FIELDS: [&str; 10] = [
     "published_at",
     "votes",
     "comments",
+    "lang",
 ];
 
 /// Input formats for stories.
@@ -394,6 +395,10 @@ fn story_from_fields(mut get: impl FnMut(&str) -> Option<Value>) -> Result<NewSt
     );
     let votes = errors.check("votes", count(get("votes")));
     let comments = errors.check("comments", count(get("comments")));
+    let lang = errors.check(
+        "lang",
+        text(get("lang")).and_then(|o| o.map(|s| Locale::parse(&s)).transpose()),
+    );
     if !errors.0.is_empty() {
         return Err(errors.0);
     }
@@ -409,6 +414,7 @@ fn story_from_fields(mut get: impl FnMut(&str) -> Option<Value>) -> Result<NewSt
         published_at: published_at.expect("checked"),
         votes: votes.expect("checked"),
         comments: comments.expect("checked"),
+        lang: lang.expect("checked"),
     })
 }
 
@@ -569,6 +575,57 @@ mod tests {
             err.starts_with("item 2: ") && err.contains("larger than"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn lang_is_a_language_tag_in_every_format() {
+        let json = r#"[
+  {"title": "A", "url": "https://a.example/1", "published_at": "2026-03-10T07:00:00Z", "lang": "AR_jo"},
+  {"title": "B", "url": "https://a.example/2", "published_at": "2026-03-10T07:00:00Z", "lang": "arabic!"},
+  {"title": "C", "url": "https://a.example/3", "published_at": "2026-03-10T07:00:00Z", "lang": 7},
+  {"title": "D", "url": "https://a.example/4", "published_at": "2026-03-10T07:00:00Z", "lang": null}
+]"#;
+        let (ok, bad) = collect_stories(json, StoryFormat::Json);
+        let langs: Vec<_> = ok.iter().map(|s| s.lang.as_ref().map(|l| l.tag())).collect();
+        assert_eq!(langs, vec![Some("ar-JO".to_owned()), None]);
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert!(
+            bad[0].starts_with("item 2 (ending on line 3)")
+                && bad[0].contains("field lang")
+                && bad[0].contains("BCP 47"),
+            "{}",
+            bad[0]
+        );
+        assert!(
+            bad[1].contains("field lang") && bad[1].contains("expected a string"),
+            "{}",
+            bad[1]
+        );
+
+        let csv = "title,url,published_at,lang\nA,https://a.example/1,2026-03-10T07:00:00Z,fr\n\
+                   B,https://a.example/2,2026-03-10T07:00:00Z,\nC,https://a.example/3,2026-03-10T07:00:00Z,x-y-z!\n";
+        let (ok, bad) = collect_stories(csv, StoryFormat::Csv);
+        let langs: Vec<_> = ok.iter().map(|s| s.lang.as_ref().map(|l| l.tag())).collect();
+        assert_eq!(
+            langs,
+            vec![Some("fr".to_owned()), None],
+            "an empty cell is no language"
+        );
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(
+            bad[0].starts_with("line 4") && bad[0].contains("field lang"),
+            "{}",
+            bad[0]
+        );
+
+        let jsonl = "{\"title\": \"A\", \"url\": \"https://a.example/1\", \"published_at\": \"2026-03-10T07:00:00Z\", \"lang\": \"\"}\n";
+        let (ok, bad) = collect_stories(jsonl, StoryFormat::Jsonl);
+        assert_eq!(
+            (ok.len(), bad.len()),
+            (1, 0),
+            "an empty string is no language: {bad:?}"
+        );
+        assert_eq!(ok[0].lang, None);
     }
 
     #[test]

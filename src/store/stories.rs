@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
 use super::{Store, bad_row, now, with_pool};
-use crate::domain::{FeedItem, NewStory, Story, StoryKind};
+use crate::domain::{FeedItem, Locale, NewStory, Story, StoryKind};
 
 /// What an upsert did, row by row.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +25,9 @@ pub struct StoryFilter {
 }
 
 const COLUMNS: &str = "id, kind, title, url, summary, author, section, image_url, published_at, \
-                       votes, comments, updated_at";
+                       votes, comments, updated_at, lang";
 const INSERT_COLUMNS: &str = "kind, title, url, summary, author, section, image_url, \
-                              published_at, votes, comments, updated_at";
+                              published_at, votes, comments, updated_at, lang";
 
 #[derive(sqlx::FromRow)]
 struct StoryRow {
@@ -43,6 +43,7 @@ struct StoryRow {
     votes: i64,
     comments: i64,
     updated_at: DateTime<Utc>,
+    lang: Option<String>,
 }
 
 impl StoryRow {
@@ -63,6 +64,12 @@ impl StoryRow {
             votes: self.votes,
             comments: self.comments,
             updated_at: self.updated_at,
+            lang: self
+                .lang
+                .as_deref()
+                .map(Locale::parse)
+                .transpose()
+                .map_err(|e| bad_row("stories", self.id, "lang", e))?,
         })
     }
 
@@ -77,6 +84,7 @@ impl StoryRow {
             || self.published_at != new.published_at
             || self.votes != new.votes
             || self.comments != new.comments
+            || self.lang.as_deref() != new.lang.as_ref().map(Locale::tag).as_deref()
     }
 }
 
@@ -89,10 +97,10 @@ impl Store {
     }
 
     /// Upserts entries read from a feed. A feed knows less than the site:
-    /// votes are kept from the stored row, and so are the comment count and
-    /// the publication time when the entry has none (an undated entry keeps
-    /// the time it was first seen). Refetching an unchanged feed writes
-    /// nothing.
+    /// votes are kept from the stored row, and so are the comment count,
+    /// the publication time and the language when the entry has none (an
+    /// undated entry keeps the time it was first seen). Refetching an
+    /// unchanged feed writes nothing.
     pub async fn upsert_feed_items(&self, items: &[FeedItem]) -> anyhow::Result<UpsertCounts> {
         let batch: Vec<NewStory> = items.iter().map(|i| i.story.clone()).collect();
         self.upsert(&batch, |i, old, new| {
@@ -102,6 +110,11 @@ impl Store {
             }
             if !items[i].dated {
                 new.published_at = old.published_at;
+            }
+            if new.lang.is_none() {
+                // A tag another program wrote badly is read (and reported)
+                // with the row; here it is simply not kept.
+                new.lang = old.lang.as_deref().and_then(|t| Locale::parse(t).ok());
             }
         })
         .await
@@ -162,13 +175,15 @@ impl Store {
                             .push_bind(s.published_at)
                             .push_bind(s.votes)
                             .push_bind(s.comments)
-                            .push_bind(at);
+                            .push_bind(at)
+                            .push_bind(s.lang.as_ref().map(Locale::tag));
                     });
                     qb.push(
                         " ON CONFLICT (url) DO UPDATE SET kind = excluded.kind, title = excluded.title, \
                          summary = excluded.summary, author = excluded.author, section = excluded.section, \
                          image_url = excluded.image_url, published_at = excluded.published_at, \
-                         votes = excluded.votes, comments = excluded.comments, updated_at = excluded.updated_at",
+                         votes = excluded.votes, comments = excluded.comments, updated_at = excluded.updated_at, \
+                         lang = excluded.lang",
                     );
                     qb.build().execute(&mut *tx).await?;
                 }

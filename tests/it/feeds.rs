@@ -320,6 +320,7 @@ both_backends! {
         assert_eq!(river["kind"], "story");
         assert_eq!(river["published_at"], "2026-03-10T08:30:00Z");
         assert_eq!(river["image_url"], "https://cdn.example.com/img/river.jpg");
+        assert_eq!(river["lang"], "en", "the channel's <language>");
         let cafe = story(&stories, "https://news.example.com/culture/cafe-prize");
         assert_eq!(cafe["title"], "Café owner “Zoë” wins the harbour prize");
         assert_eq!(cafe["author"], "Élodie Marchand");
@@ -339,6 +340,7 @@ both_backends! {
         assert_eq!(tides["author"], "Aisha Haddad");
         assert_eq!(tides["section"], "Science");
         assert_eq!(tides["published_at"], "2026-03-09T18:00:00Z");
+        assert!(tides["lang"].is_null(), "a feed that names no language: {tides}");
         let lighthouse = story(&stories, "https://blog.example.org/2026/03/lighthouse");
         assert_eq!(lighthouse["summary"], "First paragraph. Second paragraph.");
         assert_eq!(lighthouse["author"], "Tomás Novak");
@@ -680,6 +682,86 @@ const CASES: &[Case] = &[
         warning: Some("0 entries: the feed has no items (read as UTF-8 from the XML declaration)"),
         stories: &[],
     },
+    // The languages of each format: see LANGUAGES.
+    Case {
+        file: "language-rss.xml",
+        report: "2 entries: 2 new, 0 updated, 0 unchanged, 0 skipped, 0 held",
+        warning: None,
+        stories: &[
+            (
+                "https://mina.example.jo/news/raseef",
+                "افتتاح رصيف جديد في ميناء العقبة",
+                "2024-03-05T05:00:00Z",
+            ),
+            (
+                "https://mina.example.jo/en/quay",
+                "Aqaba port opens a new quay",
+                "2024-03-05T06:00:00Z",
+            ),
+        ],
+    },
+    Case {
+        file: "language-atom.xml",
+        report: "3 entries: 3 new, 0 updated, 0 unchanged, 0 skipped, 0 held",
+        warning: None,
+        stories: &[
+            (
+                "https://quai.example.fr/maree",
+                "Marée haute ce soir",
+                "2024-03-07T08:00:00Z",
+            ),
+            (
+                "https://quai.example.fr/ar/madd",
+                "المد العالي الليلة",
+                "2024-03-07T08:30:00Z",
+            ),
+            (
+                "https://quai.example.fr/en/high-tide",
+                "High tide tonight",
+                "2024-03-07T09:00:00Z",
+            ),
+        ],
+    },
+    Case {
+        file: "language.json",
+        report: "3 entries: 3 new, 0 updated, 0 unchanged, 0 skipped, 0 held",
+        warning: None,
+        stories: &[
+            (
+                "https://mareas.example.es/marzo",
+                "Las mareas de marzo",
+                "2024-03-08T07:00:00Z",
+            ),
+            (
+                "https://mareas.example.es/ar/adhar",
+                "مد آذار",
+                "2024-03-08T08:00:00Z",
+            ),
+            (
+                "https://mareas.example.es/odd",
+                "Un idioma raro",
+                "2024-03-08T09:00:00Z",
+            ),
+        ],
+    },
+];
+
+/// The language each story of the language fixtures is stored with: the
+/// entry's own (RSS `dc:language`, Atom `<entry xml:lang>`, a JSON Feed
+/// item's `language`), else the feed's (RSS `<language>`, the Atom root's
+/// `xml:lang`, JSON Feed's `language`), canonicalized; a value that is no
+/// language tag is no language. Stories of feeds that name none have none.
+const LANGUAGES: &[(&str, Option<&str>)] = &[
+    ("https://mina.example.jo/news/raseef", Some("ar-JO")),
+    ("https://mina.example.jo/en/quay", Some("en")),
+    ("https://quai.example.fr/maree", Some("fr")),
+    ("https://quai.example.fr/ar/madd", Some("ar")),
+    ("https://quai.example.fr/en/high-tide", Some("en-GB")),
+    ("https://mareas.example.es/marzo", Some("es")),
+    ("https://mareas.example.es/ar/adhar", Some("ar")),
+    ("https://mareas.example.es/odd", Some("es")),
+    ("https://notes.example.dev/vec-versus-box", None),
+    ("https://tides.example.net/posts/spring-tides", None),
 ];
 
 /// A report as "N entries: …, N held", with "; warning: …" when it has one.
@@ -723,6 +805,9 @@ both_backends! {
             expected_stories += case.stories.len();
         }
         assert_eq!(stories.len(), expected_stories, "{stories:#?}");
+        for (url, lang) in LANGUAGES {
+            assert_eq!(story(&stories, url)["lang"].as_str(), *lang, "language of {url}");
+        }
         // Lenient JSON Feed fields: a string of tags is one tag.
         assert_eq!(story(&stories, "https://tides.example.net/posts/spring-tides")["section"], "science");
         assert_eq!(story(&stories, "https://market.example.org/stalls/noodles")["author"], "Lan Pham");
@@ -763,7 +848,7 @@ both_backends! {
 }
 
 /// Reads every fixture with Python's feedparser: per file, its entries as
-/// {title, link, date} (HTML titles as text, dates in UTC, RFC 3339).
+/// {title, link, date, lang} (HTML titles as text, dates in UTC, RFC 3339).
 const FEEDPARSER: &str = r#"
 import calendar, datetime, html, json, re, sys, feedparser
 out = {}
@@ -778,7 +863,10 @@ for path, ctype in zip(sys.argv[1::2], sys.argv[2::2]):
         if when:
             when = datetime.datetime.fromtimestamp(calendar.timegm(when), datetime.timezone.utc)
             when = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-        entries.append({"title": " ".join(title.split()), "link": e.get("link"), "date": when})
+        # The entry's language: its own (dc:language), else the xml:lang in
+        # force at its title (the entry's or the feed's), else the feed's.
+        lang = e.get("language") or e.get("title_detail", {}).get("language") or d.feed.get("language")
+        entries.append({"title": " ".join(title.split()), "link": e.get("link"), "date": when, "lang": lang})
     out[path.rsplit("/", 1)[-1]] = entries
 print(json.dumps(out))
 "#;
@@ -806,8 +894,9 @@ const FEEDPARSER_DIFFERS: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// An independent parser, Python's feedparser, reads the same titles,
-/// links and dates from every fixture, but where [`FEEDPARSER_DIFFERS`]
-/// says why not (and JSON Feed, which feedparser 6.0 does not read).
+/// links, dates and languages from every fixture, but where
+/// [`FEEDPARSER_DIFFERS`] says why not (and JSON Feed, which feedparser 6.0
+/// does not read). Languages are compared as tags, whatever their case.
 #[test]
 #[cfg_attr(
     not(herald_feedparser_tests),
@@ -840,6 +929,7 @@ fn fixtures_read_as_feedparser_reads_them() {
     };
 
     let mut compared = 0;
+    let mut languages = 0;
     for name in &names {
         let theirs = oracle[name.as_str()].as_array().unwrap();
         if name.ends_with(".json") && theirs.is_empty() {
@@ -879,8 +969,15 @@ fn fixtures_read_as_feedparser_reads_them() {
                     .then(|| item.story.published_at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
                 assert_eq!(date.as_deref(), them["date"].as_str(), "{name}: date of {link}");
             }
+            let ours = item.story.lang.as_ref().map(|l| l.tag().to_ascii_lowercase());
+            let theirs = them["lang"]
+                .as_str()
+                .map(|l| l.replace('_', "-").to_ascii_lowercase());
+            assert_eq!(ours, theirs, "{name}: language of {link}");
+            languages += usize::from(ours.is_some());
             compared += 1;
         }
     }
     assert!(compared >= 20, "only {compared} entries compared");
+    assert!(languages >= 5, "only {languages} languages compared");
 }

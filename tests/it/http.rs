@@ -430,3 +430,42 @@ async fn story_api_imports_and_refreshes_popularity() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
     assert!(text.contains("\"error\""), "{text}");
 }
+
+#[tokio::test]
+async fn story_api_takes_a_language_and_rejects_a_bad_one() {
+    let f = fixture_with(Settings::default().set("HERALD_HTTP__API_TOKEN", API_TOKEN)).await;
+    let body = serde_json::json!([
+        {"title": "افتتاح رصيف جديد", "url": "https://news.example.com/ar/raseef",
+         "published_at": "2026-03-10T08:00:00Z", "lang": "ar-jo"},
+        {"title": "Bad tag", "url": "https://news.example.com/bad",
+         "published_at": "2026-03-10T08:00:00Z", "lang": "not a tag"},
+    ])
+    .to_string();
+    let (status, _, text) = call(&f, api(Some(API_TOKEN), body)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (summary["imported"].as_u64(), summary["rejected"].as_u64()),
+        (Some(1), Some(1)),
+        "{summary}"
+    );
+    let rejection = summary["rejections"][0].as_str().unwrap();
+    assert!(
+        rejection.starts_with("item 2")
+            && rejection.contains("field lang: \"not a tag\" is not a language tag"),
+        "{rejection}"
+    );
+    let stories = f
+        .store
+        .list_stories(&herald::store::StoryFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(stories.len(), 1);
+    assert_eq!(
+        stories[0].lang.as_ref().map(|l| l.tag()).as_deref(),
+        Some("ar-JO")
+    );
+}

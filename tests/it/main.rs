@@ -23,6 +23,8 @@
 //!   edition read in several languages, the mirrored layout, isolates
 //!   through the MIME encodings).
 //! - `imap`: the bounce mailbox read from a real Dovecot started by the test.
+//! - `languages`: stories' `lang` (imports, `stories list`) and each
+//!   reader's language first (`digest.story_languages = "theirs_first"`).
 //! - `ops`: operating Herald: where the configuration and the store are
 //!   looked for, `herald init`, closed pipes, `--version`, metrics.
 //! - `page_languages`: the pages and the confirmation mail in en, ar and
@@ -57,6 +59,7 @@ mod hardening;
 mod http;
 mod i18n_digest;
 mod imap;
+mod languages;
 mod locales;
 mod ops;
 mod page_languages;

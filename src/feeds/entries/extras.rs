@@ -1,7 +1,8 @@
 //! What an item says that feed-rs's model drops: a comment count
-//! (`slash:comments`, `thr:total`, a `replies` link's `thr:count`) and an
+//! (`slash:comments`, `thr:total`, a `replies` link's `thr:count`), an
 //! item-level image (`media:thumbnail`, an image `enclosure`, JSON Feed's
-//! `image`). A second, small pass over the body with quick-xml (or
+//! `image`) and an item-level language (an Atom `<entry xml:lang>`, an RSS
+//! item's `dc:language`, a JSON Feed 1.1 item's `language`). A second, small pass over the body with quick-xml (or
 //! serde_json for JSON Feed), pure and forgiving: a body it cannot read
 //! yields no extras, never an error. Matching extras to entries is the
 //! parent module's job.
@@ -13,6 +14,7 @@ use quick_xml::reader::NsReader;
 const SLASH_NS: &str = "http://purl.org/rss/1.0/modules/slash/";
 const THREAD_NS: &str = "http://purl.org/syndication/thread/1.0";
 const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
+const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
 
 /// What an item says beyond feed-rs's model.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,6 +25,11 @@ pub struct ItemExtras {
     /// An item-level `media:thumbnail` (feed-rs keeps thumbnails only
     /// next to `media:content`), else an image `enclosure`.
     pub image: Option<String>,
+    /// The item's own language as written (not checked here): the
+    /// `xml:lang` of the `entry` or `item` element, else its
+    /// `dc:language`. feed-rs keeps only the feed's (and an Atom
+    /// `content`'s, which is not the entry's).
+    pub lang: Option<String>,
 }
 
 /// The extras of each `item` (RSS) or `entry` (Atom), in document order.
@@ -52,6 +59,7 @@ pub fn item_extras(body: &[u8]) -> Vec<ItemExtras> {
             Event::Start(e) => pass.start(&reader, ns.as_deref(), &e),
             Event::Empty(e) => pass.empty(&reader, ns.as_deref(), &e),
             Event::Text(t) if pass.in_count => pass.count(t.as_ref()),
+            Event::Text(t) if pass.in_language => pass.language(t.as_ref()),
             Event::End(_) => pass.end(),
             _ => {}
         }
@@ -71,6 +79,8 @@ struct Pass {
     item_depth: Option<usize>,
     /// Whether we are inside a count element of the open item.
     in_count: bool,
+    /// Whether we are inside the open item's `dc:language`.
+    in_language: bool,
 }
 
 impl Pass {
@@ -80,12 +90,16 @@ impl Pass {
         let local = local.as_ref();
         if self.item_depth.is_none() && (local == "item" || local == "entry") {
             self.item_depth = Some(self.depth);
-            self.items.push(ItemExtras::default());
+            self.items.push(ItemExtras {
+                lang: xml_lang(e),
+                ..ItemExtras::default()
+            });
         } else if self.item_depth.is_some() {
             self.in_count = matches!(
                 (ns, local),
                 (Some(SLASH_NS), "comments") | (Some(THREAD_NS), "total")
             );
+            self.in_language = ns == Some(DC_NS) && local == "language";
             image_of(reader, e, ns, self.items.last_mut());
         }
     }
@@ -117,11 +131,23 @@ impl Pass {
         }
     }
 
+    /// The text of the open item's `dc:language`, unless its `xml:lang`
+    /// said already.
+    fn language(&mut self, text: &str) {
+        if let Some(slot) = self.items.last_mut()
+            && slot.lang.is_none()
+            && !text.trim().is_empty()
+        {
+            slot.lang = Some(text.trim().to_owned());
+        }
+    }
+
     fn end(&mut self) {
         if self.item_depth == Some(self.depth) {
             self.item_depth = None;
         }
         self.in_count = false;
+        self.in_language = false;
         self.depth = self.depth.saturating_sub(1);
     }
 }
@@ -145,8 +171,17 @@ fn replies_count<R>(reader: &NsReader<R>, e: &BytesStart<'_>) -> Option<i64> {
     count.filter(|_| replies)
 }
 
-/// JSON Feed's `image` (else `banner_image`) of each item, which feed-rs
-/// does not keep.
+/// An element's own `xml:lang`, if not empty.
+fn xml_lang(e: &BytesStart<'_>) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == "xml:lang")
+        .map(|a| a.value.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// JSON Feed's `image` (else `banner_image`) and `language` (1.1) of each
+/// item, which feed-rs does not keep.
 fn json_feed_extras(body: &[u8]) -> Vec<ItemExtras> {
     let Ok(feed) = serde_json::from_slice::<serde_json::Value>(body) else {
         return Vec::new();
@@ -162,6 +197,11 @@ fn json_feed_extras(body: &[u8]) -> Vec<ItemExtras> {
                 .iter()
                 .find_map(|k| item.get(*k).and_then(|v| v.as_str()))
                 .map(str::to_owned),
+            lang: item
+                .get("language")
+                .and_then(|v| v.as_str())
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
         })
         .collect()
 }
@@ -221,6 +261,29 @@ mod tests {
         let json = br#"{"items": [{"id": "1", "image": "/a.png"}, {"id": "2"}]}"#;
         let images: Vec<_> = item_extras(json).into_iter().map(|e| e.image).collect();
         assert_eq!(images, vec![Some("/a.png".to_owned()), None]);
+    }
+
+    #[test]
+    fn item_languages_from_each_format() {
+        let langs = |body: &[u8]| item_extras(body).into_iter().map(|e| e.lang).collect::<Vec<_>>();
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
+            <entry xml:lang="ar"><title xml:lang="fr">a</title></entry>
+            <entry><title>b</title><content xml:lang="de">c</content></entry>
+            <entry xml:lang=" "><title>c</title></entry>
+            </feed>"#;
+        assert_eq!(langs(atom), vec![Some("ar".to_owned()), None, None]);
+        let rss = br#"<rss xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><language>en</language>
+            <item><title>a</title><dc:language> fr-CA </dc:language></item>
+            <item><title>b</title><language>ar</language></item>
+            <item xml:lang="es"><title>c</title><dc:language>fr</dc:language></item>
+            </channel></rss>"#;
+        assert_eq!(
+            langs(rss),
+            vec![Some("fr-CA".to_owned()), None, Some("es".to_owned())],
+            "dc:language in its namespace only; xml:lang first"
+        );
+        let json = br#"{"language": "en", "items": [{"id": "1", "language": "ar"}, {"id": "2", "language": 3}, {"id": "3"}]}"#;
+        assert_eq!(langs(json), vec![Some("ar".to_owned()), None, None]);
     }
 
     #[test]

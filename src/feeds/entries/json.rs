@@ -97,6 +97,7 @@ fn loosen_item(item: &Map<String, Value>) -> Map<String, Value> {
         "date_modified",
         "image",
         "banner_image",
+        "language",
     ] {
         copy_text(item, &mut out, key);
     }

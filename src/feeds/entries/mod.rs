@@ -1,6 +1,7 @@
 //! Turning a parsed feed into stories: pure code, no IO. This module owns
 //! the mapping rules (plain-text title and summary, summary cut, date,
-//! author, section, and which extras belong to which entry) and skips an
+//! author, section, language, and which extras belong to which entry) and
+//! skips an
 //! entry with a reason rather than failing the feed. Its rooms: `parse`
 //! reads the body with feed-rs after `decode` has made it UTF-8 and `json`
 //! has loosened a JSON Feed; `dates` reads the dates feeds write; `links`
@@ -24,7 +25,7 @@ use feed_rs::model::{Entry, Feed, FeedType, Text};
 
 use crate::domain::text::cut;
 use crate::domain::text::{MAX_AUTHOR, MAX_SECTION, MAX_TITLE};
-use crate::domain::{FeedItem, HeaderSafe, HttpUrl, NewStory, StoryKind};
+use crate::domain::{FeedItem, HeaderSafe, HttpUrl, Locale, NewStory, StoryKind};
 pub use extras::{ItemExtras, item_extras};
 pub use html::plain_text;
 pub use links::canonical_url;
@@ -94,12 +95,14 @@ pub fn map_feed(feed: &Feed, extras: &[ItemExtras], source: &Source<'_>) -> Mapp
         .or(feed.published)
         .filter(|d| believable(*d, source.fetched_at))
         .map(|d| d.trunc_subsecs(0));
+    let feed_lang = language(feed.language.as_deref());
     let mut seen = HashSet::new();
     for (i, entry) in feed.entries.iter().enumerate() {
         let context = Context {
             extras: extras.get(i).unwrap_or(&none),
             feed_author: &feed_author,
             feed_date,
+            feed_lang: feed_lang.as_ref(),
             rss,
         };
         match map_entry(entry, &context, source) {
@@ -142,7 +145,16 @@ struct Context<'a> {
     /// The feed's own date, if believable: the date of undated entries at
     /// its first fetch.
     feed_date: Option<DateTime<Utc>>,
+    /// The feed's language (RSS `<language>` or `dc:language`, the Atom
+    /// root's `xml:lang`, JSON Feed's `language`), if it is a tag.
+    feed_lang: Option<&'a Locale>,
     rss: bool,
+}
+
+/// A language as a feed writes it, if it is a BCP 47 tag. A feed's odd
+/// value (`English`) is no language rather than a reason to skip entries.
+fn language(raw: Option<&str>) -> Option<Locale> {
+    Locale::parse(raw?).ok()
 }
 
 fn describe(entry: &Entry) -> String {
@@ -191,6 +203,8 @@ fn map_entry(entry: &Entry, cx: &Context<'_>, source: &Source<'_>) -> Result<Map
             published_at,
             votes: 0,
             comments: extras.comments.unwrap_or(0),
+            // The entry's own language wins over the feed's.
+            lang: language(extras.lang.as_deref()).or_else(|| cx.feed_lang.cloned()),
         },
         dated: date.is_some(),
         counted: extras.comments.is_some(),
