@@ -145,7 +145,8 @@ both_backends! {
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("<b>markup</b>"));
         assert!(text.contains("<script>alert(1)</script>"), "the text part shows the title as written");
-        assert!(parsed.subject().unwrap().ends_with("<script>alert(1)</script>\u{2069}"));
+        // Nothing in it is right-to-left: the subject has no isolates.
+        assert!(parsed.subject().unwrap().ends_with(": <script>alert(1)</script>"));
         assert_eq!(parsed.to().unwrap().first().unwrap().name(), Some("Maya Patel"));
 
         // Non-ASCII survives into the To name, subject and both parts.
