@@ -220,8 +220,7 @@ fn enclosing<'a>(html: &'a str, pos: usize, tag: &str) -> &'a str {
 fn snapshot_of_the_text_and_html_parts() {
     let r = render_with(100_000);
     assert_eq!(
-        r.subject,
-        "Your daily digest, 10 March 2026: City council approves 24-hour bus network",
+        r.subject, "Your daily digest, 10 March 2026: City council approves 24-hour bus network",
         "nothing in it is right-to-left, so the catalog's isolates are dropped"
     );
     expect_test::expect_file!["snapshots/digest.txt"].assert_eq(&r.text);
