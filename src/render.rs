@@ -343,6 +343,14 @@ impl Renderer {
         ctx.insert("top_stories", &top_text);
         ctx.insert("blog_posts", &blog_text);
         let text = normalize_text(&self.render_template("digest.txt", &ctx)?);
+        // The wrap balances isolates per line, and a plain-text reader
+        // takes each line as a paragraph: a line with nothing
+        // right-to-left in a left-to-right digest needs none (they only
+        // cost octets, and push an English text part to base64).
+        let text = text
+            .split_inclusive('\n')
+            .map(|line| crate::i18n::without_needless_isolates(line, resolved.dir))
+            .collect::<String>();
         let story_ids = digest.items().map(|i| blocks.pool.get(i).story.id).collect();
         Ok(Rendered {
             subject,

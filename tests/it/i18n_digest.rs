@@ -465,21 +465,29 @@ fn isolates_survive_transfer_encoding_and_wrapping_as_a_mail_client_reads_them()
     for (s, stories) in [(&maya, english), (&rana, stories())] {
         let (pool, blocks) = edition(&r, stories);
         let r = render_for(&r, &pool, &blocks, s);
-        // The long Arabic byline was wrapped: its isolate closed at the
-        // break and reopened on the next line.
-        let byline = r
-            .text
-            .lines()
-            .position(|l| l.contains("نور الهدى") || l.contains("Nour al-Huda"))
-            .expect("the long byline");
-        let next = r.text.lines().nth(byline + 1).unwrap();
-        assert!(r.text.lines().nth(byline).unwrap().ends_with(PDI), "{:?}", r.text);
-        assert!(next.starts_with(FSI), "{next:?}");
-
+        let arabic = s.email == rana.email;
+        if arabic {
+            // The long Arabic byline was wrapped: its isolate closed at the
+            // break and reopened on the next line.
+            let byline = r
+                .text
+                .lines()
+                .position(|l| l.contains("نور الهدى"))
+                .expect("the long byline");
+            let next = r.text.lines().nth(byline + 1).unwrap();
+            assert!(r.text.lines().nth(byline).unwrap().ends_with(PDI), "{:?}", r.text);
+            assert!(next.starts_with(FSI), "{next:?}");
+        } else {
+            // Nothing right-to-left in an English digest of English
+            // stories: no line needs an isolate, and none is sent.
+            assert!(!r.text.contains(FSI) && !r.text.contains(PDI), "{:?}", r.text);
+        }
         let (raw, text) = composed(&r, s);
         // What the client decodes is exactly what was rendered.
         assert_eq!(text.replace("\r\n", "\n"), r.text, "{}", s.email);
-        assert!(text.matches(FSI).count() >= 10, "isolates present");
+        if arabic {
+            assert!(text.matches(FSI).count() >= 10, "isolates present");
+        }
         assert_eq!(text.matches(FSI).count(), text.matches(PDI).count());
         assert_balanced(&text);
         // And every line on the wire is within the limits (no 8-bit, no
