@@ -5,7 +5,8 @@
 //! postfix), and the second DKIM verifier when python3 can import dkimpy
 //! and PyNaCl (`pip install dkimpy pynacl`), and the feedparser comparison
 //! of the feed fixtures when it can import feedparser and chardet (`pip
-//! install feedparser chardet`); both checked when this script runs, so
+//! install feedparser chardet`), and the aiosmtpd server test when it can
+//! import aiosmtpd (`pip install aiosmtpd`); all checked when this script runs, so
 //! `touch build.rs` after installing them; without them they are
 //! compiled as ignored tests, so `cargo test` lists them as skipped, with
 //! the reason.
@@ -26,6 +27,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(herald_postfix_tests)");
     println!("cargo::rustc-check-cfg=cfg(herald_dkimpy_tests)");
     println!("cargo::rustc-check-cfg=cfg(herald_feedparser_tests)");
+    println!("cargo::rustc-check-cfg=cfg(herald_aiosmtpd_tests)");
     println!("cargo::rerun-if-env-changed=HERALD_TEST_POSTGRES_URL");
     println!("cargo::rerun-if-changed=migrations");
     if std::env::var_os("HERALD_TEST_POSTGRES_URL").is_some_and(|v| !v.is_empty()) {
@@ -53,6 +55,9 @@ fn main() {
     }
     if python_imports("feedparser, chardet") {
         println!("cargo::rustc-cfg=herald_feedparser_tests");
+    }
+    if python_imports("aiosmtpd") {
+        println!("cargo::rustc-cfg=herald_aiosmtpd_tests");
     }
 }
 

@@ -140,7 +140,9 @@ rm -f "$out"/preview.db*
 # smtp-source appends CRLF to every line: give it bare lines.
 sed 's/\r$//' "$out/digest.eml" >"$out/digest.txt"
 wire_bytes=$(awk '{ n += length($0) + 2 } END { print n }' "$out/digest.txt")
-items=$(grep -c -E 'class=(3D)?"item"' "$out/digest.txt" || true)
+# One title per item: the lead's and the others' (the HTML part is 7bit;
+# 3D covers a quoted-printable one).
+items=$(grep -o -E 'class=(3D)?"(lead-)?title"' "$out/digest.txt" | wc -l)
 
 [ -f "$out/dkim.pem" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$out/dkim.pem" 2>/dev/null
 

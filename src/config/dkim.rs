@@ -1,22 +1,23 @@
-//! The DKIM private key, read and parsed at load by ring (the library that
-//! signs with it), so that a key the signer cannot use is a configuration
-//! error naming `mail.dkim.key_file`, not a failure at send time. Accepted:
+//! The DKIM private key, read and parsed at load by aws-lc-rs (the library
+//! that signs with it), so that a key the signer cannot use is a
+//! configuration error naming `mail.dkim.key_file`, not a failure at send
+//! time. Accepted:
 //! RSA of 2048 to 4096 bits as PKCS#1 ("BEGIN RSA PRIVATE KEY") or PKCS#8
 //! ("BEGIN PRIVATE KEY"), and Ed25519 as PKCS#8 (either the 48-byte v1 form
 //! `openssl genpkey` writes or the v2 form with the public key appended).
-//! The result, [`DkimKey`], holds ring's key pair, ready to sign, behind an
-//! `Arc`; the PEM text and its DER are zeroized once read. The pkcs8 and
-//! pkcs1 crates' DER types read the container, the algorithm and the
-//! modulus size for the messages (a parse, no arithmetic). No signing here (that is
+//! The result, [`DkimKey`], holds aws-lc-rs's key pair, ready to sign, behind
+//! an `Arc`; the PEM text and its DER are zeroized once read. The pkcs8 and
+//! pkcs1 crates' DER types read the container, the algorithm and the modulus
+//! size for the messages (a parse, no arithmetic). No signing here (that is
 //! `crate::mail`), and the key is never printed.
 
 use std::fmt;
 use std::sync::Arc;
 
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use pkcs8::der::Decode;
 use pkcs8::der::asn1::OctetStringRef;
 use pkcs8::{ObjectIdentifier, PrivateKeyInfo, SecretDocument};
-use ring::signature::{Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 
 /// rsaEncryption (RFC 8017).
 const RSA_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -24,9 +25,10 @@ const RSA_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1
 const ED25519_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 /// RFC 8301: verifiers must not accept signatures made with smaller keys.
 const MIN_RSA_BITS: usize = 1024;
-/// What ring signs with: at least 2048 bits (RFC 8301's recommendation) and
-/// at most 4096.
-const RING_RSA_BITS: std::ops::RangeInclusive<usize> = 2048..=4096;
+/// What Herald signs with: at least 2048 bits (RFC 8301's recommendation;
+/// aws-lc-rs signs with nothing smaller) and at most 4096 (the largest RFC
+/// 8301 requires verifiers to accept).
+const SIGNING_RSA_BITS: std::ops::RangeInclusive<usize> = 2048..=4096;
 
 /// The signing algorithm a key is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +44,8 @@ pub enum KeyFormat {
     Pkcs8,
 }
 
-/// ring's key pair for one DKIM key. Its `Debug` (ring's) shows the public
-/// key only.
+/// aws-lc-rs's key pair for one DKIM key. Its `Debug` (aws-lc-rs's) shows
+/// the public key only.
 #[derive(Debug)]
 pub enum DkimKeyPair {
     Rsa(RsaKeyPair),
@@ -56,7 +58,7 @@ impl DkimKeyPair {
     /// beside SPKI), the raw 32 bytes for Ed25519 (RFC 8463).
     pub fn public_key(&self) -> &[u8] {
         match self {
-            DkimKeyPair::Rsa(k) => k.public().as_ref(),
+            DkimKeyPair::Rsa(k) => k.public_key().as_ref(),
             DkimKeyPair::Ed25519(k) => k.public_key().as_ref(),
         }
     }
@@ -112,7 +114,7 @@ impl DkimKey {
         self.format
     }
 
-    /// ring's key pair, for the mail module's signer.
+    /// aws-lc-rs's key pair, for the mail module's signer.
     pub fn key_pair(&self) -> &DkimKeyPair {
         &self.pair
     }
@@ -135,10 +137,10 @@ impl DkimKey {
             .ok()
             .filter(|s| s.as_bytes().len() == 32)
             .ok_or("is not a valid PKCS#8 Ed25519 key (expected a 32-byte private key)")?;
-        // "maybe unchecked": v1 documents carry no public key to check the
-        // seed against; ring derives it.
-        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map_err(|e| format!("is not an Ed25519 key ring can sign with ({e})"))?;
+        // v1 documents carry no public key (aws-lc-rs derives it); a v2
+        // document's is checked against the seed.
+        let pair = Ed25519KeyPair::from_pkcs8(der)
+            .map_err(|e| format!("is not an Ed25519 key Herald can sign with ({e})"))?;
         Ok(DkimKey {
             format: KeyFormat::Pkcs8,
             bits: None,
@@ -146,7 +148,7 @@ impl DkimKey {
         })
     }
 
-    /// An RSA key: `document` is what ring reads for `format`, `pkcs1` the
+    /// An RSA key: `document` is what aws-lc-rs reads for `format`, `pkcs1` the
     /// PKCS#1 structure inside it, read here for the modulus size only.
     fn rsa(document: &[u8], pkcs1: &[u8], format: KeyFormat) -> Result<DkimKey, String> {
         let container = match format {
@@ -166,18 +168,18 @@ impl DkimKey {
                 "is a {bits}-bit RSA key; DKIM needs at least {MIN_RSA_BITS} bits (RFC 8301), 2048 recommended"
             ));
         }
-        if !RING_RSA_BITS.contains(&bits) {
+        if !SIGNING_RSA_BITS.contains(&bits) {
             return Err(format!(
-                "is a {bits}-bit RSA key; Herald's signer (ring) takes {} to {} bits, 2048 recommended (openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048)",
-                RING_RSA_BITS.start(),
-                RING_RSA_BITS.end()
+                "is a {bits}-bit RSA key; Herald signs with {} to {} bits, 2048 recommended (openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048)",
+                SIGNING_RSA_BITS.start(),
+                SIGNING_RSA_BITS.end()
             ));
         }
         let pair = match format {
             KeyFormat::Pkcs1 => RsaKeyPair::from_der(document),
             KeyFormat::Pkcs8 => RsaKeyPair::from_pkcs8(document),
         }
-        .map_err(|e| format!("is not an RSA key ring can sign with ({e})"))?;
+        .map_err(|e| format!("is not an RSA key Herald can sign with ({e})"))?;
         Ok(DkimKey {
             format,
             bits: Some(bits),
@@ -273,7 +275,7 @@ mod tests {
     #[test]
     fn bad_keys_say_why() {
         let small = rsa_key(512).to_pkcs8_pem(LineEnding::LF).unwrap();
-        let short_for_ring = rsa_key(1024).to_pkcs1_pem(LineEnding::LF).unwrap();
+        let too_short_to_sign = rsa_key(1024).to_pkcs1_pem(LineEnding::LF).unwrap();
         let mangled = rsa_key(1024)
             .to_pkcs1_pem(LineEnding::LF)
             .unwrap()
@@ -285,8 +287,8 @@ mod tests {
                 "is a 512-bit RSA key; DKIM needs at least 1024 bits",
             ),
             (
-                short_for_ring.to_string(),
-                "is a 1024-bit RSA key; Herald's signer (ring) takes 2048 to 4096 bits",
+                too_short_to_sign.to_string(),
+                "is a 1024-bit RSA key; Herald signs with 2048 to 4096 bits",
             ),
             (mangled, "is not"),
             (
@@ -310,9 +312,9 @@ mod tests {
     }
 
     /// A key whose structure parses but whose numbers are not a key pair
-    /// (here: one prime of another key) is refused by ring at load.
+    /// (here: one prime of another key) is refused by aws-lc-rs at load.
     #[test]
-    fn ring_checks_the_numbers() {
+    fn the_signer_checks_the_numbers() {
         use rsa::pkcs1::der::{Encode as _, EncodePem as _};
         let a = rsa_key(2048).to_pkcs1_der().unwrap();
         let b = rsa_key(2048).to_pkcs1_der().unwrap();
@@ -321,7 +323,7 @@ mod tests {
         assert!(mixed.to_der().is_ok());
         let pem = mixed.to_pem(LineEnding::LF).unwrap();
         let e = DkimKey::parse(&pem).expect_err("a mismatched key pair");
-        assert!(e.contains("is not an RSA key ring can sign with"), "{e}");
+        assert!(e.contains("is not an RSA key Herald can sign with"), "{e}");
     }
 
     #[test]

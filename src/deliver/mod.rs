@@ -7,8 +7,9 @@
 //!   and send one message at a time, under an optional rate cap, slowing
 //!   down together ([`throttle`]) when the relay answers 421 or 450;
 //! - the recorder ([`recorder`]) writes outcomes to the ledger in group
-//!   commits and only then lets a worker take its next message, so after a
-//!   crash at most one message per worker can have been sent but not
+//!   commits and only then lets a worker end its next message (moved to
+//!   the relay meanwhile, all but DATA's terminating line), so after a
+//!   crash at most one message per worker can have been delivered but not
 //!   recorded.
 //!
 //! Transient failures are retried with exponential backoff and jitter

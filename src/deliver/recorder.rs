@@ -1,7 +1,8 @@
 //! The recorder: the one task of a run that writes outcomes to the ledger.
 //! It gathers whatever outcomes are waiting into one group commit, then
-//! acknowledges each of them, so a worker never sends its next message
-//! before the ledger has the last one. It decides nothing; it counts what it
+//! acknowledges each of them, so a worker never ends its next message
+//! (DATA's terminating line, after which the relay delivers) before the
+//! ledger has the last one. It decides nothing; it counts what it
 //! wrote into the run's [`Tally`].
 
 use std::sync::Arc;

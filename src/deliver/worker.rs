@@ -1,8 +1,11 @@
 //! The sending workers of a run: `delivery.concurrency` of them, each with
 //! its own SMTP session, one message at a time, under the optional rate cap
 //! and the shared [`Throttle`]. A worker turns the relay's answer into an
-//! [`Outcome`] and waits for the recorder's acknowledgement before it sends
-//! again. A fault of Herald's own setup ([`SendError::Setup`]) is nobody's
+//! [`Outcome`] and hands it to the recorder; it moves its next message to
+//! the relay meanwhile, but ends it (the terminating `.` line, after which
+//! the relay delivers) only once the recorder has acknowledged the last
+//! one, so at most one message per worker is ever delivered and not yet in
+//! the ledger. A fault of Herald's own setup ([`SendError::Setup`]) is nobody's
 //! outcome: the worker hands the row back, records the fault for the run and
 //! halts it. When the relay has refused everything for
 //! `delivery.outage_limit` ([`Outage`]), the workers stop too and the run
@@ -54,6 +57,11 @@ pub(super) struct Worker {
 
 impl Worker {
     pub(super) async fn run(mut self) {
+        // The recorder's acknowledgement of the last outcome handed on: the
+        // next message is ended only once it has come. Outcomes are written
+        // in the order they are handed on, so the last one acknowledged
+        // means every earlier one is in the ledger too.
+        let mut unrecorded: Option<oneshot::Receiver<()>> = None;
         while let Some(job) = self.next_job().await {
             let (delivery_id, subscriber_id) = (job.claim.delivery_id, job.claim.subscriber_id);
             if self.crew.held.holds(&job.domain) {
@@ -64,7 +72,7 @@ impl Worker {
                 continue;
             }
             let domain = job.domain.clone();
-            let Some(outcome) = self.send(*job).await else {
+            let Some(outcome) = self.send(*job, &mut unrecorded).await else {
                 continue;
             };
             let (ack, acked) = oneshot::channel();
@@ -78,8 +86,9 @@ impl Worker {
             if self.records.send(record).await.is_err() {
                 break;
             }
-            // The ledger has it before this worker sends again: the bound on
-            // duplicates after a crash.
+            unrecorded = Some(acked);
+        }
+        if let Some(acked) = unrecorded {
             let _ = acked.await;
         }
         self.session.close().await;
@@ -98,15 +107,34 @@ impl Worker {
         }
     }
 
-    /// Sends one message; `None` when the row was handed back unrecorded.
-    async fn send(&mut self, job: Job) -> Option<Outcome> {
+    /// Sends one message, ending it only once `unrecorded` (the last
+    /// outcome's acknowledgement) has come; `None` when the row was handed
+    /// back unrecorded.
+    async fn send(&mut self, job: Job, unrecorded: &mut Option<oneshot::Receiver<()>>) -> Option<Outcome> {
         let crew = &self.crew;
         if let Some(limiter) = &crew.limiter {
             limiter.until_ready().await;
         }
         let started = Instant::now();
-        let result = self.session.send(&job.email).await;
-        crew.metrics.observe_send(started.elapsed());
+        let mut result = self.session.begin(&job.email).await;
+        let mut spent = started.elapsed();
+        if result.is_ok() {
+            if let Some(acked) = unrecorded.take()
+                && acked.await.is_err()
+            {
+                // The recorder is gone, the last outcome perhaps with it:
+                // this message is not delivered, and the run stops.
+                self.session.abandon();
+                crew.returned.lock().expect("not poisoned").push(job.claim.delivery_id);
+                crew.in_flight.fetch_sub(1, Ordering::AcqRel);
+                crew.stop.cancel();
+                return None;
+            }
+            let ending = Instant::now();
+            result = self.session.end(&job.email).await;
+            spent += ending.elapsed();
+        }
+        crew.metrics.observe_send(spent);
         let outcome = match result {
             Ok(()) => {
                 crew.throttle.success();

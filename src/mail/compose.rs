@@ -74,7 +74,7 @@ impl Composer {
         // sender controls.
         let list_id = format!("{} <digest.{}>", list_id_phrase(site_name), host);
         // Every configured key signs (one RSA and one Ed25519 at most);
-        // the keys were checked by ring at load.
+        // the keys were checked by aws-lc-rs at load.
         let dkim = Signer::new(&mail.dkim);
         Ok(Composer {
             from,

@@ -21,16 +21,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use aws_lc_rs::signature::{
+    ParsedPublicKey, RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, RSA_PKCS1_2048_8192_SHA256,
+    UnparsedPublicKey,
+};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
-use ring::signature::{
-    RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey,
-};
 use serde::Deserialize;
 use url::Url;
 use x509_cert::Certificate;
-use x509_cert::der::DecodePem as _;
+use x509_cert::der::{DecodePem as _, Encode as _};
 
 use super::{Received, Refusal, Says, finding, message_id, report};
 use crate::bounce::Report;
@@ -109,8 +110,8 @@ pub(super) struct Ses {
 
 /// What Herald keeps of an SNS signing certificate.
 struct SigningCert {
-    /// Its RSA key as PKCS#1 RSAPublicKey DER (what ring verifies with), of
-    /// 2048 bits or more (checked when the certificate is read).
+    /// The SubjectPublicKeyInfo DER of its RSA key (of 2048 bits or more:
+    /// checked when the certificate is read).
     key: Vec<u8>,
     not_before: i64,
     not_after: i64,
@@ -258,23 +259,11 @@ fn signing_cert(bytes: &[u8]) -> Option<SigningCert> {
         .or_else(|_| Certificate::from_der(bytes))
         .ok()?;
     let tbs = &cert.tbs_certificate;
-    let spki = &tbs.subject_public_key_info;
-    // rsaEncryption (RFC 8017); its key is the PKCS#1 RSAPublicKey.
-    if spki.algorithm.oid != x509_cert::spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1") {
-        return None;
-    }
-    let key = spki.subject_public_key.as_bytes()?.to_vec();
-    let modulus = pkcs1::RsaPublicKey::from_der(&key).ok()?.modulus;
-    let bits = match modulus.as_bytes().first() {
-        Some(&top) => modulus.as_bytes().len() * 8 - top.leading_zeros() as usize,
-        None => 0,
-    };
-    if bits < 2048 {
-        return None;
-    }
+    let spki = tbs.subject_public_key_info.to_der().ok()?;
     let validity = &tbs.validity;
+    ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &spki).ok()?;
     Some(SigningCert {
-        key,
+        key: spki,
         not_before: validity.not_before.to_unix_duration().as_secs() as i64,
         not_after: validity.not_after.to_unix_duration().as_secs() as i64,
     })
@@ -306,7 +295,7 @@ fn canonical(e: &Envelope) -> Option<String> {
 }
 
 /// SignatureVersion 1 is SHA1withRSA, 2 SHA256withRSA (PKCS#1 v1.5), both
-/// verified by ring with the certificate's public key.
+/// verified by aws-lc-rs with the certificate's public key.
 fn verify(e: &Envelope, key: &[u8]) -> Result<(), Refusal> {
     let bad = Refusal::Unauthorized("bad SNS signature");
     let text = canonical(e).ok_or(Refusal::Unauthorized("unknown SNS message type"))?;

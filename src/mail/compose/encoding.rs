@@ -122,14 +122,49 @@ fn encode_8bit(text: &str) -> Encoded {
 }
 
 fn count_lf(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count()
+    memchr::memchr_iter(b'\n', bytes).count()
 }
 
-/// Whether quoted-printable writes `b` as it is (RFC 2045 6.7 rule 2; tab
-/// and space too, except at the end of a line).
-fn qp_literal(b: u8) -> bool {
-    (b'!'..=b'~').contains(&b) && b != b'=' || b == b' ' || b == b'\t'
+/// A set of bytes, for the scanners' inner loops: one table look-up per
+/// byte instead of a chain of comparisons (these loops were the largest
+/// items of a send's profile).
+struct ByteSet([bool; 256]);
+
+/// The [`ByteSet`] of the bytes `c` for which the expression holds, made at
+/// compile time.
+macro_rules! byte_set {
+    (|$c:ident| $e:expr) => {{
+        let mut set = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let $c = i as u8;
+            set[i] = $e;
+            i += 1;
+        }
+        ByteSet(set)
+    }};
 }
+
+impl ByteSet {
+    fn has(&self, b: u8) -> bool {
+        self.0[usize::from(b)]
+    }
+
+    /// How many bytes from the start of `bytes` are not in the set.
+    fn run_outside(&self, bytes: &[u8]) -> usize {
+        bytes.iter().position(|&b| self.has(b)).unwrap_or(bytes.len())
+    }
+
+    /// How many bytes from the start of `bytes` are in the set.
+    fn run_inside(&self, bytes: &[u8]) -> usize {
+        bytes.iter().position(|&b| !self.has(b)).unwrap_or(bytes.len())
+    }
+}
+
+/// What quoted-printable writes as it is (RFC 2045 6.7 rule 2; tab and
+/// space too, except at the end of a line).
+static QP_LITERAL: ByteSet =
+    byte_set!(|b| (b >= b'!' && b <= b'~') && b != b'=' || b == b' ' || b == b'\t');
 
 /// The size of the quoted-printable form of `text` (with CRLF line ends),
 /// near enough to choose: every byte that is not printable ASCII (or is
@@ -137,7 +172,7 @@ fn qp_literal(b: u8) -> bool {
 /// or so.
 fn qp_estimate(text: &str) -> usize {
     let bytes = text.as_bytes();
-    let escaped = bytes.iter().filter(|&&b| b != b'\n' && !qp_literal(b)).count();
+    let escaped = bytes.iter().filter(|&&b| b != b'\n' && !QP_LITERAL.has(b)).count();
     let encoded = bytes.len() + count_lf(bytes) + 2 * escaped;
     encoded + encoded / 73 * 3
 }
@@ -160,7 +195,7 @@ fn quoted_printable(text: &str) -> Vec<u8> {
         while i < line.len() {
             // A run of literal bytes, without the line's trailing space or
             // tab (which must be escaped).
-            let mut run = line[i..].iter().take_while(|&&b| qp_literal(b)).count();
+            let mut run = QP_LITERAL.run_inside(&line[i..]);
             if i + run == line.len() && run > 0 && matches!(line[line.len() - 1], b' ' | b'\t') {
                 run -= 1;
             }
@@ -227,6 +262,16 @@ enum Ctx {
     Raw,
 }
 
+/// The bytes that end a run the scanner copies as it is, per context: a
+/// line end, NUL, CR or a byte outside ASCII everywhere, and what can change
+/// the context (markup in text, quotes and `>` in a tag, `-` of `-->` in a
+/// comment, `<` of a closing tag in `<style>`/`<script>`).
+static TEXT_STOPS: ByteSet = byte_set!(|c| c >= 0x80 || matches!(c, b'<' | b'\n' | b'\r' | 0));
+static TAG_STOPS: ByteSet =
+    byte_set!(|c| c >= 0x80 || matches!(c, b'"' | b'\'' | b'>' | b'\n' | b'\r' | 0));
+static COMMENT_STOPS: ByteSet = byte_set!(|c| c >= 0x80 || matches!(c, b'-' | b'\n' | b'\r' | 0));
+static RAW_STOPS: ByteSet = byte_set!(|c| c >= 0x80 || matches!(c, b'<' | b'\n' | b'\r' | 0));
+
 /// `html` as pure ASCII with CRLF line ends: every character outside ASCII
 /// as a decimal numeric character reference, and each line longer than
 /// [`MAX_LINE`] broken at its last space where a line break is the same
@@ -249,21 +294,17 @@ fn ascii_html(html: &str) -> Option<Vec<u8>> {
         // Fast path: a run of text or of an attribute value that changes
         // nothing (no markup, line end or character outside ASCII) and
         // fits on the line is copied whole.
-        let stops: fn(u8) -> bool = match ctx {
-            Ctx::Text => |c| c >= 0x80 || matches!(c, b'<' | b'\n' | b'\r' | 0),
-            Ctx::Tag | Ctx::Quoted(_) => {
-                |c| c >= 0x80 || matches!(c, b'"' | b'\'' | b'>' | b'\n' | b'\r' | 0)
-            }
-            Ctx::Comment | Ctx::Raw => |_| true,
+        let stops = match ctx {
+            Ctx::Text => &TEXT_STOPS,
+            Ctx::Tag | Ctx::Quoted(_) => &TAG_STOPS,
+            Ctx::Comment => &COMMENT_STOPS,
+            Ctx::Raw => &RAW_STOPS,
         };
-        let run = bytes[i..]
-            .iter()
-            .position(|&c| stops(c))
-            .unwrap_or(bytes.len() - i);
+        let run = stops.run_outside(&bytes[i..]);
         if run > 1 && out.len() + run - line_start <= MAX_LINE {
             let text = &bytes[i..i + run];
             if (ctx == Ctx::Text && pre == 0 || ctx == Ctx::Tag)
-                && let Some(k) = text.iter().rposition(|&c| c == b' ')
+                && let Some(k) = memchr::memrchr(b' ', text)
             {
                 last_break = Some(out.len() + k);
             }

@@ -186,18 +186,20 @@ struct Open {
 }
 
 impl Session {
+    /// Sends one message: [`begin`](Self::begin) and [`end`](Self::end)
+    /// at once.
     pub async fn send(&mut self, email: &Email) -> Result<(), SendError> {
+        self.begin(email).await?;
+        self.end(email).await
+    }
+
+    /// Moves `email` to the relay but for its terminating line: the relay
+    /// holds it undelivered until [`end`](Self::end), which must come
+    /// before another message begins. An error means nothing was
+    /// delivered. (The file transport writes at `end`.)
+    pub async fn begin(&mut self, email: &Email) -> Result<(), SendError> {
         let settings = match &self.mailer {
-            Mailer::File(t) => {
-                return t
-                    .send_raw(&email.envelope, &email.to_bytes())
-                    .await
-                    .map(drop)
-                    .map_err(|e| SendError::Transient {
-                        throttle: false,
-                        message: format!("writing the outbox: {e}"),
-                    });
-            }
+            Mailer::File(_) => return Ok(()),
             Mailer::Smtp(settings) => settings.clone(),
         };
         let reused = self.conn.is_some();
@@ -215,7 +217,43 @@ impl Session {
         }
     }
 
-    /// One try on the kept connection, or a new one.
+    /// Ends the message [`begin`](Self::begin) moved: the relay's verdict.
+    pub async fn end(&mut self, email: &Email) -> Result<(), SendError> {
+        let settings = match &self.mailer {
+            Mailer::File(t) => {
+                return t
+                    .send_raw(&email.envelope, &email.to_bytes())
+                    .await
+                    .map(drop)
+                    .map_err(|e| SendError::Transient {
+                        throttle: false,
+                        message: format!("writing the outbox: {e}"),
+                    });
+            }
+            Mailer::Smtp(settings) => settings.clone(),
+        };
+        let Some(open) = self.conn.as_mut() else {
+            return Err(SendError::Transient {
+                throttle: false,
+                message: "the connection was lost before the end of the message".to_owned(),
+            });
+        };
+        let result = match tokio::time::timeout(settings.command_timeout, transaction::end(&mut open.conn)).await
+        {
+            Ok(result) => result,
+            Err(_) => {
+                open.conn.broken = true;
+                Err(settings.timed_out())
+            }
+        };
+        if open.conn.broken {
+            self.conn = None;
+        }
+        result
+    }
+
+    /// One try at [`begin`](Self::begin) on the kept connection, or a new
+    /// one.
     async fn attempt(&mut self, settings: &SmtpSettings, email: &Email) -> Result<(), Attempt> {
         if self.conn.as_ref().is_none_or(|open| open.conn.broken) {
             self.conn = Some(settings.connect().await.map_err(Attempt::Failed)?);
@@ -223,7 +261,7 @@ impl Session {
         let open = self.conn.as_mut().expect("connected above");
         let result = tokio::time::timeout(
             settings.command_timeout,
-            transaction::send(&mut open.conn, &open.offers, email),
+            transaction::begin(&mut open.conn, &open.offers, email),
         )
         .await;
         let result = match result {
@@ -231,13 +269,7 @@ impl Session {
             Err(_) => {
                 // The relay's state is unknown: start afresh next time.
                 open.conn.broken = true;
-                Err(SendError::Transient {
-                    throttle: false,
-                    message: format!(
-                        "timed out after {:?} (delivery.command_timeout)",
-                        settings.command_timeout
-                    ),
-                })
+                Err(settings.timed_out())
             }
         };
         let stale =
@@ -250,6 +282,12 @@ impl Session {
             Err(e) => Err(Attempt::Failed(e)),
             Ok(()) => Ok(()),
         }
+    }
+
+    /// Drops the connection without a word: a message begun and not ended
+    /// is not delivered.
+    pub fn abandon(&mut self) {
+        self.conn = None;
     }
 
     /// Says QUIT if connected.
@@ -270,6 +308,13 @@ enum Attempt {
 }
 
 impl SmtpSettings {
+    fn timed_out(&self) -> SendError {
+        SendError::Transient {
+            throttle: false,
+            message: format!("timed out after {:?} (delivery.command_timeout)", self.command_timeout),
+        }
+    }
+
     /// A connection ready for MAIL: TCP (TCP_NODELAY), TLS as configured,
     /// the greeting and EHLO within `delivery.connect_timeout`, then AUTH
     /// within `delivery.command_timeout`.

@@ -5,6 +5,13 @@
 //! classified by the command it answers, so a refused recipient is the
 //! recipient's whatever DATA was answered after it; after a refusal the
 //! transaction is reset (RSET) and the connection kept when it is sound.
+//!
+//! A transaction can be made in two steps: [`begin`] writes everything but
+//! the terminating `.` line and [`end`] writes that and reads the relay's
+//! verdict. Nothing is delivered before the terminator, so a sender can
+//! move the whole message while it waits for something else (the ledger's
+//! record of the previous message) and still deliver nothing more than it
+//! would have one step at a time.
 
 use std::io;
 
@@ -12,8 +19,13 @@ use super::super::classify::{Stage, classify};
 use super::super::{Email, SendError};
 use super::conn::{Conn, Offers, Reply};
 
-/// Sends `email`; `offers` is what the relay's EHLO offered.
-pub(super) async fn send(conn: &mut Conn, offers: &Offers, email: &Email) -> Result<(), SendError> {
+/// The terminating line of DATA (the stuffed message ends in CRLF before
+/// it).
+const TERMINATOR: &[u8] = b".\r\n";
+
+/// MAIL, RCPT and DATA, then the message without its terminating line: the
+/// relay holds it, undelivered, until [`end`].
+pub(super) async fn begin(conn: &mut Conn, offers: &Offers, email: &Email) -> Result<(), SendError> {
     let mail = mail_command(offers, email)?;
     let recipients: Vec<String> = email
         .envelope
@@ -34,7 +46,14 @@ pub(super) async fn send(conn: &mut Conn, offers: &Offers, email: &Email) -> Res
         }
         Err(Failed::Io(stage, e)) => return Err(lost(stage, &e)),
     }
-    conn.write(&email.wire)
+    let body = email.wire.strip_suffix(TERMINATOR).unwrap_or(&email.wire);
+    conn.write(body).await.map_err(|e| lost(Stage::EndOfData, &e))
+}
+
+/// The terminating line of a transaction [`begin`] left open, and the
+/// relay's verdict on the message.
+pub(super) async fn end(conn: &mut Conn) -> Result<(), SendError> {
+    conn.write(TERMINATOR)
         .await
         .map_err(|e| lost(Stage::EndOfData, &e))?;
     let reply = conn.reply().await.map_err(|e| lost(Stage::EndOfData, &e))?;
