@@ -125,7 +125,10 @@ impl Worker {
                 // The recorder is gone, the last outcome perhaps with it:
                 // this message is not delivered, and the run stops.
                 self.session.abandon();
-                crew.returned.lock().expect("not poisoned").push(job.claim.delivery_id);
+                crew.returned
+                    .lock()
+                    .expect("not poisoned")
+                    .push(job.claim.delivery_id);
                 crew.in_flight.fetch_sub(1, Ordering::AcqRel);
                 crew.stop.cancel();
                 return None;

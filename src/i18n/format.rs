@@ -105,20 +105,38 @@ pub fn date(locale: &Locale, day: NaiveDate) -> String {
 
 /// An integer with the locale's digits and grouping ("12,345", "12 345").
 pub fn integer(locale: &Locale, n: i64) -> String {
-    decimal(&formatting_locale(locale), &Decimal::from(n))
+    decimal(locale, &Decimal::from(n))
 }
 
 /// A number with the locale's digits, grouping and decimal separator;
 /// `None` when `raw` is not a decimal number.
 pub fn number(locale: &Locale, raw: &str) -> Option<String> {
     let d = Decimal::try_from_str(raw.trim()).ok()?;
-    Some(decimal(&formatting_locale(locale), &d))
+    Some(decimal(locale, &d))
 }
 
-fn decimal(l: &icu_locale_core::Locale, d: &Decimal) -> String {
-    match DecimalFormatter::try_new(l.into(), Default::default()) {
-        Ok(f) => f.format(d).to_string(),
-        Err(_) => d.to_string(),
+thread_local! {
+    /// The decimal formatters made on this thread, by locale (a handful):
+    /// making one resolves the locale and loads its data, which cost more
+    /// than the rest of a digest's numbers together (a send's profile).
+    static DECIMALS: std::cell::RefCell<Vec<(Locale, Option<std::rc::Rc<DecimalFormatter>>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn decimal(locale: &Locale, d: &Decimal) -> String {
+    let formatter = DECIMALS.with(|cache| {
+        if let Some((_, f)) = cache.borrow().iter().find(|(l, _)| l == locale) {
+            return f.clone();
+        }
+        let made = DecimalFormatter::try_new((&formatting_locale(locale)).into(), Default::default())
+            .ok()
+            .map(std::rc::Rc::new);
+        cache.borrow_mut().push((locale.clone(), made.clone()));
+        made
+    });
+    match formatter {
+        Some(f) => f.format(d).to_string(),
+        None => d.to_string(),
     }
 }
 

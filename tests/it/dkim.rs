@@ -667,13 +667,20 @@ async fn aiosmtpd_receives_digests_that_verify_with_and_without_8bitmime() {
 
         let config = env.config(&Settings::smtp_port(port));
         let mailer = herald::mail::Mailer::smtp(&config.mail, &config.delivery);
-        let probe = mailer.probe().await.expect("an SMTP mailer").expect("aiosmtpd answers");
+        let probe = mailer
+            .probe()
+            .await
+            .expect("an SMTP mailer")
+            .expect("aiosmtpd answers");
         assert!(!probe.offers.pipelining, "{probe:?}");
         assert_eq!(probe.offers.eight_bit_mime, eight_bit, "{probe:?}");
-        let emails: Vec<_> = [("zoe@example.org", "Zoë Laurent"), ("liam@example.org", "Liam O'Brien")]
-            .iter()
-            .map(|(to, name)| digest_email(&composer, to, name))
-            .collect();
+        let emails: Vec<_> = [
+            ("zoe@example.org", "Zoë Laurent"),
+            ("liam@example.org", "Liam O'Brien"),
+        ]
+        .iter()
+        .map(|(to, name)| digest_email(&composer, to, name))
+        .collect();
         let mut session = mailer.session();
         for email in &emails {
             session.send(email).await.expect("aiosmtpd accepts the digest");

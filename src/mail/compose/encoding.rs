@@ -163,8 +163,7 @@ impl ByteSet {
 
 /// What quoted-printable writes as it is (RFC 2045 6.7 rule 2; tab and
 /// space too, except at the end of a line).
-static QP_LITERAL: ByteSet =
-    byte_set!(|b| (b >= b'!' && b <= b'~') && b != b'=' || b == b' ' || b == b'\t');
+static QP_LITERAL: ByteSet = byte_set!(|b| (b >= b'!' && b <= b'~') && b != b'=' || b == b' ' || b == b'\t');
 
 /// The size of the quoted-printable form of `text` (with CRLF line ends),
 /// near enough to choose: every byte that is not printable ASCII (or is
@@ -172,7 +171,10 @@ static QP_LITERAL: ByteSet =
 /// or so.
 fn qp_estimate(text: &str) -> usize {
     let bytes = text.as_bytes();
-    let escaped = bytes.iter().filter(|&&b| b != b'\n' && !QP_LITERAL.has(b)).count();
+    let escaped = bytes
+        .iter()
+        .filter(|&&b| b != b'\n' && !QP_LITERAL.has(b))
+        .count();
     let encoded = bytes.len() + count_lf(bytes) + 2 * escaped;
     encoded + encoded / 73 * 3
 }
@@ -267,8 +269,7 @@ enum Ctx {
 /// the context (markup in text, quotes and `>` in a tag, `-` of `-->` in a
 /// comment, `<` of a closing tag in `<style>`/`<script>`).
 static TEXT_STOPS: ByteSet = byte_set!(|c| c >= 0x80 || matches!(c, b'<' | b'\n' | b'\r' | 0));
-static TAG_STOPS: ByteSet =
-    byte_set!(|c| c >= 0x80 || matches!(c, b'"' | b'\'' | b'>' | b'\n' | b'\r' | 0));
+static TAG_STOPS: ByteSet = byte_set!(|c| c >= 0x80 || matches!(c, b'"' | b'\'' | b'>' | b'\n' | b'\r' | 0));
 static COMMENT_STOPS: ByteSet = byte_set!(|c| c >= 0x80 || matches!(c, b'-' | b'\n' | b'\r' | 0));
 static RAW_STOPS: ByteSet = byte_set!(|c| c >= 0x80 || matches!(c, b'<' | b'\n' | b'\r' | 0));
 
@@ -717,16 +718,35 @@ mod tests {
     fn random_markup_reads_the_same_once_made_ascii() {
         use rand::{RngExt as _, SeedableRng as _};
         let pieces = [
-            "<p class=\"a b\">", "</p>", "<a href='https://x.example/?q=1&amp;r=2' title=\"Zoë > Ana\">",
-            "</a>", "<img alt=\"café\" src=x>", "<br>", "<!-- é -- note -->", "<style>p{color:red}</style>",
-            "<pre>", "</pre>", "text ", "Élodie ", "Tomás · ", "🎉", "\u{2068}", "word ", "&nbsp;", "\n",
-            "<td style=\"padding: 0 4px; font: 14px/1.4 sans-serif\">", "</td>", "x",
+            "<p class=\"a b\">",
+            "</p>",
+            "<a href='https://x.example/?q=1&amp;r=2' title=\"Zoë > Ana\">",
+            "</a>",
+            "<img alt=\"café\" src=x>",
+            "<br>",
+            "<!-- é -- note -->",
+            "<style>p{color:red}</style>",
+            "<pre>",
+            "</pre>",
+            "text ",
+            "Élodie ",
+            "Tomás · ",
+            "🎉",
+            "\u{2068}",
+            "word ",
+            "&nbsp;",
+            "\n",
+            "<td style=\"padding: 0 4px; font: 14px/1.4 sans-serif\">",
+            "</td>",
+            "x",
         ];
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut made = 0;
         for _ in 0..400 {
             let n = rng.random_range(1..600);
-            let doc: String = (0..n).map(|_| pieces[rng.random_range(0..pieces.len())]).collect();
+            let doc: String = (0..n)
+                .map(|_| pieces[rng.random_range(0..pieces.len())])
+                .collect();
             let Some(out) = ascii_html(&doc) else {
                 continue;
             };

@@ -238,14 +238,14 @@ impl Session {
                 message: "the connection was lost before the end of the message".to_owned(),
             });
         };
-        let result = match tokio::time::timeout(settings.command_timeout, transaction::end(&mut open.conn)).await
-        {
-            Ok(result) => result,
-            Err(_) => {
-                open.conn.broken = true;
-                Err(settings.timed_out())
-            }
-        };
+        let result =
+            match tokio::time::timeout(settings.command_timeout, transaction::end(&mut open.conn)).await {
+                Ok(result) => result,
+                Err(_) => {
+                    open.conn.broken = true;
+                    Err(settings.timed_out())
+                }
+            };
         if open.conn.broken {
             self.conn = None;
         }
@@ -311,7 +311,10 @@ impl SmtpSettings {
     fn timed_out(&self) -> SendError {
         SendError::Transient {
             throttle: false,
-            message: format!("timed out after {:?} (delivery.command_timeout)", self.command_timeout),
+            message: format!(
+                "timed out after {:?} (delivery.command_timeout)",
+                self.command_timeout
+            ),
         }
     }
 
