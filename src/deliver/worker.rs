@@ -75,6 +75,7 @@ impl Worker {
             let Some(outcome) = self.send(*job, &mut unrecorded).await else {
                 continue;
             };
+            let delivered = matches!(outcome, Outcome::Sent { .. });
             let (ack, acked) = oneshot::channel();
             let record = Record {
                 delivery_id,
@@ -86,7 +87,15 @@ impl Worker {
             if self.records.send(record).await.is_err() {
                 break;
             }
-            unrecorded = Some(acked);
+            if delivered {
+                unrecorded = Some(acked);
+            } else {
+                // A refusal may make the guard pause its domain or the
+                // edition: the recorder has judged it once this comes, so
+                // the next message is checked against that.
+                let _ = acked.await;
+                unrecorded = None;
+            }
         }
         if let Some(acked) = unrecorded {
             let _ = acked.await;

@@ -289,6 +289,27 @@ struct TagRun {
 static TAG_BYTES: ByteSet =
     byte_set!(|c| c >= 0x80 || matches!(c, b'"' | b'\'' | b'>' | b' ' | b'\n' | b'\r' | 0));
 
+/// In a tag (`ctx`), the [`tag_run`] from the start of `bytes` and the
+/// context after it, when it is more than a byte and at most `room` long.
+fn fitting_tag_run(bytes: &[u8], ctx: Ctx, opens_raw: bool, room: usize) -> Option<(TagRun, Ctx)> {
+    let quote = match ctx {
+        Ctx::Tag => None,
+        Ctx::Quoted(q) => Some(q),
+        _ => return None,
+    };
+    let run = tag_run(bytes, quote);
+    if run.len <= 1 || run.len > room {
+        return None;
+    }
+    let next = match (run.closed, run.quote) {
+        (true, _) if opens_raw => Ctx::Raw,
+        (true, _) => Ctx::Text,
+        (false, Some(q)) => Ctx::Quoted(q),
+        (false, None) => Ctx::Tag,
+    };
+    Some((run, next))
+}
+
 /// The run of a tag from the start of `bytes` (inside the attribute value
 /// quoted with `quote`, if any): up to and including the `>` that closes
 /// it, or up to (not including) a line end, NUL, CR or byte outside ASCII.
@@ -350,26 +371,15 @@ fn ascii_html(html: &str) -> Option<Vec<u8>> {
         // see), copied whole when it fits on the line. Tags are most of a
         // digest's HTML, and stepping through each quote one at a time was
         // the scanner's main cost.
-        if let Ctx::Tag | Ctx::Quoted(_) = ctx {
-            let quote = match ctx {
-                Ctx::Quoted(q) => Some(q),
-                _ => None,
-            };
-            let run = tag_run(&bytes[i..], quote);
-            if run.len > 1 && out.len() + run.len - line_start <= MAX_LINE {
-                if let Some(k) = run.last_space {
-                    last_break = Some(out.len() + k);
-                }
-                out.extend_from_slice(&bytes[i..i + run.len]);
-                i += run.len;
-                ctx = match (run.closed, run.quote) {
-                    (true, _) if opens_raw => Ctx::Raw,
-                    (true, _) => Ctx::Text,
-                    (false, Some(q)) => Ctx::Quoted(q),
-                    (false, None) => Ctx::Tag,
-                };
-                continue;
+        let room = (MAX_LINE + line_start).saturating_sub(out.len());
+        if let Some((run, next)) = fitting_tag_run(&bytes[i..], ctx, opens_raw, room) {
+            if let Some(k) = run.last_space {
+                last_break = Some(out.len() + k);
             }
+            out.extend_from_slice(&bytes[i..i + run.len]);
+            i += run.len;
+            ctx = next;
+            continue;
         }
         // Fast path: a run of text or of an attribute value that changes
         // nothing (no markup, line end or character outside ASCII) and
