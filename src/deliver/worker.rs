@@ -5,7 +5,8 @@
 //! the relay meanwhile, but ends it (the terminating `.` line, after which
 //! the relay delivers) only once the recorder has acknowledged the last
 //! one, so at most one message per worker is ever delivered and not yet in
-//! the ledger. A fault of Herald's own setup ([`SendError::Setup`]) is nobody's
+//! the ledger. After a refusal it waits for the record before anything
+//! else, so a pause the guard makes on that refusal holds its next message. A fault of Herald's own setup ([`SendError::Setup`]) is nobody's
 //! outcome: the worker hands the row back, records the fault for the run and
 //! halts it. When the relay has refused everything for
 //! `delivery.outage_limit` ([`Outage`]), the workers stop too and the run
