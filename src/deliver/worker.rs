@@ -6,7 +6,8 @@
 //! the relay delivers) only once the recorder has acknowledged the last
 //! one, so at most one message per worker is ever delivered and not yet in
 //! the ledger. After a refusal it waits for the record before anything
-//! else, so a pause the guard makes on that refusal holds its next message. A fault of Herald's own setup ([`SendError::Setup`]) is nobody's
+//! else, so a pause the guard makes on that refusal holds its next message.
+//! A fault of Herald's own setup ([`SendError::Setup`]) is nobody's
 //! outcome: the worker hands the row back, records the fault for the run and
 //! halts it. When the relay has refused everything for
 //! `delivery.outage_limit` ([`Outage`]), the workers stop too and the run
@@ -49,6 +50,14 @@ pub(super) struct Crew {
     pub held: Arc<super::Held>,
 }
 
+impl Crew {
+    /// Hands a claimed row back to the queue unsent and unrecorded.
+    fn give_back(&self, delivery_id: i64) {
+        self.returned.lock().expect("not poisoned").push(delivery_id);
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 pub(super) struct Worker {
     pub index: usize,
     pub session: Session,
@@ -68,8 +77,7 @@ impl Worker {
             if self.crew.held.holds(&job.domain) {
                 // Paused by the guard since it was claimed: back to the
                 // queue, unsent and uncharged.
-                self.crew.returned.lock().expect("not poisoned").push(delivery_id);
-                self.crew.in_flight.fetch_sub(1, Ordering::AcqRel);
+                self.crew.give_back(delivery_id);
                 continue;
             }
             let domain = job.domain.clone();
@@ -135,11 +143,7 @@ impl Worker {
                 // The recorder is gone, the last outcome perhaps with it:
                 // this message is not delivered, and the run stops.
                 self.session.abandon();
-                crew.returned
-                    .lock()
-                    .expect("not poisoned")
-                    .push(job.claim.delivery_id);
-                crew.in_flight.fetch_sub(1, Ordering::AcqRel);
+                crew.give_back(job.claim.delivery_id);
                 crew.stop.cancel();
                 return None;
             }
@@ -191,8 +195,7 @@ impl Worker {
     /// would fail every subscriber alike.
     fn hand_back(&self, delivery_id: i64, fault: SetupFault) {
         let crew = &self.crew;
-        crew.returned.lock().expect("not poisoned").push(delivery_id);
-        crew.in_flight.fetch_sub(1, Ordering::AcqRel);
+        crew.give_back(delivery_id);
         let mut first = crew.fault.lock().expect("not poisoned");
         if first.is_none() {
             tracing::error!(setting = fault.setting, error = %fault.message, "the relay refused Herald's setup; stopping the run");
