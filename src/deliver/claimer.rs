@@ -2,7 +2,8 @@
 //! several processes can share an edition), loads their subscribers and
 //! histories, then selects, renders and composes each digest on blocking
 //! threads (every core, without stalling the async runtime) and hands the
-//! messages to the workers. Rows decided without sending (nothing new, no
+//! messages to the workers; one batch renders while the next is claimed
+//! and the last waits for the workers. Rows decided without sending (nothing new, no
 //! longer active, a rendering failure) go straight to the recorder. Every
 //! claim names the run; rows of live runs are never taken, rows of dead
 //! ones are (other runs of this host whose process is gone are marked
@@ -54,10 +55,31 @@ impl Run<'_> {
     /// Claims and prepares until nothing is left that is due within
     /// `delivery.linger`, or the run is halted.
     pub(super) async fn claim_all(&self) -> anyhow::Result<()> {
-        let store = &self.engine.store;
         let delivery = &self.engine.delivery;
         let batch = (delivery.concurrency * CLAIM_PER_WORKER).min(RECORD_QUEUE) as i64;
         let mut cursor = ClaimCursor::default();
+        // The batch rendering while the next is claimed and loaded, and
+        // while this one waits for room on the job channel: the rendering
+        // threads never wait for the store or for the workers.
+        let mut rendering: Option<Rendering> = None;
+        self.claim_loop(batch, &mut cursor, &mut rendering).await?;
+        match rendering {
+            // Halted with a batch rendered: handed on or given back.
+            Some(r) => self.hand_on(r.finish().await?).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The loop of [`Run::claim_all`]; leaves the batch still rendering,
+    /// if any, in `rendering`.
+    async fn claim_loop(
+        &self,
+        batch: i64,
+        cursor: &mut ClaimCursor,
+        rendering: &mut Option<Rendering>,
+    ) -> anyhow::Result<()> {
+        let store = &self.engine.store;
+        let delivery = &self.engine.delivery;
         while !self.halt.is_cancelled() {
             self.held.set(&store.pauses(self.edition_id).await?);
             let started = std::time::Instant::now();
@@ -67,7 +89,7 @@ impl Run<'_> {
                     batch,
                     self.run_id,
                     delivery.heartbeat_timeout,
-                    &mut cursor,
+                    cursor,
                 )
                 .await?;
             // The scale bench parses these two fields.
@@ -77,14 +99,20 @@ impl Run<'_> {
                 "claim"
             );
             if claims.is_empty() {
+                if let Some(r) = rendering.take() {
+                    self.hand_on(r.finish().await?).await?;
+                    continue;
+                }
                 if self.wait_for_more().await? {
                     continue;
                 }
                 break;
             }
             self.in_flight.fetch_add(claims.len() as u64, Ordering::AcqRel);
-            let prepared = self.prepare(claims).await?;
-            self.hand_on(prepared).await?;
+            let next = self.prepare(claims).await?;
+            if let Some(r) = rendering.replace(next) {
+                self.hand_on(r.finish().await?).await?;
+            }
         }
         Ok(())
     }
@@ -178,9 +206,9 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Loads what a batch of claims needs, then selects, renders and
-    /// composes on blocking threads, one chunk per core.
-    async fn prepare(&self, claims: Vec<Claim>) -> anyhow::Result<Vec<Prepared>> {
+    /// Loads what a batch of claims needs, then starts selecting,
+    /// rendering and composing on blocking threads, one chunk per core.
+    async fn prepare(&self, claims: Vec<Claim>) -> anyhow::Result<Rendering> {
         let store = &self.engine.store;
         let frequency = self.edition.frequency;
         let ids: Vec<i64> = claims.iter().map(|c| c.subscriber_id).collect();
@@ -210,8 +238,20 @@ impl Run<'_> {
                 part.into_iter().map(|c| kit.prepare(c)).collect::<Vec<_>>()
             }));
         }
+        Ok(Rendering { tasks })
+    }
+}
+
+/// A batch on the rendering threads.
+struct Rendering {
+    tasks: Vec<tokio::task::JoinHandle<Vec<Prepared>>>,
+}
+
+impl Rendering {
+    /// The batch's messages and decided rows, in claim order.
+    async fn finish(self) -> anyhow::Result<Vec<Prepared>> {
         let mut out = Vec::new();
-        for t in tasks {
+        for t in self.tasks {
             out.extend(t.await.context("a rendering thread panicked")?);
         }
         Ok(out)

@@ -118,7 +118,7 @@ both_backends! {
                 c
             };
             let before = sink.messages().len();
-            let mut child = spawn(cmd(&base.clone().set("HERALD_DELIVERY__RATE_PER_SECOND", "100")));
+            let mut child = spawn(cmd(&base.clone().set("HERALD_DELIVERY__RATE_PER_SECOND", "20")));
             wait_until("messages before the kill", Duration::from_secs(20), || sink.messages().len() >= before + kill_after);
             kill_9(&mut child);
             let killed_at = sink.messages().len() - before;
