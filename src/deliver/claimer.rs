@@ -3,11 +3,11 @@
 //! histories, then selects, renders and composes each digest on blocking
 //! threads (every core, without stalling the async runtime) and hands the
 //! messages to the workers; one batch renders while the next is claimed
-//! and the last waits for the workers. Rows decided without sending (nothing new, no
-//! longer active, a rendering failure) go straight to the recorder. Every
-//! claim names the run; rows of live runs are never taken, rows of dead
-//! ones are (other runs of this host whose process is gone are marked
-//! stopped first). On shutdown or a setup fault it stops and hands unsent
+//! and the last waits for the workers. Rows decided without sending
+//! (nothing new, no longer active, a rendering failure) go straight to the
+//! recorder. Every claim names the run; rows of live runs are never taken,
+//! rows of dead ones are (other runs of this host whose process is gone are
+//! marked stopped first). On shutdown or a setup fault it stops and hands unsent
 //! claims back; when the relay has refused everything for
 //! `delivery.outage_limit` it stops and leaves them deferred.
 
@@ -57,29 +57,12 @@ impl Run<'_> {
     pub(super) async fn claim_all(&self) -> anyhow::Result<()> {
         let delivery = &self.engine.delivery;
         let batch = (delivery.concurrency * CLAIM_PER_WORKER).min(RECORD_QUEUE) as i64;
+        let store = &self.engine.store;
         let mut cursor = ClaimCursor::default();
         // The batch rendering while the next is claimed and loaded, and
         // while this one waits for room on the job channel: the rendering
         // threads never wait for the store or for the workers.
         let mut rendering: Option<Rendering> = None;
-        self.claim_loop(batch, &mut cursor, &mut rendering).await?;
-        match rendering {
-            // Halted with a batch rendered: handed on or given back.
-            Some(r) => self.hand_on(r.finish().await?).await,
-            None => Ok(()),
-        }
-    }
-
-    /// The loop of [`Run::claim_all`]; leaves the batch still rendering,
-    /// if any, in `rendering`.
-    async fn claim_loop(
-        &self,
-        batch: i64,
-        cursor: &mut ClaimCursor,
-        rendering: &mut Option<Rendering>,
-    ) -> anyhow::Result<()> {
-        let store = &self.engine.store;
-        let delivery = &self.engine.delivery;
         while !self.halt.is_cancelled() {
             self.held.set(&store.pauses(self.edition_id).await?);
             let started = std::time::Instant::now();
@@ -89,7 +72,7 @@ impl Run<'_> {
                     batch,
                     self.run_id,
                     delivery.heartbeat_timeout,
-                    cursor,
+                    &mut cursor,
                 )
                 .await?;
             // The scale bench parses these two fields.
@@ -114,7 +97,11 @@ impl Run<'_> {
                 self.hand_on(r.finish().await?).await?;
             }
         }
-        Ok(())
+        match rendering {
+            // Halted with a batch rendered: handed on or given back.
+            Some(r) => self.hand_on(r.finish().await?).await,
+            None => Ok(()),
+        }
     }
 
     /// Nothing was claimable: waits for outcomes still on their way (they
