@@ -20,7 +20,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use tera::{Error, Kwargs, State, Tera, TeraResult, Value};
 
-use crate::domain::Locale;
 use crate::i18n::{self, Arg, Catalogs, Resolved};
 
 /// The templates a digest needs, by name.
@@ -257,12 +256,8 @@ pub fn register_i18n(tera: &mut Tera, catalogs: Arc<Catalogs>) {
 /// The catalog for the context's `locale` (a tag; absent or malformed: the
 /// site's).
 fn resolve<'c>(catalogs: &'c Catalogs, state: &State) -> Resolved<'c> {
-    let wanted = state
-        .get::<String>(LOCALE_VARIABLE)
-        .ok()
-        .flatten()
-        .and_then(|tag| Locale::parse(&tag).ok());
-    catalogs.resolve(wanted.as_ref())
+    let tag = state.get::<Value>(LOCALE_VARIABLE).ok().flatten();
+    catalogs.resolve_tag(tag.as_ref().and_then(Value::as_str))
 }
 
 fn arg<'v>(name: &str, value: &'v Value) -> TeraResult<Arg<'v>> {
@@ -285,6 +280,7 @@ fn arg<'v>(name: &str, value: &'v Value) -> TeraResult<Arg<'v>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Locale;
 
     #[test]
     fn pages_come_from_a_pages_folder_only_when_there_is_one() {

@@ -58,11 +58,28 @@ pub fn isolate(text: &str) -> String {
 /// with English headlines needs none, one with an Arabic headline keeps
 /// them, and a right-to-left document always does.
 pub fn without_needless_isolates(text: &str, dir: Direction) -> std::borrow::Cow<'_, str> {
-    let isolate = |c: char| matches!(c, '\u{2066}'..='\u{2069}');
-    if dir == Direction::Rtl || !text.contains(isolate) || text.chars().any(right_to_left) {
+    // The isolates (U+2066..U+2069) are E2 81 A6..A9 in UTF-8; ASCII text
+    // (most lines of an English text part) has none.
+    let is_isolate = |rest: &[u8]| rest.len() >= 3 && rest[1] == 0x81 && (0xA6..=0xA9).contains(&rest[2]);
+    let bytes = text.as_bytes();
+    if dir == Direction::Rtl
+        || text.is_ascii()
+        || !memchr::memchr_iter(0xE2, bytes).any(|i| is_isolate(&bytes[i..]))
+        || text.chars().any(right_to_left)
+    {
         return std::borrow::Cow::Borrowed(text);
     }
-    std::borrow::Cow::Owned(text.chars().filter(|&c| !isolate(c)).collect())
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for i in memchr::memchr_iter(0xE2, bytes) {
+        if is_isolate(&bytes[i..]) {
+            // Both ends are character boundaries: E2 leads a character.
+            out.push_str(&text[from..i]);
+            from = i + 3;
+        }
+    }
+    out.push_str(&text[from..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Whether `c` is of a right-to-left script (Hebrew, Arabic, Syriac,
@@ -112,6 +129,48 @@ pub struct Catalogs {
     /// The site's own tag (`ar-JO`), which may be more precise than its
     /// catalog's (`ar`).
     site: Locale,
+    /// [`Catalogs::resolve_tag`]'s answers by tag: templates ask for the
+    /// document's language at every `t()`, `dir()` and `start()`, and
+    /// negotiating it each time was 3% of a send.
+    by_tag: Memo<(usize, Locale, Direction)>,
+    /// Formatted messages by catalog, language, key and arguments: most of
+    /// a digest's messages ("Unsubscribe", the heading with the date) are
+    /// the same for every reader of a language.
+    formatted: Memo<String>,
+}
+
+/// A small concurrent cache that forgets everything when it is full, so a
+/// message with a reader's name in it costs a slot for a while, not memory
+/// for the whole run.
+struct Memo<V> {
+    map: std::sync::Mutex<std::collections::HashMap<String, V>>,
+}
+
+impl<V: Clone> Memo<V> {
+    /// Entries kept before the cache is cleared.
+    const CAPACITY: usize = 1024;
+
+    fn new() -> Self {
+        Memo {
+            map: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<V> {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn put(&self, key: String, value: V) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.insert(key, value);
+    }
 }
 
 struct Catalog {
@@ -189,6 +248,8 @@ impl Catalogs {
             catalogs,
             default: 0,
             site: site.clone(),
+            by_tag: Memo::new(),
+            formatted: Memo::new(),
         };
         c.default = c.serving(site).ok_or_else(|| {
             anyhow::anyhow!(
@@ -230,6 +291,28 @@ impl Catalogs {
         }
     }
 
+    /// [`Self::resolve`] of a tag as text (a template's `locale`
+    /// variable); absent or malformed: the site's. Remembered per tag.
+    pub fn resolve_tag(&self, tag: Option<&str>) -> Resolved<'_> {
+        let Some(tag) = tag else {
+            return self.resolve(None);
+        };
+        if let Some((index, lang, dir)) = self.by_tag.get(tag) {
+            return Resolved {
+                lang,
+                dir,
+                index,
+                _catalogs: std::marker::PhantomData,
+            };
+        }
+        let resolved = self.resolve(Locale::parse(tag).ok().as_ref());
+        self.by_tag.put(
+            tag.to_owned(),
+            (resolved.index, resolved.lang.clone(), resolved.dir),
+        );
+        resolved
+    }
+
     /// The locale for a new subscriber who sent `accept_language` (the
     /// header's value): their first acceptable tag that a catalog serves,
     /// kept as they sent it (`fr-CA`, so dates follow their region);
@@ -243,6 +326,21 @@ impl Catalogs {
     /// Formats message `key` for `resolved`, falling back to the site's
     /// catalog, then the reference, when the chosen one lacks it.
     pub fn message(
+        &self,
+        resolved: &Resolved<'_>,
+        key: &str,
+        args: &[(&str, Arg<'_>)],
+    ) -> Result<String, MessageError> {
+        let memo_key = memo_key(resolved, key, args);
+        if let Some(text) = self.formatted.get(&memo_key) {
+            return Ok(text);
+        }
+        let text = self.format(resolved, key, args)?;
+        self.formatted.put(memo_key, text.clone());
+        Ok(text)
+    }
+
+    fn format(
         &self,
         resolved: &Resolved<'_>,
         key: &str,
@@ -313,6 +411,24 @@ impl Catalogs {
     }
 }
 
+/// What a formatted message depends on, as one string: each part
+/// length-prefixed, so no two lists of arguments give the same key.
+fn memo_key(resolved: &Resolved<'_>, key: &str, args: &[(&str, Arg<'_>)]) -> String {
+    use std::fmt::Write as _;
+    let mut k = String::with_capacity(64);
+    let lang = resolved.lang.tag();
+    let _ = write!(k, "{} {}:{lang}{}:{key}", resolved.index, lang.len(), key.len());
+    for (name, value) in args {
+        let _ = write!(k, "{}:{name}", name.len());
+        let _ = match value {
+            Arg::Text(s) => write!(k, "t{}:{s}", s.len()),
+            Arg::Int(n) => write!(k, "i{n};"),
+            Arg::Float(x) => write!(k, "f{};", x.to_bits()),
+        };
+    }
+    k
+}
+
 impl Resolved<'_> {
     /// The `lang` attribute's value.
     pub fn tag(&self) -> String {
@@ -335,6 +451,44 @@ mod tests {
         assert_eq!(without_needless_isolates(mixed, Direction::Ltr), mixed);
         let ar = "\u{2068}Herald\u{2069} ملخصك";
         assert_eq!(without_needless_isolates(ar, Direction::Rtl), ar);
+    }
+
+    /// The memo answers what formatting would, for each language and
+    /// argument list apart, also across a clearing when it is full; tags
+    /// resolve as their locales do.
+    #[test]
+    fn remembered_messages_are_the_formatted_ones() {
+        let c = catalogs();
+        for round in 0..3 {
+            for tag in ["en", "fr", "ar-JO"] {
+                let r = c.resolve_tag(Some(tag));
+                let direct = c.resolve(Some(&l(tag)));
+                assert_eq!(
+                    (r.index, r.lang.tag(), r.dir),
+                    (direct.index, direct.lang.tag(), direct.dir)
+                );
+                for n in 0..(Memo::<String>::CAPACITY as i64 / 2 + 7) {
+                    let args = [("count", Arg::Int(n))];
+                    let remembered = c.message(&r, "story-comments", &args).unwrap();
+                    assert_eq!(
+                        remembered,
+                        c.format(&r, "story-comments", &args).unwrap(),
+                        "{tag} {n} round {round}"
+                    );
+                }
+            }
+        }
+        // Same text, different argument names or values: different keys.
+        let r = c.resolve_tag(Some("en"));
+        let a = memo_key(&r, "k", &[("ab", Arg::Text("c"))]);
+        let b = memo_key(&r, "k", &[("a", Arg::Text("bc"))]);
+        assert_ne!(a, b);
+        assert!(c.formatted.map.lock().unwrap().len() <= Memo::<String>::CAPACITY);
+        // A malformed tag is the site's language, as an absent one.
+        assert_eq!(
+            c.resolve_tag(Some("not a tag!")).lang.tag(),
+            c.resolve_tag(None).lang.tag()
+        );
     }
 
     fn l(tag: &str) -> Locale {
