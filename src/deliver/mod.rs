@@ -643,6 +643,7 @@ impl Pipeline {
         let (records, record_rx) = mpsc::channel::<Record>(RECORD_QUEUE);
         let in_flight = Arc::new(AtomicU64::new(0));
         let held = Arc::new(Held::default());
+        let waiting = Arc::new(recorder::Waiting::default());
         let recorder = tokio::spawn(
             recorder::Recorder {
                 store: engine.store.clone(),
@@ -658,6 +659,7 @@ impl Pipeline {
                 in_flight: in_flight.clone(),
                 progress,
                 metrics: engine.metrics.clone(),
+                waiting: waiting.clone(),
             }
             .run(),
         );
@@ -679,6 +681,7 @@ impl Pipeline {
             fault: std::sync::Mutex::new(None),
             returned: std::sync::Mutex::new(Vec::new()),
             held,
+            waiting,
         });
         let workers = (0..concurrency)
             .map(|index| {

@@ -1,9 +1,9 @@
 //! The recorder: the one task of a run that writes outcomes to the ledger.
-//! It gathers whatever outcomes are waiting into one group commit, then
-//! acknowledges each of them, so a worker never ends its next message
-//! (DATA's terminating line, after which the relay delivers) before the
-//! ledger has the last one. It decides nothing; it counts what it
-//! wrote into the run's [`Tally`].
+//! It gathers outcomes into one group commit until a worker waits for an
+//! acknowledgement (or a few milliseconds pass), then acknowledges each of
+//! them, so a worker never ends its next message (DATA's terminating line,
+//! after which the relay delivers) before the ledger has the last one. It
+//! decides nothing; it counts what it wrote into the run's [`Tally`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +24,44 @@ const GUARD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// Most outcomes written in one group commit.
 const MAX_BATCH: usize = 1000;
 
+/// Longest an outcome waits for others to share its commit when no worker
+/// is waiting for it (rows decided without sending, a worker still writing
+/// its next message).
+const GATHER_FOR: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// The workers waiting for an acknowledgement, told to the recorder: while
+/// none is, a commit can wait for more outcomes at no cost. Committing each
+/// outcome as it came gave 1.3 rows per commit at concurrency 4, and the
+/// commits were most of the store's share of a send.
+#[derive(Default)]
+pub(super) struct Waiting {
+    count: std::sync::atomic::AtomicUsize,
+    changed: tokio::sync::Notify,
+}
+
+impl Waiting {
+    /// Waits for `acked`, counted as waiting meanwhile.
+    pub(super) async fn wait(
+        &self,
+        acked: tokio::sync::oneshot::Receiver<()>,
+    ) -> Result<(), tokio::sync::oneshot::error::RecvError> {
+        struct Counted<'a>(&'a Waiting);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.0.count.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.count.fetch_add(1, Ordering::AcqRel);
+        let _counted = Counted(self);
+        self.changed.notify_one();
+        acked.await
+    }
+
+    fn any(&self) -> bool {
+        self.count.load(Ordering::Acquire) > 0
+    }
+}
+
 pub(super) struct Recorder {
     pub store: Store,
     pub records: mpsc::Receiver<Record>,
@@ -43,6 +81,8 @@ pub(super) struct Recorder {
     pub in_flight: Arc<AtomicU64>,
     pub progress: Progress,
     pub metrics: Arc<Metrics>,
+    /// Workers waiting for an acknowledgement.
+    pub waiting: Arc<Waiting>,
 }
 
 impl Recorder {
@@ -52,12 +92,7 @@ impl Recorder {
         let mut batch: Vec<Record> = Vec::with_capacity(256);
         while let Some(first) = self.records.recv().await {
             batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match self.records.try_recv() {
-                    Ok(r) => batch.push(r),
-                    Err(_) => break,
-                }
-            }
+            self.gather(&mut batch).await;
             let rows: Vec<(i64, i64, Outcome)> = batch
                 .iter()
                 .map(|r| (r.delivery_id, r.subscriber_id, r.outcome.clone()))
@@ -84,6 +119,33 @@ impl Recorder {
             self.judge_now().await?;
         }
         Ok(tally)
+    }
+
+    /// Adds to `batch` what comes before a worker waits for an
+    /// acknowledgement, the batch is full, [`GATHER_FOR`] has passed or the
+    /// senders are gone. A worker counts as waiting once its outcome is
+    /// handed on, so the outcome it waits for is in the batch.
+    async fn gather(&mut self, batch: &mut Vec<Record>) {
+        let until = tokio::time::Instant::now() + GATHER_FOR;
+        loop {
+            while batch.len() < MAX_BATCH {
+                match self.records.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            if batch.len() >= MAX_BATCH || self.waiting.any() {
+                return;
+            }
+            tokio::select! {
+                r = self.records.recv() => match r {
+                    Some(r) => batch.push(r),
+                    None => return,
+                },
+                () = self.waiting.changed.notified() => {}
+                () = tokio::time::sleep_until(until) => return,
+            }
+        }
     }
 
     /// Counts the batch's refusals and lets the guard judge: a run of

@@ -48,6 +48,8 @@ pub(super) struct Crew {
     pub returned: std::sync::Mutex<Vec<i64>>,
     /// What the guard holds back: such a job goes back to the queue.
     pub held: Arc<super::Held>,
+    /// Told to the recorder: who waits for an acknowledgement.
+    pub waiting: Arc<super::recorder::Waiting>,
 }
 
 impl Crew {
@@ -102,12 +104,12 @@ impl Worker {
                 // A refusal may make the guard pause its domain or the
                 // edition: the recorder has judged it once this comes, so
                 // the next message is checked against that.
-                let _ = acked.await;
+                let _ = self.crew.waiting.wait(acked).await;
                 unrecorded = None;
             }
         }
         if let Some(acked) = unrecorded {
-            let _ = acked.await;
+            let _ = self.crew.waiting.wait(acked).await;
         }
         self.session.close().await;
     }
@@ -138,7 +140,7 @@ impl Worker {
         let mut spent = started.elapsed();
         if result.is_ok() {
             if let Some(acked) = unrecorded.take()
-                && acked.await.is_err()
+                && crew.waiting.wait(acked).await.is_err()
             {
                 // The recorder is gone, the last outcome perhaps with it:
                 // this message is not delivered, and the run stops.
