@@ -201,3 +201,34 @@ impl Recorder {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker counts as waiting from the moment it waits until its
+    /// acknowledgement comes, or its wait is dropped; the recorder is woken
+    /// when one starts.
+    #[tokio::test]
+    async fn a_worker_is_waiting_until_acknowledged_or_gone() {
+        let waiting = Arc::new(Waiting::default());
+        assert!(!waiting.any());
+        let (ack, acked) = tokio::sync::oneshot::channel();
+        let w = waiting.clone();
+        let worker = tokio::spawn(async move { w.wait(acked).await });
+        waiting.changed.notified().await;
+        assert!(waiting.any());
+        ack.send(()).unwrap();
+        assert!(worker.await.unwrap().is_ok());
+        assert!(!waiting.any());
+
+        let (_ack, acked) = tokio::sync::oneshot::channel::<()>();
+        let w = waiting.clone();
+        let worker = tokio::spawn(async move { w.wait(acked).await });
+        waiting.changed.notified().await;
+        assert!(waiting.any());
+        worker.abort();
+        let _ = worker.await;
+        assert!(!waiting.any(), "a dropped wait is not counted");
+    }
+}
