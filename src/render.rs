@@ -5,7 +5,8 @@
 //! subscriber of that language ([`EditionBlocks`]), so per subscriber only a
 //! small context changes. No IO: template text comes from `templates`, data from the caller.
 //! Everything from a story or a subscriber is escaped by Tera's HTML
-//! autoescaping (`.html` templates); summaries are plain text, cut to
+//! autoescaping (`.html` templates, with [`escape`]'s function: mostly-ASCII
+//! values come out as ASCII, references for the rest); summaries are plain text, cut to
 //! `digest.summary_chars` here for both parts. The first item of a digest is
 //! its lead (`lead` in `story.html`: the large image); its block is rendered
 //! once more in that form. Two filters keep lines short: `wrap` for the text
@@ -23,6 +24,8 @@ use crate::domain::{Edition, Frequency, Links, Locale, Story, Token, text};
 use crate::i18n::{Arg, Catalogs, Resolved};
 use crate::select::{Digest, Pool};
 use crate::templates::TemplateSources;
+
+mod escape;
 
 /// The site details every digest shows.
 #[derive(Debug, Clone, Serialize)]
@@ -224,6 +227,7 @@ impl Renderer {
     /// error or a broken variable stops the start with the file and line.
     pub fn new(sources: &TemplateSources, mut site: Site, limits: Limits) -> anyhow::Result<Renderer> {
         let mut tera = Tera::new();
+        tera.set_escape_fn(escape::escape_html);
         tera.register_filter("wrap", wrap_filter);
         tera.register_filter("lines", lines_filter);
         tera.register_filter("underline", underline_filter);

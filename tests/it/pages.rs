@@ -32,11 +32,17 @@ pub(crate) async fn router_state(env: &TestEnv, settings: &Settings) -> (Store, 
 }
 
 /// The answer, its body as a reader reads it: without the invisible
-/// isolates (FSI, PDI) the catalogs put around each argument
+/// isolates (FSI, PDI) the catalogs put around each argument, as
+/// characters or as the references a digest writes them as
 /// (`page_languages` checks them).
 pub(crate) async fn call(state: &AppState, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
     let (status, headers, body) = call_raw(state, req).await;
-    (status, headers, body.replace(['\u{2068}', '\u{2069}'], ""))
+    let body = body.replace(['\u{2068}', '\u{2069}'], "");
+    (
+        status,
+        headers,
+        body.replace("&#8296;", "").replace("&#8297;", ""),
+    )
 }
 
 /// The answer as it came.

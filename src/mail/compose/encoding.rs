@@ -56,6 +56,14 @@ pub(super) fn text(text: &str) -> Encoded {
 /// `<script>`, or in a tag outside an attribute value) or a line has no
 /// place to break.
 pub(super) fn html(html: &str) -> Encoded {
+    // Already 7-bit (the renderer writes references for most characters
+    // outside ASCII): what the scanner would write, without the scan.
+    if let Some(body) = seven_bit(html) {
+        return Encoded {
+            body,
+            encoding: Encoding::SevenBit,
+        };
+    }
     if let Some(body) = ascii_html(html) {
         let crlf_len = html.len() + count_lf(html.as_bytes());
         // Quoted-printable adds a soft break (3 octets) every 73 or so on

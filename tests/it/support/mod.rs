@@ -87,3 +87,32 @@ pub fn stdout_of(output: &std::process::Output) -> String {
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// `html` with its decimal character references (`&#233;`) decoded and its
+/// named entities (`&lt;`, `&amp;`) left as they are: the text a reader
+/// sees wherever the renderer wrote a character outside ASCII as a
+/// reference, while escaped markup still shows as escaped.
+pub fn decode_references(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("&#") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let c = (digits > 0 && after[digits..].starts_with(';'))
+            .then(|| after[..digits].parse().ok().and_then(char::from_u32))
+            .flatten();
+        match c {
+            Some(c) => {
+                out.push(c);
+                rest = &after[digits + 1..];
+            }
+            None => {
+                out.push_str("&#");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
