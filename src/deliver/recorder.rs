@@ -90,6 +90,7 @@ impl Recorder {
     pub(super) async fn run(mut self) -> anyhow::Result<Tally> {
         let mut tally = Tally::default();
         let mut batch: Vec<Record> = Vec::with_capacity(256);
+        let mut ledger = self.store.ledger().await.context("a connection for the ledger")?;
         while let Some(first) = self.records.recv().await {
             batch.push(first);
             self.gather(&mut batch).await;
@@ -97,7 +98,7 @@ impl Recorder {
                 .iter()
                 .map(|r| (r.delivery_id, r.subscriber_id, r.outcome.clone()))
                 .collect();
-            self.store
+            ledger
                 .finish(&rows, self.run_id, &self.rules)
                 .await
                 .context("recording delivery outcomes")?;

@@ -31,6 +31,7 @@ use crate::config::DatabaseConfig;
 pub use bounces::{GuardCounts, Pause, Target};
 pub use deliveries::{ClaimCursor, DeliveryRow, LedgerState, NextDue};
 pub use feeds::Feed;
+pub use finish::Ledger;
 pub use pages::{Archived, Delivered};
 pub use retention::{PRUNE_BATCH, PruneReport, PrunedEdition};
 pub use runs::{HeldBy, OpenRun};
@@ -56,6 +57,8 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// Connections held by runs' ledgers ([`Ledger`]).
+    ledgers_held: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 #[derive(Clone)]
@@ -121,7 +124,10 @@ impl Store {
                 .with_context(|| format!("cannot open {}", config.url))?;
             Pool::Sqlite(pool)
         };
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            ledgers_held: Default::default(),
+        })
     }
 
     /// Connects and applies any pending migrations: what every command does
