@@ -90,20 +90,36 @@ pub fn html_fits(html: &str, max: usize) -> bool {
 /// `text` with CRLF line ends, when it is 7-bit as it is: ASCII, no NUL or
 /// CR, every line within [`MAX_LINE`].
 fn seven_bit(text: &str) -> Option<Vec<u8>> {
-    if !text.is_ascii() || text.as_bytes().contains(&0) || text.as_bytes().contains(&b'\r') {
+    let bytes = text.as_bytes();
+    // The memchr crate's searches (SIMD): the standard library's byte
+    // search and `split` were a twentieth of a send's CPU here.
+    if !text.is_ascii() || memchr::memchr2(0, b'\r', bytes).is_some() {
         return None;
     }
-    let mut wire = Vec::with_capacity(text.len() + text.len() / 40 + 2);
-    for (i, line) in text.split('\n').enumerate() {
+    let mut wire = Vec::with_capacity(bytes.len() + bytes.len() / 40 + 2);
+    for (i, line) in lf_lines(bytes).enumerate() {
         if line.len() > MAX_LINE {
             return None;
         }
         if i > 0 {
             wire.extend_from_slice(b"\r\n");
         }
-        wire.extend_from_slice(line.as_bytes());
+        wire.extend_from_slice(line);
     }
     Some(wire)
+}
+
+/// The lines of `bytes` between LFs (as `split(|b| b == b'\n')`, found
+/// with memchr).
+fn lf_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', bytes)
+        .chain(std::iter::once(bytes.len()))
+        .map(move |end| {
+            let line = &bytes[start..end];
+            start = end + 1;
+            line
+        })
 }
 
 /// Quoted-printable or base64, whichever is smaller.
@@ -195,7 +211,7 @@ fn quoted_printable(text: &str) -> Vec<u8> {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8 + 16);
-    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+    for (n, line) in lf_lines(bytes).enumerate() {
         if n > 0 {
             out.extend_from_slice(b"\r\n");
         }
