@@ -671,6 +671,30 @@ mod tests {
     /// An HTML part with accents stays 7bit: the same document once the
     /// references are read and the inserted line breaks are taken as the
     /// spaces they replace.
+    /// The fast path for HTML that is ASCII already writes what the
+    /// scanner writes, whatever the markup: tags, quotes, comments,
+    /// `<style>`, `<pre>`, empty lines, a last line without LF.
+    #[test]
+    fn ascii_html_takes_the_fast_path_to_the_same_bytes() {
+        let pieces = [
+            "<!DOCTYPE html>\n<html lang=\"en\">\n",
+            "<style>p { color: red; }</style>\n",
+            "<!-- a comment with <b> in it -->\n",
+            "<p class='x' data-a=\"1 > 0\">Caf&#233; &amp; tea</p>\n",
+            "<pre>  two  spaces\n\n</pre>",
+            "\n\n",
+            "end without a line feed",
+        ];
+        for n in 0..pieces.len() {
+            let doc: String = pieces[..=n].concat();
+            assert_eq!(seven_bit(&doc), ascii_html(&doc), "{doc:?}");
+            assert_eq!(html(&doc).encoding, Encoding::SevenBit);
+        }
+        let long = format!("<p>{}</p>", "word ".repeat(300));
+        assert_eq!(seven_bit(&long), None, "a line over 998 octets is the scanner's");
+        assert!(longest_line(&html(&long).body) <= MAX_LINE);
+    }
+
     #[test]
     fn html_with_accents_is_seven_bit_ascii() {
         let html = "<!DOCTYPE html>\n<html><head><style>p { color: red; }</style></head>\n<body>\n\
