@@ -11,7 +11,11 @@
 #      the cores is the ceiling; `herald send` of DKIM_SIZE digests signed
 #      with an RSA-2048 key;
 #   3. both repeated RUNS times (default 3), then one `herald send` per size
-#      in RSS_SIZES (default "10000 100000 1000000") for peak memory.
+#      in RSS_SIZES (default "10000 100000 1000000") for peak memory;
+#   4. per run, the CPU each message costs (user + system, µs): one
+#      openssl signature, smtp-sink while smtp-source feeds it, `herald
+#      send` without and with DKIM; and the RSA ratio those allow on these
+#      cores, so a shortfall says whether Herald or the machine is the limit.
 #
 # Digests are 15 items (10 news stories and 5 blog posts), about 27 KB on
 # the wire. Prints one table row per run and size, the ratios and the load
@@ -157,18 +161,26 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-# smtp_source N: messages/s of smtp-source sending N copies over $c sessions.
+# The sink's CPU time so far (user + system), in seconds.
+sink_cpu() { awk '{ printf "%.2f\n", ($14 + $15) / 100 }' "/proc/$sink/stat"; }
+
+# smtp_source N: messages/s of smtp-source sending N copies over $c
+# sessions, and the sink's CPU per message meanwhile (µs).
 smtp_source() {
+    local before
+    before=$(sink_cpu)
     /usr/bin/time -o "$out/time.txt" -f "%e" \
         "$source_bin" -d -s "$c" -m "$1" -F "$out/digest.txt" \
         -f digest@example.com -t reader@example.com "127.0.0.1:$port"
-    echo "$1 / $(cat "$out/time.txt")" | bc -l
+    printf "%.1f %.0f\n" "$(echo "$1 / $(cat "$out/time.txt")" | bc -l)" \
+        "$(echo "($(sink_cpu) - $before) * 1000000 / $1" | bc -l)"
 }
 
 # herald_send N [dkim]: a fresh copy of the store, one `herald send`;
-# prints "messages/s peak-RSS-MB".
+# prints "messages/s peak-RSS-MB herald-CPU-µs-per-message
+# sink-CPU-µs-per-message".
 herald_send() {
-    local n=$1 db="$out/run.db" wall rss sent tag=$1${2:+-dkim}
+    local n=$1 db="$out/run.db" wall rss user sys sent tag=$1${2:+-dkim} before
     local dkim_env=()
     if [ "${2:-}" = dkim ]; then
         dkim_env=(HERALD_MAIL__DKIM__SELECTOR=bench HERALD_MAIL__DKIM__DOMAIN=example.com
@@ -176,25 +188,27 @@ herald_send() {
     fi
     rm -f "$db" "$db-wal" "$db-shm"
     cp "$out/pristine-$n.db" "$db"
+    before=$(sink_cpu)
     env "${dkim_env[@]}" \
         HERALD_MAIL__TRANSPORT=smtp \
         HERALD_MAIL__SMTP_URL="smtp://127.0.0.1:$port?tls=none" \
         HERALD_DELIVERY__CONCURRENCY="$c" \
         HERALD_DELIVERY__LINGER=0 \
-        /usr/bin/time -o "$out/time.txt" -f "%e %M" \
+        /usr/bin/time -o "$out/time.txt" -f "%e %M %U %S" \
         "$bin" --database-url "sqlite://$db" send --date "$date" --now "$now" \
         >"$out/send-$tag.txt" 2>"$out/send-$tag.log" || {
         echo "error: herald send failed; see $out/send-$tag.log" >&2
         cat "$out/send-$tag.txt" >&2
         exit 1
     }
-    read -r wall rss <"$out/time.txt"
+    read -r wall rss user sys <"$out/time.txt"
     sent=$(grep -o 'sent [0-9]*' "$out/send-$tag.txt" | head -1 | cut -d' ' -f2)
     if [ "$sent" != "$n" ]; then
         echo "error: herald sent ${sent:-?} of $n digests; see $out/send-$tag.txt" >&2
         exit 1
     fi
-    printf "%.1f %.1f\n" "$(echo "$sent / $wall" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+    printf "%.1f %.1f %.0f %.0f\n" "$(echo "$sent / $wall" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
+        "$(echo "($user + $sys) * 1000000 / $sent" | bc -l)" "$(echo "($(sink_cpu) - $before) * 1000000 / $sent" | bc -l)"
 }
 
 # openssl's RSA-2048 signatures per second on one core.
@@ -209,19 +223,33 @@ cores=$(nproc)
 echo "Herald delivery benchmark: $cores cores, SQLite (WAL), release build, smtp-sink on 127.0.0.1:$port, concurrency $c"
 echo "digest: $items items, $wire_bytes bytes on the wire; $runs runs"
 rows=()
+budget=()
 for r in $(seq "$runs"); do
     l=$(load)
+    sink_us=
+    plain_us=
     for n in $sizes; do
-        s=$(smtp_source "$n")
-        read -r h _ < <(herald_send "$n")
+        read -r s t < <(smtp_source "$n")
+        read -r h _ u _ < <(herald_send "$n")
+        sink_us=${sink_us:-$t}
+        plain_us=${plain_us:-$u}
         rows+=("$(printf "| %d | %.1f | no DKIM | %d | %.0f | %.0f | **%.2f** |" "$r" "$l" "$n" "$s" "$h" "$(echo "$h / $s" | bc -l)")")
         echo "${rows[-1]}"
     done
     o=$(openssl_rsa)
     ceiling=$(echo "$o * $cores" | bc -l)
-    read -r d _ < <(herald_send "$dkim_size" dkim)
+    read -r d _ du dt < <(herald_send "$dkim_size" dkim)
     rows+=("$(printf "| %d | %.1f | RSA-2048 DKIM | %d | %.0f (openssl %.0f/s × %d) | %.0f | **%.2f** |" "$r" "$l" "$dkim_size" "$ceiling" "$o" "$cores" "$d" "$(echo "$d / $ceiling" | bc -l)")")
     echo "${rows[-1]}"
+    # What the cores allow: a signed message costs Herald du µs of CPU and
+    # the sink dt; with every core busy on nothing else the rate is
+    # cores / (du + dt), and its ratio to o × cores is 1 / ((du + dt) · o).
+    # Were Herald's own work free (its CPU the signature alone, 1/o), the
+    # ratio would be 1 / (1 + dt · o).
+    budget+=("$(awk -v r="$r" -v o="$o" -v ts="$sink_us" -v t="$dt" -v p="$plain_us" -v d="$du" 'BEGIN {
+        s = 1e6 / o
+        printf "| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f |", r, s, ts, t, p, d, d - p, 1e6 / ((d + t) * o), 1e6 / (s + t) / o
+    }')")
 done
 
 echo
@@ -231,12 +259,19 @@ printf "%s\n" "${rows[@]}"
 echo "(reference: smtp-source into the same sink at the same concurrency, or openssl speed rsa2048 sign/s x cores; targets: >= 0.6 without DKIM, >= 0.5 with RSA DKIM)"
 
 echo
+echo "CPU per message (µs, user + system) and the RSA ratio the cores allow:"
+echo "| run | openssl sign | smtp-sink fed by smtp-source | smtp-sink fed by herald (RSA) | herald, no DKIM | herald, RSA | signing adds | ratio with the cores busy | ratio were Herald's own work free |"
+echo "|---|---|---|---|---|---|---|---|---|"
+printf "%s\n" "${budget[@]}"
+echo "(the RSA target of 0.5 needs Herald's own work plus the sink's, per message, to cost less than one signature)"
+
+echo
 echo "| subscribers | load | herald msg/s | peak RSS MB |"
 echo "|---|---|---|---|"
 first_rss=
 for n in $rss_sizes; do
     l=$(load)
-    read -r h m < <(herald_send "$n")
+    read -r h m _ < <(herald_send "$n")
     first_rss=${first_rss:-$m}
     printf "| %d | %.1f | %.0f | %.1f (%+.0f%%) |\n" "$n" "$l" "$h" "$m" "$(echo "100 * ($m - $first_rss) / $first_rss" | bc -l)"
 done
