@@ -2,8 +2,10 @@
 //! control characters, and no bidirectional overrides or isolates, for
 //! anything that may reach a mail header), the
 //! longest accepted names, titles, authors, sections and summaries, and the
-//! one `collapse` (whitespace runs to one space) and `cut` (at a word
-//! boundary, with an ellipsis). Pure; no IO.
+//! one `collapse` (whitespace runs to one space), `cut` (at a word
+//! boundary, with an ellipsis) and `numeric_reference` (the one spelling of
+//! an HTML character reference, which rendering and the mail parts both
+//! write). Pure; no IO.
 
 use std::fmt;
 
@@ -100,9 +102,50 @@ pub fn cut(text: &str, max: usize) -> String {
     format!("{head}…")
 }
 
+/// The HTML numeric character reference for `c` (`é` as `&#233;`), in
+/// decimal, on the stack.
+pub fn numeric_reference(c: char) -> NumericReference {
+    let mut buf = [0u8; 10];
+    let mut n = u32::from(c);
+    let mut k = buf.len() - 1;
+    buf[k] = b';';
+    loop {
+        k -= 1;
+        buf[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[k - 2..k].copy_from_slice(b"&#");
+    NumericReference { buf, start: k - 2 }
+}
+
+/// What [`numeric_reference`] writes: at most `&#1114111;`, ten bytes.
+pub struct NumericReference {
+    buf: [u8; 10],
+    start: usize,
+}
+
+impl NumericReference {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numeric_references_are_decimal() {
+        for c in ['\0', 'a', 'é', '\u{a0}', '—', '\u{2066}', '🎉', char::MAX] {
+            assert_eq!(
+                numeric_reference(c).as_bytes(),
+                format!("&#{};", u32::from(c)).as_bytes()
+            );
+        }
+    }
 
     #[test]
     fn rejects_line_breaks() {

@@ -90,94 +90,113 @@ impl Signer {
         relaxed_body(body, |segment| hash.update(segment));
         let body_hash = BASE64.encode(hash.finish());
 
-        // The signed header data (RFC 6376 §5.4.2): for each name, its
-        // instances from the bottom up; a name listed beyond the instances
-        // present contributes nothing (and fails verification once added).
-        // A digest's signed headers are well under 2 KB.
-        let mut canonical = Vec::with_capacity(2048);
-        let mut names: Vec<&str> = Vec::with_capacity(SIGNED_HEADERS.len() + 2);
-        for name in SIGNED_HEADERS {
-            for h in headers
-                .iter()
-                .rev()
-                .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
-            {
-                names.push(name);
-                relaxed_header(h.name, h.value, &mut canonical);
-                canonical.extend_from_slice(b"\r\n");
-            }
-            if name == OVERSIGNED {
-                names.push(name);
-            }
-        }
+        let (mut canonical, names) = signed_header_data(&headers);
         let signed_len = canonical.len();
 
         let mut out = Vec::with_capacity(message.len() + 600 * self.keys.len());
         for key in &self.keys {
-            let algorithm = match key.key.key_pair() {
-                DkimKeyPair::Rsa(_) => "rsa-sha256",
-                DkimKeyPair::Ed25519(_) => "ed25519-sha256",
-            };
-            let mut value = format!(
-                "v=1; a={algorithm}; c=relaxed/relaxed; d={}; s={};\r\n\tt={now}; h=",
-                key.domain, key.selector
-            );
-            let mut column = "\tt=; h=".len() + now.to_string().len();
-            for (i, name) in names.iter().enumerate() {
-                if i > 0 {
-                    if column + 1 + name.len() > LINE {
-                        value.push_str(":\r\n\t");
-                        column = 1;
-                    } else {
-                        value.push(':');
-                        column += 1;
-                    }
-                }
-                value.push_str(name);
-                column += name.len();
-            }
-            value.push_str(";\r\n\tbh=");
-            value.push_str(&body_hash);
-            value.push_str(";\r\n\tb=");
-
+            let value = key.tags(now, &names, &body_hash);
             // The signature covers the signed headers and this header with
             // an empty b=, canonicalized, without its final CRLF.
             canonical.truncate(signed_len);
             relaxed_header(b"DKIM-Signature", value.as_bytes(), &mut canonical);
-            let signature = match key.key.key_pair() {
-                DkimKeyPair::Rsa(pair) => {
-                    let mut signature = vec![0; pair.public_modulus_len()];
-                    pair.sign(&RSA_PKCS1_SHA256, &self.rng, &canonical, &mut signature)
-                        .map_err(|_| {
-                            anyhow::anyhow!("RSA signing failed for DKIM selector {}", key.selector)
-                        })?;
-                    signature
-                }
-                // RFC 8463 §3: Ed25519 signs the SHA-256 hash of the data.
-                DkimKeyPair::Ed25519(pair) => {
-                    pair.sign(digest(&SHA256, &canonical).as_ref()).as_ref().to_vec()
-                }
-            };
-
+            let signature = self.signature(key, &canonical)?;
             out.extend_from_slice(b"DKIM-Signature: ");
             out.extend_from_slice(value.as_bytes());
-            let b = BASE64.encode(signature);
-            let mut rest = b.as_bytes();
-            let mut room = LINE - "\tb=".len();
-            while !rest.is_empty() {
-                let (line, tail) = rest.split_at(room.min(rest.len()));
-                out.extend_from_slice(line);
-                if !tail.is_empty() {
-                    out.extend_from_slice(b"\r\n\t");
-                }
-                rest = tail;
-                room = LINE - 1;
-            }
-            out.extend_from_slice(b"\r\n");
+            push_folded(&mut out, &BASE64.encode(signature));
         }
         out.extend_from_slice(message);
         Ok(out)
     }
+
+    /// `key`'s signature of the canonical header data.
+    fn signature(&self, key: &SigningKey, data: &[u8]) -> anyhow::Result<Vec<u8>> {
+        Ok(match key.key.key_pair() {
+            DkimKeyPair::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(&RSA_PKCS1_SHA256, &self.rng, data, &mut signature)
+                    .map_err(|_| anyhow::anyhow!("RSA signing failed for DKIM selector {}", key.selector))?;
+                signature
+            }
+            // RFC 8463 §3: Ed25519 signs the SHA-256 hash of the data.
+            DkimKeyPair::Ed25519(pair) => pair.sign(digest(&SHA256, data).as_ref()).as_ref().to_vec(),
+        })
+    }
+}
+
+impl SigningKey {
+    /// The DKIM-Signature value up to an empty `b=`, folded: the header
+    /// list `h=` wraps at [`LINE`] columns.
+    fn tags(&self, now: u64, names: &[&str], body_hash: &str) -> String {
+        let algorithm = match self.key.key_pair() {
+            DkimKeyPair::Rsa(_) => "rsa-sha256",
+            DkimKeyPair::Ed25519(_) => "ed25519-sha256",
+        };
+        let mut value = format!(
+            "v=1; a={algorithm}; c=relaxed/relaxed; d={}; s={};\r\n\tt={now}; h=",
+            self.domain, self.selector
+        );
+        let mut column = "\tt=; h=".len() + now.to_string().len();
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                if column + 1 + name.len() > LINE {
+                    value.push_str(":\r\n\t");
+                    column = 1;
+                } else {
+                    value.push(':');
+                    column += 1;
+                }
+            }
+            value.push_str(name);
+            column += name.len();
+        }
+        value.push_str(";\r\n\tbh=");
+        value.push_str(body_hash);
+        value.push_str(";\r\n\tb=");
+        value
+    }
+}
+
+/// The signed header data (RFC 6376 §5.4.2), relaxed, and the names for
+/// `h=`: for each name, its instances from the bottom up; a name listed
+/// beyond the instances present contributes nothing (and fails
+/// verification once added), which is how From is oversigned. A digest's
+/// signed headers are well under 2 KB.
+fn signed_header_data(headers: &[Field<'_>]) -> (Vec<u8>, Vec<&'static str>) {
+    let mut canonical = Vec::with_capacity(2048);
+    let mut names = Vec::with_capacity(SIGNED_HEADERS.len() + 2);
+    for name in SIGNED_HEADERS {
+        for h in headers
+            .iter()
+            .rev()
+            .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
+        {
+            names.push(name);
+            relaxed_header(h.name, h.value, &mut canonical);
+            canonical.extend_from_slice(b"\r\n");
+        }
+        if name == OVERSIGNED {
+            names.push(name);
+        }
+    }
+    (canonical, names)
+}
+
+/// Appends the base64 signature `b` after a header ending in `b=`, folded
+/// at [`LINE`] columns, and the header's CRLF.
+fn push_folded(out: &mut Vec<u8>, b: &str) {
+    let mut rest = b.as_bytes();
+    let mut room = LINE - "\tb=".len();
+    while !rest.is_empty() {
+        let (line, tail) = rest.split_at(room.min(rest.len()));
+        out.extend_from_slice(line);
+        if !tail.is_empty() {
+            out.extend_from_slice(b"\r\n\t");
+        }
+        rest = tail;
+        room = LINE - 1;
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// One header field: its name and its value (after the colon, folding

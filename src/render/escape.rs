@@ -12,6 +12,8 @@
 
 use std::io::{self, Write};
 
+use crate::domain::text;
+
 /// Tera's escape function for the digest's HTML (see the module comment).
 pub(super) fn escape_html(input: &str, out: &mut dyn Write) -> io::Result<()> {
     let bytes = input.as_bytes();
@@ -31,7 +33,7 @@ pub(super) fn escape_html(input: &str, out: &mut dyn Write) -> io::Result<()> {
                 // `i` is on a character boundary: every step moves by whole
                 // characters.
                 let c = input[i..].chars().next().expect("a character starts here");
-                write!(out, "&#{};", u32::from(c))?;
+                out.write_all(text::numeric_reference(c).as_bytes())?;
                 i += c.len_utf8();
                 copied = i;
                 continue;

@@ -11,6 +11,8 @@
 
 use base64::Engine as _;
 
+use crate::domain::text;
+
 /// The longest line (without its CRLF) RFC 5322 allows.
 pub(super) const MAX_LINE: usize = 998;
 
@@ -381,11 +383,11 @@ fn tag_run(bytes: &[u8], mut quote: Option<u8>) -> TagRun {
 fn ascii_html(html: &str) -> Option<Vec<u8>> {
     let bytes = html.as_bytes();
     let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32 + 64);
-    let mut ctx = Ctx::Text;
-    // The tag being read opens `<style>` or `<script>`.
-    let mut opens_raw = false;
-    // How many `<pre>` or `<textarea>` elements are open.
-    let mut pre = 0usize;
+    let mut markup = Markup {
+        ctx: Ctx::Text,
+        opens_raw: false,
+        pre: 0,
+    };
     let mut line_start = 0;
     let mut last_break: Option<usize> = None;
     let mut i = 0;
@@ -396,19 +398,19 @@ fn ascii_html(html: &str) -> Option<Vec<u8>> {
         // digest's HTML, and stepping through each quote one at a time was
         // the scanner's main cost.
         let room = (MAX_LINE + line_start).saturating_sub(out.len());
-        if let Some((run, next)) = fitting_tag_run(&bytes[i..], ctx, opens_raw, room) {
+        if let Some((run, next)) = fitting_tag_run(&bytes[i..], markup.ctx, markup.opens_raw, room) {
             if let Some(k) = run.last_space {
                 last_break = Some(out.len() + k);
             }
             out.extend_from_slice(&bytes[i..i + run.len]);
             i += run.len;
-            ctx = next;
+            markup.ctx = next;
             continue;
         }
         // Fast path: a run of text or of an attribute value that changes
         // nothing (no markup, line end or character outside ASCII) and
         // fits on the line is copied whole.
-        let stops = match ctx {
+        let stops = match markup.ctx {
             Ctx::Text => &TEXT_STOPS,
             Ctx::Tag | Ctx::Quoted(_) => &TAG_STOPS,
             Ctx::Comment => &COMMENT_STOPS,
@@ -417,7 +419,7 @@ fn ascii_html(html: &str) -> Option<Vec<u8>> {
         let run = stops.run_outside(&bytes[i..]);
         if run > 1 && out.len() + run - line_start <= MAX_LINE {
             let text = &bytes[i..i + run];
-            if (ctx == Ctx::Text && pre == 0 || ctx == Ctx::Tag)
+            if (markup.ctx == Ctx::Text && markup.pre == 0 || markup.ctx == Ctx::Tag)
                 && let Some(k) = memchr::memrchr(b' ', text)
             {
                 last_break = Some(out.len() + k);
@@ -437,72 +439,19 @@ fn ascii_html(html: &str) -> Option<Vec<u8>> {
             }
             0 | b'\r' => return None,
             0x80.. => {
-                if !matches!(ctx, Ctx::Text | Ctx::Quoted(_) | Ctx::Comment) {
+                if !matches!(markup.ctx, Ctx::Text | Ctx::Quoted(_) | Ctx::Comment) {
                     return None;
                 }
                 // `i` is on a character boundary: every step moves by whole
                 // characters.
                 let c = html[i..].chars().next()?;
-                push_reference(&mut out, c);
+                out.extend_from_slice(text::numeric_reference(c).as_bytes());
                 i += c.len_utf8();
             }
             _ => {
-                let mut len = 1;
-                match ctx {
-                    Ctx::Text => {
-                        if b == b'<' {
-                            let rest = &bytes[i + 1..];
-                            if rest.starts_with(b"!--") {
-                                ctx = Ctx::Comment;
-                                len = 4;
-                            } else if rest
-                                .first()
-                                .is_some_and(|c| c.is_ascii_alphabetic() || b"/!".contains(c))
-                            {
-                                ctx = Ctx::Tag;
-                                let name_len = rest
-                                    .iter()
-                                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'/' || **c == b'!')
-                                    .count();
-                                let name = &rest[..name_len];
-                                let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
-                                opens_raw = is(b"style") || is(b"script");
-                                if is(b"pre") || is(b"textarea") {
-                                    pre += 1;
-                                } else if is(b"/pre") || is(b"/textarea") {
-                                    pre = pre.saturating_sub(1);
-                                }
-                            }
-                        } else if b == b' ' && pre == 0 {
-                            last_break = Some(out.len());
-                        }
-                    }
-                    Ctx::Tag => match b {
-                        b'"' | b'\'' => ctx = Ctx::Quoted(b),
-                        b'>' => ctx = if opens_raw { Ctx::Raw } else { Ctx::Text },
-                        b' ' => last_break = Some(out.len()),
-                        _ => {}
-                    },
-                    Ctx::Quoted(q) => {
-                        if b == q {
-                            ctx = Ctx::Tag;
-                        }
-                    }
-                    Ctx::Comment => {
-                        if bytes[i..].starts_with(b"-->") {
-                            ctx = Ctx::Text;
-                            len = 3;
-                        }
-                    }
-                    Ctx::Raw => {
-                        let rest = &bytes[i + 1..];
-                        let closes =
-                            |n: &[u8]| rest.len() >= n.len() && rest[..n.len()].eq_ignore_ascii_case(n);
-                        if b == b'<' && (closes(b"/style") || closes(b"/script")) {
-                            ctx = Ctx::Tag;
-                            opens_raw = false;
-                        }
-                    }
+                let (len, breaks) = markup.step(bytes, i);
+                if breaks {
+                    last_break = Some(out.len());
                 }
                 out.extend_from_slice(&bytes[i..i + len]);
                 i += len;
@@ -520,22 +469,80 @@ fn ascii_html(html: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// `&#NNN;` for `c`.
-fn push_reference(out: &mut Vec<u8>, c: char) {
-    let mut digits = [0u8; 7];
-    let mut n = u32::from(c);
-    let mut k = digits.len();
-    loop {
-        k -= 1;
-        digits[k] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+/// Where [`ascii_html`]'s scanner is in the markup.
+struct Markup {
+    ctx: Ctx,
+    /// The tag being read opens `<style>` or `<script>`.
+    opens_raw: bool,
+    /// How many `<pre>` or `<textarea>` elements are open.
+    pre: usize,
+}
+
+impl Markup {
+    /// Reads the ASCII byte at `bytes[i]` (not a line end, NUL or CR):
+    /// enters the context it starts or leaves the one it ends, and says how
+    /// many bytes it takes (a comment's `<!--` and `-->` are read whole) and
+    /// whether a line may break at it.
+    fn step(&mut self, bytes: &[u8], i: usize) -> (usize, bool) {
+        let b = bytes[i];
+        match self.ctx {
+            Ctx::Text if b == b'<' => {
+                let rest = &bytes[i + 1..];
+                if rest.starts_with(b"!--") {
+                    self.ctx = Ctx::Comment;
+                    return (4, false);
+                }
+                if rest
+                    .first()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || b"/!".contains(c))
+                {
+                    self.ctx = Ctx::Tag;
+                    let name_len = rest
+                        .iter()
+                        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'/' || **c == b'!')
+                        .count();
+                    let name = &rest[..name_len];
+                    let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+                    self.opens_raw = is(b"style") || is(b"script");
+                    if is(b"pre") || is(b"textarea") {
+                        self.pre += 1;
+                    } else if is(b"/pre") || is(b"/textarea") {
+                        self.pre = self.pre.saturating_sub(1);
+                    }
+                }
+                (1, false)
+            }
+            Ctx::Text => (1, b == b' ' && self.pre == 0),
+            Ctx::Tag => {
+                match b {
+                    b'"' | b'\'' => self.ctx = Ctx::Quoted(b),
+                    b'>' => self.ctx = if self.opens_raw { Ctx::Raw } else { Ctx::Text },
+                    _ => {}
+                }
+                (1, b == b' ')
+            }
+            Ctx::Quoted(q) => {
+                if b == q {
+                    self.ctx = Ctx::Tag;
+                }
+                (1, false)
+            }
+            Ctx::Comment if bytes[i..].starts_with(b"-->") => {
+                self.ctx = Ctx::Text;
+                (3, false)
+            }
+            Ctx::Comment => (1, false),
+            Ctx::Raw => {
+                let rest = &bytes[i + 1..];
+                let closes = |n: &[u8]| rest.len() >= n.len() && rest[..n.len()].eq_ignore_ascii_case(n);
+                if b == b'<' && (closes(b"/style") || closes(b"/script")) {
+                    self.ctx = Ctx::Tag;
+                    self.opens_raw = false;
+                }
+                (1, false)
+            }
         }
     }
-    out.extend_from_slice(b"&#");
-    out.extend_from_slice(&digits[k..]);
-    out.push(b';');
 }
 
 #[cfg(test)]
