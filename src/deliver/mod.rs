@@ -48,7 +48,7 @@ use crate::bounce::Verp;
 use crate::bounce::guard::{Guard, PolicyStreaks};
 use crate::config::{Config, DeliveryConfig, GuardConfig};
 use crate::domain::{BounceRules, Claim, Edition, Outcome, Subscriber, Tally};
-use crate::mail::{Composer, Email, Mailer, Outgoing};
+use crate::mail::{Composer, Email, Mailer, Outgoing, Unsealed};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
 use crate::render::{Limits, Recipient, Rendered, Renderer, Site};
@@ -426,24 +426,7 @@ impl Engine {
         let progress = Progress::new(pending.max(0) as u64, edition.key());
 
         let pipeline = Pipeline::start(self, edition_id, run_id, progress.clone(), shutdown);
-        // A lost run stops at once: others may be taking its claims. A run
-        // that gave up on the relay stops claiming and sending too.
-        let watcher = {
-            let (lost, halt, stop) = (
-                run.lost.clone(),
-                pipeline.crew.halt.clone(),
-                pipeline.crew.stop.clone(),
-            );
-            let gave_up = pipeline.crew.outage.gave_up.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    _ = lost.cancelled() => {}
-                    _ = gave_up.cancelled() => {}
-                }
-                halt.cancel();
-                stop.cancel();
-            })
-        };
+        let watcher = pipeline.stop_when(run.lost.clone());
         let outage = pipeline.crew.outage.clone();
         let claim_run = claimer::Run {
             engine: self,
@@ -472,6 +455,31 @@ impl Engine {
                 "run {run_id} stopped: its heartbeat was not renewed within delivery.heartbeat_timeout, so other runs may take its claims"
             );
         }
+        let stopped = if outage.gave_up.is_cancelled() {
+            Some(Stopped::Outage)
+        } else if shutdown.is_cancelled() {
+            Some(Stopped::Shutdown)
+        } else {
+            None
+        };
+        let summary = self.summarize(edition_id, run_id, tally, stopped).await?;
+        if summary.paused || summary.paused_domains > 0 {
+            tracing::warn!(edition = %edition, held = summary.held, "the guard holds part of the edition; see `herald editions show`");
+        }
+        log_finished(&edition, &summary, released, started.elapsed().as_secs_f64());
+        Ok(summary)
+    }
+
+    /// A finished run's summary: its tally, and every row of the edition
+    /// as the ledger has it now (deferred, held by the guard or by other
+    /// runs), with the guard's pauses.
+    async fn summarize(
+        &self,
+        edition_id: i64,
+        run_id: i64,
+        tally: Tally,
+        stopped: Option<Stopped>,
+    ) -> anyhow::Result<RunSummary> {
         let ledger = Ledger::read(&self.store, edition_id, run_id, self.delivery.heartbeat_timeout).await?;
         let mut summary = RunSummary::new(tally, ledger.deferred);
         summary.run_id = run_id;
@@ -485,39 +493,8 @@ impl Engine {
             }
         }
         summary.held = ledger.paused;
-        if summary.paused || summary.paused_domains > 0 {
-            tracing::warn!(edition = %edition, held = summary.held, "the guard holds part of the edition; see `herald editions show`");
-        }
-        summary.stopped = if outage.gave_up.is_cancelled() {
-            Some(Stopped::Outage)
-        } else if shutdown.is_cancelled() {
-            Some(Stopped::Shutdown)
-        } else {
-            None
-        };
+        summary.stopped = stopped;
         summary.ledger = ledger;
-        let secs = started.elapsed().as_secs_f64();
-        let l = &summary.ledger;
-        tracing::info!(
-            edition = %edition,
-            run = run_id,
-            sent = summary.sent,
-            skipped = summary.skipped,
-            failed = summary.failed,
-            retries = summary.retries,
-            released,
-            rows = l.total,
-            rows_sent = l.sent,
-            rows_deferred = l.deferred,
-            rows_queued = l.queued,
-            rows_paused = l.paused,
-            rows_held = l.held,
-            rows_abandoned = l.abandoned,
-            stopped = ?summary.stopped,
-            seconds = secs,
-            rate = summary.sent as f64 / secs.max(1e-9),
-            "edition finished"
-        );
         Ok(summary)
     }
 
@@ -545,7 +522,14 @@ impl Engine {
 
     /// Composes a subscriber's message as the engine sends it.
     pub fn compose(&self, s: &Subscriber, rendered: &Rendered, message_id: &str) -> anyhow::Result<Email> {
-        compose(&self.composer, &self.renderer, s, rendered, message_id, None)
+        self.composer.seal(compose(
+            &self.composer,
+            &self.renderer,
+            s,
+            rendered,
+            message_id,
+            None,
+        )?)
     }
 
     /// Composes a test copy of a subscriber's message for `to`: the subject
@@ -619,6 +603,31 @@ impl Held {
 }
 
 /// The workers and the recorder of one run, and the channels between them.
+/// The log line of a finished run (the daemon's record of every edition).
+fn log_finished(edition: &Edition, summary: &RunSummary, released: usize, secs: f64) {
+    let l = &summary.ledger;
+    tracing::info!(
+        edition = %edition,
+        run = summary.run_id,
+        sent = summary.sent,
+        skipped = summary.skipped,
+        failed = summary.failed,
+        retries = summary.retries,
+        released,
+        rows = l.total,
+        rows_sent = l.sent,
+        rows_deferred = l.deferred,
+        rows_queued = l.queued,
+        rows_paused = l.paused,
+        rows_held = l.held,
+        rows_abandoned = l.abandoned,
+        stopped = ?summary.stopped,
+        seconds = secs,
+        rate = summary.sent as f64 / secs.max(1e-9),
+        "edition finished"
+    );
+}
+
 struct Pipeline {
     jobs: mpsc::Sender<Box<Job>>,
     records: mpsc::Sender<Record>,
@@ -628,6 +637,21 @@ struct Pipeline {
 }
 
 impl Pipeline {
+    /// Halts the claimer and stops the workers when the run is `lost` (others
+    /// may be taking its claims) or has given up on the relay.
+    fn stop_when(&self, lost: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let (halt, stop) = (self.crew.halt.clone(), self.crew.stop.clone());
+        let gave_up = self.crew.outage.gave_up.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = lost.cancelled() => {}
+                _ = gave_up.cancelled() => {}
+            }
+            halt.cancel();
+            stop.cancel();
+        })
+    }
+
     fn start(
         engine: &Engine,
         edition_id: i64,
@@ -766,7 +790,8 @@ impl Pipeline {
     }
 }
 
-/// Composes a subscriber's digest as the engine sends it.
+/// Composes a subscriber's digest as the engine sends it, to be sealed
+/// (signed) by [`Composer::seal`].
 fn compose(
     composer: &Composer,
     renderer: &Renderer,
@@ -774,9 +799,9 @@ fn compose(
     rendered: &Rendered,
     message_id: &str,
     return_path: Option<&str>,
-) -> anyhow::Result<Email> {
+) -> anyhow::Result<Unsealed> {
     let unsubscribe_url = renderer.links().unsubscribe(&s.token);
-    composer.compose(&Outgoing {
+    composer.compose_unsealed(&Outgoing {
         return_path,
         ..outgoing(s, rendered, message_id, &unsubscribe_url)
     })

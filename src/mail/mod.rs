@@ -1,7 +1,8 @@
 //! Mail: the only module that imports lettre. [`compose`] turns a rendered
 //! digest into a standards-clean message (multipart/alternative,
 //! List-Unsubscribe with one-click, deterministic Message-ID, 7-bit-safe
-//! transfer encodings) and [`dkim`] signs its bytes (ring; one or two keys);
+//! transfer encodings) and [`dkim`] signs its bytes (aws-lc-rs; one or two
+//! keys);
 //! [`smtp`] hands it to a transport (Herald's own SMTP client, pipelining
 //! when the relay offers it, or `.eml` files in an outbox directory);
 //! [`classify`] sorts
@@ -13,7 +14,7 @@ mod compose;
 mod dkim;
 mod smtp;
 
-pub use compose::{Composer, Confirmation, Outgoing, html_fits};
+pub use compose::{Composer, Confirmation, Outgoing, Unsealed, html_fits};
 pub use smtp::{Mailer, Offers, Probe, Session, SmtpSettings};
 
 /// Why a message was not accepted.
