@@ -455,14 +455,9 @@ impl Engine {
                 "run {run_id} stopped: its heartbeat was not renewed within delivery.heartbeat_timeout, so other runs may take its claims"
             );
         }
-        let stopped = if outage.gave_up.is_cancelled() {
-            Some(Stopped::Outage)
-        } else if shutdown.is_cancelled() {
-            Some(Stopped::Shutdown)
-        } else {
-            None
-        };
-        let summary = self.summarize(edition_id, run_id, tally, stopped).await?;
+        let summary = self
+            .summarize(edition_id, run_id, tally, &outage, shutdown)
+            .await?;
         if summary.paused || summary.paused_domains > 0 {
             tracing::warn!(edition = %edition, held = summary.held, "the guard holds part of the edition; see `herald editions show`");
         }
@@ -470,15 +465,16 @@ impl Engine {
         Ok(summary)
     }
 
-    /// A finished run's summary: its tally, and every row of the edition
-    /// as the ledger has it now (deferred, held by the guard or by other
-    /// runs), with the guard's pauses.
+    /// A finished run's summary: its tally, every row of the edition as
+    /// the ledger has it now (deferred, held by the guard or by other
+    /// runs), the guard's pauses, and why the run stopped early, if it did.
     async fn summarize(
         &self,
         edition_id: i64,
         run_id: i64,
         tally: Tally,
-        stopped: Option<Stopped>,
+        outage: &throttle::Outage,
+        shutdown: &CancellationToken,
     ) -> anyhow::Result<RunSummary> {
         let ledger = Ledger::read(&self.store, edition_id, run_id, self.delivery.heartbeat_timeout).await?;
         let mut summary = RunSummary::new(tally, ledger.deferred);
@@ -493,7 +489,14 @@ impl Engine {
             }
         }
         summary.held = ledger.paused;
-        summary.stopped = stopped;
+        // Decided last: a shutdown during the reads above still counts.
+        summary.stopped = if outage.gave_up.is_cancelled() {
+            Some(Stopped::Outage)
+        } else if shutdown.is_cancelled() {
+            Some(Stopped::Shutdown)
+        } else {
+            None
+        };
         summary.ledger = ledger;
         Ok(summary)
     }
@@ -602,7 +605,6 @@ impl Held {
     }
 }
 
-/// The workers and the recorder of one run, and the channels between them.
 /// The log line of a finished run (the daemon's record of every edition).
 fn log_finished(edition: &Edition, summary: &RunSummary, released: usize, secs: f64) {
     let l = &summary.ledger;
@@ -628,6 +630,7 @@ fn log_finished(edition: &Edition, summary: &RunSummary, released: usize, secs: 
     );
 }
 
+/// The workers and the recorder of one run, and the channels between them.
 struct Pipeline {
     jobs: mpsc::Sender<Box<Job>>,
     records: mpsc::Sender<Record>,
