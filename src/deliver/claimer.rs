@@ -267,7 +267,7 @@ impl Kit {
             .into_iter()
             .map(|d| match d {
                 Drafted::Done(p) => p,
-                Drafted::Draft(d) => d.seal(&self.composer),
+                Drafted::Draft(d) => seal(*d, &self.composer),
             })
             .collect()
     }
@@ -327,13 +327,13 @@ impl Kit {
             Ok(m) => m,
             Err(e) => return done(failed("composing", e)),
         };
-        Drafted::Draft(Box::new(Draft {
+        Drafted::Draft(Box::new(Job {
             domain: s.email.domain().to_owned(),
             message_id,
             story_ids: rendered.story_ids,
             window_end: digest.window_end,
             clears_bounces: s.bounce_count > 0,
-            unsealed,
+            email: unsealed,
             claim,
         }))
     }
@@ -342,52 +342,24 @@ impl Kit {
 /// A claim as [`Kit::draft`] leaves it.
 enum Drafted {
     Done(Prepared),
-    Draft(Box<Draft>),
+    Draft(Box<Job<Unsealed>>),
 }
 
-/// A [`Job`] whose message is composed but not sealed yet.
-struct Draft {
-    claim: Claim,
-    domain: String,
-    message_id: String,
-    story_ids: Vec<i64>,
-    window_end: DateTime<Utc>,
-    clears_bounces: bool,
-    unsealed: Unsealed,
-}
-
-impl Draft {
-    fn seal(self, composer: &Composer) -> Prepared {
-        let Draft {
-            claim,
-            domain,
-            message_id,
-            story_ids,
-            window_end,
-            clears_bounces,
-            unsealed,
-        } = self;
-        match composer.seal(unsealed) {
-            Ok(email) => Prepared::Send(Box::new(Job {
-                claim,
-                domain,
-                message_id,
-                story_ids,
-                window_end,
-                clears_bounces,
-                email,
-            })),
-            Err(e) => Prepared::Done(Record {
-                delivery_id: claim.delivery_id,
-                subscriber_id: claim.subscriber_id,
-                domain: String::new(),
-                outcome: Outcome::Failed {
-                    message_id: Some(message_id),
-                    error: format!("composing: {e:#}"),
-                    refusal: None,
-                },
-                ack: None,
-            }),
-        }
+/// Seals a drafted job's message: the job for a worker, or a failure.
+fn seal(draft: Job<Unsealed>, composer: &Composer) -> Prepared {
+    let (job, unsealed) = draft.replace_message(());
+    match composer.seal(unsealed) {
+        Ok(email) => Prepared::Send(Box::new(job.replace_message(email).0)),
+        Err(e) => Prepared::Done(Record {
+            delivery_id: job.claim.delivery_id,
+            subscriber_id: job.claim.subscriber_id,
+            domain: String::new(),
+            outcome: Outcome::Failed {
+                message_id: Some(job.message_id),
+                error: format!("composing: {e:#}"),
+                refusal: None,
+            },
+            ack: None,
+        }),
     }
 }

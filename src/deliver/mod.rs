@@ -241,9 +241,10 @@ pub struct Engine {
     run: tokio::sync::Mutex<Option<Arc<runs::Registered>>>,
 }
 
-/// A composed message waiting for a worker.
+/// A composed message waiting for a worker; on a rendering thread, before
+/// it is sealed, the message is an [`Unsealed`] one.
 #[derive(Debug)]
-struct Job {
+struct Job<M = Email> {
     claim: Claim,
     /// The recipient's domain, for the guard's policy-block runs.
     domain: String,
@@ -251,7 +252,23 @@ struct Job {
     story_ids: Vec<i64>,
     window_end: DateTime<Utc>,
     clears_bounces: bool,
-    email: Email,
+    email: M,
+}
+
+impl<M> Job<M> {
+    /// This job carrying `message` instead of its own, and its own.
+    fn replace_message<N>(self, message: N) -> (Job<N>, M) {
+        let job = Job {
+            claim: self.claim,
+            domain: self.domain,
+            message_id: self.message_id,
+            story_ids: self.story_ids,
+            window_end: self.window_end,
+            clears_bounces: self.clears_bounces,
+            email: message,
+        };
+        (job, self.email)
+    }
 }
 
 /// An outcome on its way to the ledger; `ack` is answered once it is
