@@ -319,6 +319,16 @@ pub async fn preview(config: &Config, store: Store, args: PreviewArgs) -> anyhow
 /// story with its score's parts, its language and why it was taken or left
 /// out, in the order the selection considered them.
 fn explain(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview) -> anyhow::Result<()> {
+    explain_rules(out, s, edition, p)?;
+    explain_verdicts(out, p)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Whom and which window `p` is for, the score's formula with the
+/// configured values, each period's rate and how the reader's language
+/// orders the digest.
+fn explain_rules(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview) -> anyhow::Result<()> {
     writeln!(
         out,
         "{} for {} ({}, topics: {}), window {} to {}",
@@ -371,6 +381,12 @@ fn explain(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview)
             },
         )?;
     }
+    Ok(())
+}
+
+/// One row per candidate story of `p`, in the order considered: the
+/// score's parts and the verdict.
+fn explain_verdicts(out: &mut impl Write, p: &Preview) -> anyhow::Result<()> {
     let mut t = super::output::table(&[
         "score",
         "period",
@@ -404,6 +420,5 @@ fn explain(out: &mut impl Write, s: &Subscriber, edition: &Edition, p: &Preview)
         ]);
     }
     super::output::print_table(out, &t)?;
-    writeln!(out)?;
     Ok(())
 }

@@ -10,8 +10,13 @@
 //! body) and a Last-Modified, and 304 to a matching conditional request.
 //! The pages are in the visitor's language (`lang`, else Accept-Language,
 //! with `Vary: Accept-Language`, else the site's); the feed in the site's.
+//! A generic digest, once selected, is kept for [`FRESH`] ([`Memo`]): the
+//! list and the feed show `archive.editions` of them, and a request should
+//! not read and rank every one's stories again.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -37,6 +42,11 @@ const MAX_AGE_SECONDS: u32 = 300;
 
 /// Headlines per edition on the list and in the feed.
 const HEADLINES: usize = 3;
+
+/// How long a generic digest is served from the [`Memo`] before it is
+/// selected again (a story's votes or title may have changed since): well
+/// inside the [`MAX_AGE_SECONDS`] a cache is allowed anyway.
+const FRESH: Duration = Duration::from_secs(60);
 
 /// GET /archive.
 pub(super) async fn index(
@@ -156,8 +166,42 @@ pub(super) async fn feed(State(state): State<AppState>, headers: HeaderMap) -> R
     Ok(cached(&headers, page, updated))
 }
 
+/// The generic digests selected in the last [`FRESH`], by edition and the
+/// instant they were selected as of. Its keys are editions the store
+/// archives, so it holds at most as many digests as there are editions; a
+/// stale one is dropped when the next is put in.
+#[derive(Default)]
+pub(super) struct Memo {
+    digests: Mutex<HashMap<Archived, (Instant, Arc<EditionDigest>)>>,
+}
+
+impl Memo {
+    /// The digest kept for `key`, if selected less than [`FRESH`] before
+    /// `now`.
+    fn get(&self, key: &Archived, now: Instant) -> Option<Arc<EditionDigest>> {
+        let digests = self
+            .digests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        digests
+            .get(key)
+            .filter(|(at, _)| now.saturating_duration_since(*at) < FRESH)
+            .map(|(_, d)| d.clone())
+    }
+
+    /// Keeps `digest`, selected at `now`, and drops the stale ones.
+    fn put(&self, key: Archived, digest: Arc<EditionDigest>, now: Instant) {
+        let mut digests = self
+            .digests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        digests.retain(|_, (at, _)| now.saturating_duration_since(*at) < FRESH);
+        digests.insert(key, (now, digest));
+    }
+}
+
 /// One edition with its generic digest.
-struct EditionDigest {
+pub(super) struct EditionDigest {
     edition: Edition,
     /// Top stories, then blog posts.
     stories: Vec<Story>,
@@ -233,7 +277,7 @@ fn edition_title(c: &Catalogs, r: &Resolved<'_>, e: &Edition) -> anyhow::Result<
 }
 
 /// The archive's editions with their generic digests.
-async fn digests(state: &AppState) -> anyhow::Result<Vec<EditionDigest>> {
+async fn digests(state: &AppState) -> anyhow::Result<Vec<Arc<EditionDigest>>> {
     let limit = i64::try_from(state.archive.editions).unwrap_or(i64::MAX);
     let mut out = Vec::new();
     for archived in state.store.archived_editions(limit).await? {
@@ -242,10 +286,20 @@ async fn digests(state: &AppState) -> anyhow::Result<Vec<EditionDigest>> {
     Ok(out)
 }
 
-/// What a reader of every section, new to the digest, got in `archived`:
-/// selection as the engine does it, as of the edition's instant
-/// ([`Archived::as_of`]).
-async fn generic(state: &AppState, archived: Archived) -> anyhow::Result<EditionDigest> {
+/// What a reader of every section, new to the digest, got in `archived`,
+/// from the [`Memo`] when it was selected lately.
+async fn generic(state: &AppState, archived: Archived) -> anyhow::Result<Arc<EditionDigest>> {
+    if let Some(d) = state.archive_memo.get(&archived, Instant::now()) {
+        return Ok(d);
+    }
+    let d = Arc::new(select_generic(state, archived).await?);
+    state.archive_memo.put(archived, d.clone(), Instant::now());
+    Ok(d)
+}
+
+/// The generic digest of `archived`: selection as the engine does it, as
+/// of the edition's instant ([`Archived::as_of`]).
+async fn select_generic(state: &AppState, archived: Archived) -> anyhow::Result<EditionDigest> {
     let now = archived.as_of;
     let frequency = archived.edition.frequency;
     let filter = StoryFilter {
@@ -374,4 +428,53 @@ fn cached(request: &HeaderMap, page: Public, modified: Option<DateTime<Utc>>) ->
     common(h);
     h.insert(header::CONTENT_SECURITY_POLICY, csp(false));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn archived(day: u32) -> Archived {
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 3, day).unwrap();
+        Archived {
+            edition: Edition {
+                frequency: Frequency::Daily,
+                date,
+            },
+            as_of: date.and_hms_opt(6, 0, 0).unwrap().and_utc(),
+        }
+    }
+
+    fn digest(a: Archived) -> Arc<EditionDigest> {
+        Arc::new(EditionDigest {
+            edition: a.edition,
+            stories: Vec::new(),
+            modified: a.as_of,
+        })
+    }
+
+    #[test]
+    fn the_memo_serves_a_digest_while_fresh_and_drops_stale_ones() {
+        let memo = Memo::default();
+        let (a, b) = (archived(10), archived(11));
+        let t0 = Instant::now();
+        assert!(memo.get(&a, t0).is_none());
+        let kept = digest(a);
+        memo.put(a, kept.clone(), t0);
+        let got = memo
+            .get(&a, t0 + FRESH - Duration::from_millis(1))
+            .expect("fresh");
+        assert!(Arc::ptr_eq(&got, &kept));
+        assert!(memo.get(&a, t0 + FRESH).is_none(), "stale after FRESH");
+        // The same edition queued at another instant is another digest.
+        let moved = Archived {
+            as_of: a.as_of + chrono::Duration::hours(1),
+            ..a
+        };
+        assert!(memo.get(&moved, t0).is_none());
+
+        memo.put(b, digest(b), t0 + FRESH);
+        assert_eq!(memo.digests.lock().unwrap().len(), 1, "the stale one was dropped");
+        assert!(memo.get(&b, t0 + FRESH).is_some());
+    }
 }

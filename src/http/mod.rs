@@ -119,6 +119,8 @@ pub struct AppState {
     /// The ranking rules, for the archive's generic digest.
     rules: Rules,
     archive: ArchiveConfig,
+    /// The archive's generic digests, selected lately.
+    archive_memo: Arc<archive::Memo>,
     /// `delivery.retention`, which the view's "no longer kept" page names.
     retention_days: i64,
 }
@@ -170,6 +172,7 @@ impl AppState {
             renderer: Arc::new(renderer),
             rules: config.digest.rules(),
             archive: config.archive,
+            archive_memo: Arc::default(),
             retention_days: config.delivery.retention.num_days(),
         })
     }

@@ -85,18 +85,7 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         .map(|c| c.0.ip());
     let client = state.proxies.client(peer, req.headers());
     let headers = req.headers().clone();
-    let body = axum::body::to_bytes(req.into_body(), MAX_BODY)
-        .await
-        .map_err(|_| {
-            Page::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "page-too-large-title",
-                "page-too-large-message",
-            )
-        })?;
-    let fields = Fields::parse(&headers, body)
-        .await
-        .map_err(|e| Page::bad_request(e.key()))?;
+    let fields = read_form(&headers, req).await?;
     // The reader's language: the form's, else the browser's; `None`, the
     // site's. The answers below are in it.
     let locale = lang::visitor(&state.catalogs, Some(fields.get("lang")), &headers);
@@ -122,9 +111,57 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         state.metrics.signup(Outcome::Honeypot);
         return Ok(done);
     }
+    let new = new_subscriber(&state, &fields, locale.clone()).map_err(|p| answer(*p))?;
+    if !state.per_address.allow(&super::limit::address_key(
+        &state.address_hasher,
+        &new.email.key(),
+    )) {
+        state.metrics.signup(Outcome::RateLimited);
+        return Ok(done);
+    }
+    // An address that bounced hard or complained is not mailed at a
+    // stranger's request; the answer is the same, so it reveals nothing.
+    if state.store.suppression(&new.email.fingerprint()).await?.is_some() {
+        tracing::info!("signup for a suppressed address: no confirmation sent");
+        state.metrics.signup(Outcome::Suppressed);
+        return Ok(done);
+    }
+    if let Some(s) = state.store.signup(&new).await? {
+        send_confirmation(&state, s, new.locale);
+    }
+    state.metrics.signup(Outcome::Requested);
+    Ok(done)
+}
+
+/// The signup form's fields, from a body of at most [`MAX_BODY`] bytes.
+async fn read_form(headers: &HeaderMap, req: Request) -> Result<Fields, Page> {
+    let body = axum::body::to_bytes(req.into_body(), MAX_BODY)
+        .await
+        .map_err(|_| {
+            Page::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "page-too-large-title",
+                "page-too-large-message",
+            )
+        })?;
+    Fields::parse(headers, body)
+        .await
+        .map_err(|e| Page::bad_request(e.key()))
+}
+
+/// The pending subscriber a signup form asks for, in `locale`: the address
+/// must be one (else the page says so); a name that could not go in a header
+/// and topics that are not a list are dropped; a time zone or frequency
+/// that is not one is the page naming that field. The page is in the
+/// site's language; the caller puts it in the reader's.
+fn new_subscriber(
+    state: &AppState,
+    fields: &Fields,
+    locale: Option<Locale>,
+) -> Result<NewSubscriber, Box<Page>> {
     let email = SubscriberEmail::parse(fields.get("email")).map_err(|_| {
         state.metrics.signup(Outcome::Invalid);
-        answer(Page::new(
+        Box::new(Page::new(
             StatusCode::BAD_REQUEST,
             "page-signup-bad-address-title",
             "page-signup-bad-address-message",
@@ -134,9 +171,9 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
     let topics = Topics::parse(&fields.all("topics").collect::<Vec<_>>().join(","), ',').unwrap_or_default();
     let check = |field: &'static str, reason: &'static str, e: Invalid| {
         tracing::debug!(field, reason = %e, "signup refused");
-        answer(Page::invalid_field(field, reason))
+        Box::new(Page::invalid_field(field, reason))
     };
-    let timezone = signup_zone(&fields, state.default_timezone)
+    let timezone = signup_zone(fields, state.default_timezone)
         .map_err(|e| check("page-preferences-timezone", "page-reason-timezone", e))?;
     let frequency = match fields.get("frequency") {
         "" => Frequency::Daily,
@@ -144,21 +181,7 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
             .parse()
             .map_err(|e: Invalid| check("page-signup-frequency", "page-reason-frequency", e))?,
     };
-    if !state
-        .per_address
-        .allow(&super::limit::address_key(&state.address_hasher, &email.key()))
-    {
-        state.metrics.signup(Outcome::RateLimited);
-        return Ok(done);
-    }
-    // An address that bounced hard or complained is not mailed at a
-    // stranger's request; the answer is the same, so it reveals nothing.
-    if state.store.suppression(&email.fingerprint()).await?.is_some() {
-        tracing::info!("signup for a suppressed address: no confirmation sent");
-        state.metrics.signup(Outcome::Suppressed);
-        return Ok(done);
-    }
-    let new = NewSubscriber {
+    Ok(NewSubscriber {
         email,
         name,
         status: SubscriberStatus::Pending,
@@ -166,13 +189,8 @@ pub(super) async fn submit(State(state): State<AppState>, req: Request) -> Resul
         frequency,
         send_hour: state.default_send_hour,
         topics,
-        locale: locale.clone(),
-    };
-    if let Some(s) = state.store.signup(&new).await? {
-        send_confirmation(&state, s, locale);
-    }
-    state.metrics.signup(Outcome::Requested);
-    Ok(done)
+        locale,
+    })
 }
 
 /// The confirmation link: the signup's token, and its language when it

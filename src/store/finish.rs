@@ -108,45 +108,8 @@ impl Ledger {
             return Ok(());
         }
         let at = now();
-        let refusals: Vec<NewEvent> = results
-            .iter()
-            .filter_map(|(delivery, subscriber, o)| match o {
-                Outcome::Failed {
-                    refusal: Some(r),
-                    error,
-                    ..
-                } => Some(NewEvent {
-                    at,
-                    source: Source::Smtp,
-                    category: r.category,
-                    status: r.status.clone(),
-                    reason: r.reason.clone(),
-                    diagnostic: error.clone(),
-                    subscriber_id: Some(*subscriber),
-                    delivery_id: Some(*delivery),
-                    edition_id: None,
-                    recipient: None,
-                    report_key: None,
-                    // A vague code (5.0.0) is no firmer than none.
-                    firm: r.status.as_deref().is_some_and(|c| !c.ends_with(".0.0")),
-                    act: true,
-                }),
-                _ => None,
-            })
-            .collect();
-        let cleared: Vec<i64> = results
-            .iter()
-            .filter(|(_, _, o)| {
-                matches!(
-                    o,
-                    Outcome::Sent {
-                        clears_bounces: true,
-                        ..
-                    }
-                )
-            })
-            .map(|(_, s, _)| *s)
-            .collect();
+        let refusals = refusal_events(results, at);
+        let cleared = bounces_cleared(results);
         let rows: Vec<FinishRow> = results.iter().map(|(id, _, o)| FinishRow::new(*id, o)).collect();
         let mut borrowed = None;
         let conn = match &mut self.held {
@@ -189,6 +152,54 @@ impl Ledger {
         });
         Ok(())
     }
+}
+
+/// The relay's permanent refusals among `results`, as bounce events of
+/// source `smtp` at `at`.
+fn refusal_events(results: &[(i64, i64, Outcome)], at: DateTime<Utc>) -> Vec<NewEvent> {
+    results
+        .iter()
+        .filter_map(|(delivery, subscriber, o)| match o {
+            Outcome::Failed {
+                refusal: Some(r),
+                error,
+                ..
+            } => Some(NewEvent {
+                at,
+                source: Source::Smtp,
+                category: r.category,
+                status: r.status.clone(),
+                reason: r.reason.clone(),
+                diagnostic: error.clone(),
+                subscriber_id: Some(*subscriber),
+                delivery_id: Some(*delivery),
+                edition_id: None,
+                recipient: None,
+                report_key: None,
+                // A vague code (5.0.0) is no firmer than none.
+                firm: r.status.as_deref().is_some_and(|c| !c.ends_with(".0.0")),
+                act: true,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The subscribers a delivery among `results` clears of their bounces.
+fn bounces_cleared(results: &[(i64, i64, Outcome)]) -> Vec<i64> {
+    results
+        .iter()
+        .filter(|(_, _, o)| {
+            matches!(
+                o,
+                Outcome::Sent {
+                    clears_bounces: true,
+                    ..
+                }
+            )
+        })
+        .map(|(_, s, _)| *s)
+        .collect()
 }
 
 /// Rows per `UPDATE … FROM (VALUES …)` in [`Store::finish`]: 8 parameters

@@ -24,7 +24,7 @@ pub enum Delivered {
 }
 
 /// An edition the archive shows: at least one digest of it went out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Archived {
     pub edition: Edition,
     /// The instant the archive selects the edition's stories as of: when

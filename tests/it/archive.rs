@@ -1,7 +1,8 @@
 //! The public archive through `app(state).oneshot(…)`: off by default; the
 //! list, an edition and the Atom feed (parsed back with feed-rs) after one
 //! edition went out; no name, address or token on any of them; ETag,
-//! Last-Modified and 304 answers; unknown and malformed editions.
+//! Last-Modified and 304 answers; unknown and malformed editions; the
+//! generic digests kept in memory.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -145,4 +146,34 @@ async fn unknown_and_malformed_editions_are_not_found() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert!(body.contains("There is no such page here"), "{path}: {body}");
     }
+}
+
+#[tokio::test]
+async fn a_generic_digest_is_selected_once_and_served_from_memory_for_a_while() {
+    let env = TestEnv::sqlite();
+    seed(&env);
+    send(&env).await;
+    let (_, state) = router_state(&env, &enabled()).await;
+    let path = format!("/archive/{EDITION}");
+    let (_, _, before) = get(&state, &path).await;
+    assert!(before.contains("Council approves night buses"), "{before}");
+
+    let retitled = env.write(
+        "retitled.jsonl",
+        "{\"title\": \"Council approves night trams\", \"url\": \"https://news.example.com/buses\", \"section\": \"city\", \"published_at\": \"2026-03-10T06:00:00Z\", \"votes\": 30}\n",
+    );
+    env.herald(&["stories", "import", retitled.to_str().unwrap()])
+        .assert()
+        .success();
+    // This state selected the edition a moment ago: the list and the page
+    // come from its memory, unchanged (a cache may keep them for minutes
+    // anyway).
+    let (_, _, page) = get(&state, &path).await;
+    assert_eq!(page, before);
+    let (_, _, list) = get(&state, "/archive").await;
+    assert!(list.contains("Council approves night buses"), "{list}");
+    // A state that has not selected it yet reads the store.
+    let (_, fresh) = router_state(&env, &enabled()).await;
+    let (_, _, page) = get(&fresh, &path).await;
+    assert!(page.contains("Council approves night trams"), "{page}");
 }
