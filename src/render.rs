@@ -355,11 +355,11 @@ impl Renderer {
         // takes each line as a paragraph: a line with nothing
         // right-to-left in a left-to-right digest needs none (they only
         // cost octets, and push an English text part to base64).
-        let mut out = String::with_capacity(text.len());
-        for line in text.split_inclusive('\n') {
-            out.push_str(&crate::i18n::without_needless_isolates(line, resolved.dir));
-        }
-        let text = out;
+        let cleaned = match crate::i18n::without_needless_isolates_per_line(&text, resolved.dir) {
+            std::borrow::Cow::Owned(cleaned) => Some(cleaned),
+            std::borrow::Cow::Borrowed(_) => None,
+        };
+        let text = cleaned.unwrap_or(text);
         let story_ids = digest.items().map(|i| blocks.pool.get(i).story.id).collect();
         Ok(Rendered {
             subject,

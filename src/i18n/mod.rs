@@ -58,9 +58,7 @@ pub fn isolate(text: &str) -> String {
 /// with English headlines needs none, one with an Arabic headline keeps
 /// them, and a right-to-left document always does.
 pub fn without_needless_isolates(text: &str, dir: Direction) -> std::borrow::Cow<'_, str> {
-    // The isolates (U+2066..U+2069) are E2 81 A6..A9 in UTF-8; ASCII text
-    // (most lines of an English text part) has none.
-    let is_isolate = |rest: &[u8]| rest.len() >= 3 && rest[1] == 0x81 && (0xA6..=0xA9).contains(&rest[2]);
+    // ASCII text (most lines of an English text part) has no isolate.
     let bytes = text.as_bytes();
     if dir == Direction::Rtl
         || text.is_ascii()
@@ -80,6 +78,27 @@ pub fn without_needless_isolates(text: &str, dir: Direction) -> std::borrow::Cow
     }
     out.push_str(&text[from..]);
     std::borrow::Cow::Owned(out)
+}
+
+/// [`without_needless_isolates`] for each line of `text` (a plain-text
+/// reader takes each line as a paragraph); the text as it is when it has
+/// no isolate at all.
+pub fn without_needless_isolates_per_line(text: &str, dir: Direction) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    if dir == Direction::Rtl || !memchr::memchr_iter(0xE2, bytes).any(|i| is_isolate(&bytes[i..])) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        out.push_str(&without_needless_isolates(line, dir));
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether `rest` starts with an isolate (U+2066..U+2069: E2 81 A6..A9 in
+/// UTF-8).
+fn is_isolate(rest: &[u8]) -> bool {
+    rest.len() >= 3 && rest[0] == 0xE2 && rest[1] == 0x81 && (0xA6..=0xA9).contains(&rest[2])
 }
 
 /// Whether `c` is of a right-to-left script (Hebrew, Arabic, Syriac,
@@ -143,7 +162,7 @@ pub struct Catalogs {
 /// message with a reader's name in it costs a slot for a while, not memory
 /// for the whole run.
 struct Memo<V> {
-    map: std::sync::Mutex<std::collections::HashMap<String, V>>,
+    map: std::sync::Mutex<std::collections::HashMap<String, V, foldhash::fast::RandomState>>,
 }
 
 impl<V: Clone> Memo<V> {
@@ -152,7 +171,7 @@ impl<V: Clone> Memo<V> {
 
     fn new() -> Self {
         Memo {
-            map: std::sync::Mutex::new(std::collections::HashMap::new()),
+            map: std::sync::Mutex::new(std::collections::HashMap::default()),
         }
     }
 
@@ -416,8 +435,8 @@ impl Catalogs {
 fn memo_key(resolved: &Resolved<'_>, key: &str, args: &[(&str, Arg<'_>)]) -> String {
     use std::fmt::Write as _;
     let mut k = String::with_capacity(64);
-    let lang = resolved.lang.tag();
-    let _ = write!(k, "{} {}:{lang}{}:{key}", resolved.index, lang.len(), key.len());
+    // The tag ends at the space (a tag has none), the key at its length.
+    let _ = write!(k, "{} {} {}:{key}", resolved.index, resolved.lang, key.len());
     for (name, value) in args {
         let _ = write!(k, "{}:{name}", name.len());
         let _ = match value {
@@ -451,6 +470,35 @@ mod tests {
         assert_eq!(without_needless_isolates(mixed, Direction::Ltr), mixed);
         let ar = "\u{2068}Herald\u{2069} ملخصك";
         assert_eq!(without_needless_isolates(ar, Direction::Rtl), ar);
+    }
+
+    #[test]
+    fn needless_isolates_go_line_by_line_as_one_pass_would_per_line() {
+        let line_by_line = |text: &str, dir| -> String {
+            text.split_inclusive('\n')
+                .map(|l| without_needless_isolates(l, dir).into_owned())
+                .collect()
+        };
+        let texts = [
+            "plain ASCII\nlines\n",
+            "By \u{2068}Ana\u{2069} · 3 votes\n\u{2068}Rain\u{2069} again\n",
+            "By \u{2068}Ana\u{2069}\nBy \u{2068}مرحبا\u{2069}\n\u{2068}Rain\u{2069}",
+            "no isolates but ملخصك here\n",
+        ];
+        for text in texts {
+            for dir in [Direction::Ltr, Direction::Rtl] {
+                assert_eq!(
+                    without_needless_isolates_per_line(text, dir),
+                    line_by_line(text, dir),
+                    "{text:?} {dir:?}"
+                );
+            }
+        }
+        let mixed = without_needless_isolates_per_line(texts[2], Direction::Ltr);
+        assert_eq!(
+            mixed, "By Ana\nBy \u{2068}مرحبا\u{2069}\nRain",
+            "only the line with Arabic keeps them"
+        );
     }
 
     /// The memo answers what formatting would, for each language and

@@ -229,13 +229,21 @@ impl Store {
         // statistics, which do not count the dead entries, and would walk
         // them from the deliveries side: the LATERAL subquery makes it
         // start from the runs. SQLite leaves no dead entries behind.
+        // SQLite plans a `LIMIT` given as a parameter with its bound value
+        // and so prepares the statement again whenever it is bound (every
+        // claim); the limit is the same for every claim of a run, so it is
+        // written into the statement (an integer, cached once per run).
+        let lim = match self.backend() {
+            Backend::Postgres => "$4".to_owned(),
+            Backend::Sqlite => limit.to_string(),
+        };
         let (lock, orphan) = match self.backend() {
             Backend::Postgres => (
                 " FOR UPDATE SKIP LOCKED",
                 format!(
                     "SELECT o.id FROM runs r CROSS JOIN LATERAL (SELECT d.id FROM deliveries d \
                      WHERE d.edition_id = $3 AND d.status = 'sending' AND d.run_id = r.id AND {unpaused_held} \
-                     ORDER BY d.id LIMIT $4 FOR UPDATE SKIP LOCKED) o WHERE {dead} ORDER BY o.id LIMIT $4"
+                     ORDER BY d.id LIMIT {lim} FOR UPDATE SKIP LOCKED) o WHERE {dead} ORDER BY o.id LIMIT {lim}"
                 ),
             ),
             Backend::Sqlite => (
@@ -243,7 +251,7 @@ impl Store {
                 format!(
                     "SELECT d.id FROM runs r JOIN deliveries d ON d.run_id = r.id \
                      AND d.edition_id = $3 AND d.status = 'sending' WHERE {dead} AND {unpaused_held} \
-                     ORDER BY d.id LIMIT $4"
+                     ORDER BY d.id LIMIT {lim}"
                 ),
             ),
         };
@@ -253,12 +261,12 @@ impl Store {
         // on every claim.
         let sql = format!(
             "WITH fresh AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' AND id > $6 \
-               AND {unpaused} ORDER BY id LIMIT $4{lock}), \
+               AND {unpaused} ORDER BY id LIMIT {lim}{lock}), \
              retry AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'deferred' \
-               AND next_attempt_at <= $2 AND {unpaused} ORDER BY id LIMIT $4{lock}), \
+               AND next_attempt_at <= $2 AND {unpaused} ORDER BY id LIMIT {lim}{lock}), \
              orphan AS ({orphan}), \
              leased AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'sending' AND run_id IS NULL \
-               AND (lease_until IS NULL OR lease_until < $2) AND {unpaused} ORDER BY id LIMIT $4{lock}), \
+               AND (lease_until IS NULL OR lease_until < $2) AND {unpaused} ORDER BY id LIMIT {lim}{lock}), \
              picked AS (SELECT id AS pick FROM fresh UNION ALL SELECT id FROM retry \
                UNION ALL SELECT id FROM orphan UNION ALL SELECT id FROM leased) \
              UPDATE deliveries SET status = 'sending', run_id = $1, lease_until = NULL, attempts = attempts + 1, updated_at = $2 \
