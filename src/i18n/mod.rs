@@ -473,7 +473,7 @@ mod tests {
     }
 
     #[test]
-    fn needless_isolates_go_line_by_line_as_one_pass_would_per_line() {
+    fn the_per_line_clean_up_matches_cleaning_each_line() {
         let line_by_line = |text: &str, dir| -> String {
             text.split_inclusive('\n')
                 .map(|l| without_needless_isolates(l, dir).into_owned())

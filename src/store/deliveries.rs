@@ -225,10 +225,6 @@ impl Store {
         let unpaused = unpaused("$3", "deliveries");
         let cutoff = self.db_cutoff("$5");
         let dead = format!("(r.stopped_at IS NOT NULL OR r.heartbeat_at < {cutoff})");
-        // PostgreSQL estimates the edition's `sending` rows from its
-        // statistics, which do not count the dead entries, and would walk
-        // them from the deliveries side: the LATERAL subquery makes it
-        // start from the runs. SQLite leaves no dead entries behind.
         // SQLite plans a `LIMIT` given as a parameter with its bound value
         // and so prepares the statement again whenever it is bound (every
         // claim); the limit is the same for every claim of a run, so it is
@@ -237,6 +233,10 @@ impl Store {
             Backend::Postgres => "$4".to_owned(),
             Backend::Sqlite => limit.to_string(),
         };
+        // PostgreSQL estimates the edition's `sending` rows from its
+        // statistics, which do not count the dead entries, and would walk
+        // them from the deliveries side: the LATERAL subquery makes it
+        // start from the runs. SQLite leaves no dead entries behind.
         let (lock, orphan) = match self.backend() {
             Backend::Postgres => (
                 " FOR UPDATE SKIP LOCKED",
