@@ -85,47 +85,11 @@ pub async fn tick(
 ) -> anyhow::Result<TickSummary> {
     let started = std::time::Instant::now();
     engine.metrics().tick(Utc::now());
-    let mut due: BTreeMap<(String, chrono::NaiveDate), (Edition, Vec<i64>, Duration)> = BTreeMap::new();
-    let mut late: BTreeMap<(String, chrono::NaiveDate), (Edition, Vec<i64>)> = BTreeMap::new();
-    let mut after = 0;
-    loop {
-        let page = store
-            .list_subscribers(Some(SubscriberStatus::Active), after, 1000)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        for s in &page {
-            match due_for(s, now, rules) {
-                Due::Send { edition, late_by, .. } => {
-                    let e = due
-                        .entry((edition.frequency.to_string(), edition.date))
-                        .or_insert((edition, Vec::new(), late_by));
-                    e.1.push(s.id);
-                    e.2 = e.2.max(late_by);
-                }
-                Due::TooLate { edition, .. } => late
-                    .entry((edition.frequency.to_string(), edition.date))
-                    .or_insert((edition, Vec::new()))
-                    .1
-                    .push(s.id),
-                Due::NotYet => {}
-            }
-        }
-    }
-    let mut summary = TickSummary::default();
-    for (edition, ids) in late.into_values() {
-        let skipped = engine
-            .skip_late(
-                &edition,
-                &ids,
-                "more than schedule.grace late; stories roll into the next digest",
-            )
-            .await?;
-        if skipped > 0 {
-            tracing::warn!(edition = %edition.key(), skipped, "digests too late after downtime were skipped");
-            summary.skipped_late += skipped;
-        }
-    }
+    let (due, late) = due_editions(store, now, rules).await?;
+    let mut summary = TickSummary {
+        skipped_late: skip_late(engine, late).await?,
+        ..TickSummary::default()
+    };
     let mut runs = Vec::new();
     for (edition, ids, late_by) in due.into_values() {
         if shutdown.is_cancelled() {
@@ -162,6 +126,72 @@ pub async fn tick(
     engine.metrics().set_guard_paused(editions, domains);
     engine.metrics().tick_finished(started.elapsed());
     Ok(summary)
+}
+
+/// An edition's place in a tick's maps: editions run in frequency and date
+/// order.
+type EditionKey = (String, chrono::NaiveDate);
+
+/// The due editions: their subscribers and how late the latest is.
+type DueEditions = BTreeMap<EditionKey, (Edition, Vec<i64>, Duration)>;
+
+/// The editions whose digests are too late: their subscribers.
+type LateEditions = BTreeMap<EditionKey, (Edition, Vec<i64>)>;
+
+/// The editions due at `now` (their subscribers and how late the latest
+/// is) and those too late, from every active subscriber, a page at a time.
+async fn due_editions(
+    store: &Store,
+    now: DateTime<Utc>,
+    rules: &ScheduleRules,
+) -> anyhow::Result<(DueEditions, LateEditions)> {
+    let mut due = DueEditions::new();
+    let mut late = LateEditions::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .list_subscribers(Some(SubscriberStatus::Active), after, 1000)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for s in &page {
+            match due_for(s, now, rules) {
+                Due::Send { edition, late_by, .. } => {
+                    let e = due
+                        .entry((edition.frequency.to_string(), edition.date))
+                        .or_insert((edition, Vec::new(), late_by));
+                    e.1.push(s.id);
+                    e.2 = e.2.max(late_by);
+                }
+                Due::TooLate { edition, .. } => late
+                    .entry((edition.frequency.to_string(), edition.date))
+                    .or_insert((edition, Vec::new()))
+                    .1
+                    .push(s.id),
+                Due::NotYet => {}
+            }
+        }
+    }
+    Ok((due, late))
+}
+
+/// Records the too-late digests as skipped; how many were.
+async fn skip_late(engine: &Engine, late: LateEditions) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for (edition, ids) in late.into_values() {
+        let skipped = engine
+            .skip_late(
+                &edition,
+                &ids,
+                "more than schedule.grace late; stories roll into the next digest",
+            )
+            .await?;
+        if skipped > 0 {
+            tracing::warn!(edition = %edition.key(), skipped, "digests too late after downtime were skipped");
+            total += skipped;
+        }
+    }
+    Ok(total)
 }
 
 /// `herald run`: the scheduler (ticks, purges, feeds, retention) plus the
