@@ -221,6 +221,36 @@ impl Store {
         cursor: &mut ClaimCursor,
     ) -> anyhow::Result<Vec<Claim>> {
         let at = now();
+        let sql = self.claim_sql(limit);
+        let rows: Vec<(i64, i64, i32, DateTime<Utc>)> = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(run_id)
+                .bind(at)
+                .bind(edition_id)
+                .bind(limit)
+                .bind(timeout.as_secs_f64())
+                .bind(cursor.after)
+                .fetch_all(pool)
+                .await?
+        });
+        let mut claims: Vec<Claim> = rows
+            .into_iter()
+            .map(|(delivery_id, subscriber_id, attempts, queued_at)| Claim {
+                delivery_id,
+                subscriber_id,
+                attempts: attempts.into(),
+                queued_at,
+            })
+            .collect();
+        claims.sort_by_key(|c| c.delivery_id);
+        cursor.advance(&claims, limit);
+        Ok(claims)
+    }
+
+    /// The claim's statement (see [`Store::claim`]): `$1` the run, `$2` the
+    /// time, `$3` the edition, `$4` the limit (PostgreSQL only), `$5` the
+    /// heartbeat timeout in seconds, `$6` the cursor.
+    fn claim_sql(&self, limit: i64) -> String {
         let unpaused_held = unpaused("$3", "d");
         let unpaused = unpaused("$3", "deliveries");
         let cutoff = self.db_cutoff("$5");
@@ -259,7 +289,7 @@ impl Store {
         // `id IN (…) OR id IN (…)`, PostgreSQL could not use the key for the
         // outer UPDATE and scanned the whole ledger (every edition's rows)
         // on every claim.
-        let sql = format!(
+        format!(
             "WITH fresh AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'queued' AND id > $6 \
                AND {unpaused} ORDER BY id LIMIT {lim}{lock}), \
              retry AS (SELECT id FROM deliveries WHERE edition_id = $3 AND status = 'deferred' \
@@ -272,30 +302,7 @@ impl Store {
              UPDATE deliveries SET status = 'sending', run_id = $1, lease_until = NULL, attempts = attempts + 1, updated_at = $2 \
              FROM picked WHERE deliveries.id = picked.pick \
              RETURNING id, subscriber_id, attempts, created_at"
-        );
-        let rows: Vec<(i64, i64, i32, DateTime<Utc>)> = with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(run_id)
-                .bind(at)
-                .bind(edition_id)
-                .bind(limit)
-                .bind(timeout.as_secs_f64())
-                .bind(cursor.after)
-                .fetch_all(pool)
-                .await?
-        });
-        let mut claims: Vec<Claim> = rows
-            .into_iter()
-            .map(|(delivery_id, subscriber_id, attempts, queued_at)| Claim {
-                delivery_id,
-                subscriber_id,
-                attempts: attempts.into(),
-                queued_at,
-            })
-            .collect();
-        claims.sort_by_key(|c| c.delivery_id);
-        cursor.advance(&claims, limit);
-        Ok(claims)
+        )
     }
 
     /// Subscribers by id (for claimed rows).
